@@ -1,0 +1,128 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace mithril {
+namespace {
+
+Error io_error(const std::string& path, const std::string& what) {
+  return Error(ErrorKind::io, path + ": " + what + ": " + std::strerror(errno));
+}
+
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  if (path_ == "-") {
+    is_stdout_ = true;
+    fd_ = STDOUT_FILENO;
+    return;
+  }
+  std::string base = path_.substr(path_.rfind('/') == std::string::npos ? 0 : path_.rfind('/') + 1);
+  temp_path_ = parent_dir(path_) + "/." + base + ".tmp-XXXXXX";
+  fd_ = mkstemp(temp_path_.data());
+  if (fd_ < 0) throw io_error(path_, "cannot create a temporary file in " + parent_dir(path_));
+  // Keep the permissions an ordinary file would get (mkstemp makes it 0600).
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd_, 0666 & ~mask);
+}
+
+AtomicFile::~AtomicFile() {
+  if (is_stdout_ || committed_) return;
+  if (fd_ >= 0) close(fd_);
+  unlink(temp_path_.c_str());
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  std::size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw io_error(path_, "write failed");
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  size_ += size;
+}
+
+void AtomicFile::pwrite(const void* data, std::size_t size, uint64_t offset) {
+  if (is_stdout_) throw Error(ErrorKind::io, path_ + ": cannot seek back in standard output");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw io_error(path_, "write failed");
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (committed_) return;
+  if (is_stdout_) {
+    committed_ = true;
+    return;
+  }
+  if (fsync(fd_) != 0) throw io_error(path_, "fsync failed");
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    throw io_error(path_, "close failed");
+  }
+  fd_ = -1;
+  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) throw io_error(path_, "cannot rename the temporary file");
+  committed_ = true;
+  int dir = open(parent_dir(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFile file(path);
+  file.write(bytes);
+  file.commit();
+}
+
+std::string read_file(const std::string& path) {
+  if (path == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error(path, "cannot open");
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, path + ": is a directory");
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw io_error(path, "read failed");
+  return data;
+}
+
+}  // namespace mithril
