@@ -1,0 +1,293 @@
+#include "graph/model.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "graph/walk.h"
+
+namespace mithril {
+namespace {
+
+std::string dims_mismatch(const std::string& what, const SymShape& declared, const SymShape& actual) {
+  return fmt::format("{}: shape {}, expected {}", what, shape_str(actual), shape_str(declared));
+}
+
+// Binds the named symbols of a declared shape to the dims actually connected to it, checking
+// that known sizes agree and that one symbol never stands for two different known sizes.
+class SymbolBinder {
+ public:
+  void bind(const std::string& what, const SymShape& declared, const SymShape& actual) {
+    if (declared.size() != actual.size()) throw Error(ErrorKind::shape, dims_mismatch(what, declared, actual));
+    for (std::size_t i = 0; i < declared.size(); ++i) {
+      const Dim& d = declared[i];
+      const Dim& a = actual[i];
+      if (d.is_known()) {
+        if (a.is_known() && a.size != d.size) throw Error(ErrorKind::shape, dims_mismatch(what, declared, actual));
+        continue;
+      }
+      if (!d.is_named()) continue;
+      auto it = bound_.find(d.symbol);
+      if (it == bound_.end()) {
+        bound_[d.symbol] = a;
+      } else if (it->second.is_known() && a.is_known() && it->second.size != a.size) {
+        throw Error(ErrorKind::shape, fmt::format("{}: shape {}, but dimension '{}' is {} elsewhere", what,
+                                                  shape_str(actual), d.symbol, it->second.size));
+      } else if (!it->second.is_known() && a.is_known()) {
+        it->second = a;
+      }
+    }
+  }
+
+  SymShape substitute(const SymShape& declared) const {
+    SymShape out = declared;
+    for (Dim& d : out) {
+      if (!d.is_named()) continue;
+      auto it = bound_.find(d.symbol);
+      if (it != bound_.end()) d = it->second;
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, Dim> bound_;
+};
+
+}  // namespace
+
+DType walked_dtype(DType declared, const WalkOptions& options) {
+  return options.float_dtype && is_floating(declared) ? *options.float_dtype : declared;
+}
+
+std::map<std::string, FlatValue> walk_model(const Model& model, const std::string& prefix,
+                                            const std::map<std::string, FlatValue>& inputs,
+                                            const WalkCallbacks& callbacks, const WalkOptions& options) {
+  std::map<std::string, FlatValue> values;  // local reference -> flat value
+  SymbolBinder binder;
+  for (const InputDecl& input : model.inputs()) {
+    auto it = inputs.find(input.name);
+    if (it == inputs.end())
+      throw Error(ErrorKind::shape, fmt::format("input '{}{}' is not connected", prefix, input.name));
+    const ValueInfo& actual = it->second.info;
+    DType expected = walked_dtype(input.info.dtype, options);
+    if (actual.dtype != expected)
+      throw Error(ErrorKind::shape, fmt::format("input '{}{}': dtype {}, expected {}", prefix, input.name,
+                                                dtype_name(actual.dtype), dtype_name(expected)));
+    binder.bind(fmt::format("input '{}{}'", prefix, input.name), input.info.shape, actual.shape);
+    values[input.name] = it->second;
+  }
+  for (const ParameterDecl& param : model.parameters()) {
+    ValueInfo info{walked_dtype(param.info.dtype, options), binder.substitute(param.info.shape)};
+    std::string path = prefix + param.name;
+    if (callbacks.on_parameter) callbacks.on_parameter(path, param, info);
+    values[param.name] = FlatValue{path, info};
+  }
+  for (const ConstantDecl& constant : model.constants()) {
+    ValueInfo info{walked_dtype(constant.value.dtype(), options), to_sym_shape(constant.value.shape())};
+    std::string path = prefix + constant.name;
+    if (callbacks.on_constant) callbacks.on_constant(path, constant, info);
+    values[constant.name] = FlatValue{path, info};
+  }
+  for (const Step& step : model.steps()) {
+    std::string path = prefix + step.name;
+    if (!step.is_submodel()) {
+      std::vector<ValueInfo> infos;
+      std::vector<std::string> paths;
+      for (const std::string& ref : step.inputs) {
+        const FlatValue& v = values.at(ref);
+        infos.push_back(v.info);
+        paths.push_back(v.path);
+      }
+      ValueInfo out;
+      try {
+        out = step.op->infer(infos, step.attributes);
+      } catch (const Error& e) {
+        throw e.with_context(fmt::format("node '{}' ({})", path, step.op->qualified_name()));
+      }
+      if (callbacks.on_node) callbacks.on_node(path, step, paths, out);
+      values[step.name] = FlatValue{path, out};
+    } else {
+      std::map<std::string, FlatValue> bound;
+      for (const auto& [input_name, ref] : step.bindings) bound[input_name] = values.at(ref);
+      auto outputs = walk_model(*step.submodel, path + ".", bound, callbacks, options);
+      for (auto& [output_name, value] : outputs) values[step.name + "." + output_name] = value;
+    }
+  }
+  std::map<std::string, FlatValue> outputs;
+  for (const OutputDecl& output : model.outputs()) outputs[output.name] = values.at(output.value);
+  return outputs;
+}
+
+std::map<std::string, ValueInfo> infer_outputs(const Model& model, const std::map<std::string, ValueInfo>& inputs) {
+  std::map<std::string, FlatValue> flat_inputs;
+  for (const auto& [name, info] : inputs) flat_inputs[name] = FlatValue{name, info};
+  std::map<std::string, ValueInfo> out;
+  for (auto& [name, value] : walk_model(model, "", flat_inputs, {})) out[name] = value.info;
+  return out;
+}
+
+void check_identifier(const std::string& name, const std::string& what) {
+  bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+  if (!ok)
+    throw Error(ErrorKind::schema, fmt::format("{} name '{}' is not an identifier (letters, digits and '_', "
+                                               "not starting with a digit)", what, name));
+}
+
+const ValueInfo& Value::info() const {
+  if (!model_) throw Error(ErrorKind::invalid_argument, "empty value handle");
+  return model_->info(ref_);
+}
+
+Model::Model(std::string name) : name_(std::move(name)) { check_identifier(name_, "model"); }
+
+void Model::declare_name(const std::string& name) {
+  if (names_.count(name))
+    throw Error(ErrorKind::schema, fmt::format("model '{}': name '{}' is already used", name_, name));
+  names_[name] = 1;
+}
+
+std::string Model::unique_step_name(const std::string& base) {
+  std::string stem = base;
+  for (char& c : stem)
+    if (c == '.') c = '_';
+  for (int i = 0;; ++i) {
+    std::string candidate = stem + "_" + std::to_string(i);
+    if (!names_.count(candidate)) return candidate;
+  }
+}
+
+Value Model::input(const std::string& name, SymShape shape, DType dtype) {
+  check_identifier(name, "input");
+  declare_name(name);
+  inputs_.push_back({name, {dtype, std::move(shape)}});
+  values_[name] = inputs_.back().info;
+  return Value(this, name);
+}
+
+Value Model::parameter(const std::string& name, SymShape shape, DType dtype, Initializer init) {
+  check_identifier(name, "parameter");
+  declare_name(name);
+  parameters_.push_back({name, {dtype, std::move(shape)}, init});
+  values_[name] = parameters_.back().info;
+  return Value(this, name);
+}
+
+Value Model::constant(const std::string& name, Tensor value) {
+  check_identifier(name, "constant");
+  declare_name(name);
+  ValueInfo info{value.dtype(), to_sym_shape(value.shape())};
+  constants_.push_back({name, std::move(value)});
+  values_[name] = info;
+  return Value(this, name);
+}
+
+Value Model::apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attributes,
+                   const std::string& name) {
+  const OpSchema* schema = OpRegistry::global().find(op);
+  std::string node = name.empty() ? unique_step_name(schema ? schema->name : op) : name;
+  std::string where = fmt::format("model '{}': node '{}' ({})", name_, node, op);
+  if (!schema) throw Error(ErrorKind::unsupported, where + ": unknown operator '" + op + "'");
+  Step step;
+  step.name = node;
+  step.op = schema;
+  std::vector<ValueInfo> infos;
+  try {
+    check_identifier(node, "node");
+    OpRegistry::check_arity(*schema, inputs.size());
+    step.attributes = OpRegistry::complete_attributes(*schema, attributes);
+    for (const Value& v : inputs) {
+      if (v.model() != this)
+        throw Error(ErrorKind::invalid_argument, "input '" + v.ref() + "' belongs to another model");
+      step.inputs.push_back(v.ref());
+      infos.push_back(info(v.ref()));
+    }
+    step.output = schema->infer(infos, step.attributes);
+  } catch (const Error& e) {
+    throw e.with_context(where);
+  }
+  declare_name(node);
+  values_[node] = step.output;
+  steps_.push_back(std::move(step));
+  return Value(this, node);
+}
+
+std::map<std::string, Value> Model::add_submodel(const std::string& name, std::shared_ptr<const Model> model,
+                                                 const std::map<std::string, Value>& inputs) {
+  std::string where = fmt::format("model '{}': submodel '{}' ({})", name_, name, model ? model->name() : "null");
+  if (!model) throw Error(ErrorKind::invalid_argument, where + ": no model");
+  Step step;
+  step.name = name;
+  step.submodel = model;
+  std::map<std::string, ValueInfo> infos;
+  try {
+    check_identifier(name, "submodel");
+    for (const auto& [input_name, value] : inputs) {
+      bool declared = false;
+      for (const InputDecl& d : model->inputs()) declared = declared || d.name == input_name;
+      if (!declared) throw Error(ErrorKind::schema, "it has no input '" + input_name + "'");
+      if (value.model() != this)
+        throw Error(ErrorKind::invalid_argument, "input '" + value.ref() + "' belongs to another model");
+    }
+    for (const InputDecl& d : model->inputs()) {
+      auto it = inputs.find(d.name);
+      if (it == inputs.end()) throw Error(ErrorKind::schema, "input '" + d.name + "' is not connected");
+      step.bindings.emplace_back(d.name, it->second.ref());
+      infos[d.name] = info(it->second.ref());
+    }
+    for (auto& [output_name, out_info] : infer_outputs(*model, infos)) step.outputs.emplace_back(output_name, out_info);
+  } catch (const Error& e) {
+    throw e.with_context(where);
+  }
+  declare_name(name);
+  std::map<std::string, Value> outputs;
+  for (const auto& [output_name, out_info] : step.outputs) {
+    std::string ref = name + "." + output_name;
+    values_[ref] = out_info;
+    outputs.emplace(output_name, Value(this, ref));
+  }
+  steps_.push_back(std::move(step));
+  return outputs;
+}
+
+void Model::output(const std::string& name, const Value& value) {
+  check_identifier(name, "output");
+  for (const OutputDecl& o : outputs_)
+    if (o.name == name) throw Error(ErrorKind::schema, fmt::format("model '{}': output '{}' is already defined", name_, name));
+  if (value.model() != this)
+    throw Error(ErrorKind::invalid_argument, fmt::format("model '{}': output '{}' takes a value of another model", name_, name));
+  outputs_.push_back({name, value.ref(), info(value.ref())});
+}
+
+Value Model::value(const std::string& ref) {
+  info(ref);
+  return Value(this, ref);
+}
+
+const ValueInfo& Model::info(const std::string& ref) const {
+  auto it = values_.find(ref);
+  if (it == values_.end())
+    throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no value '{}'", name_, ref));
+  return it->second;
+}
+
+std::vector<ParameterPath> Model::parameter_paths() const {
+  std::vector<ParameterPath> out;
+  for (const ParameterDecl& p : parameters_) out.push_back({p.name, p.info, p.init});
+  for (const Step& step : steps_) {
+    if (!step.is_submodel()) continue;
+    for (ParameterPath& p : step.submodel->parameter_paths()) {
+      p.path = step.name + "." + p.path;
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+int64_t Model::node_count() const {
+  int64_t n = 0;
+  for (const Step& step : steps_) n += step.is_submodel() ? step.submodel->node_count() : 1;
+  return n;
+}
+
+}  // namespace mithril

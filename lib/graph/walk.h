@@ -1,0 +1,46 @@
+#pragma once
+// Walking a model tree with concrete or symbolic input infos: the one place that resolves
+// references across submodel boundaries, binds symbolic dimensions and re-runs inference.
+// infer_outputs() and compilation into a flat graph are both built on it.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/model.h"
+
+namespace mithril {
+
+/// A value of the flattened tree: its dotted path ("hidden.add_0") and info.
+struct FlatValue {
+  std::string path;
+  ValueInfo info;
+};
+
+struct WalkCallbacks {
+  /// A parameter, with its shape after binding symbols.
+  std::function<void(const std::string& path, const ParameterDecl&, const ValueInfo&)> on_parameter;
+  /// A constant.
+  std::function<void(const std::string& path, const ConstantDecl&, const ValueInfo&)> on_constant;
+  /// An operator node with its inputs' flat paths and its inferred output.
+  std::function<void(const std::string& path, const Step&, const std::vector<std::string>& inputs, const ValueInfo&)> on_node;
+};
+
+struct WalkOptions {
+  /// When set, every floating-point input, parameter and constant is taken to have this dtype
+  /// (compiling for another precision).
+  std::optional<DType> float_dtype;
+};
+
+/// Walks `model` with its inputs bound to `inputs` (by input name); returns its outputs by name.
+/// `prefix` is prepended to every path ("" at the top, "hidden." inside a submodel).
+/// Throws Error(shape) naming the value or node whose shape or dtype does not agree.
+std::map<std::string, FlatValue> walk_model(const Model& model, const std::string& prefix,
+                                            const std::map<std::string, FlatValue>& inputs,
+                                            const WalkCallbacks& callbacks, const WalkOptions& options = {});
+
+/// The dtype a value takes under `options` (float dtypes replaced by float_dtype).
+DType walked_dtype(DType declared, const WalkOptions& options);
+
+}  // namespace mithril

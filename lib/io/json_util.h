@@ -1,0 +1,33 @@
+#pragma once
+// Internal helpers shared by the JSON readers (model dicts, migrations, run inputs): parse errors
+// with line and column, JSON-path strings, schema validation with readable messages.
+// Not installed: RapidJSON stays out of the public headers.
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+namespace mithril::json {
+
+/// Parses `text` (full-precision numbers, NaN/Inf refused). Throws Error(format)
+/// "<source>: invalid JSON at line L, column C: <what>".
+rapidjson::Document parse(std::string_view text, const std::string& source);
+
+/// Throws Error(schema) "<source>: <path>: duplicate key 'k'" for the first object with a key twice.
+void check_no_duplicate_keys(const rapidjson::Value& value, const std::string& source);
+
+/// Validates `doc` against the JSON Schema `schema_text`; throws Error(schema)
+/// "<source>: <path>: <what was expected>, got <what was found>".
+void validate(const rapidjson::Document& doc, const char* schema_text, const std::string& source);
+
+/// "nodes[2].inputs[0]" from a path prefix and a key or index.
+std::string child(const std::string& path, std::string_view key);
+std::string child(const std::string& path, std::size_t index);
+
+/// A short description of a JSON value for messages: 'a string "abc"', 'the number 3', 'an array'.
+std::string describe(const rapidjson::Value& value);
+
+/// The value compactly serialized.
+std::string compact(const rapidjson::Value& value);
+
+}  // namespace mithril::json

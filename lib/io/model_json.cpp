@@ -1,0 +1,613 @@
+#include "io/model_json.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/json_util.h"
+
+namespace mithril {
+namespace {
+
+using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+// ---------------------------------------------------------------- writing
+
+void write_string(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+void write_raw_number(Writer& w, const std::string& text) {
+  w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+}
+
+void write_double(Writer& w, double v) {
+  if (std::isnan(v)) return write_string(w, "nan");
+  if (std::isinf(v)) return write_string(w, v > 0 ? "inf" : "-inf");
+  std::string text = fmt::format("{}", v);  // shortest text that reads back to the same double
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  write_raw_number(w, text);
+}
+
+void write_float(Writer& w, float v) {
+  if (std::isnan(v) || std::isinf(v)) return write_double(w, v);
+  std::string text = fmt::format("{}", v);  // shortest text that reads back to the same float
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  write_raw_number(w, text);
+}
+
+void write_shape(Writer& w, const SymShape& shape) {
+  w.StartArray();
+  for (const Dim& d : shape) {
+    if (d.is_known()) w.Int64(d.size);
+    else if (d.is_named()) write_string(w, d.symbol);
+    else w.Null();
+  }
+  w.EndArray();
+}
+
+void write_attr(Writer& w, const AttrValue& v) {
+  struct Visitor {
+    Writer& w;
+    void operator()(std::monostate) { w.Null(); }
+    void operator()(bool b) { w.Bool(b); }
+    void operator()(int64_t i) { w.Int64(i); }
+    void operator()(double d) { write_double(w, d); }
+    void operator()(const std::string& s) { write_string(w, s); }
+    void operator()(const std::vector<int64_t>& l) {
+      w.StartArray();
+      for (int64_t i : l) w.Int64(i);
+      w.EndArray();
+    }
+    void operator()(const std::vector<double>& l) {
+      w.StartArray();
+      for (double d : l) write_double(w, d);
+      w.EndArray();
+    }
+  };
+  std::visit(Visitor{w}, v);
+}
+
+void write_constant_data(Writer& w, const Tensor& t) {
+  w.StartArray();
+  int64_t n = t.numel();
+  visit_dtype(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = t.data_as<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_same_v<T, bool>) w.Bool(p[i]);
+      else if constexpr (std::is_same_v<T, float>) write_float(w, p[i]);
+      else if constexpr (std::is_same_v<T, double>) write_double(w, p[i]);
+      else if constexpr (std::is_same_v<T, float16_t>) write_float(w, float16_to_float(p[i].bits));
+      else if constexpr (std::is_same_v<T, bfloat16_t>) write_float(w, bfloat16_to_float(p[i].bits));
+      else if constexpr (std::is_same_v<T, std::complex<float>>) {
+        write_float(w, p[i].real());
+        write_float(w, p[i].imag());
+      } else if constexpr (std::is_same_v<T, std::complex<double>>) {
+        write_double(w, p[i].real());
+        write_double(w, p[i].imag());
+      } else if constexpr (std::is_same_v<T, uint64_t>) w.Uint64(p[i]);
+      else w.Int64(static_cast<int64_t>(p[i]));
+    }
+  });
+  w.EndArray();
+}
+
+struct DefinitionTable {
+  std::map<const Model*, std::string> names;                    // hoisted submodel bodies -> definition name
+  std::vector<std::pair<std::string, const Model*>> in_order;  // definitions in first-use order
+};
+
+void write_body(Writer& w, const Model& m, const DefinitionTable& defs, bool top_level);
+
+void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) {
+  w.Key("name");
+  write_string(w, m.name());
+  if (!m.inputs().empty()) {
+    w.Key("inputs");
+    w.StartObject();
+    for (const InputDecl& in : m.inputs()) {
+      write_string(w, in.name);
+      w.StartObject();
+      w.Key("shape");
+      write_shape(w, in.info.shape);
+      w.Key("dtype");
+      write_string(w, dtype_name(in.info.dtype));
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  if (!m.parameters().empty()) {
+    w.Key("parameters");
+    w.StartObject();
+    for (const ParameterDecl& p : m.parameters()) {
+      write_string(w, p.name);
+      w.StartObject();
+      w.Key("shape");
+      write_shape(w, p.info.shape);
+      w.Key("dtype");
+      write_string(w, dtype_name(p.info.dtype));
+      w.Key("init");
+      write_string(w, p.init.str());
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  if (!m.constants().empty()) {
+    w.Key("constants");
+    w.StartObject();
+    for (const ConstantDecl& c : m.constants()) {
+      write_string(w, c.name);
+      w.StartObject();
+      w.Key("dtype");
+      write_string(w, dtype_name(c.value.dtype()));
+      w.Key("shape");
+      write_shape(w, to_sym_shape(c.value.shape()));
+      w.Key("data");
+      write_constant_data(w, c.value);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.Key("nodes");
+  w.StartArray();
+  for (const Step& step : m.steps()) {
+    w.StartObject();
+    w.Key("name");
+    write_string(w, step.name);
+    if (step.is_submodel()) {
+      w.Key("model");
+      auto it = defs.names.find(step.submodel.get());
+      if (it != defs.names.end()) write_string(w, it->second);
+      else write_body(w, *step.submodel, defs, false);
+      w.Key("inputs");
+      w.StartObject();
+      for (const auto& [input, ref] : step.bindings) {
+        write_string(w, input);
+        write_string(w, ref);
+      }
+      w.EndObject();
+    } else {
+      w.Key("op");
+      write_string(w, step.op->qualified_name());
+      if (step.op->version != 1 || !step.op->domain.empty()) {
+        w.Key("op_version");
+        w.Int(step.op->version);
+      }
+      w.Key("inputs");
+      w.StartArray();
+      for (const std::string& ref : step.inputs) write_string(w, ref);
+      w.EndArray();
+      if (!step.attributes.empty()) {
+        w.Key("attributes");
+        w.StartObject();
+        for (const auto& [name, value] : step.attributes) {
+          write_string(w, name);
+          write_attr(w, value);
+        }
+        w.EndObject();
+      }
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("outputs");
+  w.StartObject();
+  for (const OutputDecl& out : m.outputs()) {
+    write_string(w, out.name);
+    write_string(w, out.value);
+  }
+  w.EndObject();
+}
+
+void write_body(Writer& w, const Model& m, const DefinitionTable& defs, bool) {
+  w.StartObject();
+  write_body_members(w, m, defs);
+  w.EndObject();
+}
+
+std::string body_text(const Model& m, const DefinitionTable& defs) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  write_body(w, m, defs, false);
+  return buffer.GetString();
+}
+
+// Bodies whose content is used more than once in the tree are written once under "definitions",
+// so a model of many identical blocks stays small. Names are the model names, suffixed when two
+// different bodies share one, in first-use (depth-first) order: deterministic.
+DefinitionTable plan_definitions(const Model& top) {
+  std::vector<const Model*> order;          // distinct submodel objects, depth-first pre-order
+  std::map<const Model*, int> visited;
+  std::function<void(const Model&)> collect = [&](const Model& m) {
+    for (const Step& step : m.steps()) {
+      if (!step.is_submodel()) continue;
+      const Model* sub = step.submodel.get();
+      if (visited[sub]++ == 0) {
+        order.push_back(sub);
+        collect(*sub);
+      }
+    }
+  };
+  collect(top);
+
+  DefinitionTable none;
+  std::map<std::string, int> uses;  // body content -> number of steps using it
+  std::map<const Model*, std::string> content;
+  std::function<void(const Model&)> count = [&](const Model& m) {
+    for (const Step& step : m.steps())
+      if (step.is_submodel()) ++uses[content[step.submodel.get()]];
+  };
+  for (auto it = order.rbegin(); it != order.rend(); ++it) content[*it] = body_text(**it, none);
+  count(top);
+  for (const Model* m : order) count(*m);
+
+  DefinitionTable defs;
+  std::map<std::string, std::string> name_of_content;
+  std::set<std::string> taken;
+  for (const Model* m : order) {
+    const std::string& text = content[m];
+    if (uses[text] < 2) continue;
+    auto known = name_of_content.find(text);
+    if (known != name_of_content.end()) {
+      defs.names[m] = known->second;
+      continue;
+    }
+    std::string name = m->name();
+    for (int i = 2; taken.count(name); ++i) name = m->name() + "_" + std::to_string(i);
+    taken.insert(name);
+    name_of_content[text] = name;
+    defs.names[m] = name;
+    defs.in_order.emplace_back(name, m);
+  }
+  return defs;
+}
+
+// ---------------------------------------------------------------- reading
+
+struct Reader {
+  const rapidjson::Value& root;
+  std::string source;
+  std::map<std::string, std::shared_ptr<const Model>> built_definitions;
+  std::set<std::string> building;  // definitions being built, to refuse cycles
+
+  [[noreturn]] void fail(ErrorKind kind, const std::string& path, const std::string& what) const {
+    throw Error(kind, fmt::format("{}: {}: {}", source, path.empty() ? "(top level)" : path, what));
+  }
+
+  SymShape read_shape(const rapidjson::Value& v) const {
+    SymShape shape;
+    for (const auto& d : v.GetArray()) {
+      if (d.IsNull()) shape.push_back(Dim::any());
+      else if (d.IsString()) shape.push_back(Dim::named(d.GetString()));
+      else shape.push_back(Dim::known(d.GetInt64()));
+    }
+    return shape;
+  }
+
+  DType read_dtype(const rapidjson::Value& obj) const {
+    auto it = obj.FindMember("dtype");
+    if (it == obj.MemberEnd()) return DType::float32;
+    return *dtype_from_name(it->value.GetString());  // the schema allows only known names
+  }
+
+  AttrValue read_attr(const rapidjson::Value& v, const std::string& path) const {
+    if (v.IsNull()) return std::monostate{};
+    if (v.IsBool()) return v.GetBool();
+    if (v.IsInt64()) return v.GetInt64();
+    if (v.IsNumber()) return v.GetDouble();
+    if (v.IsString()) return std::string(v.GetString());
+    bool all_ints = true;
+    for (const auto& item : v.GetArray()) all_ints = all_ints && item.IsInt64();
+    if (all_ints) {
+      std::vector<int64_t> out;
+      for (const auto& item : v.GetArray()) out.push_back(item.GetInt64());
+      return out;
+    }
+    std::vector<double> out;
+    for (const auto& item : v.GetArray()) {
+      if (!item.IsNumber()) fail(ErrorKind::schema, path, "expected numbers only, got " + json::describe(item));
+      out.push_back(item.GetDouble());
+    }
+    return out;
+  }
+
+  double read_float_item(const rapidjson::Value& v, const std::string& path) const {
+    if (v.IsNumber()) return v.GetDouble();
+    if (v.IsString()) {
+      std::string s = v.GetString();
+      if (s == "nan") return std::nan("");
+      if (s == "inf") return INFINITY;
+      if (s == "-inf") return -INFINITY;
+    }
+    fail(ErrorKind::schema, path, "expected a number, \"nan\", \"inf\" or \"-inf\", got " + json::describe(v));
+  }
+
+  Tensor read_constant(const rapidjson::Value& obj, const std::string& path) const {
+    DType dtype = read_dtype(obj);
+    Shape shape;
+    for (const auto& d : obj["shape"].GetArray()) shape.push_back(d.GetInt64());
+    int64_t numel;
+    try {
+      numel = shape_numel(shape);
+    } catch (const Error& e) {
+      fail(ErrorKind::schema, json::child(path, "shape"), e.what());
+    }
+    const auto& data = obj["data"];
+    int64_t expected = is_complex(dtype) ? 2 * numel : numel;
+    if (static_cast<int64_t>(data.Size()) != expected)
+      fail(ErrorKind::schema, json::child(path, "data"),
+           fmt::format("{} values for shape {}{}, expected {}", data.Size(), shape_str(shape),
+                       is_complex(dtype) ? " (complex: real, imaginary pairs)" : "", expected));
+    Tensor t(dtype, shape);
+    std::string data_path = json::child(path, "data");
+    visit_dtype(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      T* p = t.mutable_data_as<T>();
+      for (int64_t i = 0; i < numel; ++i) {
+        std::string item_path = json::child(data_path, static_cast<std::size_t>(i));
+        const auto& v = data[static_cast<rapidjson::SizeType>(is_complex(dtype) ? 2 * i : i)];
+        if constexpr (std::is_same_v<T, bool>) {
+          if (!v.IsBool()) fail(ErrorKind::schema, item_path, "expected true or false, got " + json::describe(v));
+          p[i] = v.GetBool();
+        } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+          p[i] = static_cast<T>(read_float_item(v, item_path));
+        } else if constexpr (std::is_same_v<T, float16_t>) {
+          p[i] = float16_t{float_to_float16(static_cast<float>(read_float_item(v, item_path)))};
+        } else if constexpr (std::is_same_v<T, bfloat16_t>) {
+          p[i] = bfloat16_t{float_to_bfloat16(static_cast<float>(read_float_item(v, item_path)))};
+        } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+          const auto& im = data[static_cast<rapidjson::SizeType>(2 * i + 1)];
+          using R = typename T::value_type;
+          p[i] = T(static_cast<R>(read_float_item(v, item_path)),
+                   static_cast<R>(read_float_item(im, json::child(data_path, static_cast<std::size_t>(2 * i + 1)))));
+        } else if constexpr (std::is_same_v<T, uint64_t>) {
+          if (!v.IsUint64()) fail(ErrorKind::schema, item_path, "expected an unsigned integer, got " + json::describe(v));
+          p[i] = v.GetUint64();
+        } else {
+          if (!v.IsInt64()) fail(ErrorKind::schema, item_path, "expected an integer, got " + json::describe(v));
+          int64_t x = v.GetInt64();
+          if (x < static_cast<int64_t>(std::numeric_limits<T>::min()) || x > static_cast<int64_t>(std::numeric_limits<T>::max()))
+            fail(ErrorKind::schema, item_path, fmt::format("{} does not fit {}", x, dtype_name(dtype)));
+          p[i] = static_cast<T>(x);
+        }
+      }
+    });
+    return t;
+  }
+
+  std::shared_ptr<const Model> definition(const std::string& name, const std::string& path) {
+    auto done = built_definitions.find(name);
+    if (done != built_definitions.end()) return done->second;
+    auto defs = root.FindMember("definitions");
+    if (defs == root.MemberEnd() || !defs->value.HasMember(name.c_str()))
+      fail(ErrorKind::schema, path, "no definition named '" + name + "'");
+    if (building.count(name)) fail(ErrorKind::schema, path, "definition '" + name + "' contains itself");
+    building.insert(name);
+    auto model = build_body(defs->value[name.c_str()], json::child("definitions", name));
+    building.erase(name);
+    built_definitions[name] = model;
+    return model;
+  }
+
+  std::shared_ptr<Model> build_body(const rapidjson::Value& body, const std::string& path) {
+    auto model = std::make_shared<Model>(body["name"].GetString());
+    auto section = [&](const char* key) -> const rapidjson::Value* {
+      auto it = body.FindMember(key);
+      return it == body.MemberEnd() ? nullptr : &it->value;
+    };
+    auto guarded = [&](const std::string& where, auto&& fn) {
+      try {
+        fn();
+      } catch (const Error& e) {
+        if (std::string(e.what()).rfind(source + ":", 0) == 0) throw;  // already placed
+        fail(e.kind(), where, e.what());
+      }
+    };
+    if (auto* inputs = section("inputs"))
+      for (auto it = inputs->MemberBegin(); it != inputs->MemberEnd(); ++it) {
+        std::string where = json::child(json::child(path, "inputs"), it->name.GetString());
+        guarded(where, [&] { model->input(it->name.GetString(), read_shape(it->value["shape"]), read_dtype(it->value)); });
+      }
+    if (auto* params = section("parameters"))
+      for (auto it = params->MemberBegin(); it != params->MemberEnd(); ++it) {
+        std::string where = json::child(json::child(path, "parameters"), it->name.GetString());
+        guarded(where, [&] {
+          auto init_it = it->value.FindMember("init");
+          Initializer init = init_it == it->value.MemberEnd() ? Initializer::glorot()
+                                                              : Initializer::parse(init_it->value.GetString());
+          model->parameter(it->name.GetString(), read_shape(it->value["shape"]), read_dtype(it->value), init);
+        });
+      }
+    if (auto* constants = section("constants"))
+      for (auto it = constants->MemberBegin(); it != constants->MemberEnd(); ++it) {
+        std::string where = json::child(json::child(path, "constants"), it->name.GetString());
+        Tensor value = read_constant(it->value, where);
+        guarded(where, [&] { model->constant(it->name.GetString(), value); });
+      }
+    if (auto* nodes = section("nodes"))
+      for (rapidjson::SizeType i = 0; i < nodes->Size(); ++i) build_node(*model, (*nodes)[i], json::child(json::child(path, "nodes"), i));
+    const auto& outputs = body["outputs"];
+    for (auto it = outputs.MemberBegin(); it != outputs.MemberEnd(); ++it) {
+      std::string where = json::child(json::child(path, "outputs"), it->name.GetString());
+      std::string ref = it->value.GetString();
+      if (!model->has_value(ref)) fail(ErrorKind::schema, where, "unknown value '" + ref + "'");
+      guarded(where, [&] { model->output(it->name.GetString(), model->value(ref)); });
+    }
+    if (model->outputs().empty()) fail(ErrorKind::schema, json::child(path, "outputs"), "a model needs at least one output");
+    return model;
+  }
+
+  Value lookup(Model& model, const rapidjson::Value& ref, const std::string& where) const {
+    std::string name = ref.GetString();
+    if (!model.has_value(name))
+      fail(ErrorKind::schema, where, "unknown value '" + name + "' (not defined before this node)");
+    return model.value(name);
+  }
+
+  void build_node(Model& model, const rapidjson::Value& node, const std::string& path) {
+    std::string name = node["name"].GetString();
+    bool has_op = node.HasMember("op"), has_model = node.HasMember("model");
+    if (has_op == has_model) fail(ErrorKind::schema, path, "a node needs exactly one of \"op\" or \"model\"");
+    auto inputs_it = node.FindMember("inputs");
+    if (has_op) {
+      std::vector<Value> inputs;
+      if (inputs_it != node.MemberEnd()) {
+        if (!inputs_it->value.IsArray())
+          fail(ErrorKind::schema, json::child(path, "inputs"), "an operator node takes an array of value references");
+        for (rapidjson::SizeType i = 0; i < inputs_it->value.Size(); ++i)
+          inputs.push_back(lookup(model, inputs_it->value[i], json::child(json::child(path, "inputs"), i)));
+      }
+      Attributes attrs;
+      if (auto a = node.FindMember("attributes"); a != node.MemberEnd())
+        for (auto it = a->value.MemberBegin(); it != a->value.MemberEnd(); ++it)
+          attrs[it->name.GetString()] = read_attr(it->value, json::child(json::child(path, "attributes"), it->name.GetString()));
+      std::string op = node["op"].GetString();
+      const OpSchema* schema = OpRegistry::global().find(op);
+      if (schema) {
+        int version = node.HasMember("op_version") ? node["op_version"].GetInt() : 1;
+        if (version > schema->version)
+          fail(ErrorKind::unsupported, json::child(path, "op_version"),
+               fmt::format("operator '{}' version {} is newer than the registered version {}", op, version, schema->version));
+      }
+      try {
+        model.apply(op, inputs, attrs, name);
+      } catch (const Error& e) {
+        fail(e.kind(), path, e.what());
+      }
+      return;
+    }
+    const auto& ref = node["model"];
+    std::shared_ptr<const Model> sub =
+        ref.IsString() ? definition(ref.GetString(), json::child(path, "model")) : build_body(ref, json::child(path, "model"));
+    std::map<std::string, Value> bindings;
+    if (inputs_it != node.MemberEnd()) {
+      if (!inputs_it->value.IsObject())
+        fail(ErrorKind::schema, json::child(path, "inputs"), "a submodel node takes an object of inputs by name");
+      for (auto it = inputs_it->value.MemberBegin(); it != inputs_it->value.MemberEnd(); ++it)
+        bindings.emplace(it->name.GetString(),
+                         lookup(model, it->value, json::child(json::child(path, "inputs"), it->name.GetString())));
+    }
+    try {
+      model.add_submodel(name, sub, bindings);
+    } catch (const Error& e) {
+      fail(e.kind(), path, e.what());
+    }
+  }
+
+  // Every operator nobody registered, with where it is used, in one error.
+  void check_operators_known() const {
+    std::vector<std::string> unknown;
+    std::function<void(const rapidjson::Value&, const std::string&)> scan = [&](const rapidjson::Value& body, const std::string& path) {
+      auto nodes = body.FindMember("nodes");
+      if (nodes == body.MemberEnd()) return;
+      for (rapidjson::SizeType i = 0; i < nodes->value.Size(); ++i) {
+        const auto& node = nodes->value[i];
+        std::string here = json::child(json::child(path, "nodes"), i);
+        if (auto op = node.FindMember("op"); op != node.MemberEnd() && !OpRegistry::global().find(op->value.GetString()))
+          unknown.push_back(fmt::format("'{}' at {}", op->value.GetString(), here));
+        if (auto m = node.FindMember("model"); m != node.MemberEnd() && m->value.IsObject()) scan(m->value, json::child(here, "model"));
+      }
+    };
+    scan(root, "");
+    if (auto defs = root.FindMember("definitions"); defs != root.MemberEnd())
+      for (auto it = defs->value.MemberBegin(); it != defs->value.MemberEnd(); ++it)
+        scan(it->value, json::child("definitions", it->name.GetString()));
+    if (!unknown.empty())
+      throw Error(ErrorKind::unsupported,
+                  fmt::format("{}: unknown operator{} {} (register it in C++ or load the plugin that provides it with --plugin)",
+                              source, unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", ")));
+  }
+};
+
+struct SemVer {
+  int major = 0, minor = 0, patch = 0;
+};
+
+std::optional<SemVer> parse_semver(std::string_view text) {
+  SemVer v;
+  if (std::sscanf(std::string(text).c_str(), "%d.%d.%d", &v.major, &v.minor, &v.patch) != 3) return std::nullopt;
+  if (fmt::format("{}.{}.{}", v.major, v.minor, v.patch) != text) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string to_dict(const Model& model) {
+  DefinitionTable defs = plan_definitions(model);
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.SetIndent(' ', 2);
+  w.SetFormatOptions(rapidjson::kFormatSingleLineArray);
+  w.StartObject();
+  w.Key("version");
+  write_string(w, kModelFormatVersion);
+  if (!model.metadata().empty()) {
+    w.Key("metadata");
+    w.StartObject();
+    for (const auto& [k, v] : model.metadata()) {
+      write_string(w, k);
+      write_string(w, v);
+    }
+    w.EndObject();
+  }
+  write_body_members(w, model, defs);
+  if (!defs.in_order.empty()) {
+    w.Key("definitions");
+    w.StartObject();
+    for (const auto& [name, body] : defs.in_order) {
+      write_string(w, name);
+      w.StartObject();
+      // A definition's own submodels are referenced by name too, but the body itself is written
+      // in place here (it is the definition).
+      write_body_members(w, *body, defs);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+std::shared_ptr<Model> from_dict(std::string_view json, const std::string& source) {
+  rapidjson::Document doc = json::parse(json, source);
+  if (!doc.IsObject()) throw Error(ErrorKind::schema, source + ": expected a JSON object, got " + json::describe(doc));
+  auto version_it = doc.FindMember("version");
+  if (version_it == doc.MemberEnd())
+    throw Error(ErrorKind::schema, source + ": no \"version\": not a Mithril model dict of this library "
+                                            "(a Python Mithril dict? upgrade it with mithril-migrate)");
+  if (!version_it->value.IsString())
+    throw Error(ErrorKind::schema, source + ": version: expected a version string such as \"1.0.0\", got " +
+                                       json::describe(version_it->value));
+  std::string version = version_it->value.GetString();
+  auto parsed = parse_semver(version);
+  if (!parsed) throw Error(ErrorKind::schema, source + ": version: '" + version + "' is not a MAJOR.MINOR.PATCH version");
+  auto current = *parse_semver(kModelFormatVersion);
+  if (parsed->major > current.major)
+    throw Error(ErrorKind::unsupported, fmt::format("{}: format version {} is newer than this library reads ({}); "
+                                                    "upgrade mithril", source, version, kModelFormatVersion));
+  const char* schema = model_schema(version);
+  if (!schema) schema = model_schema(kModelFormatVersion);  // a newer minor of the same major: validate as ours
+  json::check_no_duplicate_keys(doc, source);
+  json::validate(doc, schema, source);
+  Reader reader{doc, source, {}, {}};
+  reader.check_operators_known();
+  auto model = reader.build_body(doc, "");
+  if (auto meta = doc.FindMember("metadata"); meta != doc.MemberEnd())
+    for (auto it = meta->value.MemberBegin(); it != meta->value.MemberEnd(); ++it)
+      model->set_metadata(it->name.GetString(), it->value.GetString());
+  return model;
+}
+
+void save_model_json(const Model& model, const std::string& path) { write_file_atomic(path, to_dict(model)); }
+
+std::shared_ptr<Model> load_model_json(const std::string& path) {
+  return from_dict(read_file(path), path == "-" ? "<stdin>" : path);
+}
+
+}  // namespace mithril

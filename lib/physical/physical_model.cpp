@@ -1,0 +1,181 @@
+#include "physical/physical_model.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "graph/walk.h"
+
+namespace mithril {
+namespace {
+
+Error unknown_parameter(const std::string& name) {
+  return Error(ErrorKind::invalid_argument, "unknown parameter '" + name + "'");
+}
+
+}  // namespace
+
+PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const Backend& backend, const CompileOptions& options) {
+  if (!model) throw Error(ErrorKind::invalid_argument, "compile: no model");
+  PhysicalModel pm;
+  pm.model_ = model;
+  pm.backend_ = &backend;
+  pm.dtype_ = options.dtype;
+  WalkOptions walk_options{options.dtype};
+
+  for (const auto& [name, shape] : options.shapes) {
+    bool found = false;
+    for (const InputDecl& in : model->inputs()) found = found || in.name == name;
+    if (!found) throw Error(ErrorKind::invalid_argument, fmt::format("--shape: model '{}' has no input '{}'", model->name(), name));
+  }
+  std::map<std::string, FlatValue> inputs;
+  for (const InputDecl& in : model->inputs()) {
+    InputDecl compiled = in;
+    compiled.info.dtype = walked_dtype(in.info.dtype, walk_options);
+    if (auto it = options.shapes.find(in.name); it != options.shapes.end()) compiled.info.shape = to_sym_shape(it->second);
+    pm.inputs_.push_back(compiled);
+    inputs[in.name] = FlatValue{in.name, compiled.info};
+  }
+
+  auto new_slot = [&pm](const std::string& path, const ValueInfo& info) {
+    int slot = static_cast<int>(pm.slot_paths_.size());
+    pm.slot_of_[path] = slot;
+    pm.slot_paths_.push_back(path);
+    pm.slot_infos_.push_back(info);
+    return slot;
+  };
+  for (const InputDecl& in : pm.inputs_) new_slot(in.name, in.info);
+
+  WalkCallbacks callbacks;
+  callbacks.on_parameter = [&](const std::string& path, const ParameterDecl& decl, const ValueInfo& info) {
+    if (!is_concrete(info.shape))
+      throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {} is not fully known; give input shapes (--shape)",
+                                                path, shape_str(info.shape)));
+    new_slot(path, info);
+    pm.parameter_inits_.emplace_back(path, decl.init);
+    pm.parameters_[path] = mithril::initialize(decl.init, info.dtype, to_shape(info.shape), options.seed, path);
+  };
+  callbacks.on_constant = [&](const std::string& path, const ConstantDecl& decl, const ValueInfo& info) {
+    int slot = new_slot(path, info);
+    pm.constants_.emplace_back(slot, decl.value.cast(info.dtype));
+  };
+  callbacks.on_node = [&](const std::string& path, const Step& step, const std::vector<std::string>& input_paths, const ValueInfo& info) {
+    if (!backend.supports(*step.op))
+      throw Error(ErrorKind::unsupported, fmt::format("node '{}': operator '{}' has no kernel for the '{}' backend", path,
+                                                      step.op->qualified_name(), backend.name()));
+    OpCall call{path, step.op, &step.attributes, {}, 0};
+    for (const std::string& p : input_paths) call.inputs.push_back(pm.slot_of_.at(p));
+    call.output = new_slot(path, info);
+    pm.ops_.push_back(std::move(call));
+  };
+  auto outputs = walk_model(*model, "", inputs, callbacks, walk_options);
+  for (const OutputDecl& out : model->outputs()) pm.outputs_.emplace_back(out.name, pm.slot_of_.at(outputs.at(out.name).path));
+  return pm;
+}
+
+std::vector<std::string> PhysicalModel::get_parameter_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, init] : parameter_inits_) names.push_back(name);
+  return names;
+}
+
+Shape PhysicalModel::get_shape(const std::string& name) const {
+  auto it = parameters_.find(name);
+  if (it == parameters_.end()) throw unknown_parameter(name);
+  return it->second.shape();
+}
+
+DType PhysicalModel::get_dtype(const std::string& name) const {
+  auto it = parameters_.find(name);
+  if (it == parameters_.end()) throw unknown_parameter(name);
+  return it->second.dtype();
+}
+
+void PhysicalModel::set_value(const std::string& name, const Tensor& value) {
+  auto it = parameters_.find(name);
+  if (it == parameters_.end()) throw unknown_parameter(name);
+  if (value.shape() != it->second.shape())
+    throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {}, expected {}", name, shape_str(value.shape()),
+                                              shape_str(it->second.shape())));
+  it->second = value.cast(it->second.dtype());
+}
+
+void PhysicalModel::set_values(const TensorMap& values) {
+  for (const auto& [name, value] : values) set_value(name, value);
+}
+
+const Tensor& PhysicalModel::get_value(const std::string& name) const {
+  auto it = parameters_.find(name);
+  if (it == parameters_.end()) throw unknown_parameter(name);
+  return it->second;
+}
+
+TensorMap PhysicalModel::get_values() const { return parameters_; }
+
+void PhysicalModel::initialize(uint64_t seed) {
+  for (const auto& [path, init] : parameter_inits_) {
+    Tensor& t = parameters_.at(path);
+    t = mithril::initialize(init, t.dtype(), t.shape(), seed, path);
+  }
+}
+
+std::vector<std::string> PhysicalModel::output_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, slot] : outputs_) names.push_back(name);
+  return names;
+}
+
+TensorMap PhysicalModel::evaluate(const TensorMap& given) const {
+  std::vector<Tensor> slots(slot_paths_.size());
+  std::map<std::string, FlatValue> bound;
+  for (const auto& [name, value] : given) {
+    bool known = false;
+    for (const InputDecl& in : inputs_) known = known || in.name == name;
+    if (!known) throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no input '{}'", model_->name(), name));
+  }
+  for (const InputDecl& in : inputs_) {
+    auto it = given.find(in.name);
+    if (it == given.end()) throw Error(ErrorKind::invalid_argument, fmt::format("input '{}' is missing", in.name));
+    Tensor value = it->second.cast(in.info.dtype);
+    slots[slot_of_.at(in.name)] = value;
+    bound[in.name] = FlatValue{in.name, ValueInfo{in.info.dtype, to_sym_shape(value.shape())}};
+  }
+  for (const auto& [path, value] : parameters_) slots[slot_of_.at(path)] = value;
+  for (const auto& [slot, value] : constants_) slots[slot] = value;
+
+  // Concrete shapes for these inputs: the same walk as compile, now with concrete dims. It
+  // checks input shapes against declarations (with the node or input name in errors).
+  std::vector<Shape> shapes(slot_paths_.size());
+  WalkCallbacks callbacks;
+  callbacks.on_node = [&](const std::string& path, const Step&, const std::vector<std::string>&, const ValueInfo& info) {
+    if (!is_concrete(info.shape))
+      throw Error(ErrorKind::shape, fmt::format("node '{}': output shape {} is not fully known", path, shape_str(info.shape)));
+    shapes[slot_of_.at(path)] = to_shape(info.shape);
+  };
+  for (const InputDecl& in : inputs_) {
+    const SymShape& declared = in.info.shape;
+    const Shape& actual = slots[slot_of_.at(in.name)].shape();
+    bool ok = declared.size() == actual.size();
+    for (std::size_t i = 0; ok && i < declared.size(); ++i) ok = !declared[i].is_known() || declared[i].size == actual[i];
+    if (!ok)
+      throw Error(ErrorKind::shape, fmt::format("input '{}': shape {}, expected {}", in.name, shape_str(actual), shape_str(declared)));
+  }
+  walk_model(*model_, "", bound, callbacks, WalkOptions{dtype_});
+
+  for (const OpCall& call : ops_) {
+    std::vector<Tensor> args;
+    args.reserve(call.inputs.size());
+    for (int slot : call.inputs) args.push_back(slots[slot]);
+    Tensor out(slot_infos_[call.output].dtype, shapes[call.output]);
+    try {
+      backend_->execute(*call.op, args, *call.attributes, out);
+    } catch (const Error& e) {
+      throw e.with_context(fmt::format("node '{}' ({})", call.path, call.op->qualified_name()));
+    }
+    slots[call.output] = std::move(out);
+  }
+  TensorMap outputs;
+  for (const auto& [name, slot] : outputs_) outputs[name] = slots[slot];
+  return outputs;
+}
+
+}  // namespace mithril

@@ -1,0 +1,99 @@
+#pragma once
+// Physical models: a logical model compiled for a backend, with parameter values.
+//
+// compile() flattens the submodel tree into one list of operator calls whose values have
+// dotted paths ("hidden.weight", "hidden.add_0"), checks every shape it can with the given input
+// shapes, and allocates every parameter (filled by its initializer with the seed). Inputs may
+// keep symbolic dims: evaluate() re-infers concrete shapes for each new input shape.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "graph/model.h"
+
+namespace mithril {
+
+struct CompileOptions {
+  /// Concrete shapes for inputs (by name); others keep their declared shapes.
+  std::map<std::string, Shape> shapes;
+  /// Compute precision: every floating-point input, parameter and constant is cast to it.
+  std::optional<DType> dtype;
+  /// Seed of the parameter initializers.
+  uint64_t seed = 0;
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+class PhysicalModel {
+ public:
+  /// Compiles `model` for `backend`. Throws Error(shape) naming the node whose shapes do not
+  /// agree, Error(shape) for a parameter whose shape cannot be resolved, Error(unsupported) for
+  /// an operator the backend cannot run.
+  static PhysicalModel compile(std::shared_ptr<const Model> model, const Backend& backend, const CompileOptions& options = {});
+
+  const Model& logical() const { return *model_; }
+  std::shared_ptr<const Model> logical_ptr() const { return model_; }
+  const Backend& backend() const { return *backend_; }
+  /// The compute dtype if one was forced at compile time.
+  std::optional<DType> compute_dtype() const { return dtype_; }
+
+  /// Dotted names of every parameter, in declaration order.
+  std::vector<std::string> get_parameter_names() const;
+  /// Shape of a parameter. Throws Error(invalid_argument) for an unknown name.
+  Shape get_shape(const std::string& name) const;
+  /// Dtype of a parameter.
+  DType get_dtype(const std::string& name) const;
+
+  /// Sets a parameter. The value must have the parameter's shape; its dtype is cast to the
+  /// parameter's. Throws Error(invalid_argument) for an unknown name, Error(shape) for a shape
+  /// mismatch: "parameter 'hidden.weight': shape [50,10], expected [10,50]".
+  void set_value(const std::string& name, const Tensor& value);
+  void set_values(const TensorMap& values);
+  const Tensor& get_value(const std::string& name) const;
+  /// Every parameter by name.
+  TensorMap get_values() const;
+
+  /// Refills every parameter from its initializer with `seed`.
+  void initialize(uint64_t seed);
+
+  /// Runs the model. Every input must be given with a shape matching its declaration (named
+  /// dims consistent); dtypes are cast to the declared (or compute) dtype. Returns every output.
+  TensorMap evaluate(const TensorMap& inputs) const;
+  TensorMap operator()(const TensorMap& inputs) const { return evaluate(inputs); }
+
+  /// Declared inputs as compiled (dtype after the compute dtype, shapes with compile-time shapes).
+  const std::vector<InputDecl>& inputs() const { return inputs_; }
+  std::vector<std::string> output_names() const;
+
+  /// Number of operator calls after flattening.
+  std::size_t op_count() const { return ops_.size(); }
+
+ private:
+  struct OpCall {
+    std::string path;
+    const OpSchema* op;
+    const Attributes* attributes;
+    std::vector<int> inputs;  // value slots
+    int output;
+  };
+  struct Plan;
+
+  std::shared_ptr<const Model> model_;
+  const Backend* backend_ = nullptr;
+  std::optional<DType> dtype_;
+  std::vector<InputDecl> inputs_;
+  std::vector<std::pair<std::string, Initializer>> parameter_inits_;
+  std::map<std::string, int> slot_of_;  // value path -> slot
+  std::vector<std::string> slot_paths_;
+  std::vector<ValueInfo> slot_infos_;   // compiled (possibly symbolic) infos
+  TensorMap parameters_;
+  std::vector<std::pair<int, Tensor>> constants_;
+  std::vector<OpCall> ops_;
+  std::vector<std::pair<std::string, int>> outputs_;
+};
+
+}  // namespace mithril

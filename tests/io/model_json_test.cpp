@@ -1,0 +1,151 @@
+#include <catch2/catch.hpp>
+
+#include "core/error.h"
+#include "graph/builder.h"
+#include "io/model_json.h"
+
+using namespace mithril;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::shared_ptr<Model> simple_mlp() {
+  auto model = std::make_shared<Model>("simple_mlp");
+  Value x = model->input("input", {Dim::any(), Dim::known(10)});
+  model->output("output", dense(relu(dense(x, 50, "hidden")), 1, "output_layer"));
+  return model;
+}
+
+std::shared_ptr<Model> every_construct() {
+  auto model = std::make_shared<Model>("kitchen_sink");
+  model->set_metadata("producer", "tests");
+  model->set_metadata("description", "quotes \" and unicode \xc3\xa9");
+  Value a = model->input("a", {Dim::named("batch"), Dim::known(4)});
+  Value b = model->input("b", {Dim::named("batch"), Dim::known(4)}, DType::float32);
+  Value w = model->parameter("w", {Dim::known(4), Dim::known(4)}, DType::float32, Initializer::uniform(-0.5, 0.25));
+  Tensor c(DType::float32, {2, 2});
+  float cv[] = {0.1f, -2.5f, 1e-7f, 3.0f};
+  std::copy(cv, cv + 4, c.mutable_data_as<float>());
+  Value k = model->constant("k", c);
+  Value s = softmax(matmul(a * 2.0, w) - b, 0);
+  Value t = transpose(reshape(s, {-1, 2, 2}), {0, 2, 1});
+  Value u = matmul(t, k);
+  Value v = concat({sum(u, {1, 2}, true), mean(u, {}, false) * 1.0}, 0);
+  model->output("v", v);
+  model->output("s", gelu(s, true));
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("to_dict is deterministic and from_dict(to_dict(m)) round-trips byte for byte", "[io][json]") {
+  for (auto model : {simple_mlp(), every_construct()}) {
+    std::string first = to_dict(*model);
+    REQUIRE(first == to_dict(*model));
+    auto reloaded = from_dict(first, "first.json");
+    REQUIRE(to_dict(*reloaded) == first);
+    REQUIRE(reloaded->parameter_paths().size() == model->parameter_paths().size());
+  }
+}
+
+TEST_CASE("the dict is readable: version, dotted outputs, attributes with defaults", "[io][json]") {
+  std::string text = to_dict(*simple_mlp());
+  REQUIRE_THAT(text, Contains("\"version\": \"1.0.0\""));
+  REQUIRE_THAT(text, Contains("\"shape\": [null, 10]"));
+  REQUIRE_THAT(text, Contains("\"output\": \"output_layer.output\""));
+  REQUIRE_THAT(text, Contains("\"init\": \"glorot\""));
+}
+
+TEST_CASE("repeated blocks are written once under definitions", "[io][json]") {
+  auto block = std::make_shared<Model>("block");
+  Value bx = block->input("input", {Dim::any(), Dim::known(16)});
+  block->output("output", relu(dense(bx, 16, "hidden")) + bx);
+  auto net = std::make_shared<Model>("deep");
+  Value x = net->input("input", {Dim::any(), Dim::known(16)});
+  for (int i = 0; i < 200; ++i) x = net->add_submodel("block" + std::to_string(i), block, {{"input", x}}).at("output");
+  net->output("output", x);
+  std::string text = to_dict(*net);
+  REQUIRE_THAT(text, Contains("\"definitions\""));
+  REQUIRE(text.size() < 200 * 120);  // one short line group per block instance, not a copy of the body
+  auto reloaded = from_dict(text);
+  REQUIRE(reloaded->parameter_paths().size() == 400);
+  REQUIRE(reloaded->parameter_paths()[398].path == "block199.hidden.weight");
+  REQUIRE(to_dict(*reloaded) == text);
+}
+
+TEST_CASE("a hand-written dict loads", "[io][json]") {
+  const char* text = R"({
+    "version": "1.0.0",
+    "name": "hand",
+    "inputs": {"x": {"shape": ["n", 3]}},
+    "parameters": {"w": {"shape": [3, 2], "init": "normal(0.1)"}},
+    "nodes": [
+      {"name": "y", "op": "matmul", "inputs": ["x", "w"]},
+      {"name": "d", "model": {"name": "twice", "inputs": {"i": {"shape": [null, 2]}},
+                              "nodes": [{"name": "s", "op": "add", "inputs": ["i", "i"]}],
+                              "outputs": {"o": "s"}},
+       "inputs": {"i": "y"}}
+    ],
+    "outputs": {"out": "d.o"}
+  })";
+  auto model = from_dict(text, "hand.json");
+  REQUIRE(shape_str(model->outputs()[0].info.shape) == "[n,2]");
+  REQUIRE(model->parameters()[0].init == Initializer::normal(0.1));
+}
+
+TEST_CASE("bad dicts give one error naming the JSON path", "[io][json]") {
+  auto with = [](const std::string& body) {
+    return std::string(R"({"version": "1.0.0", "name": "m", "inputs": {"x": {"shape": [null, 3]}}, )") + body + "}";
+  };
+  struct Case {
+    std::string json;
+    std::string expected;
+  };
+  std::vector<Case> cases = {
+      {"", "invalid JSON at line 1, column 1"},
+      {"{\"version\": \"1.0.0\",\n \"name\": }", "invalid JSON at line 2, column 10"},
+      {"[]", "expected a JSON object"},
+      {R"({"name": "m", "outputs": {}})", "no \"version\""},
+      {R"({"version": 1, "name": "m", "outputs": {}})", "version: expected a version string"},
+      {R"({"version": "2.0.0", "name": "m", "outputs": {}})", "format version 2.0.0 is newer than this library reads (1.0.0)"},
+      {R"({"version": "1.0", "name": "m", "outputs": {}})", "'1.0' is not a MAJOR.MINOR.PATCH version"},
+      {R"({"version": "1.0.0", "outputs": {}})", "(top level): missing required key 'name'"},
+      {R"({"version": "1.0.0", "name": "m", "outputs": {}, "extra": 1})", "unknown key 'extra'"},
+      {R"({"version": "1.0.0", "name": "m", "name": "n", "outputs": {}})", "duplicate key 'name'"},
+      {with(R"("outputs": {"y": "x"}, "nodes": [{"name": "a", "op": "relu", "inputs": ["x"], "bogus": 1}])"),
+       "nodes[0]: unknown key 'bogus'"},
+      {with(R"("outputs": {"y": "x"}, "nodes": [{"name": "a", "op": 5, "inputs": ["x"]}])"), "nodes[0].op: expected an operator name"},
+      {with(R"("outputs": {"y": "x"}, "parameters": {"w": {"shape": [3, -2]}})"), "parameters.w.shape[1]: expected a dimension"},
+      {with(R"("outputs": {"y": "x"}, "parameters": {"w": {"shape": [3], "dtype": "float33"}})"), "parameters.w.dtype: expected a dtype name"},
+      {with(R"("outputs": {"y": "x"}, "parameters": {"w": {"shape": [3], "init": "gloria"}})"), "parameters.w.init: expected an initializer"},
+      {with(R"("outputs": {"y": "nope"})"), "outputs.y: unknown value 'nope'"},
+      {with(R"("outputs": {}, "nodes": [])"), "outputs: a model needs at least one output"},
+      {with(R"("outputs": {"y": "a"}, "nodes": [{"name": "a", "op": "relu", "inputs": ["z"]}])"),
+       "nodes[0].inputs[0]: unknown value 'z' (not defined before this node)"},
+      {with(R"("outputs": {"y": "a"}, "nodes": [{"name": "a", "op": "relux", "inputs": ["x"]}, {"name": "b", "op": "acme.thing", "inputs": ["x"]}])"),
+       "unknown operators 'relux' at nodes[0], 'acme.thing' at nodes[1]"},
+      {with(R"("outputs": {"y": "a"}, "parameters": {"w": {"shape": [4, 2]}}, "nodes": [{"name": "a", "op": "matmul", "inputs": ["x", "w"]}])"),
+       "nodes[0]: model 'm': node 'a' (matmul)"},
+      {with(R"("outputs": {"y": "a"}, "nodes": [{"name": "a", "op": "softmax", "inputs": ["x"], "attributes": {"axis": "last"}}])"),
+       "attribute 'axis' of 'softmax': expected int"},
+      {with(R"("outputs": {"y": "a"}, "nodes": [{"name": "a", "inputs": ["x"]}])"), "nodes[0]: a node needs exactly one of \"op\" or \"model\""},
+      {with(R"("outputs": {"y": "a.o"}, "nodes": [{"name": "a", "model": "missing", "inputs": {"i": "x"}}])"),
+       "nodes[0].model: no definition named 'missing'"},
+      {with(R"("outputs": {"y": "x"}, "constants": {"c": {"dtype": "int8", "shape": [2], "data": [1, 300]}})"),
+       "constants.c.data[1]: 300 does not fit int8"},
+      {with(R"("outputs": {"y": "x"}, "constants": {"c": {"dtype": "float32", "shape": [3], "data": [1, 2]}})"),
+       "constants.c.data: 2 values for shape [3], expected 3"},
+      {R"({"version": "1.0.0", "name": "m", "outputs": {"y": "d.o"}, "nodes": [{"name": "d", "model": "a", "inputs": {}}],
+           "definitions": {"a": {"name": "a", "nodes": [{"name": "n", "model": "a"}], "outputs": {"o": "n.o"}}}})",
+       "definition 'a' contains itself"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.json);
+    try {
+      from_dict(c.json, "bad.json");
+      FAIL("no error");
+    } catch (const Error& e) {
+      REQUIRE_THAT(e.what(), Contains("bad.json: ") && Contains(c.expected));
+    }
+  }
+}

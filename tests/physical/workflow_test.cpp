@@ -1,0 +1,143 @@
+// The seed's "Example: Complete Serialization Workflow", in C++.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "graph/builder.h"
+#include "io/model_json.h"
+#include "physical/physical_model.h"
+
+using namespace mithril;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::shared_ptr<Model> build_simple_mlp() {
+  auto model = std::make_shared<Model>("simple_mlp");
+  Value x = model->input("input", {Dim::any(), Dim::known(10)});
+  Value h = relu(dense(x, 50, "hidden"));
+  Value y = dense(h, 1, "output_layer");
+  model->output("output", y);
+  return model;
+}
+
+Tensor random_tensor(const Shape& shape, uint64_t seed) {
+  return initialize(Initializer::normal(1.0), DType::float32, shape, seed, "test_input");
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a.value_at(i) - b.value_at(i)));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("complete serialization workflow: reloaded model gives exactly the same outputs", "[physical][workflow]") {
+  auto dir = std::filesystem::temp_directory_path() / "mithril_workflow_test";
+  std::filesystem::create_directories(dir);
+  std::string structure = (dir / "model_structure.json").string();
+
+  // 1-2. Create the model and save its structure.
+  auto model = build_simple_mlp();
+  save_model_json(*model, structure);
+
+  // 3-4. Compile and initialize parameters (normal * 0.1, seeded).
+  const Backend& backend = reference_backend();
+  PhysicalModel compiled = PhysicalModel::compile(model, backend);
+  std::vector<std::string> names = compiled.get_parameter_names();
+  REQUIRE(names == std::vector<std::string>{"hidden.weight", "hidden.bias", "output_layer.weight", "output_layer.bias"});
+  REQUIRE(compiled.get_shape("hidden.weight") == Shape{10, 50});
+  TensorMap params;
+  for (const auto& name : names)
+    params[name] = initialize(Initializer::normal(0.1), DType::float32, compiled.get_shape(name), 42, name);
+  compiled.set_values(params);
+
+  // 6. Rebuild from the file and copy the parameters.
+  auto rebuilt_model = load_model_json(structure);
+  PhysicalModel rebuilt = PhysicalModel::compile(rebuilt_model, backend);
+  for (const auto& name : compiled.get_parameter_names()) rebuilt.set_value(name, compiled.get_value(name));
+
+  // 7. Same input, same outputs: max difference exactly 0.
+  Tensor input = random_tensor({5, 10}, 7);
+  Tensor original = compiled({{"input", input}}).at("output");
+  Tensor again = rebuilt({{"input", input}}).at("output");
+  REQUIRE(original.shape() == Shape{5, 1});
+  REQUIRE(max_abs_diff(original, again) == 0.0);
+  REQUIRE(original.bitwise_equal(again));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("evaluation matches a hand computation", "[physical]") {
+  auto model = std::make_shared<Model>("affine");
+  Value x = model->input("x", {Dim::named("batch"), Dim::known(2)}, DType::float64);
+  Value w = model->parameter("w", {Dim::known(2), Dim::known(2)}, DType::float64);
+  Value b = model->parameter("b", {Dim::known(2)}, DType::float64);
+  model->output("y", relu(matmul(x, w) + b));
+  PhysicalModel pm = PhysicalModel::compile(model, reference_backend());
+  Tensor wv(DType::float64, {2, 2}), bv(DType::float64, {2}), xv(DType::float64, {3, 2});
+  double wd[] = {1, -1, 2, 0.5}, bd[] = {0.5, -1}, xd[] = {1, 2, -3, 1, 0, 0};
+  std::copy(wd, wd + 4, wv.mutable_data_as<double>());
+  std::copy(bd, bd + 2, bv.mutable_data_as<double>());
+  std::copy(xd, xd + 6, xv.mutable_data_as<double>());
+  pm.set_values({{"w", wv}, {"b", bv}});
+  Tensor y = pm({{"x", xv}}).at("y");
+  // x @ w + b: [1*1+2*2+0.5, 1*-1+2*0.5-1] = [5.5, -1] -> relu [5.5, 0]; [-3+2+0.5, 3+0.5-1] = [-0.5, 2.5] -> [0, 2.5]; [0.5, -1] -> [0.5, 0]
+  std::vector<double> expected = {5.5, 0, 0, 2.5, 0.5, 0};
+  REQUIRE(y.shape() == Shape{3, 2});
+  for (int i = 0; i < 6; ++i) REQUIRE(y.data_as<double>()[i] == expected[i]);
+}
+
+TEST_CASE("compile and evaluate report bad shapes and names", "[physical]") {
+  auto model = build_simple_mlp();
+  PhysicalModel pm = PhysicalModel::compile(model, reference_backend());
+  REQUIRE_THROWS_WITH(pm.set_value("hidden.weight", Tensor(DType::float32, {50, 10})),
+                      Contains("parameter 'hidden.weight': shape [50,10], expected [10,50]"));
+  REQUIRE_THROWS_WITH(pm.set_value("hidden.wieght", Tensor(DType::float32, {10, 50})), Contains("unknown parameter 'hidden.wieght'"));
+  REQUIRE_THROWS_WITH(pm({{"input", Tensor(DType::float32, {5, 9})}}), Contains("input 'input': shape [5,9], expected [null,10]"));
+  REQUIRE_THROWS_WITH(pm(TensorMap{}), Contains("input 'input' is missing"));
+  REQUIRE_THROWS_WITH(PhysicalModel::compile(model, reference_backend(), {{{"inputs", {5, 10}}}, {}, 0}), Contains("no input 'inputs'"));
+}
+
+TEST_CASE("initializers are seeded and reproducible", "[physical]") {
+  auto model = build_simple_mlp();
+  PhysicalModel a = PhysicalModel::compile(model, reference_backend(), {{}, {}, 3});
+  PhysicalModel b = PhysicalModel::compile(model, reference_backend(), {{}, {}, 3});
+  PhysicalModel c = PhysicalModel::compile(model, reference_backend(), {{}, {}, 4});
+  REQUIRE(a.get_value("hidden.weight").bitwise_equal(b.get_value("hidden.weight")));
+  REQUIRE_FALSE(a.get_value("hidden.weight").bitwise_equal(c.get_value("hidden.weight")));
+  // Biases default to zeros; glorot weights have std sqrt(2/(10+50)).
+  const Tensor& bias = a.get_value("hidden.bias");
+  for (int64_t i = 0; i < bias.numel(); ++i) REQUIRE(bias.value_at(i) == 0.0);
+  const Tensor& w = a.get_value("hidden.weight");
+  double sq = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) sq += w.value_at(i) * w.value_at(i);
+  REQUIRE(std::sqrt(sq / static_cast<double>(w.numel())) == Approx(std::sqrt(2.0 / 60)).epsilon(0.15));
+  for (auto init : {Initializer::ones(), Initializer::uniform(-2, -1), Initializer::normal(0.5)}) {
+    Tensor t = initialize(init, DType::float64, {1000}, 1, "p");
+    REQUIRE(t.bitwise_equal(initialize(init, DType::float64, {1000}, 1, "p")));
+  }
+  Tensor u = initialize(Initializer::uniform(-2, -1), DType::float64, {1000}, 1, "p");
+  for (int64_t i = 0; i < u.numel(); ++i) REQUIRE((u.value_at(i) >= -2 && u.value_at(i) < -1));
+  REQUIRE(Initializer::parse("uniform(-1,1)") == Initializer::uniform(-1, 1));
+  REQUIRE(Initializer::parse(Initializer::normal(0.25).str()) == Initializer::normal(0.25));
+  REQUIRE_THROWS_WITH(Initializer::parse("gloria"), Contains("unknown initializer 'gloria'"));
+}
+
+TEST_CASE("compiling for float64 casts parameters and inputs", "[physical]") {
+  auto model = build_simple_mlp();
+  PhysicalModel f32 = PhysicalModel::compile(model, reference_backend(), {{}, {}, 1});
+  PhysicalModel f64 = PhysicalModel::compile(model, reference_backend(), {{}, DType::float64, 1});
+  REQUIRE(f64.get_dtype("hidden.weight") == DType::float64);
+  f64.set_values(f32.get_values());
+  Tensor x = random_tensor({4, 10}, 9);
+  Tensor y32 = f32({{"input", x}}).at("output");
+  Tensor y64 = f64({{"input", x}}).at("output");
+  REQUIRE(y64.dtype() == DType::float64);
+  REQUIRE(max_abs_diff(y32, y64) < 1e-5);
+}
