@@ -1,8 +1,14 @@
+#include "ops/families.h"
 #include "ops/registry.h"
 
 namespace mithril {
 
-// Filled in by the operator families (lib/ops/<family>.cpp).
-void register_builtin_ops(OpRegistry&) {}
+void register_builtin_ops(OpRegistry& registry) {
+  register_elementwise_ops(registry);
+  register_activation_ops(registry);
+  register_linalg_ops(registry);
+  register_reduction_ops(registry);
+  register_shape_ops(registry);
+}
 
 }  // namespace mithril

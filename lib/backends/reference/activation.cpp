@@ -1,0 +1,83 @@
+// Reference kernels of the activation family: plain loops, each written in the numerically
+// stable form its schema documents.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "backends/reference/families.h"
+#include "ops/shape_inference.h"
+
+namespace mithril {
+
+namespace {
+
+template <class F>
+void add_activation(OpRegistry& registry, const std::string& op, F f) {
+  registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+    dispatch_floating(op, out.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* x = in[0].data_as<T>();
+      T* y = out.mutable_data_as<T>();
+      for (int64_t i = 0; i < out.numel(); ++i) y[i] = static_cast<T>(f(x[i], attrs));
+    });
+  });
+}
+
+template <class T>
+T sigmoid(T x) {
+  // exp of a non-positive number never overflows.
+  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+  T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+template <class T>
+T gelu(T x, bool approximate) {
+  if (!approximate) return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+  const T sqrt_2_over_pi = T(0.7978845608028654);
+  return T(0.5) * x * (T(1) + std::tanh(sqrt_2_over_pi * (x + T(0.044715) * x * x * x)));
+}
+
+void softmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  dispatch_floating("softmax", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Shape& shape = in[0].shape();
+    auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+    // Element (o, k, i) of the C-order buffer viewed as [outer, length, inner] sits at
+    // (o * length + k) * inner + i; softmax runs along k.
+    int64_t outer = 1, inner = 1, length = shape[axis];
+    for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+    for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t k) { return (o * length + k) * inner + i; };
+        T max = -INFINITY;
+        for (int64_t k = 0; k < length; ++k) max = std::max(max, x[at(k)]);
+        T sum = 0;
+        for (int64_t k = 0; k < length; ++k) sum += y[at(k)] = std::exp(x[at(k)] - max);
+        for (int64_t k = 0; k < length; ++k) y[at(k)] /= sum;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void register_reference_activation_kernels(OpRegistry& registry) {
+  add_activation(registry, "relu", [](auto x, const Attributes&) { return x < 0 ? decltype(x)(0) : x; });
+  add_activation(registry, "sigmoid", [](auto x, const Attributes&) { return sigmoid(x); });
+  add_activation(registry, "tanh", [](auto x, const Attributes&) { return std::tanh(x); });
+  add_activation(registry, "gelu", [](auto x, const Attributes& attrs) { return gelu(x, attr_bool(attrs, "approximate")); });
+  add_activation(registry, "softplus", [](auto x, const Attributes&) {
+    return std::max(x, decltype(x)(0)) + std::log1p(std::exp(-std::abs(x)));
+  });
+  add_activation(registry, "leaky_relu", [](auto x, const Attributes& attrs) {
+    using T = decltype(x);
+    return x >= 0 ? x : static_cast<T>(attr_number(attrs, "slope")) * x;
+  });
+  registry.add_kernel("softmax", kReferenceBackend, softmax_kernel);
+}
+
+}  // namespace mithril

@@ -1,0 +1,47 @@
+#pragma once
+// Internal: the reference kernels, one lib/backends/reference/<family>.cpp per operator family
+// (mirroring lib/ops/<family>.cpp), attached by register_reference_kernels() in kernels.cpp; plus
+// the dtype dispatch they share. No xtensor here: it is included by the family .cpp files only,
+// which keeps its heavy templates out of every other translation unit.
+#include <string_view>
+
+#include "core/dtype.h"
+#include "ops/registry.h"
+
+namespace mithril {
+
+void register_reference_elementwise_kernels(OpRegistry& registry);
+void register_reference_activation_kernels(OpRegistry& registry);
+void register_reference_linalg_kernels(OpRegistry& registry);
+void register_reference_reduction_kernels(OpRegistry& registry);
+void register_reference_shape_kernels(OpRegistry& registry);
+
+/// The backend name reference kernels are registered under.
+inline constexpr const char* kReferenceBackend = "reference";
+
+/// Throws Error(unsupported) "reference kernel of 'exp' does not support int64".
+[[noreturn]] void throw_unsupported_dtype(std::string_view op, DType dtype);
+
+/// Calls f(T{}) for T = float or double; anything else is unsupported.
+template <class F>
+void dispatch_floating(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::float32: f(float{}); return;
+    case DType::float64: f(double{}); return;
+    default: throw_unsupported_dtype(op, dtype);
+  }
+}
+
+/// Calls f(T{}) for T = float, double, int32_t or int64_t; anything else is unsupported.
+template <class F>
+void dispatch_numeric(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::float32: f(float{}); return;
+    case DType::float64: f(double{}); return;
+    case DType::int32: f(int32_t{}); return;
+    case DType::int64: f(int64_t{}); return;
+    default: throw_unsupported_dtype(op, dtype);
+  }
+}
+
+}  // namespace mithril

@@ -1,0 +1,37 @@
+#pragma once
+// Internal: the built-in operator families (one lib/ops/<family>.cpp each), all registered by
+// register_builtin_ops() in builtin.cpp, plus the small constructor they share.
+#include <string>
+#include <vector>
+
+#include "ops/registry.h"
+
+namespace mithril {
+
+void register_elementwise_ops(OpRegistry& registry);  ///< binary arithmetic, unary math, where, cast
+void register_activation_ops(OpRegistry& registry);   ///< relu, sigmoid, tanh, gelu, softplus, leaky_relu, softmax
+void register_linalg_ops(OpRegistry& registry);       ///< matmul
+void register_reduction_ops(OpRegistry& registry);    ///< sum, mean, max, min, prod, variance
+void register_shape_ops(OpRegistry& registry);        ///< reshape, transpose, concat, flatten
+
+/// A built-in (domain "", version 1) schema without kernels; backends attach those. Its inference
+/// function checks the input count first, so the family's own functions may index inputs freely.
+inline OpSchema builtin_schema(std::string name, std::string doc, std::vector<InputSpec> inputs,
+                               std::vector<AttrSpec> attributes, InferFn infer) {
+  OpSchema arity_only;
+  arity_only.name = name;
+  arity_only.inputs = inputs;
+  infer = [arity_only, infer = std::move(infer)](const std::vector<ValueInfo>& values, const Attributes& attrs) {
+    OpRegistry::check_arity(arity_only, values.size());
+    return infer(values, attrs);
+  };
+  OpSchema schema;
+  schema.name = std::move(name);
+  schema.doc = std::move(doc);
+  schema.inputs = std::move(inputs);
+  schema.attributes = std::move(attributes);
+  schema.infer = std::move(infer);
+  return schema;
+}
+
+}  // namespace mithril
