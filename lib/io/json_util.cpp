@@ -134,21 +134,17 @@ void validate(const rapidjson::Document& doc, const char* schema_text, const std
         message = fmt::format("missing required key '{}'", name.GetString());
         break;
       }
-  } else if (keyword == "additionalProperties" && sub && found && found->IsObject()) {
-    for (auto it = found->MemberBegin(); it != found->MemberEnd(); ++it) {
-      std::string key = it->name.GetString();
-      bool allowed = sub->HasMember("properties") && (*sub)["properties"].HasMember(key.c_str());
-      if (sub->HasMember("patternProperties")) allowed = allowed || is_identifier(key);
-      if (!allowed) {
-        std::string known;
-        if (sub->HasMember("properties"))
-          for (auto p = (*sub)["properties"].MemberBegin(); p != (*sub)["properties"].MemberEnd(); ++p)
-            known += (known.empty() ? "" : ", ") + std::string(p->name.GetString());
-        message = known.empty() ? fmt::format("key '{}' is not an identifier", key)
-                                : fmt::format("unknown key '{}' (allowed: {})", key, known);
-        break;
-      }
-    }
+  } else if (keyword == "additionalProperties" && sub && doc_pointer.GetTokenCount() > 0) {
+    // RapidJSON points at the offending member itself; the schema pointer is its parent's schema.
+    const auto& token = doc_pointer.GetTokens()[doc_pointer.GetTokenCount() - 1];
+    std::string key(token.name, token.length);
+    std::string known;
+    if (sub->HasMember("properties"))
+      for (auto p = (*sub)["properties"].MemberBegin(); p != (*sub)["properties"].MemberEnd(); ++p)
+        known += (known.empty() ? "" : ", ") + std::string(p->name.GetString());
+    rapidjson::Pointer parent(doc_pointer.GetTokens(), doc_pointer.GetTokenCount() - 1);
+    path = pointer_to_path(parent);
+    message = fmt::format("unknown key '{}' (allowed: {})", key, known.empty() ? "none" : known);
   }
   if (message.empty()) {
     std::string expected = sub ? schema_expectation(*sub, keyword) : keyword;
