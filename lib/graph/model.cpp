@@ -16,7 +16,10 @@ std::string dims_mismatch(const std::string& what, const SymShape& declared, con
 // that known sizes agree and that one symbol never stands for two different known sizes.
 class SymbolBinder {
  public:
-  void bind(const std::string& what, const SymShape& declared, const SymShape& actual) {
+  void bind(const std::string& what, const ValueInfo& declared_info, const ValueInfo& actual_info) {
+    if (!declared_info.rank_known || !actual_info.rank_known) return;  // checked once ranks are known
+    const SymShape& declared = declared_info.shape;
+    const SymShape& actual = actual_info.shape;
     if (declared.size() != actual.size()) throw Error(ErrorKind::shape, dims_mismatch(what, declared, actual));
     for (std::size_t i = 0; i < declared.size(); ++i) {
       const Dim& d = declared[i];
@@ -38,9 +41,9 @@ class SymbolBinder {
     }
   }
 
-  SymShape substitute(const SymShape& declared) const {
-    SymShape out = declared;
-    for (Dim& d : out) {
+  ValueInfo substitute(const ValueInfo& declared) const {
+    ValueInfo out = declared;
+    for (Dim& d : out.shape) {
       if (!d.is_named()) continue;
       auto it = bound_.find(d.symbol);
       if (it != bound_.end()) d = it->second;
@@ -53,6 +56,15 @@ class SymbolBinder {
 };
 
 }  // namespace
+
+ValueInfo infer_node(const OpSchema& op, const std::vector<ValueInfo>& inputs, const Attributes& attributes) {
+  for (const ValueInfo& in : inputs) {
+    if (in.rank_known) continue;
+    // Deferred until shapes are concrete; the dtype shown meanwhile is the first input's.
+    return ValueInfo{inputs.front().dtype, {}, false};
+  }
+  return op.infer(inputs, attributes);
+}
 
 DType walked_dtype(DType declared, const WalkOptions& options) {
   return options.float_dtype && is_floating(declared) ? *options.float_dtype : declared;
@@ -72,12 +84,20 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
     if (actual.dtype != expected)
       throw Error(ErrorKind::shape, fmt::format("input '{}{}': dtype {}, expected {}", prefix, input.name,
                                                 dtype_name(actual.dtype), dtype_name(expected)));
-    binder.bind(fmt::format("input '{}{}'", prefix, input.name), input.info.shape, actual.shape);
+    binder.bind(fmt::format("input '{}{}'", prefix, input.name), input.info, actual);
     values[input.name] = it->second;
   }
   for (const ParameterDecl& param : model.parameters()) {
-    ValueInfo info{walked_dtype(param.info.dtype, options), binder.substitute(param.info.shape)};
     std::string path = prefix + param.name;
+    ValueInfo info = binder.substitute(param.info);
+    info.dtype = walked_dtype(param.info.dtype, options);
+    if (options.parameter_shapes) {
+      if (auto it = options.parameter_shapes->find(path); it != options.parameter_shapes->end()) {
+        ValueInfo actual{info.dtype, to_sym_shape(it->second)};
+        binder.bind(fmt::format("parameter '{}'", path), info, actual);
+        info = actual;
+      }
+    }
     if (callbacks.on_parameter) callbacks.on_parameter(path, param, info);
     values[param.name] = FlatValue{path, info};
   }
@@ -99,7 +119,7 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
       }
       ValueInfo out;
       try {
-        out = step.op->infer(infos, step.attributes);
+        out = infer_node(*step.op, infos, step.attributes);
       } catch (const Error& e) {
         throw e.with_context(fmt::format("node '{}' ({})", path, step.op->qualified_name()));
       }
@@ -158,17 +178,25 @@ std::string Model::unique_step_name(const std::string& base) {
 }
 
 Value Model::input(const std::string& name, SymShape shape, DType dtype) {
+  return input(name, ValueInfo{dtype, std::move(shape)});
+}
+
+Value Model::input(const std::string& name, const ValueInfo& info) {
   check_identifier(name, "input");
   declare_name(name);
-  inputs_.push_back({name, {dtype, std::move(shape)}});
+  inputs_.push_back({name, info});
   values_[name] = inputs_.back().info;
   return Value(this, name);
 }
 
 Value Model::parameter(const std::string& name, SymShape shape, DType dtype, Initializer init) {
+  return parameter(name, ValueInfo{dtype, std::move(shape)}, init);
+}
+
+Value Model::parameter(const std::string& name, const ValueInfo& info, Initializer init) {
   check_identifier(name, "parameter");
   declare_name(name);
-  parameters_.push_back({name, {dtype, std::move(shape)}, init});
+  parameters_.push_back({name, info, init});
   values_[name] = parameters_.back().info;
   return Value(this, name);
 }
@@ -202,7 +230,7 @@ Value Model::apply(const std::string& op, const std::vector<Value>& inputs, cons
       step.inputs.push_back(v.ref());
       infos.push_back(info(v.ref()));
     }
-    step.output = schema->infer(infos, step.attributes);
+    step.output = infer_node(*schema, infos, step.attributes);
   } catch (const Error& e) {
     throw e.with_context(where);
   }

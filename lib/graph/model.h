@@ -99,9 +99,16 @@ class Model {
   /// Declares an input. Shape dims may be known, named ("batch") or unknown.
   Value input(const std::string& name, SymShape shape, DType dtype = DType::float32);
 
+  /// Declares an input with a full ValueInfo (e.g. of unknown rank).
+  Value input(const std::string& name, const ValueInfo& info);
+
   /// Declares a parameter owned by this model.
   Value parameter(const std::string& name, SymShape shape, DType dtype = DType::float32,
                   Initializer init = Initializer::glorot());
+
+  /// Declares a parameter with a full ValueInfo (e.g. of unknown rank: its shape then comes from
+  /// its value when the model is compiled).
+  Value parameter(const std::string& name, const ValueInfo& info, Initializer init = Initializer::glorot());
 
   /// Declares a constant tensor stored in the model itself.
   Value constant(const std::string& name, Tensor value);

@@ -31,7 +31,13 @@ struct WalkOptions {
   /// When set, every floating-point input, parameter and constant is taken to have this dtype
   /// (compiling for another precision).
   std::optional<DType> float_dtype;
+  /// Concrete shapes of parameters by dotted path (from values already at hand): they bind the
+  /// declared shapes' symbols and replace them.
+  const std::map<std::string, Shape>* parameter_shapes = nullptr;
 };
+
+/// Runs an operator's inference, deferring it (unknown rank) when an input's rank is unknown.
+ValueInfo infer_node(const OpSchema& op, const std::vector<ValueInfo>& inputs, const Attributes& attributes);
 
 /// Walks `model` with its inputs bound to `inputs` (by input name); returns its outputs by name.
 /// `prefix` is prepended to every path ("" at the top, "hidden." inside a submodel).

@@ -41,7 +41,11 @@ void write_float(Writer& w, float v) {
   write_raw_number(w, text);
 }
 
-void write_shape(Writer& w, const SymShape& shape) {
+void write_shape(Writer& w, const SymShape& shape, bool rank_known = true) {
+  if (!rank_known) {
+    w.Null();
+    return;
+  }
   w.StartArray();
   for (const Dim& d : shape) {
     if (d.is_known()) w.Int64(d.size);
@@ -115,7 +119,7 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       write_string(w, in.name);
       w.StartObject();
       w.Key("shape");
-      write_shape(w, in.info.shape);
+      write_shape(w, in.info.shape, in.info.rank_known);
       w.Key("dtype");
       write_string(w, dtype_name(in.info.dtype));
       w.EndObject();
@@ -129,7 +133,7 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       write_string(w, p.name);
       w.StartObject();
       w.Key("shape");
-      write_shape(w, p.info.shape);
+      write_shape(w, p.info.shape, p.info.rank_known);
       w.Key("dtype");
       write_string(w, dtype_name(p.info.dtype));
       w.Key("init");
@@ -280,6 +284,12 @@ struct Reader {
     throw Error(kind, fmt::format("{}: {}: {}", source, path.empty() ? "(top level)" : path, what));
   }
 
+  ValueInfo read_info(const rapidjson::Value& obj) const {
+    const auto& shape = obj["shape"];
+    if (shape.IsNull()) return ValueInfo{read_dtype(obj), {}, false};
+    return ValueInfo{read_dtype(obj), read_shape(shape)};
+  }
+
   SymShape read_shape(const rapidjson::Value& v) const {
     SymShape shape;
     for (const auto& d : v.GetArray()) {
@@ -412,7 +422,7 @@ struct Reader {
     if (auto* inputs = section("inputs"))
       for (auto it = inputs->MemberBegin(); it != inputs->MemberEnd(); ++it) {
         std::string where = json::child(json::child(path, "inputs"), it->name.GetString());
-        guarded(where, [&] { model->input(it->name.GetString(), read_shape(it->value["shape"]), read_dtype(it->value)); });
+        guarded(where, [&] { model->input(it->name.GetString(), read_info(it->value)); });
       }
     if (auto* params = section("parameters"))
       for (auto it = params->MemberBegin(); it != params->MemberEnd(); ++it) {
@@ -421,7 +431,7 @@ struct Reader {
           auto init_it = it->value.FindMember("init");
           Initializer init = init_it == it->value.MemberEnd() ? Initializer::glorot()
                                                               : Initializer::parse(init_it->value.GetString());
-          model->parameter(it->name.GetString(), read_shape(it->value["shape"]), read_dtype(it->value), init);
+          model->parameter(it->name.GetString(), read_info(it->value), init);
         });
       }
     if (auto* constants = section("constants"))

@@ -17,7 +17,7 @@
 //     "outputs": {"output": "act"},
 //     "definitions": {"dense": { ...a model body: name, inputs, parameters, constants, nodes, outputs... }}
 //   }
-// Shape dims are sizes, dimension names (equal names agree) or null (unknown). A node runs an
+// A shape of null means "any rank" (given when the model is compiled). Shape dims are sizes, dimension names (equal names agree) or null (unknown). A node runs an
 // operator ("op", "acme.scale" for a custom domain, "op_version" when not 1) on positional
 // inputs, or instantiates a submodel ("model": a definition name or an inline body) binding its
 // inputs by name; its outputs are referred to as "<node>.<output>". Submodel bodies used more

@@ -4,6 +4,10 @@
 
 namespace mithril {
 
+std::string info_str(const ValueInfo& info) {
+  return std::string(dtype_name(info.dtype)) + (info.rank_known ? shape_str(info.shape) : "[...]");
+}
+
 std::string OpSchema::qualified_name() const { return domain.empty() ? name : domain + "." + name; }
 
 OpRegistry& OpRegistry::global() {

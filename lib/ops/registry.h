@@ -23,10 +23,17 @@
 namespace mithril {
 
 /// What a logical model knows about a value before it runs: dtype and (symbolic) shape.
+/// A value whose rank is unknown (rank_known false, e.g. an input of a migrated Python Mithril
+/// dict, which declares no shapes) gets its shape only when the model is compiled or evaluated
+/// with concrete inputs; operators never see it: nodes on such values defer inference.
 struct ValueInfo {
   DType dtype = DType::float32;
   SymShape shape;
+  bool rank_known = true;
 };
+
+/// "float32[null,10]", or "float32[...]" when the rank is unknown.
+std::string info_str(const ValueInfo& info);
 
 /// One declared input of an operator. A variadic input is last and takes one or more values
 /// (concat's `inputs`).

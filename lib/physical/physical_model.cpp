@@ -20,7 +20,7 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   pm.model_ = model;
   pm.backend_ = &backend;
   pm.dtype_ = options.dtype;
-  WalkOptions walk_options{options.dtype};
+  WalkOptions walk_options{options.dtype, &options.parameter_shapes};
 
   for (const auto& [name, shape] : options.shapes) {
     bool found = false;
@@ -47,9 +47,9 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
 
   WalkCallbacks callbacks;
   callbacks.on_parameter = [&](const std::string& path, const ParameterDecl& decl, const ValueInfo& info) {
-    if (!is_concrete(info.shape))
-      throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {} is not fully known; give input shapes (--shape)",
-                                                path, shape_str(info.shape)));
+    if (!info.rank_known || !is_concrete(info.shape))
+      throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {} is not fully known; give its value or the input shapes",
+                                                path, info_str(info)));
     new_slot(path, info);
     pm.parameter_inits_.emplace_back(path, decl.init);
     pm.parameters_[path] = mithril::initialize(decl.init, info.dtype, to_shape(info.shape), options.seed, path);
@@ -147,11 +147,12 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given) const {
   std::vector<Shape> shapes(slot_paths_.size());
   WalkCallbacks callbacks;
   callbacks.on_node = [&](const std::string& path, const Step&, const std::vector<std::string>&, const ValueInfo& info) {
-    if (!is_concrete(info.shape))
-      throw Error(ErrorKind::shape, fmt::format("node '{}': output shape {} is not fully known", path, shape_str(info.shape)));
+    if (!info.rank_known || !is_concrete(info.shape))
+      throw Error(ErrorKind::shape, fmt::format("node '{}': output shape {} is not fully known", path, info_str(info)));
     shapes[slot_of_.at(path)] = to_shape(info.shape);
   };
   for (const InputDecl& in : inputs_) {
+    if (!in.info.rank_known) continue;
     const SymShape& declared = in.info.shape;
     const Shape& actual = slots[slot_of_.at(in.name)].shape();
     bool ok = declared.size() == actual.size();
@@ -159,7 +160,9 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given) const {
     if (!ok)
       throw Error(ErrorKind::shape, fmt::format("input '{}': shape {}, expected {}", in.name, shape_str(actual), shape_str(declared)));
   }
-  walk_model(*model_, "", bound, callbacks, WalkOptions{dtype_});
+  std::map<std::string, Shape> parameter_shapes;
+  for (const auto& [path, value] : parameters_) parameter_shapes[path] = value.shape();
+  walk_model(*model_, "", bound, callbacks, WalkOptions{dtype_, &parameter_shapes});
 
   for (const OpCall& call : ops_) {
     std::vector<Tensor> args;

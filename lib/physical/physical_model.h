@@ -22,6 +22,9 @@ struct CompileOptions {
   std::map<std::string, Shape> shapes;
   /// Compute precision: every floating-point input, parameter and constant is cast to it.
   std::optional<DType> dtype;
+  /// Concrete shapes of parameters whose declared shapes are not fully known (by dotted path),
+  /// usually the shapes of the values about to be loaded.
+  std::map<std::string, Shape> parameter_shapes;
   /// Seed of the parameter initializers.
   uint64_t seed = 0;
 };

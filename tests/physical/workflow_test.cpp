@@ -29,6 +29,24 @@ Tensor random_tensor(const Shape& shape, uint64_t seed) {
   return initialize(Initializer::normal(1.0), DType::float32, shape, seed, "test_input");
 }
 
+CompileOptions seeded(uint64_t seed) {
+  CompileOptions options;
+  options.seed = seed;
+  return options;
+}
+
+CompileOptions with_dtype(DType dtype, uint64_t seed) {
+  CompileOptions options = seeded(seed);
+  options.dtype = dtype;
+  return options;
+}
+
+CompileOptions with_shape(const std::string& input, Shape shape) {
+  CompileOptions options;
+  options.shapes[input] = std::move(shape);
+  return options;
+}
+
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   double m = 0;
@@ -101,14 +119,14 @@ TEST_CASE("compile and evaluate report bad shapes and names", "[physical]") {
   REQUIRE_THROWS_WITH(pm.set_value("hidden.wieght", Tensor(DType::float32, {10, 50})), Contains("unknown parameter 'hidden.wieght'"));
   REQUIRE_THROWS_WITH(pm({{"input", Tensor(DType::float32, {5, 9})}}), Contains("input 'input': shape [5,9], expected [null,10]"));
   REQUIRE_THROWS_WITH(pm(TensorMap{}), Contains("input 'input' is missing"));
-  REQUIRE_THROWS_WITH(PhysicalModel::compile(model, reference_backend(), {{{"inputs", {5, 10}}}, {}, 0}), Contains("no input 'inputs'"));
+  REQUIRE_THROWS_WITH(PhysicalModel::compile(model, reference_backend(), with_shape("inputs", {5, 10})), Contains("no input 'inputs'"));
 }
 
 TEST_CASE("initializers are seeded and reproducible", "[physical]") {
   auto model = build_simple_mlp();
-  PhysicalModel a = PhysicalModel::compile(model, reference_backend(), {{}, {}, 3});
-  PhysicalModel b = PhysicalModel::compile(model, reference_backend(), {{}, {}, 3});
-  PhysicalModel c = PhysicalModel::compile(model, reference_backend(), {{}, {}, 4});
+  PhysicalModel a = PhysicalModel::compile(model, reference_backend(), seeded(3));
+  PhysicalModel b = PhysicalModel::compile(model, reference_backend(), seeded(3));
+  PhysicalModel c = PhysicalModel::compile(model, reference_backend(), seeded(4));
   REQUIRE(a.get_value("hidden.weight").bitwise_equal(b.get_value("hidden.weight")));
   REQUIRE_FALSE(a.get_value("hidden.weight").bitwise_equal(c.get_value("hidden.weight")));
   // Biases default to zeros; glorot weights have std sqrt(2/(10+50)).
@@ -131,8 +149,8 @@ TEST_CASE("initializers are seeded and reproducible", "[physical]") {
 
 TEST_CASE("compiling for float64 casts parameters and inputs", "[physical]") {
   auto model = build_simple_mlp();
-  PhysicalModel f32 = PhysicalModel::compile(model, reference_backend(), {{}, {}, 1});
-  PhysicalModel f64 = PhysicalModel::compile(model, reference_backend(), {{}, DType::float64, 1});
+  PhysicalModel f32 = PhysicalModel::compile(model, reference_backend(), seeded(1));
+  PhysicalModel f64 = PhysicalModel::compile(model, reference_backend(), with_dtype(DType::float64, 1));
   REQUIRE(f64.get_dtype("hidden.weight") == DType::float64);
   f64.set_values(f32.get_values());
   Tensor x = random_tensor({4, 10}, 9);
