@@ -98,6 +98,8 @@ std::vector<OpCase> build_cases() {
   add("transpose", {{"axes", Ints{-1, 0, 1}}}, {i64({2, 3, 4})});
   add("transpose", {{"axes", Ints{1, 0}}}, {boolean({3, 2})});
   add("transpose", {{"axes", Ints{0, 2, 1}}}, {i32({2, 1, 5})});
+  add("transpose", {}, {f64({})});
+  add("reshape", {{"shape", Ints{}}}, {f32({1, 1})});
   add("concat", {}, {f32({2, 3}), f32({1, 3})});
   add("concat", {{"axis", int64_t{1}}}, {f64({2, 1, 2}), f64({2, 3, 2}), f64({2, 2, 2})});
   add("concat", {{"axis", int64_t{-1}}}, {i32({2, 2}), i32({2, 0}), i32({2, 3})});
