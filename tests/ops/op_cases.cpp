@@ -32,6 +32,16 @@ std::vector<OpCase> build_cases() {
     add(op, {}, {i32({2, 3}), i32({2, 3})});
     add(op, {}, {i64({3, 1}), i64({1, 4})});
   }
+  // Integer overflow wraps around as in numpy.
+  const double int32_max = 2147483647, int32_min = -2147483648.0, big = 3037000500.0;  // big^2 > 2^63
+  for (const char* op : {"add", "subtract", "multiply"})
+    add(op, {}, {values(DType::int32, {3}, {int32_max, int32_min, 7}), values(DType::int32, {3}, {int32_max, int32_max, -3})});
+  add("multiply", {}, {values(DType::int64, {2}, {big, -big}), values(DType::int64, {2}, {big, big})});
+  add("negate", {}, {values(DType::int32, {3}, {int32_min, int32_max, 0})});
+  add("abs", {}, {values(DType::int32, {3}, {int32_min, -int32_max, 5})});
+  add("sum", {}, {values(DType::int32, {3}, {int32_max, int32_max, 5})});
+  add("prod", {}, {values(DType::int64, {3}, {big, big, 3})});
+  add("matmul", {}, {values(DType::int32, {1, 2}, {65536, 65536}), values(DType::int32, {2, 1}, {32768, 32768})});
   for (const char* op : {"maximum", "minimum"})
     add(op, {}, {values(DType::float64, {4}, {nan, 1, 2, nan}), values(DType::float64, {4}, {1, nan, 3, nan})});
   add("divide", {}, {f32({2, 3}), f32({3}, 0.5, 3)});
