@@ -32,7 +32,8 @@ void register_activation_ops(OpRegistry& registry) {
   registry.add(builtin_schema("tanh", "Hyperbolic tangent.", {{"input"}}, {}, same_as_floating_input("tanh")));
   registry.add(builtin_schema(
       "gelu",
-      "Gaussian error linear unit. approximate=false: x * (1 + erf(x / sqrt(2))) / 2; approximate=true: "
+      "Gaussian error linear unit. approximate=false: x * (1 + erf(x / sqrt(2))) / 2 (computed as "
+      "x * erfc(-x / sqrt(2)) / 2, which keeps its precision for negative x); approximate=true: "
       "x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2.",
       {{"input"}}, {{"approximate", AttrType::boolean, AttrValue{false}}}, same_as_floating_input("gelu")));
   registry.add(builtin_schema("softplus", "log(1 + exp(input)), computed as max(x, 0) + log1p(exp(-|x|)).",

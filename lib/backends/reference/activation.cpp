@@ -33,7 +33,8 @@ T sigmoid(T x) {
 
 template <class T>
 T gelu(T x, bool approximate) {
-  if (!approximate) return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+  // erfc(-z) is 1 + erf(z) without the cancellation that loses every digit for negative x.
+  if (!approximate) return T(0.5) * x * std::erfc(-x * T(M_SQRT1_2));
   const T sqrt_2_over_pi = T(0.7978845608028654);
   return T(0.5) * x * (T(1) + std::tanh(sqrt_2_over_pi * (x + T(0.044715) * x * x * x)));
 }

@@ -77,19 +77,22 @@ void cast_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) 
 }  // namespace
 
 void register_reference_elementwise_kernels(OpRegistry& registry) {
-  add_binary(registry, "add", false, [](auto a, auto b) { return a + b; });
-  add_binary(registry, "subtract", false, [](auto a, auto b) { return a - b; });
-  add_binary(registry, "multiply", false, [](auto a, auto b) { return a * b; });
+  add_binary(registry, "add", false, [](auto a, auto b) { return wrapping_add(a, b); });
+  add_binary(registry, "subtract", false, [](auto a, auto b) { return wrapping_subtract(a, b); });
+  add_binary(registry, "multiply", false, [](auto a, auto b) { return wrapping_multiply(a, b); });
   add_binary(registry, "divide", true, [](auto a, auto b) { return a / b; });
   add_binary(registry, "power", true, [](auto a, auto b) { return std::pow(a, b); });
   // numpy's NaN rule: the result is NaN when either operand is (a != a only for NaN).
   add_binary(registry, "maximum", false, [](auto a, auto b) { return (a != a || a >= b) ? a : b; });
   add_binary(registry, "minimum", false, [](auto a, auto b) { return (a != a || a <= b) ? a : b; });
 
-  add_unary(registry, "negate", false, [](auto x) { return -x; });
+  add_unary(registry, "negate", false, [](auto x) {
+    if constexpr (std::is_floating_point_v<decltype(x)>) return -x;
+    else return wrapping_subtract(decltype(x)(0), x);
+  });
   add_unary(registry, "abs", false, [](auto x) {
     if constexpr (std::is_floating_point_v<decltype(x)>) return std::abs(x);  // also clears the sign of -0.0
-    else return x < 0 ? -x : x;
+    else return x < 0 ? wrapping_subtract(decltype(x)(0), x) : x;           // numpy: abs(INT_MIN) == INT_MIN
   });
   add_unary(registry, "exp", true, [](auto x) { return std::exp(x); });
   add_unary(registry, "log", true, [](auto x) { return std::log(x); });

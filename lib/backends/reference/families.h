@@ -4,6 +4,7 @@
 // the dtype dispatch they share. No xtensor here: it is included by the family .cpp files only,
 // which keeps its heavy templates out of every other translation unit.
 #include <string_view>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "ops/registry.h"
@@ -42,6 +43,24 @@ void dispatch_numeric(std::string_view op, DType dtype, F&& f) {
     case DType::int64: f(int64_t{}); return;
     default: throw_unsupported_dtype(op, dtype);
   }
+}
+
+// Integer arithmetic wraps around (two's complement) as in numpy; computing in the unsigned type
+// gives that result without the undefined behaviour of signed overflow. Floats are unchanged.
+template <class T>
+T wrapping_add(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <class T>
+T wrapping_subtract(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <class T>
+T wrapping_multiply(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
 }
 
 }  // namespace mithril

@@ -55,7 +55,7 @@ void matmul_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
           T sum = 0;
-          for (int64_t p = 0; p < k; ++p) sum += x[i * k + p] * w[p * n + j];
+          for (int64_t p = 0; p < k; ++p) sum = wrapping_add(sum, wrapping_multiply(x[i * k + p], w[p * n + j]));
           z[i * n + j] = sum;
         }
     }

@@ -39,12 +39,12 @@ T reduce_run(Reduction kind, const T* x, int64_t n, double correction) {
     case Reduction::sum:
     case Reduction::mean: {
       T sum = 0;
-      for (int64_t i = 0; i < n; ++i) sum += x[i];
+      for (int64_t i = 0; i < n; ++i) sum = wrapping_add(sum, x[i]);
       return kind == Reduction::sum ? sum : static_cast<T>(sum / static_cast<T>(n));
     }
     case Reduction::prod: {
       T product = 1;
-      for (int64_t i = 0; i < n; ++i) product *= x[i];
+      for (int64_t i = 0; i < n; ++i) product = wrapping_multiply(product, x[i]);
       return product;
     }
     case Reduction::max:

@@ -1,0 +1,205 @@
+#include "op_cases.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace mithril::test {
+
+namespace {
+
+TensorSpec f32(Shape shape, double low = -3, double high = 3) { return {DType::float32, std::move(shape), low, high}; }
+TensorSpec f64(Shape shape, double low = -3, double high = 3) { return {DType::float64, std::move(shape), low, high}; }
+TensorSpec i32(Shape shape, double low = -9, double high = 9) { return {DType::int32, std::move(shape), low, high}; }
+TensorSpec i64(Shape shape, double low = -9, double high = 9) { return {DType::int64, std::move(shape), low, high}; }
+TensorSpec boolean(Shape shape) { return {DType::bool_, std::move(shape)}; }
+TensorSpec values(DType dtype, Shape shape, std::vector<double> v) { return {dtype, std::move(shape), 0, 0, std::move(v)}; }
+
+using Ints = std::vector<int64_t>;
+const double nan = std::numeric_limits<double>::quiet_NaN();
+
+std::vector<OpCase> build_cases() {
+  std::vector<OpCase> cases;
+  auto add = [&](std::string op, Attributes attrs, std::vector<TensorSpec> inputs) {
+    cases.push_back({std::move(op), std::move(attrs), std::move(inputs)});
+  };
+
+  // Binary arithmetic: every dtype the kernels support, broadcasting in several patterns.
+  for (const char* op : {"add", "subtract", "multiply", "maximum", "minimum"}) {
+    add(op, {}, {f32({2, 3}), f32({3})});
+    add(op, {}, {f64({4, 1, 3}), f64({2, 1})});
+    add(op, {}, {f64({}), f64({2, 2})});
+    add(op, {}, {i32({2, 3}), i32({2, 3})});
+    add(op, {}, {i64({3, 1}), i64({1, 4})});
+  }
+  // Integer overflow wraps around as in numpy.
+  const double int32_max = 2147483647, int32_min = -2147483648.0, big = 3037000500.0;  // big^2 > 2^63
+  for (const char* op : {"add", "subtract", "multiply"})
+    add(op, {}, {values(DType::int32, {3}, {int32_max, int32_min, 7}), values(DType::int32, {3}, {int32_max, int32_max, -3})});
+  add("multiply", {}, {values(DType::int64, {2}, {big, -big}), values(DType::int64, {2}, {big, big})});
+  add("negate", {}, {values(DType::int32, {3}, {int32_min, int32_max, 0})});
+  add("abs", {}, {values(DType::int32, {3}, {int32_min, -int32_max, 5})});
+  add("sum", {}, {values(DType::int32, {3}, {int32_max, int32_max, 5})});
+  add("prod", {}, {values(DType::int64, {3}, {big, big, 3})});
+  add("matmul", {}, {values(DType::int32, {1, 2}, {65536, 65536}), values(DType::int32, {2, 1}, {32768, 32768})});
+  for (const char* op : {"maximum", "minimum"})
+    add(op, {}, {values(DType::float64, {4}, {nan, 1, 2, nan}), values(DType::float64, {4}, {1, nan, 3, nan})});
+  add("divide", {}, {f32({2, 3}), f32({3}, 0.5, 3)});
+  add("divide", {}, {f64({3, 1}), f64({1, 4}, -3, -0.5)});
+  add("power", {}, {f32({2, 3}, 0.1, 3), f32({2, 3}, -2, 2)});
+  add("power", {}, {f64({4, 3}, 0.1, 3), f64({3}, -2, 2)});
+
+  // Unary math.
+  for (const char* op : {"negate", "abs"}) {
+    add(op, {}, {f32({2, 3})});
+    add(op, {}, {f64({5})});
+    add(op, {}, {i32({2, 2})});
+    add(op, {}, {i64({3})});
+  }
+  add("exp", {}, {f32({2, 3}, -5, 5)});
+  add("exp", {}, {f64({7}, -20, 20)});
+  add("log", {}, {f32({2, 3}, 0.01, 10)});
+  add("log", {}, {f64({7}, 1e-6, 1e6)});
+  add("sqrt", {}, {f32({2, 3}, 0, 10)});
+  add("sqrt", {}, {f64({7}, 0, 1e4)});
+  for (const char* op : {"sin", "cos", "tanh"}) {
+    add(op, {}, {f32({2, 3}, -6, 6)});
+    add(op, {}, {f64({9}, -6, 6)});
+  }
+
+  // Activations, including inputs where a naive formula overflows.
+  add("relu", {}, {f32({2, 5})});
+  add("relu", {}, {f64({9})});
+  add("sigmoid", {}, {f32({2, 5}, -8, 8)});
+  add("sigmoid", {}, {values(DType::float64, {7}, {-800, -30, -1, 0, 1, 30, 800})});
+  add("sigmoid", {}, {values(DType::float32, {5}, {-100, -20, 0, 20, 100})});
+  add("gelu", {}, {f32({2, 5}, -4, 4)});
+  add("gelu", {}, {f64({9}, -6, 6)});
+  add("gelu", {{"approximate", true}}, {f32({2, 5}, -4, 4)});
+  add("gelu", {{"approximate", true}}, {f64({9}, -6, 6)});
+  add("softplus", {}, {f32({2, 5}, -10, 10)});
+  add("softplus", {}, {values(DType::float64, {7}, {-800, -50, -1, 0, 1, 50, 800})});
+  add("leaky_relu", {}, {f32({2, 5})});
+  add("leaky_relu", {{"slope", 0.2}}, {f64({9})});
+  add("leaky_relu", {{"slope", int64_t{2}}}, {f32({6})});
+  add("softmax", {}, {f32({3, 5})});
+  add("softmax", {{"axis", int64_t{0}}}, {f64({3, 4, 2})});
+  add("softmax", {{"axis", int64_t{1}}}, {f32({3, 4, 2})});
+  add("softmax", {{"axis", int64_t{-1}}}, {f64({2, 6}, 900, 1000)});
+
+  // matmul: 2-D, N-D @ 2-D, batched with broadcasting, 1-D operands, integers.
+  add("matmul", {}, {f32({5, 10}), f32({10, 4})});
+  add("matmul", {}, {f64({5, 10}), f64({10, 4})});
+  add("matmul", {}, {f32({2, 3, 5, 4}), f32({4, 6})});
+  add("matmul", {}, {f64({2, 1, 3, 4}), f64({5, 4, 2})});
+  add("matmul", {}, {f64({4}), f64({2, 4, 3})});
+  add("matmul", {}, {f32({3, 4}), f32({4})});
+  add("matmul", {}, {f64({6}), f64({6})});
+  add("matmul", {}, {i64({3, 4}), i64({4, 2})});
+  add("matmul", {}, {i32({2, 3, 4}), i32({2, 4, 2})});
+
+  // Shape operators, over several dtypes since they move bytes only.
+  add("reshape", {{"shape", Ints{4, -1}}}, {f32({2, 3, 4})});
+  add("reshape", {{"shape", Ints{3, 0}}}, {f64({0, 3})});
+  add("reshape", {{"shape", Ints{-1}}}, {i32({2, 3})});
+  add("reshape", {{"shape", Ints{1, 6, 1}}}, {boolean({2, 3})});
+  add("transpose", {}, {f32({2, 3, 4})});
+  add("transpose", {{"axes", Ints{1, 0, 2}}}, {f64({2, 3, 4})});
+  add("transpose", {{"axes", Ints{-1, 0, 1}}}, {i64({2, 3, 4})});
+  add("transpose", {{"axes", Ints{1, 0}}}, {boolean({3, 2})});
+  add("transpose", {{"axes", Ints{0, 2, 1}}}, {i32({2, 1, 5})});
+  add("transpose", {}, {f64({})});
+  add("reshape", {{"shape", Ints{}}}, {f32({1, 1})});
+  add("concat", {}, {f32({2, 3}), f32({1, 3})});
+  add("concat", {{"axis", int64_t{1}}}, {f64({2, 1, 2}), f64({2, 3, 2}), f64({2, 2, 2})});
+  add("concat", {{"axis", int64_t{-1}}}, {i32({2, 2}), i32({2, 0}), i32({2, 3})});
+  add("concat", {{"axis", int64_t{0}}}, {boolean({3})});
+  add("concat", {{"axis", int64_t{1}}}, {i64({2, 1}), i64({2, 2})});
+  add("flatten", {}, {f32({2, 3, 4})});
+  add("flatten", {{"start_dim", int64_t{1}}}, {f64({2, 3, 4})});
+  add("flatten", {{"start_dim", int64_t{0}}, {"end_dim", int64_t{1}}}, {i64({2, 3, 4})});
+  add("flatten", {{"start_dim", int64_t{-2}}, {"end_dim", int64_t{-2}}}, {i32({2, 3, 4})});
+  add("flatten", {}, {f32({})});
+
+  // Reductions: null, int, list, empty list and negative axes, keepdims, empty selections.
+  add("sum", {}, {f32({3, 4})});
+  add("sum", {{"axes", int64_t{1}}}, {f64({3, 4})});
+  add("sum", {{"axes", Ints{0, 2}}, {"keepdims", true}}, {f64({2, 3, 4})});
+  add("sum", {{"axes", Ints{}}}, {f64({2, 3})});
+  add("sum", {{"axes", int64_t{-1}}}, {i32({3, 5})});
+  add("sum", {{"axes", Ints{1}}}, {i64({4, 3})});
+  add("sum", {{"axes", int64_t{1}}}, {f64({3, 0})});
+  add("mean", {}, {f32({3, 4})});
+  add("mean", {{"axes", Ints{-1, 0}}, {"keepdims", true}}, {f64({2, 3, 4})});
+  add("mean", {{"axes", int64_t{1}}}, {f32({4, 6})});
+  for (const char* op : {"max", "min"}) {
+    add(op, {}, {f32({3, 4})});
+    add(op, {{"axes", int64_t{0}}, {"keepdims", true}}, {f64({3, 4})});
+    add(op, {{"axes", Ints{1, 2}}}, {i32({2, 3, 4})});
+    add(op, {{"axes", int64_t{-1}}}, {i64({3, 4})});
+    add(op, {{"axes", int64_t{1}}}, {values(DType::float64, {2, 3}, {1, nan, 3, 4, 5, 6})});
+  }
+  add("prod", {}, {f64({3, 4}, 0.5, 1.5)});
+  add("prod", {{"axes", int64_t{0}}, {"keepdims", true}}, {f32({3, 4}, 0.5, 1.5)});
+  add("prod", {{"axes", int64_t{1}}}, {i64({4, 3}, -3, 3)});
+  add("prod", {{"axes", Ints{1}}}, {i32({2, 3}, -3, 3)});
+  add("variance", {}, {f64({3, 4})});
+  add("variance", {{"axes", int64_t{0}}, {"keepdims", true}, {"correction", 1.0}}, {f32({5, 3})});
+  add("variance", {{"axes", Ints{1, 2}}, {"correction", int64_t{1}}}, {f64({2, 3, 4})});
+  add("variance", {{"axes", int64_t{1}}, {"correction", 0.5}}, {f64({2, 4}, 100, 101)});
+
+  // where and cast.
+  add("where", {}, {boolean({2, 3}), f32({2, 3}), f32({3})});
+  add("where", {}, {boolean({3, 1}), f64({1, 4}), f64({})});
+  add("where", {}, {boolean({4}), i64({4}), i64({1})});
+  add("where", {}, {boolean({2, 2}), i32({2, 2}), i32({2, 2})});
+  add("where", {}, {boolean({3}), boolean({3}), boolean({3})});
+  add("cast", {{"dtype", std::string("int32")}}, {f32({2, 5}, -5, 5)});
+  add("cast", {{"dtype", std::string("float32")}}, {f64({7})});
+  add("cast", {{"dtype", std::string("float64")}}, {i64({4})});
+  add("cast", {{"dtype", std::string("bool")}}, {values(DType::float32, {4}, {0, -0.0, 0.5, -2})});
+  add("cast", {{"dtype", std::string("float32")}}, {boolean({5})});
+  add("cast", {{"dtype", std::string("float16")}}, {f32({6}, -100, 100)});
+  add("cast", {{"dtype", std::string("int64")}}, {i32({6})});
+  return cases;
+}
+
+}  // namespace
+
+const std::vector<OpCase>& op_cases() {
+  static const std::vector<OpCase> cases = build_cases();
+  return cases;
+}
+
+Tensor make_input(const TensorSpec& spec, uint64_t seed) {
+  Tensor staging(DType::float64, spec.shape);
+  double* v = staging.mutable_data_as<double>();
+  if (!spec.values.empty()) {
+    for (int64_t i = 0; i < staging.numel(); ++i) v[i] = spec.values.at(static_cast<std::size_t>(i));
+  } else {
+    std::mt19937_64 random(seed);
+    std::uniform_real_distribution<double> uniform(spec.low, spec.high);
+    for (int64_t i = 0; i < staging.numel(); ++i) {
+      double x = uniform(random);
+      if (spec.dtype == DType::bool_) x = x < (spec.low + spec.high) / 2 ? 0 : 1;
+      else if (is_integer(spec.dtype)) x = std::round(x);
+      v[i] = x;
+    }
+  }
+  return staging.cast(spec.dtype).copy();
+}
+
+std::string describe(const OpCase& c) {
+  std::string text = c.op + " {";
+  bool first = true;
+  for (const auto& [name, value] : c.attrs) {
+    text += (first ? "" : ", ") + name + "=" + attr_str(value);
+    first = false;
+  }
+  text += "}";
+  for (std::size_t i = 0; i < c.inputs.size(); ++i)
+    text += (i ? ", " : " ") + std::string(dtype_name(c.inputs[i].dtype)) + shape_str(c.inputs[i].shape);
+  return text;
+}
+
+}  // namespace mithril::test

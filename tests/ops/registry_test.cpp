@@ -1,0 +1,53 @@
+// The operator list checks itself: a new operator cannot be added without inference, a reference
+// kernel, documentation and a numpy-checked case (STYLE.md item 4).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "backends/backend.h"
+#include "op_cases.h"
+#include "ops/registry.h"
+
+using namespace mithril;
+using namespace mithril::test;
+
+TEST_CASE("every built-in operator has inference, a reference kernel, docs and a test case", "[ops][registry]") {
+  reference_backend();  // attaches the reference kernels
+  std::set<std::string> tested, attributes_used;
+  for (const OpCase& c : op_cases()) {
+    tested.insert(c.op);
+    for (const auto& [name, value] : c.attrs) attributes_used.insert(c.op + "." + name);
+  }
+  std::vector<std::string> names = OpRegistry::global().names();
+  REQUIRE_FALSE(names.empty());
+  for (const std::string& name : names) {
+    INFO("operator " << name);
+    const OpSchema* schema = OpRegistry::global().find(name);
+    REQUIRE(schema != nullptr);
+    CHECK(schema->domain.empty());
+    CHECK(schema->version == 1);
+    CHECK(schema->infer);
+    CHECK_FALSE(schema->doc.empty());
+    CHECK(schema->kernels.count("reference") == 1);
+    CHECK(tested.count(name) == 1);
+    for (const AttrSpec& spec : schema->attributes) {
+      INFO("attribute " << spec.name);
+      CHECK(attributes_used.count(name + "." + spec.name) == 1);
+    }
+  }
+  for (const std::string& op : tested) {
+    INFO("the case table names operator " << op);
+    CHECK(OpRegistry::global().find(op) != nullptr);
+  }
+}
+
+TEST_CASE("the built-in operator list is the documented one", "[ops][registry]") {
+  std::vector<std::string> expected = {
+      "abs",      "add",      "cast",     "concat",   "cos",        "divide",    "exp",      "flatten", "gelu",
+      "leaky_relu", "log",    "matmul",   "max",      "maximum",    "mean",      "min",      "minimum", "multiply",
+      "negate",   "power",    "prod",     "relu",     "reshape",    "sigmoid",   "sin",      "softmax", "softplus",
+      "sqrt",     "subtract", "sum",      "tanh",     "transpose",  "variance",  "where"};
+  std::sort(expected.begin(), expected.end());
+  CHECK(OpRegistry::global().names() == expected);
+}
