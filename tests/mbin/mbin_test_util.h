@@ -40,6 +40,9 @@ struct TempDir {
 inline std::string read_bytes(const std::string& path) { return mithril::read_file(path); }
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {
+  // Unlink first: truncating an existing file makes ext4 flush it on close (auto_da_alloc), slow.
+  std::error_code ec;
+  fs::remove(path, ec);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
@@ -63,9 +66,9 @@ template <class T> T get(const std::string& s, std::size_t at) {
 }
 
 /// Recomputes the index checksum and the preamble checksum of a file image (after editing fields).
-inline void reseal(std::string& bytes) {
+inline void reseal(std::string& bytes, bool index_too = true) {
   uint64_t index_offset = get<uint64_t>(bytes, 28), index_size = get<uint64_t>(bytes, 36);
-  if (index_offset <= bytes.size() && index_size <= bytes.size() - index_offset)
+  if (index_too && index_offset <= bytes.size() && index_size <= bytes.size() - index_offset)
     put<uint64_t>(bytes, 52, XXH3_64bits(bytes.data() + index_offset, index_size));
   put<uint32_t>(bytes, 60, static_cast<uint32_t>(XXH3_64bits(bytes.data(), 60)));
 }
@@ -95,7 +98,8 @@ struct RawMbin {
   uint64_t data_end = 0;  // end of the data region (0: just after the last tensor)
   std::vector<Tensor> tensors;  // in record order
   std::vector<std::pair<uint64_t, unsigned char>> pokes;  // absolute bytes set after building
-  bool seal = true;
+  bool seal = true;        // recompute the checksums after building
+  bool seal_index = true;  // ... including the index checksum (else it stays 0)
 
   /// Appends a float32 tensor at the next aligned offset with pattern data.
   void add(const std::string& name, std::vector<uint64_t> dims, uint16_t dtype = 12, std::size_t elem = 4) {
@@ -181,7 +185,7 @@ struct RawMbin {
     put<uint64_t>(out, 36, index_size.value_or(ix.size()));
     put<uint64_t>(out, 44, file_size.value_or(out.size()));
     for (auto [at, b] : pokes) out[at] = static_cast<char>(b);
-    if (seal) reseal(out);
+    if (seal) reseal(out, seal_index);
     return out;
   }
 };
