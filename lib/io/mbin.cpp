@@ -197,6 +197,8 @@ struct MbinWriter::Impl {
 
 MbinWriter::MbinWriter(std::string path, std::string structure_json, std::string metadata_json,
                        MbinWriteOptions options) {
+  if (path == "-")
+    throw Error(ErrorKind::invalid_argument, "-: .mbin cannot be written to standard output (the writer needs a seekable file)");
   if (options.alignment_log2 < kMbinMinAlignmentLog2 || options.alignment_log2 > kMbinMaxAlignmentLog2)
     throw Error(ErrorKind::invalid_argument, path + ": .mbin alignment 2^" + std::to_string(options.alignment_log2) +
                                                  " is out of range (2^" + std::to_string(kMbinMinAlignmentLog2) +

@@ -98,7 +98,7 @@ struct MbinWriteOptions {
 class MbinWriter {
  public:
   /// Throws Error(io) if the temporary file cannot be created, Error(invalid_argument) for a bad
-  /// alignment or JSON strings larger than the index cap.
+  /// alignment, JSON strings larger than the index cap, or "-" (standard output is not seekable).
   MbinWriter(std::string path, std::string structure_json, std::string metadata_json, MbinWriteOptions options = {});
   ~MbinWriter();
   MbinWriter(const MbinWriter&) = delete;

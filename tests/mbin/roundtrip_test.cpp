@@ -213,6 +213,8 @@ TEST_CASE("mbin writer refuses bad input and leaves nothing behind", "[mbin]") {
   REQUIRE_FALSE(std::filesystem::exists(path));
   for (const auto& e : std::filesystem::directory_iterator(dir.path)) FAIL("left behind: " << e.path());
   REQUIRE_THROWS_WITH(MbinWriter(path, "{}", "{}", {.alignment_log2 = 5}), Catch::Contains("out of range"));
+  REQUIRE_THROWS_WITH(MbinWriter("-", "{}", "{}"), Catch::Contains("seekable"));
+  REQUIRE_THROWS_WITH(MbinWriter(dir.file("no/such/dir/x.mbin"), "{}", "{}"), Catch::Contains("x.mbin"));
 }
 
 TEST_CASE("looks_like_mbin", "[mbin]") {
