@@ -1,0 +1,26 @@
+// Replaces the global operator new of the test_mbin binary (and, through symbol interposition, of
+// libmithril) to record the largest single allocation while a probe is armed.
+#include <cstdlib>
+#include <new>
+
+#include "mbin/alloc_probe.h"
+
+namespace mbintest {
+std::atomic<bool> g_probe_armed{false};
+std::atomic<std::size_t> g_probe_largest{0};
+}  // namespace mbintest
+
+void* operator new(std::size_t n) {
+  if (mbintest::g_probe_armed.load(std::memory_order_relaxed)) {
+    std::size_t prev = mbintest::g_probe_largest.load(std::memory_order_relaxed);
+    while (n > prev && !mbintest::g_probe_largest.compare_exchange_weak(prev, n)) {
+    }
+  }
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
