@@ -334,7 +334,7 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
     if (empty) break;
     uint64_t ud = static_cast<uint64_t>(d);
     if (bytes > kMaxArrayBytes / ud)
-      fail(ErrorKind::format, context, "npy header shape " + shape_repr(header.shape) + " of " + header.descr +
+      fail(ErrorKind::format, context, "npy header shape " + shape_str(header.shape) + " of " + header.descr +
                                            " is too large (over 2^62 bytes)");
     bytes *= ud;
   }
@@ -371,7 +371,7 @@ Tensor parse_npy(const void* data, std::size_t size, const std::string& context)
   uint64_t available = size - header.data_offset;
   if (header.data_bytes > available)
     fail(ErrorKind::format, context, "header claims " + std::to_string(header.data_bytes) + " bytes of data (" +
-                                         header.descr + " " + shape_repr(header.shape) + "), file holds " +
+                                         header.descr + " " + shape_str(header.shape) + "), file holds " +
                                          std::to_string(available));
   Tensor tensor(header.dtype, header.shape);
   npy_data_to_native(header, static_cast<const unsigned char*>(data) + header.data_offset, tensor.mutable_data());
