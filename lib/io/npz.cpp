@@ -17,8 +17,10 @@ constexpr std::string_view kNpySuffix = ".npy";
 // Enough for the magic, version and the longest (4-byte) header length field.
 constexpr std::size_t kNpyPreambleSize = 12;
 
+}  // namespace
+
 // Reads one member: header first, then the array data straight into the tensor buffer.
-Tensor read_member(const unsigned char* archive, const ZipEntry& entry, const std::string& context) {
+Tensor read_npy_member(const unsigned char* archive, const ZipEntry& entry, const std::string& context) {
   ZipMemberReader reader(archive, entry, context);
   std::string head(static_cast<std::size_t>(std::min<uint64_t>(reader.remaining(), kNpyPreambleSize)), '\0');
   reader.read(head.data(), head.size());
@@ -54,6 +56,8 @@ Tensor read_member(const unsigned char* archive, const ZipEntry& entry, const st
   return tensor;
 }
 
+namespace {
+
 std::string key_of(const std::string& member) {
   if (member.size() >= kNpySuffix.size() && member.compare(member.size() - kNpySuffix.size(), kNpySuffix.size(), kNpySuffix) == 0)
     return member.substr(0, member.size() - kNpySuffix.size());
@@ -71,7 +75,7 @@ NamedTensors parse_npz(const void* data, std::size_t size, const std::string& co
   out.reserve(entries.size());
   for (const ZipEntry& entry : entries) {
     std::string member_context = context + ": member '" + entry.name + "'";
-    out.emplace_back(key_of(entry.name), read_member(bytes, entry, member_context));
+    out.emplace_back(key_of(entry.name), read_npy_member(bytes, entry, member_context));
   }
   return out;
 }

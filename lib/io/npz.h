@@ -24,6 +24,13 @@ namespace mithril {
 /// Tensors with their names, in file order.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+struct ZipEntry;
+
+/// Reads one .npy member of a zip archive (validated by read_zip_directory) into a tensor,
+/// checking its CRC; `context` names file and member in errors. Containers built on zip (the
+/// .mithril file) use it for their tensor members.
+Tensor read_npy_member(const unsigned char* archive, const ZipEntry& entry, const std::string& context);
+
 /// True when the bytes start like a zip archive, i.e. what numpy.load treats as an .npz.
 bool looks_like_npz(const void* data, std::size_t size);
 
