@@ -266,14 +266,12 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
     e.compressed_size = u32(c + 20);
     e.uncompressed_size = u32(c + 24);
     std::size_t name_len = u16(c + 28), extra_len = u16(c + 30), comment_len = u16(c + 32);
-    uint32_t start_disk = u16(c + 34);
     e.header_offset = u32(c + 42);
     if (cd_end - pos - kCentralSize < name_len + extra_len + comment_len)
       fail(ErrorKind::format, context, where + ": name, extra and comment run past the end of the central directory");
     e.name.assign(reinterpret_cast<const char*>(c + kCentralSize), name_len);
     apply_zip64_extra(c + kCentralSize + name_len, extra_len, e, e.uncompressed_size == kMax32, e.compressed_size == kMax32,
                       e.header_offset == kMax32, context);
-    (void)start_disk;
     pos += kCentralSize + name_len + extra_len + comment_len;
 
     std::string member = "member " + quoted(e.name);
