@@ -40,7 +40,7 @@ Tensor read_npy_member(const unsigned char* archive, const ZipEntry& entry, cons
   if (header.data_bytes > available)
     throw Error(ErrorKind::format, context + ": header claims " + std::to_string(header.data_bytes) + " bytes of data (" +
                                        header.descr + " " + shape_str(header.shape) + "), member holds " + std::to_string(available));
-  Tensor tensor(header.dtype, header.shape);
+  Tensor tensor = Tensor::uninitialized(header.dtype, header.shape);
   bool reorder = header.fortran_order && header.shape.size() > 1;
   std::vector<unsigned char> staging;
   auto* raw = static_cast<unsigned char*>(tensor.mutable_data());
