@@ -31,7 +31,9 @@ std::string read_text_member(const unsigned char* archive, const ZipEntry& entry
   return text;
 }
 
-std::string metadata_json(const std::map<std::string, std::string>& metadata) {
+}  // namespace
+
+std::string package_metadata_json(const std::map<std::string, std::string>& metadata) {
   rapidjson::StringBuffer buffer;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buffer);
   w.SetIndent(' ', 2);
@@ -44,6 +46,8 @@ std::string metadata_json(const std::map<std::string, std::string>& metadata) {
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 
+namespace {
+
 struct OpenedArchive {
   FileBytes bytes;
   std::vector<ZipEntry> entries;
@@ -54,7 +58,9 @@ struct OpenedArchive {
   }
 };
 
-std::map<std::string, std::string> parse_metadata(const std::string& text, const std::string& context) {
+}  // namespace
+
+std::map<std::string, std::string> parse_package_metadata(const std::string& text, const std::string& context) {
   rapidjson::Document doc = json::parse(text, context);
   if (!doc.IsObject()) throw Error(ErrorKind::format, context + ": expected a JSON object");
   std::map<std::string, std::string> out;
@@ -67,8 +73,6 @@ std::map<std::string, std::string> parse_metadata(const std::string& text, const
                                                     version, kContainerVersion));
   return out;
 }
-
-}  // namespace
 
 std::map<std::string, std::string> package_metadata(std::size_t parameter_count, const PackageWriteOptions& options) {
   std::map<std::string, std::string> meta = {
@@ -92,7 +96,7 @@ void write_mithril_file(const std::string& path, const ModelPackage& package, co
       throw Error(ErrorKind::invalid_argument, path + ": parameter '" + name + "': " + why);
     headers.push_back(npy_header_for(tensor, name));
   }
-  std::string meta = metadata_json(package_metadata(package.parameters.size(), options));
+  std::string meta = package_metadata_json(package_metadata(package.parameters.size(), options));
   AtomicFile file(path);
   ZipWriter zip(file);
   zip.add(kMetadataMember, {meta}, false);
@@ -109,7 +113,7 @@ void write_mithril_file(const std::string& path, const ModelPackage& package, co
 ModelPackage read_mithril_file(const std::string& path) {
   OpenedArchive archive(path);
   ModelPackage package;
-  package.metadata = parse_metadata(read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'"),
+  package.metadata = parse_package_metadata(read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'"),
                                     path + ": member 'mithril.json'");
   package.structure_json = read_text_member(archive.bytes.data(), archive.entries[1], path + ": member 'model.json'");
   for (std::size_t i = 2; i < archive.entries.size(); ++i) {
@@ -124,7 +128,7 @@ ModelPackage read_mithril_file(const std::string& path) {
 
 std::string read_mithril_structure(const std::string& path) {
   OpenedArchive archive(path);
-  parse_metadata(read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'"),
+  parse_package_metadata(read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'"),
                  path + ": member 'mithril.json'");
   return read_text_member(archive.bytes.data(), archive.entries[1], path + ": member 'model.json'");
 }
@@ -132,11 +136,11 @@ std::string read_mithril_structure(const std::string& path) {
 void replace_mithril_structure(const std::string& path, const std::string& out_path, const std::string& structure_json) {
   OpenedArchive archive(path);
   std::string meta_text = read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'");
-  auto meta = parse_metadata(meta_text, path + ": member 'mithril.json'");
+  auto meta = parse_package_metadata(meta_text, path + ": member 'mithril.json'");
   meta["model_format_version"] = kModelFormatVersion;
   AtomicFile file(out_path);
   ZipWriter zip(file);
-  zip.add(kMetadataMember, {metadata_json(meta)}, false);
+  zip.add(kMetadataMember, {package_metadata_json(meta)}, false);
   zip.add(kStructureMember, {structure_json}, false);
   for (std::size_t i = 2; i < archive.entries.size(); ++i) {
     const ZipEntry& entry = archive.entries[i];

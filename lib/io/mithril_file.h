@@ -36,6 +36,13 @@ struct PackageWriteOptions {
 /// parameter count, backend hints and (if given) the creation time.
 std::map<std::string, std::string> package_metadata(std::size_t parameter_count, const PackageWriteOptions& options);
 
+/// The metadata as a JSON object of strings (the "mithril.json" member; .mbin metadata too).
+std::string package_metadata_json(const std::map<std::string, std::string>& metadata);
+
+/// Parses package metadata JSON, checking "format" and the container major version.
+/// Throws Error(format/unsupported) prefixed with `context`.
+std::map<std::string, std::string> parse_package_metadata(const std::string& text, const std::string& context);
+
 /// Writes a .mithril file atomically. Throws Error(invalid_argument) for bad parameter names.
 void write_mithril_file(const std::string& path, const ModelPackage& package, const PackageWriteOptions& options = {});
 

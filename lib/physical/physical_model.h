@@ -72,6 +72,12 @@ class PhysicalModel {
   const std::vector<InputDecl>& inputs() const { return inputs_; }
   std::vector<std::string> output_names() const;
 
+  /// Writes structure, parameters and metadata to a .mithril or .mbin file (by extension).
+  /// See physical/persistence.h.
+  void save(const std::string& path) const;
+  /// Loads a .mithril or .mbin file written by save().
+  static PhysicalModel load(const std::string& path, const Backend& backend);
+
   /// Number of operator calls after flattening.
   std::size_t op_count() const { return ops_.size(); }
 
