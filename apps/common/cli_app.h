@@ -1,0 +1,35 @@
+#pragma once
+// What the four tool mains share: CLI11 setup with --version, and parse errors mapped to the
+// tools' exit codes (CLI11's own codes 105, 106... would mean nothing to a script).
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "tools/cli.h"
+
+namespace mithril::tools {
+
+/// Adds --version (printing version_line) to `app`.
+inline void add_version_flag(CLI::App& app, const std::string& tool) { app.set_version_flag("--version", version_line(tool)); }
+
+/// Parses; returns -1 to go on, or the exit code to return at once: 0 after --help/--version,
+/// kExitInputError after a usage error (printed as one line "tool: error: ...").
+inline int parse_command_line(CLI::App& app, const std::string& tool, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << tool << ": error: " << e.what() << " (see " << tool << " --help)\n";
+    return kExitInputError;
+  }
+  return -1;
+}
+
+}  // namespace mithril::tools

@@ -1,0 +1,43 @@
+// mithril-convert: rewrite an artifact as another kind (see lib/tools/convert.h).
+#include <iostream>
+
+#include "../common/cli_app.h"
+#include "tools/convert.h"
+
+int main(int argc, char** argv) {
+  using namespace mithril::tools;
+  const std::string tool = "mithril-convert";
+  CLI::App app{"Convert between artifact kinds: structure .json + parameters, .mithril and .mbin, both ways; dump the "
+               "parameters of any model artifact with --params-out; rewrite a bare .npz/.npy (e.g. --compress).",
+               tool};
+  add_version_flag(app, tool);
+  ConvertOptions o;
+  bool json = false;
+  bool verbose = false;
+  app.add_option("input", o.input, "any artifact ('-': a structure JSON on stdin)")->required();
+  app.add_option("--params", o.params_path, "parameter values for a structure JSON input");
+  app.add_option("-o,--output", o.output, "output, kind by extension: .json .mithril .mbin .npz .npy; '-' = stdout "
+                                          "(structure JSON of a model, .npz of a tensor file)");
+  app.add_option("--params-out", o.params_out, "also write the parameters (or a tensor file's tensors) to this .npz/.npy ('-' = .npz to stdout)");
+  app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
+  app.add_flag("--allow-extra", o.allow_extra, "drop tensors that are not parameters of the model instead of refusing them");
+  app.add_flag("--verify", o.verify, ".mbin input: check every checksum first");
+  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  app.add_flag("--json", json, "print a JSON report on stdout");
+  app.add_flag("-v,--verbose", verbose, "print what was written (on stderr)");
+  app.footer("\nParameters are validated against the structure before anything is written.\n"
+             "Exit codes: 0 ok, 2 usage or input error.\n"
+             "Examples: mithril-convert model.json --params params.npz -o model.mithril\n"
+             "          mithril-convert model.mithril -o model.json --params-out params.npz\n"
+             "          mithril-convert params.npz -o small.npz --compress");
+  if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
+
+  return run_guarded(tool, [&] {
+    if (json && (o.output == "-" || o.params_out == "-"))
+      throw mithril::Error(mithril::ErrorKind::invalid_argument, "--json and an output to '-' both need stdout");
+    ConvertReport report = convert_artifact(o);
+    if (json) std::cout << convert_report_json(report);
+    else if (verbose) std::cerr << format_convert_report(report);
+    return static_cast<int>(kExitOk);
+  });
+}

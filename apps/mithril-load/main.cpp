@@ -1,0 +1,36 @@
+// mithril-load: load and validate any artifact, print a summary (see lib/tools/load.h).
+#include <iostream>
+
+#include "../common/cli_app.h"
+#include "tools/load.h"
+
+int main(int argc, char** argv) {
+  using namespace mithril::tools;
+  const std::string tool = "mithril-load";
+  CLI::App app{"Load any artifact (structure .json [+ --params], .mithril, .mbin, or a bare .npz/.npy), validate it "
+               "completely and print a summary: each input, parameter, operator and submodel with its shape and "
+               "parameter count, and totals; for a tensor file, each tensor's name, dtype and shape.",
+               tool};
+  add_version_flag(app, tool);
+  LoadOptions o;
+  bool json = false;
+  bool quiet = false;
+  app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)")->required();
+  app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .mithril, .mbin)");
+  app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
+  app.add_flag("--verify", o.verify, ".mbin: check every tensor checksum (reads all data)");
+  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  app.add_flag("--json", json, "print the report as JSON");
+  app.add_flag("-q,--quiet", quiet, "print nothing; only the exit code tells");
+  app.footer("\nValidation: the structure (schema, operators, shapes); with parameter values, every parameter present,\n"
+             "no extra tensors (unless --allow-extra), shapes and dtypes as declared. Every problem is listed.\n"
+             "Exit codes: 0 valid, 2 usage error or invalid/unreadable input.");
+  if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
+
+  return run_guarded(tool, [&] {
+    LoadReport report = inspect_artifact(o);
+    if (json) std::cout << load_report_json(report);
+    else if (!quiet) std::cout << format_load_report(report);
+    return static_cast<int>(kExitOk);
+  });
+}

@@ -1,0 +1,61 @@
+// mithril-run: evaluate a model on inputs, optionally compare with another (see lib/tools/run.h).
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "../common/cli_app.h"
+#include "tools/run.h"
+
+int main(int argc, char** argv) {
+  using namespace mithril::tools;
+  const std::string tool = "mithril-run";
+  CLI::App app{"Evaluate a model artifact on inputs and write (-o) or print its outputs; with --compare, evaluate a "
+               "second artifact on the same inputs and report the max absolute and relative difference per output.",
+               tool};
+  add_version_flag(app, tool);
+  RunOptions o;
+  bool json = false;
+  bool quiet = false;
+  bool time = false;
+  app.add_option("model", o.model, "model artifact: .mithril, .mbin, or structure .json (with --params or --init); '-' = JSON on stdin")->required();
+  app.add_option("--params", o.params_path, "parameter values for a structure JSON model");
+  app.add_flag("--init", o.init, "a structure JSON without --params: fill parameters from the declared initializers with --seed "
+                                 "(without this, such a model is refused: outputs of unset weights are meaningless)");
+  app.add_option("-i,--inputs", o.inputs_path, "inputs: .npz (one tensor per input), .npy (the only input) or JSON {\"input\": [[...]]}; '-' = stdin");
+  app.add_flag("--random", o.random, "seeded random inputs (standard normal; integers 0..9)");
+  app.add_option("--seed", o.seed, "seed of --random inputs and of --init (default 0)");
+  app.add_option("--shape", o.shapes, "shape of a random input NAME=N,N,... (needed for unknown or named dims; repeatable)");
+  app.add_option("--dtype", o.dtype, "compute precision float32|float64: parameters and inputs are cast (reported)")
+      ->check(CLI::IsMember({"float32", "float64"}));
+  app.add_flag("--allow-extra", o.allow_extra, "ignore tensors that are not parameters of the model");
+  app.add_option("--compare", o.compare, "another model artifact to evaluate on the same inputs");
+  app.add_option("--compare-params", o.compare_params, "parameter values for a structure JSON --compare model");
+  app.add_option("--atol", o.atol, "absolute tolerance of --compare (default 0)");
+  app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|");
+  app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");
+  app.add_flag("--compress", o.compress, "deflate the .npz members");
+  app.add_flag("--time", time, "report the evaluation time (stderr, and in --json)");
+  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  app.add_flag("--json", json, "print a JSON report on stdout (with output values unless -o is given)");
+  app.add_flag("-q,--quiet", quiet, "print no cast notes");
+  app.footer("\nWithout -o the outputs are printed (numpy-like). Casts made by --dtype are noted on stderr.\n"
+             "Exit codes: 0 ok, 1 --compare found a difference beyond --atol/--rtol, 2 usage or input error.\n"
+             "Example: mithril-run model.mithril --random --seed 0 --shape input=5,10 --compare model.mbin");
+  if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
+
+  return run_guarded(tool, [&] {
+    if (json && o.output == "-")
+      throw mithril::Error(mithril::ErrorKind::invalid_argument, "--json and -o - both need stdout");
+    RunReport report = run_model(o);
+    bool out_is_stdout = o.output == "-";
+    if (json) {
+      std::cout << run_report_json(report, o.output.empty());
+    } else {
+      // With -o - the .npz owns stdout, so the comparison goes to stderr.
+      (out_is_stdout ? std::cerr : std::cout) << format_run_report(report, o.output.empty());
+      if (!quiet) std::cerr << format_casts(report, tool);
+    }
+    if (time) std::cerr << fmt::format("{}: evaluate took {:.3f} ms\n", tool, report.seconds * 1e3);
+    return static_cast<int>(report.compare && !report.compare->pass ? kExitCheckFailed : kExitOk);
+  });
+}

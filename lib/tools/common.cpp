@@ -1,0 +1,93 @@
+#include "tools/common.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "ops/plugin.h"
+
+namespace mithril::tools {
+
+std::map<std::string, std::string> parse_key_values(const std::vector<std::string>& items, const std::string& flag) {
+  std::map<std::string, std::string> out;
+  for (const std::string& item : items) {
+    std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{} '{}': expected NAME=VALUE", flag, item));
+    if (!out.emplace(item.substr(0, eq), item.substr(eq + 1)).second)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{} '{}': '{}' given twice", flag, item, item.substr(0, eq)));
+  }
+  return out;
+}
+
+std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items) {
+  std::map<std::string, Shape> out;
+  for (const auto& [name, dims] : parse_key_values(items, "--shape")) {
+    Shape shape;
+    auto bad = [&] {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("--shape '{}={}': expected NAME=N,N,... with non-negative sizes", name, dims));
+    };
+    std::size_t start = 0;
+    while (!dims.empty() && start <= dims.size()) {
+      std::size_t comma = dims.find(',', start);
+      std::string item = dims.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      char* end = nullptr;
+      errno = 0;
+      long long v = std::strtoll(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0' || v < 0 || errno == ERANGE) throw bad();
+      shape.push_back(v);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    try {
+      shape_numel(shape);
+    } catch (const Error&) {
+      throw bad();
+    }
+    out[name] = shape;
+  }
+  return out;
+}
+
+void load_tool_plugins(const std::vector<std::string>& plugins) { load_plugins(plugins); }
+
+uint64_t file_size_or_zero(const std::string& path) {
+  if (path == "-") return 0;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+std::string human_bytes(uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+WrittenFile written_file(const std::string& path, ArtifactKind kind, const std::string& content) {
+  return WrittenFile{path, artifact_kind_name(kind), file_size_or_zero(path), content};
+}
+
+int64_t total_numel(const NamedTensors& tensors) {
+  int64_t n = 0;
+  for (const auto& [name, t] : tensors) n += t.numel();
+  return n;
+}
+
+uint64_t total_bytes(const NamedTensors& tensors) {
+  uint64_t n = 0;
+  for (const auto& [name, t] : tensors) n += t.nbytes();
+  return n;
+}
+
+}  // namespace mithril::tools

@@ -1,0 +1,46 @@
+#pragma once
+// Pieces the tool functions share: parsing the small flag syntaxes (--arg k=v, --shape in=5,10),
+// describing written files, and loading operator plugins before any model is read.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+#include "io/artifact.h"
+
+namespace mithril::tools {
+
+/// A file a tool wrote (or "-" for standard output).
+struct WrittenFile {
+  std::string path;
+  std::string kind;     ///< artifact kind name ("structure json", "npz", "mithril", "mbin", "npy")
+  uint64_t bytes = 0;   ///< size on disk (0 for standard output)
+  std::string content;  ///< what it holds, e.g. "structure", "4 parameters", "1 output"
+};
+
+/// Parses "key=value" items (of flag `flag`, for messages). Throws Error(invalid_argument) for an
+/// item without '=' or with an empty key, or a key given twice.
+std::map<std::string, std::string> parse_key_values(const std::vector<std::string>& items, const std::string& flag);
+
+/// Parses "--shape" items "input=5,10" (an empty list after '=' means a 0-d input). Throws
+/// Error(invalid_argument) "--shape 'input=5,x': expected NAME=N,N,... with non-negative sizes".
+std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items);
+
+/// Loads the plugins given by --plugin, then those of MITHRIL_PLUGINS (ops/plugin.h).
+void load_tool_plugins(const std::vector<std::string>& plugins);
+
+/// Size of a file in bytes (0 for "-" or a file that cannot be read).
+uint64_t file_size_or_zero(const std::string& path);
+
+/// "1.2 KiB", "355 B".
+std::string human_bytes(uint64_t bytes);
+
+/// Fills a WrittenFile for `path` after it was written.
+WrittenFile written_file(const std::string& path, ArtifactKind kind, const std::string& content);
+
+/// Total element count and byte size of tensors.
+int64_t total_numel(const NamedTensors& tensors);
+uint64_t total_bytes(const NamedTensors& tensors);
+
+}  // namespace mithril::tools

@@ -1,0 +1,117 @@
+#include "tools/convert.h"
+
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "backends/backend.h"
+#include "core/error.h"
+#include "io/model_json.h"
+#include "physical/persistence.h"
+#include "tools/report_json.h"
+
+namespace mithril::tools {
+
+ConvertReport convert_artifact(const ConvertOptions& options) {
+  load_tool_plugins(options.plugins);
+  if (options.output.empty() && options.params_out.empty())
+    throw Error(ErrorKind::invalid_argument, "nothing to write: give -o FILE and/or --params-out FILE");
+  if (options.output == "-" && options.params_out == "-")
+    throw Error(ErrorKind::invalid_argument, "only one output can be '-' (standard output)");
+  // Kinds by extension first: a typo fails before the input is read.
+  std::optional<ArtifactKind> out_kind;
+  if (!options.output.empty() && options.output != "-") out_kind = artifact_kind_for_output(options.output);
+  if (!options.params_out.empty() && options.params_out != "-") {
+    ArtifactKind k = artifact_kind_for_output(options.params_out);
+    if (k != ArtifactKind::npz && k != ArtifactKind::npy)
+      throw Error(ErrorKind::invalid_argument, options.params_out + ": --params-out writes an .npz (or an .npy for one tensor)");
+  }
+
+  ArtifactLoadOptions load;
+  load.params_path = options.params_path;
+  load.verify = options.verify;
+  Artifact a = load_artifact(options.input, load);
+  ConvertReport report;
+  report.input = options.input;
+  report.input_kind = a.kind;
+
+  NamedTensors tensors;  // what tensor outputs receive
+  if (a.model) {
+    report.model = a.model->name();
+    if (a.has_parameters) {
+      BindOptions bind;
+      bind.allow_extra = options.allow_extra;
+      std::string source = options.params_path.empty() ? options.input : options.params_path;
+      PhysicalModel pm = compile_with_parameters(a.model, reference_backend(), a.tensors, source, {}, bind);
+      tensors = parameter_tensors(pm);
+      std::set<std::string> kept;
+      for (const auto& [name, t] : tensors) kept.insert(name);
+      for (const auto& [name, t] : a.tensors)
+        if (!kept.count(name)) report.ignored.push_back(name);
+    }
+  } else {
+    tensors = std::move(a.tensors);
+  }
+  report.tensor_count = static_cast<int64_t>(tensors.size());
+  std::string tensor_word = a.model ? "parameters" : "tensors";
+  auto need_values = [&](const std::string& out) {
+    if (a.model && !a.has_parameters)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{}: structure only, no parameter values to write to {} (give --params FILE)", options.input, out));
+  };
+
+  if (!options.output.empty()) {
+    ArtifactKind kind = out_kind ? *out_kind : (a.model ? ArtifactKind::structure_json : ArtifactKind::npz);
+    const std::string& out = options.output;
+    if (holds_model(kind) && !a.model)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{}: a {} file holds tensors, not a model; it converts to .npz or .npy", options.input, artifact_kind_name(a.kind)));
+    if (kind == ArtifactKind::structure_json) {
+      save_model_json(*a.model, out);
+      report.written.push_back(written_file(out, kind, fmt::format("structure of '{}'", a.model->name())));
+    } else if (kind == ArtifactKind::mithril || kind == ArtifactKind::mbin) {
+      need_values(out);
+      PackageWriteOptions write;
+      write.compress = options.compress;
+      // Keep the backend hints the input recorded (e.g. its compute dtype).
+      const std::string prefix = "backend_hints.";
+      for (const auto& [k, v] : a.metadata)
+        if (k.compare(0, prefix.size(), prefix) == 0) write.backend_hints[k.substr(prefix.size())] = v;
+      save_package(kind, out, *a.model, tensors, write);
+      report.written.push_back(written_file(out, kind, fmt::format("'{}' with {} parameters", a.model->name(), tensors.size())));
+    } else {
+      need_values(out);
+      save_tensors(out, tensors, options.compress);
+      report.written.push_back(written_file(out, out == "-" ? ArtifactKind::npz : kind, fmt::format("{} {}", tensors.size(), tensor_word)));
+    }
+  }
+  if (!options.params_out.empty()) {
+    need_values(options.params_out);
+    save_tensors(options.params_out, tensors, options.compress);
+    ArtifactKind kind = options.params_out == "-" ? ArtifactKind::npz : artifact_kind_for_output(options.params_out);
+    report.written.push_back(written_file(options.params_out, kind, fmt::format("{} {}", tensors.size(), tensor_word)));
+  }
+  return report;
+}
+
+std::string format_convert_report(const ConvertReport& r) {
+  std::string out;
+  for (const WrittenFile& f : r.written)
+    out += fmt::format("wrote {} ({}, {}): {}\n", f.path == "-" ? "<stdout>" : f.path, f.kind, human_bytes(f.bytes), f.content);
+  if (!r.ignored.empty()) out += fmt::format("ignored {} extra tensors: {}\n", r.ignored.size(), fmt::join(r.ignored, ", "));
+  return out;
+}
+
+std::string convert_report_json(const ConvertReport& r) {
+  JsonOut j;
+  j.begin_object().key("input").str(r.input).key("input_kind").str(artifact_kind_name(r.input_kind));
+  j.key("model").str(r.model).key("tensors").num(r.tensor_count);
+  j.key("ignored").begin_array();
+  for (const std::string& name : r.ignored) j.str(name);
+  j.end_array();
+  j.key("written").written(r.written).end_object();
+  return j.text();
+}
+
+}  // namespace mithril::tools

@@ -1,0 +1,44 @@
+#pragma once
+// mithril-convert: rewrite an artifact as another kind. Model artifacts go between structure
+// JSON + parameters, .mithril and .mbin; the parameters of any model artifact can be dumped to
+// .npz/.npy; a bare tensor file (.npz/.npy) is rewritten as .npz (optionally deflated) or .npy.
+#include <string>
+#include <vector>
+
+#include "io/artifact.h"
+#include "tools/common.h"
+
+namespace mithril::tools {
+
+struct ConvertOptions {
+  std::string input;        ///< any artifact; "-" reads a structure JSON from standard input
+  std::string params_path;  ///< parameters for a structure JSON input
+  /// The output, kind by extension: .json (structure), .mithril, .mbin, .npz/.npy (tensors).
+  /// "-" writes the structure JSON of a model, or an .npz of a tensor file, to standard output.
+  std::string output;
+  std::string params_out;    ///< also dump the parameters (or a tensor file's tensors) here (.npz/.npy; "-": .npz on stdout)
+  bool compress = false;     ///< deflate .npz / .mithril members
+  bool allow_extra = false;  ///< ignore tensors that are not parameters of the model
+  bool verify = false;       ///< .mbin input: check every checksum first
+  std::vector<std::string> plugins;
+};
+
+struct ConvertReport {
+  std::string input;
+  ArtifactKind input_kind = ArtifactKind::structure_json;
+  std::string model;                 ///< empty for a tensor file
+  int64_t tensor_count = 0;          ///< parameters (or tensors) carried over
+  std::vector<std::string> ignored;  ///< extra tensors dropped with allow_extra
+  std::vector<WrittenFile> written;
+};
+
+/// Does the whole job of mithril-convert. Parameters are validated against the structure before
+/// anything is written (a converted model always loads). Throws Error(invalid_argument) for
+/// impossible requests (a model output from a tensor file, a physical model without parameter
+/// values), naming the file.
+ConvertReport convert_artifact(const ConvertOptions& options);
+
+std::string format_convert_report(const ConvertReport& report);
+std::string convert_report_json(const ConvertReport& report);
+
+}  // namespace mithril::tools

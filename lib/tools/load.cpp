@@ -1,0 +1,136 @@
+#include "tools/load.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include "backends/backend.h"
+#include "core/error.h"
+#include "physical/persistence.h"
+#include "tools/report_json.h"
+
+namespace mithril::tools {
+namespace {
+
+std::string stored_version(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "";
+  auto it = doc.FindMember("version");
+  return it != doc.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+std::string tensor_table(const NamedTensors& tensors) {
+  std::vector<std::array<std::string, 4>> rows{{"name", "dtype", "shape", "bytes"}};
+  for (const auto& [name, t] : tensors)
+    rows.push_back({name, std::string(dtype_name(t.dtype())), shape_str(t.shape()), fmt::format("{}", t.nbytes())});
+  std::array<std::size_t, 4> w{};
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < 4; ++i) w[i] = std::max(w[i], r[i].size());
+  std::string out;
+  for (const auto& r : rows) out += fmt::format("  {:<{}}  {:<{}}  {:<{}}  {:>{}}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3]);
+  return out;
+}
+
+}  // namespace
+
+LoadReport inspect_artifact(const LoadOptions& options) {
+  load_tool_plugins(options.plugins);
+  LoadReport report;
+  report.path = options.path;
+  report.params_path = options.params_path;
+  ArtifactLoadOptions load;
+  load.params_path = options.params_path;
+  load.verify = options.verify;
+  Artifact a = load_artifact(options.path, load);
+  report.kind = a.kind;
+  report.metadata = a.metadata;
+  // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).
+  report.verified = options.verify && (a.kind == ArtifactKind::mbin ||
+                                       (!options.params_path.empty() && detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
+  if (!a.model) {
+    report.tensors = std::move(a.tensors);
+    return report;
+  }
+  report.is_model = true;
+  report.format_version = stored_version(a.structure_json);
+  if (a.has_parameters) {
+    std::string source = options.params_path.empty() ? options.path : options.params_path;
+    BindOptions bind;
+    bind.allow_extra = options.allow_extra;
+    PhysicalModel pm = compile_with_parameters(a.model, reference_backend(), a.tensors, source, {}, bind);
+    std::vector<std::string> names = pm.get_parameter_names();
+    std::set<std::string> known(names.begin(), names.end());
+    for (const auto& [name, t] : a.tensors)
+      if (!known.count(name)) report.ignored.push_back(name);
+    report.tensors = parameter_tensors(pm);
+    report.has_parameters = true;
+  }
+  report.summary = summarize_model(*a.model, report.tensors);
+  return report;
+}
+
+std::string format_load_report(const LoadReport& r) {
+  std::string out;
+  std::string where = r.params_path.empty() ? r.path : r.path + " + " + r.params_path;
+  if (!r.is_model) {
+    out += fmt::format("{} ({}): {} tensors, {} values, {}\n", r.path, artifact_kind_name(r.kind), r.tensors.size(),
+                       total_numel(r.tensors), human_bytes(total_bytes(r.tensors)));
+    out += tensor_table(r.tensors);
+    return out;
+  }
+  out += fmt::format("{} ({}, format {})\n", where, artifact_kind_name(r.kind), r.format_version.empty() ? "?" : r.format_version);
+  out += format_summary(r.summary);
+  if (r.has_parameters)
+    out += fmt::format("parameters: {} of {} present, shapes and dtypes match{}{}\n", r.tensors.size(), r.summary.parameter_tensors,
+                       r.verified ? ", checksums verified" : "",
+                       r.ignored.empty() ? "" : fmt::format(" ({} extra tensors ignored: {})", r.ignored.size(), fmt::join(r.ignored, ", ")));
+  else
+    out += "parameters: none (structure only; give --params FILE to check values)\n";
+  return out;
+}
+
+std::string load_report_json(const LoadReport& r) {
+  JsonOut j;
+  j.begin_object();
+  j.key("path").str(r.path);
+  if (!r.params_path.empty()) j.key("params").str(r.params_path);
+  j.key("kind").str(artifact_kind_name(r.kind)).key("valid").boolean(true);
+  j.key("verified").boolean(r.verified);
+  if (!r.is_model) {
+    j.key("tensors").begin_array();
+    for (const auto& [name, t] : r.tensors) j.tensor_info(name, t);
+    j.end_array();
+    j.key("totals").begin_object().key("tensors").unum(r.tensors.size()).key("values").num(total_numel(r.tensors));
+    j.key("bytes").unum(total_bytes(r.tensors)).end_object();
+    j.end_object();
+    return j.text();
+  }
+  const ModelSummary& s = r.summary;
+  j.key("model").str(s.model).key("format_version").str(r.format_version);
+  j.key("metadata").begin_object();
+  for (const auto& [k, v] : r.metadata) j.key(k).str(v);
+  j.end_object();
+  j.key("has_parameters").boolean(r.has_parameters);
+  j.key("rows").begin_array();
+  for (const SummaryRow& row : s.rows) {
+    j.begin_object().key("name").str(row.name).key("kind").str(row.kind).key("what").str(row.what);
+    j.key("shape").str(row.shape).key("parameters").num(row.parameters).end_object();
+  }
+  j.end_array();
+  j.key("parameters").begin_array();
+  for (const auto& [name, t] : r.tensors) j.tensor_info(name, t);
+  j.end_array();
+  j.key("ignored").begin_array();
+  for (const std::string& name : r.ignored) j.str(name);
+  j.end_array();
+  j.key("totals").begin_object().key("parameter_tensors").num(s.parameter_tensors).key("parameters").num(s.parameter_count);
+  j.key("bytes").unum(s.parameter_bytes).key("nodes").num(s.node_count).key("counts_known").boolean(s.counts_known).end_object();
+  j.end_object();
+  return j.text();
+}
+
+}  // namespace mithril::tools

@@ -1,0 +1,45 @@
+#pragma once
+// mithril-load: read any artifact (or a structure + parameters pair), validate it completely
+// and describe it: a model summary, or the tensors of a bare .npz/.npy.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/artifact.h"
+#include "tools/summary.h"
+
+namespace mithril::tools {
+
+struct LoadOptions {
+  std::string path;          ///< any artifact; "-" reads a structure JSON from standard input
+  std::string params_path;   ///< parameters for a structure JSON (.npz, .npy, .mithril, .mbin)
+  bool allow_extra = false;  ///< tensors that are not parameters of the model are ignored, not refused
+  bool verify = false;       ///< .mbin: check every tensor checksum (reads all data)
+  std::vector<std::string> plugins;
+};
+
+struct LoadReport {
+  std::string path;
+  std::string params_path;
+  ArtifactKind kind = ArtifactKind::structure_json;
+  bool is_model = false;
+  std::string format_version;                   ///< the "version" of the structure as stored
+  std::map<std::string, std::string> metadata;  ///< .mithril/.mbin package metadata
+  bool has_parameters = false;                  ///< values were present and bound
+  bool verified = false;                        ///< .mbin checksums checked
+  std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
+  ModelSummary summary;                         ///< for models
+  NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters
+};
+
+/// Loads and validates. A model is compiled for the reference backend with its parameters bound
+/// (every parameter present, no extras unless allowed, shapes and dtypes as declared); a
+/// structure without parameters is validated as a structure (schema, operators, shapes).
+/// Every problem throws Error naming the file (bind_parameters lists all of them at once).
+LoadReport inspect_artifact(const LoadOptions& options);
+
+/// The human report: the model summary table (or the tensor list) and a status line.
+std::string format_load_report(const LoadReport& report);
+std::string load_report_json(const LoadReport& report);
+
+}  // namespace mithril::tools

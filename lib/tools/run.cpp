@@ -1,0 +1,369 @@
+#include "tools/run.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "backends/backend.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/json_tensors.h"
+#include "io/npy.h"
+#include "physical/persistence.h"
+#include "tools/report_json.h"
+#include "tools/tensor_print.h"
+
+namespace mithril::tools {
+namespace {
+
+std::string input_names(const Model& model) {
+  std::vector<std::string> names;
+  for (const InputDecl& in : model.inputs()) names.push_back(in.name);
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string file_stem(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  std::size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+struct Compiled {
+  PhysicalModel model;
+  std::string parameter_source;
+  std::vector<CastNote> casts;
+};
+
+// Compiles an artifact for the given inputs: shapes from the inputs, parameter values from the
+// artifact (or its declared initializers when `init`), everything cast to `dtype` if given.
+Compiled compile_artifact(const Artifact& a, const std::string& params_path, const NamedTensors& inputs,
+                          std::optional<DType> dtype, const RunOptions& o) {
+  CompileOptions compile;
+  compile.seed = o.seed;
+  compile.dtype = dtype;
+  for (const auto& [name, t] : inputs) compile.shapes[name] = t.shape();
+  std::string source = params_path.empty() ? a.path : params_path;
+  std::map<DType, int64_t> param_dtypes;
+  if (a.has_parameters) {
+    BindOptions bind;
+    bind.allow_extra = o.allow_extra;
+    Compiled c{compile_with_parameters(a.model, reference_backend(), a.tensors, source, compile, bind), source, {}};
+    for (const auto& [name, t] : a.tensors)
+      if (std::find(c.model.get_parameter_names().begin(), c.model.get_parameter_names().end(), name) !=
+          c.model.get_parameter_names().end())
+        param_dtypes[t.dtype()] += 1;
+    if (dtype)
+      for (const auto& [from, count] : param_dtypes)
+        if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+    return c;
+  }
+  auto params = a.model->parameter_paths();
+  if (!params.empty() && !o.init)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{}: structure only, no parameter values for its {} parameters (give --params FILE, or --init to "
+                            "fill them from the declared initializers with --seed)", a.path, params.size()));
+  PhysicalModel pm = [&] {
+    try {
+      return PhysicalModel::compile(a.model, reference_backend(), compile);
+    } catch (const Error& e) {
+      throw e.with_context(a.path);
+    }
+  }();
+  Compiled c{std::move(pm), params.empty() ? "none (no parameters)" : fmt::format("declared initializers, seed {} (--init)", o.seed), {}};
+  for (const ParameterPath& p : params) param_dtypes[p.info.dtype] += 1;
+  if (dtype)
+    for (const auto& [from, count] : param_dtypes)
+      if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+  return c;
+}
+
+NamedTensors evaluate_ordered(const PhysicalModel& pm, const NamedTensors& inputs, const std::string& context) {
+  TensorMap given;
+  for (const auto& [name, t] : inputs) given[name] = t;
+  TensorMap out = [&] {
+    try {
+      return pm.evaluate(given);
+    } catch (const Error& e) {
+      throw e.with_context(context);
+    }
+  }();
+  NamedTensors ordered;
+  for (const std::string& name : pm.output_names()) ordered.emplace_back(name, out.at(name));
+  return ordered;
+}
+
+}  // namespace
+
+NamedTensors read_inputs(const std::string& path, const Model& model) {
+  std::string bytes = read_file(path);
+  std::string source = path == "-" ? "<stdin>" : path;
+  if (bytes.empty()) throw Error(ErrorKind::format, source + ": empty file");
+  NamedTensors tensors;
+  if (looks_like_npz(bytes.data(), bytes.size())) {
+    tensors = parse_npz(bytes.data(), bytes.size(), source);
+  } else if (looks_like_npy(bytes.data(), bytes.size())) {
+    Tensor t = parse_npy(bytes.data(), bytes.size(), source);
+    // A single .npy feeds the only input, or the input named like the file.
+    std::string name = model.inputs().size() == 1 ? model.inputs()[0].name : file_stem(path);
+    tensors.emplace_back(name, t);
+  } else {
+    std::size_t first = bytes.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || bytes[first] != '{')
+      throw Error(ErrorKind::format, source + ": inputs must be an .npz, an .npy or a JSON object {\"name\": [...]}");
+    for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
+  }
+  std::set<std::string> given;
+  for (const auto& [name, t] : tensors) {
+    bool known = false;
+    for (const InputDecl& in : model.inputs()) known = known || in.name == name;
+    if (!known)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: tensor '{}' is not an input of model '{}' (inputs: {})", source, name,
+                                                           model.name(), input_names(model)));
+    given.insert(name);
+  }
+  std::vector<std::string> missing;
+  for (const InputDecl& in : model.inputs())
+    if (!given.count(in.name)) missing.push_back(in.name);
+  if (!missing.empty())
+    throw Error(ErrorKind::invalid_argument, fmt::format("{}: missing input {} of model '{}'", source, fmt::join(missing, ", "), model.name()));
+  return tensors;
+}
+
+NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape>& shapes, uint64_t seed) {
+  for (const auto& [name, shape] : shapes) {
+    bool known = false;
+    for (const InputDecl& in : model.inputs()) known = known || in.name == name;
+    if (!known)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("--shape {}: model '{}' has no input '{}' (inputs: {})", name, model.name(), name, input_names(model)));
+  }
+  std::vector<std::string> missing;
+  NamedTensors out;
+  for (const InputDecl& in : model.inputs()) {
+    Shape shape;
+    if (auto it = shapes.find(in.name); it != shapes.end()) {
+      shape = it->second;
+    } else if (in.info.rank_known && is_concrete(in.info.shape)) {
+      shape = to_shape(in.info.shape);
+    } else {
+      std::string hint;
+      if (in.info.rank_known) {
+        std::vector<std::string> dims;
+        for (const Dim& d : in.info.shape) dims.push_back(d.is_known() ? std::to_string(d.size) : "N");
+        hint = fmt::format("{}={}", in.name, fmt::join(dims, ","));
+      } else {
+        hint = in.name + "=N,...";
+      }
+      missing.push_back(fmt::format("{} {} (e.g. --shape {})", in.name, info_str(in.info), hint));
+      continue;
+    }
+    std::string stream = "input:" + in.name;
+    DType dtype = in.info.dtype;
+    Tensor t;
+    if (is_floating(dtype) || is_complex(dtype))
+      t = initialize(Initializer::normal(1.0), dtype, shape, seed, stream);
+    else if (dtype == DType::bool_)
+      t = initialize(Initializer::uniform(0, 2), DType::int64, shape, seed, stream).cast(DType::bool_);
+    else
+      t = initialize(Initializer::uniform(0, 10), dtype, shape, seed, stream);
+    out.emplace_back(in.name, t);
+  }
+  if (!missing.empty())
+    throw Error(ErrorKind::invalid_argument, fmt::format("model '{}': --random needs the shape of every input with unknown dims: {}",
+                                                         model.name(), fmt::join(missing, "; ")));
+  return out;
+}
+
+CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol) {
+  CompareResult result;
+  result.atol = atol;
+  result.rtol = rtol;
+  std::map<std::string, const Tensor*> others;
+  for (const auto& [name, t] : b) others[name] = &t;
+  for (const auto& [name, x] : a) {
+    OutputDiff d;
+    d.name = name;
+    d.shape = x.shape();
+    auto it = others.find(name);
+    if (it == others.end()) {
+      d.problem = "missing in the other model";
+    } else if (x.shape() != it->second->shape()) {
+      d.problem = fmt::format("shape {} vs {}", shape_str(x.shape()), shape_str(it->second->shape()));
+    } else {
+      const Tensor& y = *it->second;
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        double u = x.value_at(i), v = y.value_at(i);
+        if (std::isnan(u) && std::isnan(v)) continue;
+        double diff = u == v ? 0.0 : std::abs(u - v);  // u == v also covers equal infinities
+        if (std::isnan(diff)) diff = std::numeric_limits<double>::infinity();
+        if (diff == 0) continue;
+        double rel = v == 0 ? std::numeric_limits<double>::infinity() : diff / std::abs(v);
+        d.max_abs = std::max(d.max_abs, diff);
+        d.max_rel = std::max(d.max_rel, rel);
+        if (!(diff <= atol + rtol * std::abs(v))) d.mismatches += 1;
+      }
+    }
+    if (it != others.end()) others.erase(it);
+    d.pass = d.problem.empty() && d.mismatches == 0;
+    result.pass = result.pass && d.pass;
+    result.outputs.push_back(std::move(d));
+  }
+  for (const auto& [name, t] : others) {
+    OutputDiff d;
+    d.name = name;
+    d.problem = "only in the other model";
+    d.pass = false;
+    result.pass = false;
+    result.outputs.push_back(std::move(d));
+  }
+  return result;
+}
+
+RunReport run_model(const RunOptions& o) {
+  load_tool_plugins(o.plugins);
+  if (o.random == !o.inputs_path.empty())
+    throw Error(ErrorKind::invalid_argument, o.random ? "give either --inputs FILE or --random, not both"
+                                                      : "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (!o.shapes.empty() && !o.random)
+    throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
+  std::optional<DType> dtype;
+  if (!o.dtype.empty()) {
+    if (o.dtype != "float32" && o.dtype != "float64")
+      throw Error(ErrorKind::invalid_argument, fmt::format("--dtype '{}': expected float32 or float64", o.dtype));
+    dtype = dtype_from_name(o.dtype);
+  }
+  if (!o.output.empty() && o.output != "-") {
+    ArtifactKind kind = artifact_kind_for_output(o.output);
+    if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
+      throw Error(ErrorKind::invalid_argument, o.output + ": outputs are written to an .npz (or an .npy for one output)");
+  }
+  std::map<std::string, Shape> shapes = parse_shapes(o.shapes);
+
+  RunReport report;
+  report.model = o.model;
+  report.compute_dtype = dtype;
+  ArtifactLoadOptions load;
+  load.params_path = o.params_path;
+  Artifact a = load_artifact(o.model, load);
+  if (!a.model)
+    throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
+                                                         o.model, artifact_kind_name(a.kind)));
+  report.model_name = a.model->name();
+  if (o.random) {
+    report.inputs = random_inputs(*a.model, shapes, o.seed);
+    report.inputs_source = fmt::format("random, seed {}", o.seed);
+  } else {
+    report.inputs = read_inputs(o.inputs_path, *a.model);
+    report.inputs_source = o.inputs_path == "-" ? "<stdin>" : o.inputs_path;
+  }
+
+  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, o);
+  report.parameter_source = c.parameter_source;
+  report.casts = c.casts;
+  std::map<DType, std::map<DType, int64_t>> input_casts;
+  for (const InputDecl& in : c.model.inputs())
+    for (const auto& [name, t] : report.inputs)
+      if (name == in.name && t.dtype() != in.info.dtype) input_casts[t.dtype()][in.info.dtype] += 1;
+  for (const auto& [from, tos] : input_casts)
+    for (const auto& [to, count] : tos) report.casts.push_back({"inputs", from, to, count});
+
+  auto start = std::chrono::steady_clock::now();
+  report.outputs = evaluate_ordered(c.model, report.inputs, o.model);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (!o.compare.empty()) {
+    ArtifactLoadOptions load_b;
+    load_b.params_path = o.compare_params;
+    Artifact b = load_artifact(o.compare, load_b);
+    if (!b.model)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
+                                                           artifact_kind_name(b.kind)));
+    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, o);
+    NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.compare);
+    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
+    report.compare->other = o.compare;
+  }
+  if (!o.output.empty()) {
+    save_tensors(o.output, report.outputs, o.compress);
+    ArtifactKind kind = o.output == "-" ? ArtifactKind::npz : artifact_kind_for_output(o.output);
+    report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
+  }
+  return report;
+}
+
+std::string format_compare(const CompareResult& c) {
+  std::vector<std::array<std::string, 5>> rows{{"output", "shape", "max abs diff", "max rel diff", "status"}};
+  for (const OutputDiff& d : c.outputs) {
+    if (!d.problem.empty())
+      rows.push_back({d.name, "", "", "", "FAIL: " + d.problem});
+    else
+      rows.push_back({d.name, shape_str(d.shape), fmt::format("{:g}", d.max_abs), fmt::format("{:g}", d.max_rel),
+                      d.pass ? "ok" : fmt::format("FAIL: {} values beyond tolerance", d.mismatches)});
+  }
+  std::array<std::size_t, 5> w{};
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < 5; ++i) w[i] = std::max(w[i], r[i].size());
+  std::string out = fmt::format("compare with {} (atol {:g}, rtol {:g}):\n", c.other, c.atol, c.rtol);
+  for (const auto& r : rows)
+    out += fmt::format("  {:<{}}  {:<{}}  {:>{}}  {:>{}}  {}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4]);
+  out += c.pass ? "result: same outputs within tolerance\n" : "result: outputs differ beyond tolerance\n";
+  return out;
+}
+
+std::string format_run_report(const RunReport& r, bool print_outputs) {
+  std::string out;
+  if (print_outputs)
+    for (const auto& [name, t] : r.outputs) out += fmt::format("{}: {}\n{}\n", name, describe(t), format_tensor(t));
+  if (r.compare) out += format_compare(*r.compare);
+  return out;
+}
+
+std::string format_casts(const RunReport& r, const std::string& tool) {
+  std::string out;
+  for (const CastNote& c : r.casts)
+    out += fmt::format("{}: note: cast {} {} from {} to {}\n", tool, c.count, c.what, dtype_name(c.from), dtype_name(c.to));
+  return out;
+}
+
+std::string run_report_json(const RunReport& r, bool include_values) {
+  JsonOut j;
+  j.begin_object().key("model").str(r.model).key("model_name").str(r.model_name);
+  j.key("inputs_source").str(r.inputs_source).key("parameter_source").str(r.parameter_source);
+  j.key("compute_dtype");
+  if (r.compute_dtype) j.str(dtype_name(*r.compute_dtype)); else j.null();
+  j.key("casts").begin_array();
+  for (const CastNote& c : r.casts)
+    j.begin_object().key("what").str(c.what).key("from").str(dtype_name(c.from)).key("to").str(dtype_name(c.to)).key("count").num(c.count).end_object();
+  j.end_array();
+  j.key("inputs").begin_array();
+  for (const auto& [name, t] : r.inputs) j.tensor_info(name, t);
+  j.end_array();
+  j.key("outputs").begin_array();
+  for (const auto& [name, t] : r.outputs) {
+    j.begin_object().key("name").str(name).key("dtype").str(dtype_name(t.dtype())).key("shape").shape(t.shape());
+    if (include_values && !is_complex(t.dtype())) j.key("values").raw(write_json_tensor(t));
+    j.end_object();
+  }
+  j.end_array();
+  j.key("seconds").real(r.seconds);
+  if (r.compare) {
+    const CompareResult& c = *r.compare;
+    j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol).key("pass").boolean(c.pass);
+    j.key("outputs").begin_array();
+    for (const OutputDiff& d : c.outputs) {
+      j.begin_object().key("name").str(d.name).key("pass").boolean(d.pass).key("problem").str(d.problem);
+      j.key("max_abs_diff").real(d.max_abs).key("max_rel_diff").real(d.max_rel).key("mismatches").num(d.mismatches).end_object();
+    }
+    j.end_array().end_object();
+  }
+  j.key("written").written(r.written).end_object();
+  return j.text();
+}
+
+}  // namespace mithril::tools

@@ -1,0 +1,103 @@
+#pragma once
+// mithril-run: evaluate a model artifact on inputs (a file, or seeded random values), write or
+// print the outputs, and optionally compare with a second artifact on the same inputs.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/artifact.h"
+#include "tools/common.h"
+
+namespace mithril::tools {
+
+struct RunOptions {
+  std::string model;        ///< a model artifact (.json, .mithril, .mbin); "-": structure JSON on stdin
+  std::string params_path;  ///< parameters for a structure JSON model
+  /// Inputs: .npz (tensors named like the model's inputs), .npy (the only input, or the input
+  /// named like the file), or a JSON object {name: nested list} (io/json_tensors.h); "-" reads
+  /// any of them from standard input, recognised by content.
+  std::string inputs_path;
+  bool random = false;                ///< seeded standard-normal inputs (integers: 0..9; bool: coin flips)
+  uint64_t seed = 0;                  ///< seed of random inputs and of --init
+  std::vector<std::string> shapes;    ///< --shape NAME=N,N for random inputs with unknown or named dims
+  std::string dtype;                  ///< compute precision "float32"/"float64" ("" = as declared)
+  /// A structure JSON without parameters is refused unless `init`: then every parameter is
+  /// filled by its declared initializer with `seed` (reported).
+  bool init = false;
+  bool allow_extra = false;           ///< ignore tensors that are not parameters
+  std::string compare;                ///< a second model artifact evaluated on the same inputs
+  std::string compare_params;         ///< parameters for a structure JSON `compare`
+  double atol = 0;                    ///< |a - b| <= atol + rtol * |b| elementwise, NaN equal to NaN
+  double rtol = 0;
+  std::string output;                 ///< write outputs here (.npz; .npy for a single output; "-": .npz to stdout)
+  bool compress = false;
+  std::vector<std::string> plugins;
+};
+
+/// A dtype change --dtype made: `count` tensors of `what` ("parameters", "inputs") went from `from` to `to`.
+struct CastNote {
+  std::string what;
+  DType from = DType::float32;
+  DType to = DType::float32;
+  int64_t count = 0;
+};
+
+/// How one output of the model compares with the other artifact's.
+struct OutputDiff {
+  std::string name;
+  std::string problem;  ///< non-empty when the outputs are not comparable ("missing in B", "shape [5,1] vs [5,2]")
+  double max_abs = 0;   ///< max |a - b|
+  double max_rel = 0;   ///< max |a - b| / |b| over elements where they differ (inf where b == 0)
+  int64_t mismatches = 0;  ///< elements beyond tolerance
+  Shape shape;           ///< of this model's output
+  bool pass = true;
+};
+
+struct CompareResult {
+  std::string other;
+  double atol = 0;
+  double rtol = 0;
+  std::vector<OutputDiff> outputs;
+  bool pass = true;
+};
+
+struct RunReport {
+  std::string model;              ///< the artifact path
+  std::string model_name;
+  std::string inputs_source;      ///< the inputs file, or "random, seed N"
+  NamedTensors inputs;            ///< as given to the model (before any cast)
+  std::string parameter_source;   ///< the file holding the values, or "declared initializers, seed N (--init)"
+  std::optional<DType> compute_dtype;
+  std::vector<CastNote> casts;
+  NamedTensors outputs;           ///< the model's outputs, in the model's output order
+  std::optional<CompareResult> compare;
+  double seconds = 0;             ///< wall time of evaluate() (the first model)
+  std::vector<WrittenFile> written;
+};
+
+/// Does the whole job of mithril-run. Throws Error for bad input (missing inputs or shapes, a
+/// structure without parameters and no `init`, parameters that do not fit); a failed
+/// comparison is not an error: see report.compare->pass.
+RunReport run_model(const RunOptions& options);
+
+/// Elementwise comparison of two output sets (names in `a` order; extra names in `b` fail too).
+CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol);
+
+/// Reads an inputs file (.npz, .npy or JSON, by content) for `model`; "-" reads standard input.
+NamedTensors read_inputs(const std::string& path, const Model& model);
+
+/// Seeded random inputs for every input of `model`, shapes from `shapes` or the declaration.
+/// Throws Error(invalid_argument) listing every input whose shape is not fully known.
+NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape>& shapes, uint64_t seed);
+
+/// Outputs printed numpy-like (when `print_outputs`), then the comparison table if any.
+std::string format_run_report(const RunReport& report, bool print_outputs);
+/// One note per cast: "<tool>: note: cast 4 parameters from float32 to float64".
+std::string format_casts(const RunReport& report, const std::string& tool);
+/// The comparison table: one line per output with max abs / rel difference and ok/FAIL.
+std::string format_compare(const CompareResult& compare);
+/// JSON report; output values are included (nested lists) when `include_values`.
+std::string run_report_json(const RunReport& report, bool include_values);
+
+}  // namespace mithril::tools
