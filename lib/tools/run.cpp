@@ -126,6 +126,15 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: tensor '{}' is not an input of model '{}' (inputs: {})", source, name,
                                                            model.name(), input_names(model)));
     given.insert(name);
+    // Checked here too (evaluate would) so that the message names the inputs file.
+    for (const InputDecl& in : model.inputs()) {
+      if (in.name != name || !in.info.rank_known) continue;
+      bool ok = in.info.shape.size() == t.shape().size();
+      for (std::size_t i = 0; ok && i < t.shape().size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == t.shape()[i];
+      if (!ok)
+        throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, name, shape_str(t.shape()),
+                                                  shape_str(in.info.shape), model.name()));
+    }
   }
   std::vector<std::string> missing;
   for (const InputDecl& in : model.inputs())
