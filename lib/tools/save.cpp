@@ -112,8 +112,10 @@ SaveReport save_model_files(const SaveOptions& options) {
       if (auto it = overrides.by_path.find(name); it != overrides.by_path.end()) init = it->second;
       if (init) pm.set_value(name, initialize(*init, pm.get_dtype(name), pm.get_shape(name), options.seed, name));
     }
-    if (!has_values)
-      report.parameter_source = fmt::format("{}initializers, seed {}", overrides.empty() ? "declared " : "--init ", options.seed);
+    if (!has_values && overrides.by_path.empty())
+      report.parameter_source = fmt::format("{}, seed {}", overrides.all ? "--init " + overrides.all->str() : "declared initializers", options.seed);
+    else if (!has_values)
+      report.parameter_source = fmt::format("declared initializers + --init overrides, seed {}", options.seed);
     else if (!overrides.empty())
       report.parameter_source += fmt::format(" + --init overrides, seed {}", options.seed);
     parameters = parameter_tensors(pm);
