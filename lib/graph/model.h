@@ -162,6 +162,7 @@ class Model {
   std::map<std::string, std::string> metadata_;
   std::map<std::string, ValueInfo> values_;
   std::map<std::string, int> names_;  ///< every declared name (inputs, parameters, constants, steps)
+  std::map<std::string, int> next_index_;  ///< next automatic-name number per operator
 };
 
 /// Checks a model-local name: non-empty, [A-Za-z_][A-Za-z0-9_]*. Throws Error(schema).
