@@ -174,7 +174,7 @@ void Model::declare_name(const std::string& name) {
   names_[name] = 1;
 }
 
-std::string Model::unique_step_name(const std::string& base) {
+std::string Model::unique_name(const std::string& base) {
   std::string stem = base;
   for (char& c : stem)
     if (c == '.') c = '_';
@@ -221,7 +221,7 @@ Value Model::constant(const std::string& name, Tensor value) {
 Value Model::apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attributes,
                    const std::string& name) {
   const OpSchema* schema = OpRegistry::global().find(op);
-  std::string node = name.empty() ? unique_step_name(schema ? schema->name : op) : name;
+  std::string node = name.empty() ? unique_name(schema ? schema->name : op) : name;
   std::string where = fmt::format("model '{}': node '{}' ({})", name_, node, op);
   if (!schema) throw Error(ErrorKind::unsupported, where + ": unknown operator '" + op + "'");
   Step step;
