@@ -68,6 +68,10 @@ class PhysicalModel {
   TensorMap evaluate(const TensorMap& inputs) const;
   TensorMap operator()(const TensorMap& inputs) const { return evaluate(inputs); }
 
+  /// Like evaluate(), also returning intermediate values named by their top-level reference
+  /// ("relu_0", "hidden.output"). Throws Error(invalid_argument) for an unknown reference.
+  TensorMap evaluate(const TensorMap& inputs, const std::vector<std::string>& also) const;
+
   /// Declared inputs as compiled (dtype after the compute dtype, shapes with compile-time shapes).
   const std::vector<InputDecl>& inputs() const { return inputs_; }
   std::vector<std::string> output_names() const;
@@ -103,6 +107,7 @@ class PhysicalModel {
   std::vector<std::pair<int, Tensor>> constants_;
   std::vector<OpCall> ops_;
   std::vector<std::pair<std::string, int>> outputs_;
+  std::map<std::string, int> top_level_slots_;  // top-level value reference -> slot
 };
 
 }  // namespace mithril
