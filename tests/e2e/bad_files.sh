@@ -92,7 +92,7 @@ for tool in "$SAVE" "$LOAD" "$CONVERT" "$RUN"; do
   expect 0 "$tool" --help
   contains out "Exit codes"
   expect 0 "$tool" --version
-  contains out "$name 0." "model format 1.0.0"
+  contains out "$name 0." "(model format "
 done
 expect_error "--dtype" "float16" -- "$RUN" model.mbin --random --dtype float16
 expect_error "--seed" -- "$RUN" model.mbin --random --seed minus-one

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib/common.bash"
 expect 0 "$SAVE" simple_mlp -o model_structure.json --params model_params.npz --init 'normal(0.1)' --seed 0
 py "
 d = json.load(open('model_structure.json'))
-assert d['version'] == '1.0.0' and d['name'] == 'simple_mlp', d
+import re; assert re.fullmatch(r'\d+\.\d+\.\d+', d['version']) and d['name'] == 'simple_mlp', d
 assert d['inputs']['input']['shape'] == [None, 10], d['inputs']
 p = np.load('model_params.npz')
 assert sorted(p.files) == ['hidden.bias', 'hidden.weight', 'output_layer.bias', 'output_layer.weight'], p.files

@@ -27,7 +27,7 @@ expect 0 "$LOAD" model.json --params params.npz --json
 cp out load.json
 py "
 r = json.load(open('load.json'))
-assert r['valid'] and r['has_parameters'] and r['model'] == 'simple_mlp' and r['format_version'] == '1.0.0', r
+assert r['valid'] and r['has_parameters'] and r['model'] == 'simple_mlp' and r['format_version'] == json.load(open('model.json'))['version'], r
 rows = {row['name']: row for row in r['rows']}
 assert rows['hidden']['kind'] == 'model' and rows['hidden']['parameters'] == 550 and rows['hidden']['shape'] == 'float32[null,50]'
 assert rows['relu_0']['what'] == 'relu'
