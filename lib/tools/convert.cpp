@@ -56,7 +56,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   report.tensor_count = static_cast<int64_t>(tensors.size());
   std::string tensor_word = a.model ? "parameters" : "tensors";
   auto need_values = [&](const std::string& out) {
-    if (a.model && !a.has_parameters)
+    if (a.model && !a.has_parameters && !a.model->parameter_paths().empty())
       throw Error(ErrorKind::invalid_argument,
                   fmt::format("{}: structure only, no parameter values to write to {} (give --params FILE)", options.input, out));
   };

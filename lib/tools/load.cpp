@@ -88,6 +88,8 @@ std::string format_load_report(const LoadReport& r) {
     out += fmt::format("parameters: {} of {} present, shapes and dtypes match{}{}\n", r.tensors.size(), r.summary.parameter_tensors,
                        r.verified ? ", checksums verified" : "",
                        r.ignored.empty() ? "" : fmt::format(" ({} extra tensors ignored: {})", r.ignored.size(), fmt::join(r.ignored, ", ")));
+  else if (r.summary.parameter_tensors == 0)
+    out += "parameters: none (the model has none)\n";
   else
     out += "parameters: none (structure only; give --params FILE to check values)\n";
   return out;

@@ -336,7 +336,8 @@ std::string format_run_report(const RunReport& r, bool print_outputs) {
 std::string format_casts(const RunReport& r, const std::string& tool) {
   std::string out;
   for (const CastNote& c : r.casts)
-    out += fmt::format("{}: note: cast {} {} from {} to {}\n", tool, c.count, c.what, dtype_name(c.from), dtype_name(c.to));
+    out += fmt::format("{}: note: cast {} {} from {} to {}\n", tool, c.count,
+                       c.count == 1 ? c.what.substr(0, c.what.size() - 1) : c.what, dtype_name(c.from), dtype_name(c.to));
   return out;
 }
 

@@ -93,7 +93,7 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
 
 /// Outputs printed numpy-like (when `print_outputs`), then the comparison table if any.
 std::string format_run_report(const RunReport& report, bool print_outputs);
-/// One note per cast: "<tool>: note: cast 4 parameters from float32 to float64".
+/// One note per cast: "<tool>: note: cast 4 parameters from float32 to float64" ("1 input").
 std::string format_casts(const RunReport& report, const std::string& tool);
 /// The comparison table: one line per output with max abs / rel difference and ok/FAIL.
 std::string format_compare(const CompareResult& compare);

@@ -108,7 +108,7 @@ checks=$((checks + 1))
 echo '{"input": [[1,1,1,1,1,1,1,1,1,1], [1,1,1,1,1,1,1,1,1,1]]}' >inputs.json
 expect 0 "$RUN" model.mithril --inputs inputs.json
 contains out "output: float32[2,1]" "[["
-contains err "cast 1 inputs from int64 to float32"
+contains err "cast 1 input from int64 to float32"
 expect 0 "$RUN" model.mithril --inputs inputs.json --json -q
 cp out run_json.json
 py "
@@ -121,7 +121,7 @@ assert r['casts'] == [{'what': 'inputs', 'from': 'int64', 'to': 'float32', 'coun
 
 # --dtype float64: parameters and inputs cast, reported; outputs in float64, close to float32.
 expect 0 "$RUN" model.mithril --inputs inputs.npz --dtype float64 -o out64.npz
-contains err "note: cast 4 parameters from float32 to float64" "note: cast 1 inputs from float32 to float64"
+contains err "note: cast 4 parameters from float32 to float64" "note: cast 1 input from float32 to float64"
 expect 0 "$RUN" model.mithril --inputs inputs.npz --dtype float64 -o out64.npz --json
 cp out run64.json
 py "
