@@ -76,7 +76,8 @@ std::string describe(const rapidjson::Value& v) {
 
 rapidjson::Document parse(std::string_view text, const std::string& source) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+  // Iterative parsing: a hostile file of deeply nested brackets must not exhaust the stack.
+  doc.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
     std::size_t offset = std::min(doc.GetErrorOffset(), text.size());
     std::size_t line = 1, column = 1;
@@ -95,7 +96,9 @@ rapidjson::Document parse(std::string_view text, const std::string& source) {
 }
 
 namespace {
-void check_duplicates(const rapidjson::Value& v, const std::string& path, const std::string& source) {
+void check_duplicates(const rapidjson::Value& v, const std::string& path, const std::string& source, int depth) {
+  if (depth > kMaxJsonDepth)
+    throw Error(ErrorKind::schema, fmt::format("{}: {}: nested deeper than {} levels", source, path, kMaxJsonDepth));
   if (v.IsObject()) {
     std::set<std::string_view> seen;
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
@@ -103,16 +106,16 @@ void check_duplicates(const rapidjson::Value& v, const std::string& path, const 
       std::string here = child(path, key);
       if (!seen.insert(key).second)
         throw Error(ErrorKind::schema, fmt::format("{}: {}: duplicate key '{}'", source, path.empty() ? "(top level)" : path, key));
-      check_duplicates(it->value, here, source);
+      check_duplicates(it->value, here, source, depth + 1);
     }
   } else if (v.IsArray()) {
-    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) check_duplicates(v[i], child(path, i), source);
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) check_duplicates(v[i], child(path, i), source, depth + 1);
   }
 }
 }  // namespace
 
 void check_no_duplicate_keys(const rapidjson::Value& value, const std::string& source) {
-  check_duplicates(value, "", source);
+  check_duplicates(value, "", source, 0);
 }
 
 namespace {
