@@ -1,5 +1,8 @@
 #include "io/json_util.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -73,7 +76,8 @@ std::string describe(const rapidjson::Value& v) {
 
 rapidjson::Document parse(std::string_view text, const std::string& source) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+  // Iterative parsing: a hostile file of deeply nested brackets must not exhaust the stack.
+  doc.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
     std::size_t offset = std::min(doc.GetErrorOffset(), text.size());
     std::size_t line = 1, column = 1;
@@ -92,7 +96,9 @@ rapidjson::Document parse(std::string_view text, const std::string& source) {
 }
 
 namespace {
-void check_duplicates(const rapidjson::Value& v, const std::string& path, const std::string& source) {
+void check_duplicates(const rapidjson::Value& v, const std::string& path, const std::string& source, int depth) {
+  if (depth > kMaxJsonDepth)
+    throw Error(ErrorKind::schema, fmt::format("{}: {}: nested deeper than {} levels", source, path, kMaxJsonDepth));
   if (v.IsObject()) {
     std::set<std::string_view> seen;
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
@@ -100,24 +106,48 @@ void check_duplicates(const rapidjson::Value& v, const std::string& path, const 
       std::string here = child(path, key);
       if (!seen.insert(key).second)
         throw Error(ErrorKind::schema, fmt::format("{}: {}: duplicate key '{}'", source, path.empty() ? "(top level)" : path, key));
-      check_duplicates(it->value, here, source);
+      check_duplicates(it->value, here, source, depth + 1);
     }
   } else if (v.IsArray()) {
-    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) check_duplicates(v[i], child(path, i), source);
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) check_duplicates(v[i], child(path, i), source, depth + 1);
   }
 }
 }  // namespace
 
 void check_no_duplicate_keys(const rapidjson::Value& value, const std::string& source) {
-  check_duplicates(value, "", source);
+  check_duplicates(value, "", source, 0);
 }
 
+namespace {
+
+// Parsed schemas, built once per schema text and shared (a SchemaDocument is immutable; each
+// validation gets its own validator).
+struct CompiledSchema {
+  rapidjson::Document doc;
+  std::unique_ptr<rapidjson::SchemaDocument> schema;
+};
+
+const CompiledSchema& compiled_schema(const char* schema_text) {
+  static std::mutex mutex;
+  static std::map<const char*, std::unique_ptr<CompiledSchema>> cache;
+  std::lock_guard lock(mutex);
+  auto& entry = cache[schema_text];
+  if (!entry) {
+    auto compiled = std::make_unique<CompiledSchema>();
+    compiled->doc.Parse(schema_text);
+    if (compiled->doc.HasParseError()) throw Error(ErrorKind::schema, "embedded JSON Schema does not parse");
+    compiled->schema = std::make_unique<rapidjson::SchemaDocument>(compiled->doc);
+    entry = std::move(compiled);
+  }
+  return *entry;
+}
+
+}  // namespace
+
 void validate(const rapidjson::Document& doc, const char* schema_text, const std::string& source) {
-  rapidjson::Document schema_doc;
-  schema_doc.Parse(schema_text);
-  if (schema_doc.HasParseError()) throw Error(ErrorKind::schema, "embedded JSON Schema does not parse");
-  rapidjson::SchemaDocument schema(schema_doc);
-  rapidjson::SchemaValidator validator(schema);
+  const CompiledSchema& compiled = compiled_schema(schema_text);
+  const rapidjson::Document& schema_doc = compiled.doc;
+  rapidjson::SchemaValidator validator(*compiled.schema);
   if (doc.Accept(validator)) return;
 
   rapidjson::Pointer doc_pointer = validator.GetInvalidDocumentPointer();

@@ -13,7 +13,11 @@ namespace mithril::json {
 /// "<source>: invalid JSON at line L, column C: <what>".
 rapidjson::Document parse(std::string_view text, const std::string& source);
 
-/// Throws Error(schema) "<source>: <path>: duplicate key 'k'" for the first object with a key twice.
+/// Deepest nesting of arrays and objects accepted (validation and reading recurse over it).
+inline constexpr int kMaxJsonDepth = 200;
+
+/// Throws Error(schema) "<source>: <path>: duplicate key 'k'" for the first object with a key
+/// twice, or for nesting deeper than kMaxJsonDepth. Run it before anything else walks the tree.
 void check_no_duplicate_keys(const rapidjson::Value& value, const std::string& source);
 
 /// Validates `doc` against the JSON Schema `schema_text`; throws Error(schema)

@@ -45,6 +45,7 @@ void bind_parameters(PhysicalModel& model, const NamedTensors& values, const std
 PhysicalModel compile_with_parameters(std::shared_ptr<const Model> model, const Backend& backend, const NamedTensors& values,
                                       const std::string& source, CompileOptions options, const BindOptions& bind) {
   for (const auto& [name, value] : values) options.parameter_shapes.emplace(name, value.shape());
+  options.initialize_parameters = false;  // every value comes from `values` (bind checks that)
   PhysicalModel pm = [&] {
     try {
       return PhysicalModel::compile(model, backend, options);

@@ -51,8 +51,8 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
       throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {} is not fully known; give its value or the input shapes",
                                                 path, info_str(info)));
     new_slot(path, info);
-    pm.parameter_inits_.emplace_back(path, decl.init);
-    pm.parameters_[path] = mithril::initialize(decl.init, info.dtype, to_shape(info.shape), options.seed, path);
+    pm.parameter_order_.push_back(path);
+    pm.parameters_[path] = Parameter{to_shape(info.shape), info.dtype, decl.init, std::nullopt};
   };
   callbacks.on_constant = [&](const std::string& path, const ConstantDecl& decl, const ValueInfo& info) {
     int slot = new_slot(path, info);
@@ -71,35 +71,32 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
     if (prefix.empty()) pm.top_level_slots_[ref] = pm.slot_of_.at(value.path);
   };
   auto outputs = walk_model(*model, "", inputs, callbacks, walk_options);
+  if (options.initialize_parameters) pm.initialize(options.seed);
   for (const OutputDecl& out : model->outputs()) pm.outputs_.emplace_back(out.name, pm.slot_of_.at(outputs.at(out.name).path));
   return pm;
 }
 
-std::vector<std::string> PhysicalModel::get_parameter_names() const {
-  std::vector<std::string> names;
-  for (const auto& [name, init] : parameter_inits_) names.push_back(name);
-  return names;
-}
+std::vector<std::string> PhysicalModel::get_parameter_names() const { return parameter_order_; }
 
 Shape PhysicalModel::get_shape(const std::string& name) const {
   auto it = parameters_.find(name);
   if (it == parameters_.end()) throw unknown_parameter(name);
-  return it->second.shape();
+  return it->second.shape;
 }
 
 DType PhysicalModel::get_dtype(const std::string& name) const {
   auto it = parameters_.find(name);
   if (it == parameters_.end()) throw unknown_parameter(name);
-  return it->second.dtype();
+  return it->second.dtype;
 }
 
 void PhysicalModel::set_value(const std::string& name, const Tensor& value) {
   auto it = parameters_.find(name);
   if (it == parameters_.end()) throw unknown_parameter(name);
-  if (value.shape() != it->second.shape())
+  if (value.shape() != it->second.shape)
     throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {}, expected {}", name, shape_str(value.shape()),
-                                              shape_str(it->second.shape())));
-  it->second = value.cast(it->second.dtype());
+                                              shape_str(it->second.shape)));
+  it->second.value = value.cast(it->second.dtype);
 }
 
 void PhysicalModel::set_values(const TensorMap& values) {
@@ -109,15 +106,33 @@ void PhysicalModel::set_values(const TensorMap& values) {
 const Tensor& PhysicalModel::get_value(const std::string& name) const {
   auto it = parameters_.find(name);
   if (it == parameters_.end()) throw unknown_parameter(name);
-  return it->second;
+  if (!it->second.value) throw Error(ErrorKind::invalid_argument, "parameter '" + name + "' has no value yet");
+  return *it->second.value;
 }
 
-TensorMap PhysicalModel::get_values() const { return parameters_; }
+TensorMap PhysicalModel::get_values() const {
+  TensorMap out;
+  for (const std::string& name : parameter_order_) out[name] = get_value(name);
+  return out;
+}
+
+bool PhysicalModel::has_all_values() const {
+  for (const auto& [name, p] : parameters_)
+    if (!p.value) return false;
+  return true;
+}
 
 void PhysicalModel::initialize(uint64_t seed) {
-  for (const auto& [path, init] : parameter_inits_) {
-    Tensor& t = parameters_.at(path);
-    t = mithril::initialize(init, t.dtype(), t.shape(), seed, path);
+  uint64_t total = 0;
+  for (const auto& [path, p] : parameters_) total += static_cast<uint64_t>(shape_numel(p.shape)) * dtype_size(p.dtype);
+  if (total > kMaxInitializedParameterBytes)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("model '{}': its parameters need {:.1f} GiB, more than the {} GiB this library fills from "
+                            "initializers; load their values instead", model_->name(), static_cast<double>(total) / (1 << 30),
+                            kMaxInitializedParameterBytes >> 30));
+  for (const std::string& path : parameter_order_) {
+    Parameter& p = parameters_.at(path);
+    p.value = mithril::initialize(p.init, p.dtype, p.shape, seed, path);
   }
 }
 
@@ -147,7 +162,13 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std:
     slots[slot_of_.at(in.name)] = value;
     bound[in.name] = FlatValue{in.name, ValueInfo{in.info.dtype, to_sym_shape(value.shape())}};
   }
-  for (const auto& [path, value] : parameters_) slots[slot_of_.at(path)] = value;
+  std::vector<std::string> unset;
+  for (const auto& [path, p] : parameters_) {
+    if (p.value) slots[slot_of_.at(path)] = *p.value;
+    else unset.push_back("'" + path + "'");
+  }
+  if (!unset.empty())
+    throw Error(ErrorKind::invalid_argument, fmt::format("parameters without a value: {}", fmt::join(unset, ", ")));
   for (const auto& [slot, value] : constants_) slots[slot] = value;
 
   // Concrete shapes for these inputs: the same walk as compile, now with concrete dims. It
@@ -169,7 +190,7 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std:
       throw Error(ErrorKind::shape, fmt::format("input '{}': shape {}, expected {}", in.name, shape_str(actual), shape_str(declared)));
   }
   std::map<std::string, Shape> parameter_shapes;
-  for (const auto& [path, value] : parameters_) parameter_shapes[path] = value.shape();
+  for (const auto& [path, p] : parameters_) parameter_shapes[path] = p.shape;
   walk_model(*model_, "", bound, callbacks, WalkOptions{dtype_, &parameter_shapes});
 
   for (const OpCall& call : ops_) {

@@ -27,7 +27,14 @@ struct CompileOptions {
   std::map<std::string, Shape> parameter_shapes;
   /// Seed of the parameter initializers.
   uint64_t seed = 0;
+  /// Fill parameters from their initializers. Off when values are about to be loaded: the
+  /// parameters then have no value until set (evaluate refuses to run without them).
+  bool initialize_parameters = true;
 };
+
+/// Most bytes of parameters compile() fills from initializers: a model file declaring huge
+/// shapes gets an error, not an allocation the machine cannot hold.
+inline constexpr uint64_t kMaxInitializedParameterBytes = uint64_t{16} << 30;
 
 using TensorMap = std::map<std::string, Tensor>;
 
@@ -59,6 +66,9 @@ class PhysicalModel {
   const Tensor& get_value(const std::string& name) const;
   /// Every parameter by name.
   TensorMap get_values() const;
+
+  /// True when every parameter has a value.
+  bool has_all_values() const;
 
   /// Refills every parameter from its initializer with `seed`.
   void initialize(uint64_t seed);
@@ -99,11 +109,17 @@ class PhysicalModel {
   const Backend* backend_ = nullptr;
   std::optional<DType> dtype_;
   std::vector<InputDecl> inputs_;
-  std::vector<std::pair<std::string, Initializer>> parameter_inits_;
+  struct Parameter {
+    Shape shape;
+    DType dtype;
+    Initializer init;
+    std::optional<Tensor> value;
+  };
+  std::vector<std::string> parameter_order_;
   std::map<std::string, int> slot_of_;  // value path -> slot
   std::vector<std::string> slot_paths_;
   std::vector<ValueInfo> slot_infos_;   // compiled (possibly symbolic) infos
-  TensorMap parameters_;
+  std::map<std::string, Parameter> parameters_;
   std::vector<std::pair<int, Tensor>> constants_;
   std::vector<OpCall> ops_;
   std::vector<std::pair<std::string, int>> outputs_;

@@ -159,3 +159,18 @@ TEST_CASE("compiling for float64 casts parameters and inputs", "[physical]") {
   REQUIRE(y64.dtype() == DType::float64);
   REQUIRE(max_abs_diff(y32, y64) < 1e-5);
 }
+
+TEST_CASE("huge declared parameters are refused before any allocation", "[physical]") {
+  auto model = std::make_shared<Model>("huge");
+  Value x = model->input("x", {Dim::known(2), Dim::known(100000)});
+  Value w = model->parameter("w", {Dim::known(100000), Dim::known(100000)});
+  model->output("y", matmul(x, w));
+  REQUIRE_THROWS_WITH(PhysicalModel::compile(model, reference_backend()),
+                      Contains("its parameters need 37.3 GiB") && Contains("load their values instead"));
+  CompileOptions deferred;
+  deferred.initialize_parameters = false;
+  PhysicalModel pm = PhysicalModel::compile(model, reference_backend(), deferred);
+  REQUIRE(pm.get_shape("w") == Shape{100000, 100000});
+  REQUIRE_FALSE(pm.has_all_values());
+  REQUIRE_THROWS_WITH(pm({{"x", Tensor(DType::float32, {2, 100000})}}), Contains("parameters without a value: 'w'"));
+}
