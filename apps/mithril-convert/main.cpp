@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
   app.add_flag("--allow-extra", o.allow_extra, "drop tensors that are not parameters of the model instead of refusing them");
   app.add_flag("--verify", o.verify, ".mbin input: check every checksum first");
+  app.add_option("--extract-inputs", o.extract_inputs,
+                 "extract a part: the values it starts from (model inputs or intermediate values such as hidden.output)")
+      ->delimiter(',');
+  app.add_option("--extract-outputs", o.extract_outputs, "extract a part: the outputs or values it computes")->delimiter(',');
   app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
   app.add_flag("--json", json, "print a JSON report on stdout");
   app.add_flag("-v,--verbose", verbose, "print what was written (on stderr)");
@@ -29,7 +33,8 @@ int main(int argc, char** argv) {
              "Exit codes: 0 ok, 2 usage or input error.\n"
              "Examples: mithril-convert model.json --params params.npz -o model.mithril\n"
              "          mithril-convert model.mithril -o model.json --params-out params.npz\n"
-             "          mithril-convert params.npz -o small.npz --compress");
+             "          mithril-convert params.npz -o small.npz --compress\n"
+             "          mithril-convert model.mithril --extract-inputs input --extract-outputs hidden.output -o features.mithril");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
 
   return run_guarded(tool, [&] {

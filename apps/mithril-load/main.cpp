@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .mithril, .mbin)");
   app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
   app.add_flag("--verify", o.verify, ".mbin: check every tensor checksum (reads all data)");
+  app.add_flag("--allow-unknown-ops", o.allow_unknown_ops,
+               "keep operators nobody registered as opaque nodes and validate and summarize the rest");
   app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
   app.add_flag("--json", json, "print the report as JSON");
   app.add_flag("-q,--quiet", quiet, "print nothing; only the exit code tells");

@@ -375,6 +375,19 @@ std::vector<ParameterPath> Model::parameter_paths() const {
   return out;
 }
 
+std::vector<std::string> Model::opaque_nodes() const {
+  std::vector<std::string> out;
+  for (const Step& step : steps_) {
+    if (step.is_submodel()) {
+      for (const std::string& inner : step.submodel->opaque_nodes()) out.push_back(step.name + "." + inner);
+      continue;
+    }
+    for (const auto& op : opaque_ops_)
+      if (op.get() == step.op) out.push_back(step.name + " (" + op->qualified_name() + ")");
+  }
+  return out;
+}
+
 int64_t Model::node_count() const {
   int64_t n = 0;
   for (const Step& step : steps_) n += step.is_submodel() ? step.submodel->node_count() : 1;

@@ -156,6 +156,10 @@ class Model {
   /// Every parameter in the tree (this model's, then each submodel's in step order), dotted.
   std::vector<ParameterPath> parameter_paths() const;
 
+  /// Opaque nodes (operators nobody registered, see add_opaque_node) in the whole tree:
+  /// "path (op)" each, e.g. "block.n3 (vendor.magic)".
+  std::vector<std::string> opaque_nodes() const;
+
   /// Number of operator nodes in the whole tree (submodels expanded).
   int64_t node_count() const;
 

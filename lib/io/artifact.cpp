@@ -77,8 +77,10 @@ ArtifactKind artifact_kind_for_output(const std::string& path) {
               path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, .mithril or .mbin)");
 }
 
-std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source) {
-  return from_dict(json, source);
+std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source, bool allow_unknown_ops) {
+  FromDictOptions options;
+  options.allow_unknown_ops = allow_unknown_ops;
+  return from_dict(json, source, options);
 }
 
 Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options) {
@@ -88,7 +90,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
   switch (a.kind) {
     case ArtifactKind::structure_json:
       a.structure_json = read_file(path);
-      a.model = model_from_json_any_version(a.structure_json, path == "-" ? "<stdin>" : path);
+      a.model = model_from_json_any_version(a.structure_json, path == "-" ? "<stdin>" : path, options.allow_unknown_ops);
       break;
     case ArtifactKind::npz: a.tensors = read_npz(path); break;
     case ArtifactKind::npy: {
@@ -103,7 +105,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
       a.tensors = std::move(package.parameters);
       a.metadata = std::move(package.metadata);
       a.has_parameters = true;
-      a.model = model_from_json_any_version(a.structure_json, path + ": model.json");
+      a.model = model_from_json_any_version(a.structure_json, path + ": model.json", options.allow_unknown_ops);
       break;
     }
     case ArtifactKind::mbin: {
@@ -115,7 +117,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
       for (const MbinTensorInfo& info : file->tensors())
         a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
       a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
-      a.model = model_from_json_any_version(a.structure_json, path + ": structure");
+      a.model = model_from_json_any_version(a.structure_json, path + ": structure", options.allow_unknown_ops);
       break;
     }
   }

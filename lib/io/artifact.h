@@ -48,6 +48,7 @@ struct ArtifactLoadOptions {
   std::string params_path;  ///< parameters for a structure json (.npz/.npy/.mithril/.mbin)
   bool verify = false;      ///< .mbin: check every checksum
   bool eager = false;       ///< .mbin: copy tensors instead of viewing the mapping
+  bool allow_unknown_ops = false;  ///< keep nodes of unregistered operators opaque (see FromDictOptions)
 };
 
 /// Reads any artifact and parses its model (if any). Does not check parameters against the
@@ -55,7 +56,8 @@ struct ArtifactLoadOptions {
 Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options = {});
 
 /// Parses a model dict, upgrading an older format version in memory first. `source` names it.
-std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source);
+std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
+                                                   bool allow_unknown_ops = false);
 
 /// Writes tensors to an .npz (optionally deflated) or, for exactly one tensor, an .npy.
 void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false);

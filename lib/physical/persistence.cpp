@@ -1,5 +1,7 @@
 #include "physical/persistence.h"
 
+#include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,36 +12,54 @@
 
 namespace mithril {
 
-void bind_parameters(PhysicalModel& model, const NamedTensors& values, const std::string& source, const BindOptions& options) {
+void check_parameter_values(const std::vector<ExpectedParameter>& expected, const NamedTensors& values, const std::string& source,
+                            const BindOptions& options) {
   std::vector<std::string> problems;
   std::set<std::string> given;
-  std::vector<std::string> names = model.get_parameter_names();
-  std::set<std::string> expected(names.begin(), names.end());
+  std::map<std::string, const ExpectedParameter*> by_name;
+  for (const ExpectedParameter& p : expected) by_name[p.name] = &p;
   for (const auto& [name, value] : values) {
     if (!given.insert(name).second) {
       problems.push_back(fmt::format("tensor '{}' given twice", name));
       continue;
     }
-    if (!expected.count(name)) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
       if (!options.allow_extra) problems.push_back(fmt::format("tensor '{}' is not a parameter of the model", name));
       continue;
     }
-    Shape shape = model.get_shape(name);
-    DType dtype = model.get_dtype(name);
-    if (value.shape() != shape)
-      problems.push_back(fmt::format("tensor '{}': shape {}, expected {}", name, shape_str(value.shape()), shape_str(shape)));
-    else if (value.dtype() != dtype && !options.cast)
-      problems.push_back(fmt::format("tensor '{}': dtype {}, expected {}", name, dtype_name(value.dtype()), dtype_name(dtype)));
+    const ExpectedParameter& p = *it->second;
+    if (p.shape && value.shape() != *p.shape)
+      problems.push_back(fmt::format("tensor '{}': shape {}, expected {}", name, shape_str(value.shape()), shape_str(*p.shape)));
+    else if (value.dtype() != p.dtype && !options.cast)
+      problems.push_back(fmt::format("tensor '{}': dtype {}, expected {}", name, dtype_name(value.dtype()), dtype_name(p.dtype)));
   }
-  for (const std::string& name : names)
-    if (!given.count(name)) problems.push_back(fmt::format("parameter '{}' is missing", name));
+  for (const ExpectedParameter& p : expected)
+    if (!given.count(p.name)) problems.push_back(fmt::format("parameter '{}' is missing", p.name));
   if (!problems.empty()) {
     std::string more = problems.size() > 8 ? fmt::format("; and {} more", problems.size() - 8) : "";
     if (problems.size() > 8) problems.resize(8);
     throw Error(ErrorKind::shape, fmt::format("{}: {}{}", source, fmt::join(problems, "; "), more));
   }
+}
+
+std::vector<ExpectedParameter> declared_parameters(const Model& model) {
+  std::vector<ExpectedParameter> out;
+  for (const ParameterPath& p : model.parameter_paths()) {
+    std::optional<Shape> shape;
+    if (p.info.rank_known && is_concrete(p.info.shape)) shape = to_shape(p.info.shape);
+    out.push_back({p.path, shape, p.info.dtype});
+  }
+  return out;
+}
+
+void bind_parameters(PhysicalModel& model, const NamedTensors& values, const std::string& source, const BindOptions& options) {
+  std::vector<ExpectedParameter> expected;
+  for (const std::string& name : model.get_parameter_names()) expected.push_back({name, model.get_shape(name), model.get_dtype(name)});
+  check_parameter_values(expected, values, source, options);
+  std::set<std::string> names(model.get_parameter_names().begin(), model.get_parameter_names().end());
   for (const auto& [name, value] : values)
-    if (expected.count(name)) model.set_value(name, value);
+    if (names.count(name)) model.set_value(name, value);
 }
 
 PhysicalModel compile_with_parameters(std::shared_ptr<const Model> model, const Backend& backend, const NamedTensors& values,

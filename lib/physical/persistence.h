@@ -3,7 +3,9 @@
 // validation, and the single-file formats .mithril and .mbin (the seed's compiled_model.save,
 // PhysicalModel.load, save_binary and load_binary).
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "io/artifact.h"
 #include "physical/physical_model.h"
@@ -16,6 +18,21 @@ struct BindOptions {
   /// Cast values of another dtype to the parameter's dtype instead of refusing them.
   bool cast = false;
 };
+
+/// A parameter as a model expects it; no shape when the model leaves it open.
+struct ExpectedParameter {
+  std::string name;
+  std::optional<Shape> shape;
+  DType dtype;
+};
+
+/// Checks `values` against `expected`; one Error(shape) lists every problem at once (missing,
+/// extra unless allowed, shape and dtype mismatches), prefixed with `source`.
+void check_parameter_values(const std::vector<ExpectedParameter>& expected, const NamedTensors& values,
+                            const std::string& source, const BindOptions& options = {});
+
+/// The parameters a logical model declares (for checks without compiling).
+std::vector<ExpectedParameter> declared_parameters(const Model& model);
 
 /// Sets every parameter of `model` from `values`. One Error(shape) lists every problem at once:
 /// missing parameters, extra tensors (unless allowed), shape and dtype mismatches, e.g.

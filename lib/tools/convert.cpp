@@ -7,6 +7,7 @@
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "graph/extract.h"
 #include "io/model_json.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -31,6 +32,8 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   ArtifactLoadOptions load;
   load.params_path = options.params_path;
   load.verify = options.verify;
+  if (options.extract_inputs.empty() != options.extract_outputs.empty())
+    throw Error(ErrorKind::invalid_argument, "--extract-inputs and --extract-outputs go together");
   Artifact a = load_artifact(options.input, load);
   ConvertReport report;
   report.input = options.input;
@@ -50,7 +53,20 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       for (const auto& [name, t] : a.tensors)
         if (!kept.count(name)) report.ignored.push_back(name);
     }
+    if (!options.extract_outputs.empty()) {
+      // The whole model was validated above; now keep the part and exactly its parameters.
+      a.model = extract_submodel(*a.model, options.extract_inputs, options.extract_outputs);
+      report.model = a.model->name();
+      std::set<std::string> used;
+      for (const ParameterPath& p : a.model->parameter_paths()) used.insert(p.path);
+      NamedTensors kept;
+      for (auto& [name, t] : tensors)
+        if (used.count(name)) kept.emplace_back(name, t);
+      tensors = std::move(kept);
+    }
   } else {
+    if (!options.extract_outputs.empty())
+      throw Error(ErrorKind::invalid_argument, options.input + ": a tensor file has no model to extract from");
     tensors = std::move(a.tensors);
   }
   report.tensor_count = static_cast<int64_t>(tensors.size());

@@ -20,13 +20,17 @@ struct ConvertOptions {
   bool compress = false;     ///< deflate .npz / .mithril members
   bool allow_extra = false;  ///< ignore tensors that are not parameters of the model
   bool verify = false;       ///< .mbin input: check every checksum first
+  /// Extract the part of the model between these values (graph/extract.h) and write only it,
+  /// with exactly the parameters it uses. Both lists must be given together.
+  std::vector<std::string> extract_inputs;
+  std::vector<std::string> extract_outputs;
   std::vector<std::string> plugins;
 };
 
 struct ConvertReport {
   std::string input;
   ArtifactKind input_kind = ArtifactKind::structure_json;
-  std::string model;                 ///< empty for a tensor file
+  std::string model;                 ///< empty for a tensor file (the extracted part's name when extracting)
   int64_t tensor_count = 0;          ///< parameters (or tensors) carried over
   std::vector<std::string> ignored;  ///< extra tensors dropped with allow_extra
   std::vector<WrittenFile> written;

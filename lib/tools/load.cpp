@@ -45,6 +45,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   ArtifactLoadOptions load;
   load.params_path = options.params_path;
   load.verify = options.verify;
+  load.allow_unknown_ops = options.allow_unknown_ops;
   Artifact a = load_artifact(options.path, load);
   report.kind = a.kind;
   report.metadata = a.metadata;
@@ -57,7 +58,22 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   }
   report.is_model = true;
   report.format_version = stored_version(a.structure_json);
-  if (a.has_parameters) {
+  report.unknown_ops = a.model->opaque_nodes();
+  if (a.has_parameters && !report.unknown_ops.empty()) {
+    // Opaque nodes cannot be compiled: check the values against what the model declares.
+    std::string source = options.params_path.empty() ? options.path : options.params_path;
+    BindOptions bind;
+    bind.allow_extra = options.allow_extra;
+    std::vector<ExpectedParameter> expected = declared_parameters(*a.model);
+    check_parameter_values(expected, a.tensors, source, bind);
+    std::set<std::string> known;
+    for (const ExpectedParameter& p : expected) known.insert(p.name);
+    for (const auto& [name, t] : a.tensors) {
+      if (known.count(name)) report.tensors.emplace_back(name, t);
+      else report.ignored.push_back(name);
+    }
+    report.has_parameters = true;
+  } else if (a.has_parameters) {
     std::string source = options.params_path.empty() ? options.path : options.params_path;
     BindOptions bind;
     bind.allow_extra = options.allow_extra;
@@ -84,6 +100,9 @@ std::string format_load_report(const LoadReport& r) {
   }
   out += fmt::format("{} ({}, format {})\n", where, artifact_kind_name(r.kind), r.format_version.empty() ? "?" : r.format_version);
   out += format_summary(r.summary);
+  if (!r.unknown_ops.empty())
+    out += fmt::format("unknown operators (kept opaque, not checked; the model cannot run without them): {}\n",
+                       fmt::join(r.unknown_ops, ", "));
   if (r.has_parameters)
     out += fmt::format("parameters: {} of {} present, shapes and dtypes match{}{}\n", r.tensors.size(), r.summary.parameter_tensors,
                        r.verified ? ", checksums verified" : "",
@@ -128,6 +147,9 @@ std::string load_report_json(const LoadReport& r) {
   j.end_array();
   j.key("ignored").begin_array();
   for (const std::string& name : r.ignored) j.str(name);
+  j.end_array();
+  j.key("unknown_ops").begin_array();
+  for (const std::string& op : r.unknown_ops) j.str(op);
   j.end_array();
   j.key("totals").begin_object().key("parameter_tensors").num(s.parameter_tensors).key("parameters").num(s.parameter_count);
   j.key("bytes").unum(s.parameter_bytes).key("nodes").num(s.node_count).key("counts_known").boolean(s.counts_known).end_object();

@@ -15,6 +15,9 @@ struct LoadOptions {
   std::string params_path;   ///< parameters for a structure JSON (.npz, .npy, .mithril, .mbin)
   bool allow_extra = false;  ///< tensors that are not parameters of the model are ignored, not refused
   bool verify = false;       ///< .mbin: check every tensor checksum (reads all data)
+  /// Keep operators nobody registered as opaque nodes and validate the rest (parameters are then
+  /// checked against their declarations without compiling).
+  bool allow_unknown_ops = false;
   std::vector<std::string> plugins;
 };
 
@@ -28,6 +31,7 @@ struct LoadReport {
   bool has_parameters = false;                  ///< values were present and bound
   bool verified = false;                        ///< .mbin checksums checked
   std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
+  std::vector<std::string> unknown_ops;         ///< opaque nodes kept by allow_unknown_ops: "path (op)"
   ModelSummary summary;                         ///< for models
   NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters
 };
