@@ -1268,9 +1268,9 @@ std::string python_mithril_to_1_0_0(const std::string& json, const std::string& 
     if (!canonical_name(name)) unknown.push_back(fmt::format("'{}' at {}", name, path));
   if (!unknown.empty())
     throw Error(ErrorKind::unsupported,
-                fmt::format("{}: unknown Python Mithril model name{}: {} (the python-mithril step knows {} names: {})",
-                            source, unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", "), model_names().size(),
-                            fmt::join(model_names(), ", ")));
+                fmt::format("{}: unknown Python Mithril model name{}: {} (the {} names the python-mithril step knows "
+                            "are listed in schemas/VERSIONING.md)",
+                            source, unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", "), model_names().size()));
   Flattener flattener(source);
   return flattener.build(doc);
 }
