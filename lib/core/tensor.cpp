@@ -10,12 +10,12 @@
 namespace mithril {
 namespace {
 
-std::shared_ptr<void> allocate_aligned(std::size_t nbytes) {
+std::shared_ptr<void> allocate_aligned(std::size_t nbytes, bool zero = true) {
   std::size_t rounded = (nbytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0) rounded = kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
+  if (zero) std::memset(p, 0, rounded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
@@ -66,6 +66,17 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   owner_ = std::move(buffer);
 }
 
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  auto buffer = allocate_aligned(t.nbytes(), false);
+  t.data_ = buffer.get();
+  t.owner_ = std::move(buffer);
+  return t;
+}
+
 Tensor Tensor::borrow(DType dtype, Shape shape, const void* data, std::shared_ptr<const void> keep_alive) {
   Tensor t;
   t.dtype_ = dtype;
@@ -93,7 +104,7 @@ void* Tensor::mutable_data() {
 }
 
 Tensor Tensor::copy() const {
-  Tensor t(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());
   return t;
 }
@@ -103,7 +114,7 @@ Tensor Tensor::cast(DType dtype) const {
   if (is_complex(dtype_) && !is_complex(dtype))
     throw Error(ErrorKind::unsupported, "cannot cast " + std::string(dtype_name(dtype_)) + " to " +
                                             std::string(dtype_name(dtype)) + ": it would drop the imaginary part");
-  Tensor out(dtype, shape_);
+  Tensor out = uninitialized(dtype, shape_);
   visit_dtype(dtype_, [&](auto from_tag) {
     using From = decltype(from_tag);
     visit_dtype(dtype, [&](auto to_tag) {

@@ -58,12 +58,7 @@ Value max(const Value& x, const std::vector<int64_t>& axes, bool keepdims) { ret
 
 Value scalar_like(const Value& like, double value) {
   Model* model = like.model();
-  std::string name;
-  for (int i = 0;; ++i) {
-    name = "const_" + std::to_string(i);
-    if (!model->has_value(name)) break;
-  }
-  return model->constant(name, Tensor::scalar(like.dtype(), value));
+  return model->constant(model->unique_name("const"), Tensor::scalar(like.dtype(), value));
 }
 
 std::shared_ptr<Model> dense_model(int64_t in_features, int64_t units, DType dtype, Initializer weight_init,

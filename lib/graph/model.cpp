@@ -86,6 +86,7 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
                                                 dtype_name(actual.dtype), dtype_name(expected)));
     binder.bind(fmt::format("input '{}{}'", prefix, input.name), input.info, actual);
     values[input.name] = it->second;
+    if (callbacks.on_value) callbacks.on_value(prefix, input.name, it->second);
   }
   for (const ParameterDecl& param : model.parameters()) {
     std::string path = prefix + param.name;
@@ -100,12 +101,14 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
     }
     if (callbacks.on_parameter) callbacks.on_parameter(path, param, info);
     values[param.name] = FlatValue{path, info};
+    if (callbacks.on_value) callbacks.on_value(prefix, param.name, values[param.name]);
   }
   for (const ConstantDecl& constant : model.constants()) {
     ValueInfo info{walked_dtype(constant.value.dtype(), options), to_sym_shape(constant.value.shape())};
     std::string path = prefix + constant.name;
     if (callbacks.on_constant) callbacks.on_constant(path, constant, info);
     values[constant.name] = FlatValue{path, info};
+    if (callbacks.on_value) callbacks.on_value(prefix, constant.name, values[constant.name]);
   }
   for (const Step& step : model.steps()) {
     std::string path = prefix + step.name;
@@ -125,11 +128,15 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
       }
       if (callbacks.on_node) callbacks.on_node(path, step, paths, out);
       values[step.name] = FlatValue{path, out};
+      if (callbacks.on_value) callbacks.on_value(prefix, step.name, values[step.name]);
     } else {
       std::map<std::string, FlatValue> bound;
       for (const auto& [input_name, ref] : step.bindings) bound[input_name] = values.at(ref);
       auto outputs = walk_model(*step.submodel, path + ".", bound, callbacks, options);
-      for (auto& [output_name, value] : outputs) values[step.name + "." + output_name] = value;
+      for (auto& [output_name, value] : outputs) {
+        values[step.name + "." + output_name] = value;
+        if (callbacks.on_value) callbacks.on_value(prefix, step.name + "." + output_name, value);
+      }
     }
   }
   std::map<std::string, FlatValue> outputs;
@@ -167,11 +174,12 @@ void Model::declare_name(const std::string& name) {
   names_[name] = 1;
 }
 
-std::string Model::unique_step_name(const std::string& base) {
+std::string Model::unique_name(const std::string& base) {
   std::string stem = base;
   for (char& c : stem)
     if (c == '.') c = '_';
-  for (int i = 0;; ++i) {
+  // Resume from the last number used for this stem: automatic naming stays linear overall.
+  for (int& i = next_index_[stem];; ++i) {
     std::string candidate = stem + "_" + std::to_string(i);
     if (!names_.count(candidate)) return candidate;
   }
@@ -213,7 +221,7 @@ Value Model::constant(const std::string& name, Tensor value) {
 Value Model::apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attributes,
                    const std::string& name) {
   const OpSchema* schema = OpRegistry::global().find(op);
-  std::string node = name.empty() ? unique_step_name(schema ? schema->name : op) : name;
+  std::string node = name.empty() ? unique_name(schema ? schema->name : op) : name;
   std::string where = fmt::format("model '{}': node '{}' ({})", name_, node, op);
   if (!schema) throw Error(ErrorKind::unsupported, where + ": unknown operator '" + op + "'");
   Step step;

@@ -143,6 +143,10 @@ class Model {
   const ValueInfo& info(const std::string& ref) const;
   bool has_value(const std::string& ref) const { return values_.count(ref) > 0; }
 
+  /// A name not used yet in this model: "<base>_<n>" with the smallest n after the last one
+  /// handed out for `base` (amortized constant time).
+  std::string unique_name(const std::string& base);
+
   /// Every parameter in the tree (this model's, then each submodel's in step order), dotted.
   std::vector<ParameterPath> parameter_paths() const;
 
@@ -151,7 +155,6 @@ class Model {
 
  private:
   void declare_name(const std::string& name);
-  std::string unique_step_name(const std::string& base);
 
   std::string name_;
   std::vector<InputDecl> inputs_;
@@ -162,6 +165,7 @@ class Model {
   std::map<std::string, std::string> metadata_;
   std::map<std::string, ValueInfo> values_;
   std::map<std::string, int> names_;  ///< every declared name (inputs, parameters, constants, steps)
+  std::map<std::string, int> next_index_;  ///< next automatic-name number per operator
 };
 
 /// Checks a model-local name: non-empty, [A-Za-z_][A-Za-z0-9_]*. Throws Error(schema).

@@ -25,6 +25,8 @@ struct WalkCallbacks {
   std::function<void(const std::string& path, const ConstantDecl&, const ValueInfo&)> on_constant;
   /// An operator node with its inputs' flat paths and its inferred output.
   std::function<void(const std::string& path, const Step&, const std::vector<std::string>& inputs, const ValueInfo&)> on_node;
+  /// Every value reference as it becomes known in a scope (`prefix` "" is the top level).
+  std::function<void(const std::string& prefix, const std::string& ref, const FlatValue&)> on_value;
 };
 
 struct WalkOptions {

@@ -616,7 +616,7 @@ Tensor MbinFile::view(const MbinTensorInfo& info) const {
 Tensor MbinFile::load(std::string_view name) const { return load(require(name)); }
 
 Tensor MbinFile::load(const MbinTensorInfo& info) const {
-  Tensor t(info.dtype, info.shape);
+  Tensor t = Tensor::uninitialized(info.dtype, info.shape);
   if (info.nbytes) std::memcpy(t.mutable_data(), base_ + info.offset, info.nbytes);
   return t;
 }

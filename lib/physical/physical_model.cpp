@@ -70,6 +70,9 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
     call.output = new_slot(path, info);
     pm.ops_.push_back(std::move(call));
   };
+  callbacks.on_value = [&](const std::string& prefix, const std::string& ref, const FlatValue& value) {
+    if (prefix.empty()) pm.top_level_slots_[ref] = pm.slot_of_.at(value.path);
+  };
   auto outputs = walk_model(*model, "", inputs, callbacks, walk_options);
   for (const OutputDecl& out : model->outputs()) pm.outputs_.emplace_back(out.name, pm.slot_of_.at(outputs.at(out.name).path));
   return pm;
@@ -127,7 +130,12 @@ std::vector<std::string> PhysicalModel::output_names() const {
   return names;
 }
 
-TensorMap PhysicalModel::evaluate(const TensorMap& given) const {
+TensorMap PhysicalModel::evaluate(const TensorMap& given) const { return evaluate(given, {}); }
+
+TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std::string>& also) const {
+  for (const std::string& ref : also)
+    if (!top_level_slots_.count(ref))
+      throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no value '{}'", model_->name(), ref));
   std::vector<Tensor> slots(slot_paths_.size());
   std::map<std::string, FlatValue> bound;
   for (const auto& [name, value] : given) {
@@ -184,6 +192,7 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given) const {
   }
   TensorMap outputs;
   for (const auto& [name, slot] : outputs_) outputs[name] = slots[slot];
+  for (const std::string& ref : also) outputs[ref] = slots[top_level_slots_.at(ref)];
   return outputs;
 }
 

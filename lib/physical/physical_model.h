@@ -68,9 +68,19 @@ class PhysicalModel {
   TensorMap evaluate(const TensorMap& inputs) const;
   TensorMap operator()(const TensorMap& inputs) const { return evaluate(inputs); }
 
+  /// Like evaluate(), also returning intermediate values named by their top-level reference
+  /// ("relu_0", "hidden.output"). Throws Error(invalid_argument) for an unknown reference.
+  TensorMap evaluate(const TensorMap& inputs, const std::vector<std::string>& also) const;
+
   /// Declared inputs as compiled (dtype after the compute dtype, shapes with compile-time shapes).
   const std::vector<InputDecl>& inputs() const { return inputs_; }
   std::vector<std::string> output_names() const;
+
+  /// Writes structure, parameters and metadata to a .mithril or .mbin file (by extension).
+  /// See physical/persistence.h.
+  void save(const std::string& path) const;
+  /// Loads a .mithril or .mbin file written by save().
+  static PhysicalModel load(const std::string& path, const Backend& backend);
 
   /// Number of operator calls after flattening.
   std::size_t op_count() const { return ops_.size(); }
@@ -97,6 +107,7 @@ class PhysicalModel {
   std::vector<std::pair<int, Tensor>> constants_;
   std::vector<OpCall> ops_;
   std::vector<std::pair<std::string, int>> outputs_;
+  std::map<std::string, int> top_level_slots_;  // top-level value reference -> slot
 };
 
 }  // namespace mithril

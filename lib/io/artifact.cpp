@@ -1,0 +1,144 @@
+#include "io/artifact.h"
+
+#include <cctype>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/mbin.h"
+#include "io/model_json.h"
+#include "io/npy.h"
+#include "io/zip.h"
+
+namespace mithril {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string printable_prefix(const std::string& bytes) {
+  std::string out;
+  for (char c : bytes.substr(0, 8)) out += std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c) : fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+  return out;
+}
+
+std::string read_prefix(const std::string& path, std::size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return read_file(path).substr(0, n);  // read_file reports the error with errno
+  std::string out(n, '\0');
+  std::size_t got = std::fread(out.data(), 1, n, f);
+  std::fclose(f);
+  out.resize(got);
+  return out;
+}
+
+}  // namespace
+
+const char* artifact_kind_name(ArtifactKind kind) {
+  switch (kind) {
+    case ArtifactKind::structure_json: return "structure json";
+    case ArtifactKind::npz: return "npz";
+    case ArtifactKind::npy: return "npy";
+    case ArtifactKind::mithril: return "mithril";
+    case ArtifactKind::mbin: return "mbin";
+  }
+  return "?";
+}
+
+bool holds_model(ArtifactKind kind) {
+  return kind == ArtifactKind::structure_json || kind == ArtifactKind::mithril || kind == ArtifactKind::mbin;
+}
+
+ArtifactKind detect_artifact_kind(const std::string& path) {
+  std::string head = read_prefix(path, 64);
+  if (head.empty()) throw Error(ErrorKind::format, path + ": empty file");
+  if (looks_like_mbin(head.data(), head.size())) return ArtifactKind::mbin;
+  if (looks_like_npy(head.data(), head.size())) return ArtifactKind::npy;
+  if (looks_like_zip(head.data(), head.size())) return looks_like_mithril_file(path) ? ArtifactKind::mithril : ArtifactKind::npz;
+  for (char c : head) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c == '{') return ArtifactKind::structure_json;
+    break;
+  }
+  throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
+                                             ".npz, .npy, .mithril or .mbin)", path, printable_prefix(head)));
+}
+
+ArtifactKind artifact_kind_for_output(const std::string& path) {
+  if (ends_with(path, ".json")) return ArtifactKind::structure_json;
+  if (ends_with(path, ".npz")) return ArtifactKind::npz;
+  if (ends_with(path, ".npy")) return ArtifactKind::npy;
+  if (ends_with(path, ".mithril")) return ArtifactKind::mithril;
+  if (ends_with(path, ".mbin")) return ArtifactKind::mbin;
+  throw Error(ErrorKind::invalid_argument,
+              path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, .mithril or .mbin)");
+}
+
+std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source) {
+  return from_dict(json, source);
+}
+
+Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options) {
+  Artifact a;
+  a.path = path;
+  a.kind = path == "-" ? ArtifactKind::structure_json : detect_artifact_kind(path);
+  switch (a.kind) {
+    case ArtifactKind::structure_json:
+      a.structure_json = read_file(path);
+      a.model = model_from_json_any_version(a.structure_json, path == "-" ? "<stdin>" : path);
+      break;
+    case ArtifactKind::npz: a.tensors = read_npz(path); break;
+    case ArtifactKind::npy: {
+      std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+      if (ends_with(name, ".npy")) name = name.substr(0, name.size() - 4);
+      a.tensors.emplace_back(name, read_npy(path));
+      break;
+    }
+    case ArtifactKind::mithril: {
+      ModelPackage package = read_mithril_file(path);
+      a.structure_json = std::move(package.structure_json);
+      a.tensors = std::move(package.parameters);
+      a.metadata = std::move(package.metadata);
+      a.has_parameters = true;
+      a.model = model_from_json_any_version(a.structure_json, path + ": model.json");
+      break;
+    }
+    case ArtifactKind::mbin: {
+      MbinOpenOptions open_options;
+      open_options.verify = options.verify;
+      auto file = MbinFile::open(path, open_options);
+      a.structure_json = file->structure_json();
+      a.has_parameters = true;
+      for (const MbinTensorInfo& info : file->tensors())
+        a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
+      a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
+      a.model = model_from_json_any_version(a.structure_json, path + ": structure");
+      break;
+    }
+  }
+  if (!options.params_path.empty()) {
+    if (!a.model) throw Error(ErrorKind::invalid_argument, path + ": --params given, but this is a tensor file, not a model");
+    Artifact params = load_artifact(options.params_path, {"", options.verify, options.eager});
+    a.tensors = std::move(params.tensors);
+    a.has_parameters = true;
+  }
+  return a;
+}
+
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress) {
+  ArtifactKind kind = path == "-" ? ArtifactKind::npz : artifact_kind_for_output(path);
+  if (kind == ArtifactKind::npy) {
+    if (tensors.size() != 1)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: an .npy holds exactly one tensor, got {}; write an .npz", path, tensors.size()));
+    write_npy(path, tensors[0].second);
+    return;
+  }
+  if (kind != ArtifactKind::npz)
+    throw Error(ErrorKind::invalid_argument, path + ": tensors are written to .npz or .npy files");
+  write_npz(path, tensors, compress);
+}
+
+}  // namespace mithril

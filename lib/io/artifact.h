@@ -1,0 +1,63 @@
+#pragma once
+// Artifacts: every kind of file the tools read and write, behind one interface.
+//
+//   structure .json   a model dict (io/model_json.h)
+//   .npz / .npy       tensors only (io/npz.h, io/npy.h): parameters, inputs or outputs
+//   .mithril          structure + parameters + metadata in a zip (io/mithril_file.h)
+//   .mbin             structure + parameters + metadata, memory-mapped (io/mbin.h)
+//
+// Kinds are recognised by content (magic bytes, zip members) when the file exists, and by
+// extension for files about to be written.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "graph/model.h"
+#include "io/mithril_file.h"
+#include "io/npz.h"
+
+namespace mithril {
+
+enum class ArtifactKind { structure_json, npz, npy, mithril, mbin };
+
+/// "structure json", "npz", "npy", "mithril", "mbin".
+const char* artifact_kind_name(ArtifactKind kind);
+
+/// The kind of an existing file, by its first bytes (and zip members). Throws Error(io) if it
+/// cannot be read, Error(format) if it is none of the kinds (naming the file and what it starts with).
+ArtifactKind detect_artifact_kind(const std::string& path);
+
+/// The kind a file about to be written should have, by extension (.json .npz .npy .mithril
+/// .mbin). Throws Error(invalid_argument) listing the known extensions.
+ArtifactKind artifact_kind_for_output(const std::string& path);
+
+/// True for kinds that hold a model (structure json, .mithril, .mbin).
+bool holds_model(ArtifactKind kind);
+
+struct Artifact {
+  ArtifactKind kind = ArtifactKind::structure_json;
+  std::string path;
+  std::shared_ptr<Model> model;  ///< null for tensor files
+  std::string structure_json;    ///< the dict text as stored (empty for tensor files)
+  NamedTensors tensors;          ///< parameters (model kinds, plus a --params file) or the tensors of a tensor file
+  bool has_parameters = false;   ///< a model kind that carries parameter values (.mithril, .mbin, or --params given)
+  std::map<std::string, std::string> metadata;
+};
+
+struct ArtifactLoadOptions {
+  std::string params_path;  ///< parameters for a structure json (.npz/.npy/.mithril/.mbin)
+  bool verify = false;      ///< .mbin: check every checksum
+  bool eager = false;       ///< .mbin: copy tensors instead of viewing the mapping
+};
+
+/// Reads any artifact and parses its model (if any). Does not check parameters against the
+/// structure (see physical/persistence.h). Errors name the file.
+Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options = {});
+
+/// Parses a model dict, upgrading an older format version in memory first. `source` names it.
+std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source);
+
+/// Writes tensors to an .npz (optionally deflated) or, for exactly one tensor, an .npy.
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false);
+
+}  // namespace mithril
