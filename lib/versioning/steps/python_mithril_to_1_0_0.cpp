@@ -990,8 +990,13 @@ class Flattener {
             else if (d.IsString()) {
               std::string sym = d.GetString();
               if (sym.find("...") != std::string::npos) variadic = true;
-              // Symbols are shared within one set_shapes group only: make them unique per group.
-              else info.shape.push_back(Dim::named(identifier(sym) + "_" + std::to_string(shape_group_)));
+              else {
+                // Symbols are shared within one set_shapes group only: a name reused by a later
+                // group is another symbol, so it gets the group's number.
+                std::string id = identifier(sym);
+                auto [it, fresh] = symbol_group_.emplace(id, shape_group_);
+                info.shape.push_back(Dim::named(fresh || it->second == shape_group_ ? id : id + "_" + std::to_string(shape_group_)));
+              }
             } else bad(ipath, "unsupported shape entry " + compact(d));
           }
           if (!variadic) edge(e).shape = info;  // a variadic ("V,...") shape is kept as metadata only
@@ -1224,6 +1229,7 @@ class Flattener {
   std::map<std::string, std::vector<std::string>> metadata_lists_;
   std::map<std::string, std::string> key_types_;
   int shape_group_ = 0;
+  std::map<std::string, int> symbol_group_;
 };
 
 // Every model name in the dict (names, Layer activations, MLP activations) with its JSON path.
@@ -1259,6 +1265,9 @@ std::string python_mithril_to_1_0_0(const std::string& json, const std::string& 
   if (doc.IsObject() && doc.HasMember("version"))
     throw Error(ErrorKind::schema, source + ": has a \"version\": not an unversioned Python Mithril dict");
   json::check_no_duplicate_keys(doc, source);
+  if (doc.IsObject() && doc.HasMember("is_train_model"))
+    throw Error(ErrorKind::unsupported, source + ": (top level): a TrainModel dict (losses, regularizations) is not a "
+                                                 "model: migrate its \"model\" entry");
   std::vector<std::pair<std::string, std::string>> names;
   collect_names(doc, "", names);
   if (doc.IsObject() && !doc.HasMember("name"))
