@@ -55,6 +55,11 @@ class SymbolBinder {
   std::map<std::string, Dim> bound_;
 };
 
+// Nesting of function expansions in the current walk: a function that uses itself must end in
+// an error, not in a stack overflow.
+thread_local int function_depth = 0;
+constexpr int kMaxFunctionDepth = 64;
+
 }  // namespace
 
 ValueInfo infer_node(const OpSchema& op, const std::vector<ValueInfo>& inputs, const Attributes& attributes) {
@@ -115,10 +120,34 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
     if (!step.is_submodel()) {
       std::vector<ValueInfo> infos;
       std::vector<std::string> paths;
+      bool ranks_known = true;
       for (const std::string& ref : step.inputs) {
         const FlatValue& v = values.at(ref);
         infos.push_back(v.info);
         paths.push_back(v.path);
+        ranks_known = ranks_known && v.info.rank_known;
+      }
+      if (step.op->expand && ranks_known) {
+        // A function operator runs as its body, like a submodel named after the node.
+        if (function_depth >= kMaxFunctionDepth)
+          throw Error(ErrorKind::schema, fmt::format("node '{}': function '{}' expands into itself (more than {} nested functions)",
+                                                     path, step.op->qualified_name(), kMaxFunctionDepth));
+        struct DepthGuard {
+          DepthGuard() { ++function_depth; }
+          ~DepthGuard() { --function_depth; }
+        } guard;
+        std::shared_ptr<const Model> body;
+        try {
+          body = step.op->expand(step.attributes, infos);
+        } catch (const Error& e) {
+          throw e.with_context(fmt::format("node '{}' ({})", path, step.op->qualified_name()));
+        }
+        std::map<std::string, FlatValue> bound;
+        for (std::size_t i = 0; i < step.inputs.size() && i < body->inputs().size(); ++i)
+          bound[body->inputs()[i].name] = values.at(step.inputs[i]);
+        values[step.name] = walk_model(*body, path + ".", bound, callbacks, options).at("output");
+        if (callbacks.on_value) callbacks.on_value(prefix, step.name, values[step.name]);
+        continue;
       }
       ValueInfo out;
       try {
@@ -246,6 +275,32 @@ Value Model::apply(const std::string& op, const std::vector<Value>& inputs, cons
   values_[node] = step.output;
   steps_.push_back(std::move(step));
   return Value(this, node);
+}
+
+Value Model::add_opaque_node(const std::string& name, const std::string& op, const std::vector<Value>& inputs,
+                             const Attributes& attributes) {
+  auto schema = std::make_shared<OpSchema>();
+  auto dot = op.rfind('.');
+  schema->domain = dot == std::string::npos ? "" : op.substr(0, dot);
+  schema->name = dot == std::string::npos ? op : op.substr(dot + 1);
+  schema->doc = "unknown operator (kept opaque)";
+  for (std::size_t i = 0; i < inputs.size(); ++i) schema->inputs.push_back({"input" + std::to_string(i)});
+  schema->infer = [](const std::vector<ValueInfo>& in, const Attributes&) {
+    return ValueInfo{in.empty() ? DType::float32 : in[0].dtype, {}, false};
+  };
+  for (const auto& [attr, value] : attributes) schema->attributes.push_back({attr, AttrType::string, value});
+  check_identifier(name, "node");
+  Step step;
+  step.name = name;
+  step.op = schema.get();
+  step.attributes = attributes;
+  for (const Value& v : inputs) step.inputs.push_back(v.ref());
+  step.output = ValueInfo{inputs.empty() ? DType::float32 : info(inputs[0].ref()).dtype, {}, false};
+  declare_name(name);
+  values_[name] = step.output;
+  steps_.push_back(std::move(step));
+  opaque_ops_.push_back(std::move(schema));
+  return Value(this, name);
 }
 
 std::map<std::string, Value> Model::add_submodel(const std::string& name, std::shared_ptr<const Model> model,

@@ -117,6 +117,12 @@ class Model {
   Value apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attributes = {},
               const std::string& name = "");
 
+  /// Adds a node of an operator nobody registered, kept as given (its output has unknown shape),
+  /// so that a model with unknown operators can still be validated and summarized. A model with
+  /// opaque nodes cannot be compiled (Error(unsupported) names them).
+  Value add_opaque_node(const std::string& name, const std::string& op, const std::vector<Value>& inputs,
+                        const Attributes& attributes);
+
   /// Adds an instance of `model` named `name`, binding each of its inputs to a value here.
   /// Returns its outputs by name. Every input of `model` must be bound, with compatible shapes.
   std::map<std::string, Value> add_submodel(const std::string& name, std::shared_ptr<const Model> model,
@@ -165,7 +171,8 @@ class Model {
   std::map<std::string, std::string> metadata_;
   std::map<std::string, ValueInfo> values_;
   std::map<std::string, int> names_;  ///< every declared name (inputs, parameters, constants, steps)
-  std::map<std::string, int> next_index_;  ///< next automatic-name number per operator
+  std::map<std::string, int> next_index_;
+  std::vector<std::shared_ptr<OpSchema>> opaque_ops_;  ///< schemas of opaque nodes, owned here  ///< next automatic-name number per operator
 };
 
 /// Checks a model-local name: non-empty, [A-Za-z_][A-Za-z0-9_]*. Throws Error(schema).

@@ -1,5 +1,8 @@
 #include "io/json_util.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -112,12 +115,36 @@ void check_no_duplicate_keys(const rapidjson::Value& value, const std::string& s
   check_duplicates(value, "", source);
 }
 
+namespace {
+
+// Parsed schemas, built once per schema text and shared (a SchemaDocument is immutable; each
+// validation gets its own validator).
+struct CompiledSchema {
+  rapidjson::Document doc;
+  std::unique_ptr<rapidjson::SchemaDocument> schema;
+};
+
+const CompiledSchema& compiled_schema(const char* schema_text) {
+  static std::mutex mutex;
+  static std::map<const char*, std::unique_ptr<CompiledSchema>> cache;
+  std::lock_guard lock(mutex);
+  auto& entry = cache[schema_text];
+  if (!entry) {
+    auto compiled = std::make_unique<CompiledSchema>();
+    compiled->doc.Parse(schema_text);
+    if (compiled->doc.HasParseError()) throw Error(ErrorKind::schema, "embedded JSON Schema does not parse");
+    compiled->schema = std::make_unique<rapidjson::SchemaDocument>(compiled->doc);
+    entry = std::move(compiled);
+  }
+  return *entry;
+}
+
+}  // namespace
+
 void validate(const rapidjson::Document& doc, const char* schema_text, const std::string& source) {
-  rapidjson::Document schema_doc;
-  schema_doc.Parse(schema_text);
-  if (schema_doc.HasParseError()) throw Error(ErrorKind::schema, "embedded JSON Schema does not parse");
-  rapidjson::SchemaDocument schema(schema_doc);
-  rapidjson::SchemaValidator validator(schema);
+  const CompiledSchema& compiled = compiled_schema(schema_text);
+  const rapidjson::Document& schema_doc = compiled.doc;
+  rapidjson::SchemaValidator validator(*compiled.schema);
   if (doc.Accept(validator)) return;
 
   rapidjson::Pointer doc_pointer = validator.GetInvalidDocumentPointer();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <fmt/format.h>
@@ -274,9 +275,225 @@ DefinitionTable plan_definitions(const Model& top) {
 
 // ---------------------------------------------------------------- reading
 
+// A JSON attribute value (already schema-checked) as an AttrValue; `fail` reports a bad list.
+AttrValue json_to_attr(const rapidjson::Value& v, const std::function<void(const std::string&)>& fail) {
+  if (v.IsNull()) return std::monostate{};
+  if (v.IsBool()) return v.GetBool();
+  if (v.IsInt64()) return v.GetInt64();
+  if (v.IsNumber()) return v.GetDouble();
+  if (v.IsString()) return std::string(v.GetString());
+  bool all_ints = true;
+  for (const auto& item : v.GetArray()) all_ints = all_ints && item.IsInt64();
+  if (all_ints) {
+    std::vector<int64_t> out;
+    for (const auto& item : v.GetArray()) out.push_back(item.GetInt64());
+    return out;
+  }
+  std::vector<double> out;
+  for (const auto& item : v.GetArray()) {
+    if (!item.IsNumber()) fail("expected numbers only, got " + json::describe(item));
+    out.push_back(item.GetDouble());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- functions (format 1.1.0)
+//
+// A function is an operator defined in the model file as a composition of other operators:
+//   "functions": {"acme.scaled_relu": {"version": 1, "inputs": ["x"], "attributes": {"factor": 1.0},
+//                 "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]},
+//                           {"name": "s", "op": "multiply", "inputs": ["r", "@factor"]}],
+//                 "output": "s"}}
+// "@name" stands for an attribute's value: as a node input, a 0-d constant of the first input's
+// dtype; as a node attribute value, the attribute itself. Loading a file registers its functions
+// as operators (an identical definition already registered is reused); compiling expands them.
+
+struct FunctionDef {
+  std::string qualified;
+  int version = 1;
+  std::string doc;
+  std::vector<std::string> inputs;
+  std::vector<AttrSpec> attributes;
+  struct Node {
+    std::string name, op;
+    std::vector<std::string> inputs;
+    Attributes attributes;  // a string "@x" stands for attribute x
+  };
+  std::vector<Node> nodes;
+  std::string output;
+  std::string json;  // the definition, compact: what identifies it and what to_dict writes back
+
+  std::mutex cache_mutex;
+  std::map<std::string, std::shared_ptr<const Model>> cache;  // by attributes and input dtypes
+};
+
+// Guards against a function that (through others) uses itself.
+thread_local int expansion_depth = 0;
+constexpr int kMaxExpansionDepth = 64;
+
+std::shared_ptr<const Model> expand_function(FunctionDef& def, const Attributes& attrs, const std::vector<ValueInfo>& inputs) {
+  std::string key;
+  for (const auto& [k, v] : attrs) key += k + "=" + attr_str(v) + ";";
+  for (const ValueInfo& in : inputs) key += std::string(dtype_name(in.dtype)) + ",";
+  {
+    std::lock_guard lock(def.cache_mutex);
+    if (auto it = def.cache.find(key); it != def.cache.end()) return it->second;
+  }
+  if (expansion_depth >= kMaxExpansionDepth)
+    throw Error(ErrorKind::schema, "function '" + def.qualified + "' expands into itself");
+  struct DepthGuard {
+    DepthGuard() { ++expansion_depth; }
+    ~DepthGuard() { --expansion_depth; }
+  } guard;
+  std::string model_name = def.qualified.substr(def.qualified.rfind('.') + 1);
+  auto body = std::make_shared<Model>(model_name);
+  for (std::size_t i = 0; i < def.inputs.size() && i < inputs.size(); ++i)
+    body->input(def.inputs[i], ValueInfo{inputs[i].dtype, {}, false});
+  for (const FunctionDef::Node& node : def.nodes) {
+    std::vector<Value> args;
+    for (const std::string& ref : node.inputs) {
+      if (ref[0] != '@') {
+        args.push_back(body->value(ref));
+        continue;
+      }
+      std::string constant = "attr_" + ref.substr(1);
+      if (!body->has_value(constant)) {
+        DType dtype = inputs.empty() ? DType::float32 : inputs[0].dtype;
+        body->constant(constant, Tensor::scalar(dtype, attr_number(attrs, ref.substr(1))));
+      }
+      args.push_back(body->value(constant));
+    }
+    Attributes node_attrs;
+    for (const auto& [k, v] : node.attributes) {
+      const auto* text = std::get_if<std::string>(&v);
+      node_attrs[k] = text && !text->empty() && (*text)[0] == '@' ? attrs.at(text->substr(1)) : v;
+    }
+    body->apply(node.op, args, node_attrs, node.name);
+  }
+  body->output("output", body->value(def.output));
+  std::lock_guard lock(def.cache_mutex);
+  def.cache[key] = body;
+  return body;
+}
+
+AttrType attr_type_of_default(const AttrValue& v) {
+  if (std::holds_alternative<bool>(v)) return AttrType::boolean;
+  if (std::holds_alternative<int64_t>(v)) return AttrType::integer;
+  if (std::holds_alternative<double>(v)) return AttrType::number;
+  if (std::holds_alternative<std::string>(v)) return AttrType::string;
+  if (std::holds_alternative<std::vector<double>>(v)) return AttrType::number_list;
+  return AttrType::int_list_or_null;
+}
+
+// Parses and checks one definition (references resolve in order, "@x" names an attribute).
+std::shared_ptr<FunctionDef> parse_function(const std::string& name, const rapidjson::Value& v, const std::string& source,
+                                            const std::string& path) {
+  auto fail = [&](const std::string& where, const std::string& what) {
+    throw Error(ErrorKind::schema, fmt::format("{}: {}: {}", source, where, what));
+  };
+  auto dot = name.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size() || name.find('.', dot + 1) != std::string::npos)
+    fail(path, "a function is named 'domain.name' (a domain keeps it apart from built-in operators)");
+  check_identifier(name.substr(0, dot), "function domain");
+  check_identifier(name.substr(dot + 1), "function");
+  auto def = std::make_shared<FunctionDef>();
+  def->qualified = name;
+  def->json = json::compact(v);
+  if (v.HasMember("version")) def->version = v["version"].GetInt();
+  if (v.HasMember("doc")) def->doc = v["doc"].GetString();
+  std::set<std::string> defined;
+  for (const auto& in : v["inputs"].GetArray()) {
+    if (!defined.insert(in.GetString()).second) fail(json::child(path, "inputs"), fmt::format("input '{}' is listed twice", in.GetString()));
+    def->inputs.push_back(in.GetString());
+  }
+  std::set<std::string> attribute_names;
+  if (auto a = v.FindMember("attributes"); a != v.MemberEnd())
+    for (auto it = a->value.MemberBegin(); it != a->value.MemberEnd(); ++it) {
+      std::string where = json::child(json::child(path, "attributes"), it->name.GetString());
+      AttrValue value = json_to_attr(it->value, [&](const std::string& what) { fail(where, what); });
+      def->attributes.push_back({it->name.GetString(), attr_type_of_default(value), value});
+      attribute_names.insert(it->name.GetString());
+    }
+  const auto& nodes = v["nodes"];
+  for (rapidjson::SizeType i = 0; i < nodes.Size(); ++i) {
+    std::string here = json::child(json::child(path, "nodes"), i);
+    FunctionDef::Node node;
+    node.name = nodes[i]["name"].GetString();
+    node.op = nodes[i]["op"].GetString();
+    if (auto ins = nodes[i].FindMember("inputs"); ins != nodes[i].MemberEnd())
+      for (rapidjson::SizeType j = 0; j < ins->value.Size(); ++j) {
+        std::string ref = ins->value[j].GetString();
+        std::string where = json::child(json::child(here, "inputs"), j);
+        if (ref[0] == '@' && !attribute_names.count(ref.substr(1))) fail(where, fmt::format("no attribute '{}'", ref.substr(1)));
+        if (ref[0] != '@' && !defined.count(ref)) fail(where, fmt::format("unknown value '{}' (not defined before this node)", ref));
+        node.inputs.push_back(ref);
+      }
+    if (auto attrs = nodes[i].FindMember("attributes"); attrs != nodes[i].MemberEnd())
+      for (auto it = attrs->value.MemberBegin(); it != attrs->value.MemberEnd(); ++it) {
+        std::string where = json::child(json::child(here, "attributes"), it->name.GetString());
+        AttrValue value = json_to_attr(it->value, [&](const std::string& what) { fail(where, what); });
+        if (auto* text = std::get_if<std::string>(&value); text && !text->empty() && (*text)[0] == '@' && !attribute_names.count(text->substr(1)))
+          fail(where, fmt::format("no attribute '{}'", text->substr(1)));
+        node.attributes[it->name.GetString()] = value;
+      }
+    if (!defined.insert(node.name).second) fail(json::child(here, "name"), fmt::format("name '{}' is already used", node.name));
+    def->nodes.push_back(std::move(node));
+  }
+  def->output = v["output"].GetString();
+  if (!defined.count(def->output)) fail(json::child(path, "output"), fmt::format("unknown value '{}'", def->output));
+  return def;
+}
+
+// Registers a parsed function as an operator, or checks that the registered one is the same.
+void register_function(std::shared_ptr<FunctionDef> def, const std::string& source, const std::string& path) {
+  if (const OpSchema* existing = OpRegistry::global().find(def->qualified)) {
+    if (existing->definition_json == def->json) return;
+    throw Error(ErrorKind::schema, fmt::format("{}: {}: an operator named '{}' is already registered with a different definition",
+                                               source, path, def->qualified));
+  }
+  OpSchema op;
+  op.domain = def->qualified.substr(0, def->qualified.find('.'));
+  op.name = def->qualified.substr(def->qualified.find('.') + 1);
+  op.version = def->version;
+  op.doc = def->doc;
+  for (const std::string& in : def->inputs) op.inputs.push_back({in});
+  op.attributes = def->attributes;
+  op.definition_json = def->json;
+  op.expand = [def](const Attributes& attrs, const std::vector<ValueInfo>& inputs) { return expand_function(*def, attrs, inputs); };
+  op.infer = [def](const std::vector<ValueInfo>& inputs, const Attributes& attrs) {
+    auto body = expand_function(*def, attrs, inputs);
+    std::map<std::string, ValueInfo> by_name;
+    for (std::size_t i = 0; i < inputs.size(); ++i) by_name[def->inputs[i]] = inputs[i];
+    return infer_outputs(*body, by_name).at("output");
+  };
+  try {
+    OpRegistry::global().add(std::move(op));
+  } catch (const Error&) {
+    // Another thread registered it meanwhile: accept it if it is the same definition.
+    const OpSchema* now = OpRegistry::global().find(def->qualified);
+    if (!now || now->definition_json != def->json) throw;
+  }
+}
+
+// Function operators used by `model` (at any depth, and by the functions themselves), by name.
+void collect_functions(const Model& model, std::map<std::string, const OpSchema*>& out) {
+  std::function<void(const OpSchema*)> add_function = [&](const OpSchema* op) {
+    if (!op || op->definition_json.empty() || out.count(op->qualified_name())) return;
+    out[op->qualified_name()] = op;
+    rapidjson::Document d;
+    d.Parse(op->definition_json.c_str());
+    for (const auto& node : d["nodes"].GetArray()) add_function(OpRegistry::global().find(node["op"].GetString()));
+  };
+  for (const Step& step : model.steps()) {
+    if (step.is_submodel()) collect_functions(*step.submodel, out);
+    else add_function(step.op);
+  }
+}
+
 struct Reader {
   const rapidjson::Value& root;
   std::string source;
+  bool allow_unknown_ops = false;
   std::map<std::string, std::shared_ptr<const Model>> built_definitions;
   std::set<std::string> building;  // definitions being built, to refuse cycles
 
@@ -479,6 +696,10 @@ struct Reader {
           attrs[it->name.GetString()] = read_attr(it->value, json::child(json::child(path, "attributes"), it->name.GetString()));
       std::string op = node["op"].GetString();
       const OpSchema* schema = OpRegistry::global().find(op);
+      if (!schema && allow_unknown_ops) {
+        model.add_opaque_node(name, op, inputs, attrs);
+        return;
+      }
       if (schema) {
         int version = node.HasMember("op_version") ? node["op_version"].GetInt() : 1;
         if (version > schema->version)
@@ -525,6 +746,9 @@ struct Reader {
       }
     };
     scan(root, "");
+    if (auto fns = root.FindMember("functions"); fns != root.MemberEnd())
+      for (auto it = fns->value.MemberBegin(); it != fns->value.MemberEnd(); ++it)
+        scan(it->value, json::child("functions", it->name.GetString()));
     if (auto defs = root.FindMember("definitions"); defs != root.MemberEnd())
       for (auto it = defs->value.MemberBegin(); it != defs->value.MemberEnd(); ++it)
         scan(it->value, json::child("definitions", it->name.GetString()));
@@ -548,7 +772,23 @@ std::optional<SemVer> parse_semver(std::string_view text) {
 
 }  // namespace
 
-std::string to_dict(const Model& model) {
+std::string to_dict(const Model& model) { return to_dict(model, kModelFormatVersion); }
+
+std::string to_dict(const Model& model, const std::string& version) {
+  std::map<std::string, const OpSchema*> functions;
+  collect_functions(model, functions);
+  if (version == "1.0.0") {
+    if (!functions.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [name, op] : functions) names.push_back("'" + name + "'");
+      throw Error(ErrorKind::unsupported, fmt::format("model '{}' cannot be written as format 1.0.0: it uses function operator{} {} "
+                                                      "(functions need format 1.1.0)", model.name(), names.size() > 1 ? "s" : "",
+                                                      fmt::join(names, ", ")));
+    }
+  } else if (version != kModelFormatVersion) {
+    throw Error(ErrorKind::unsupported, fmt::format("cannot write format version '{}' (this library writes 1.0.0 and {})", version,
+                                                    kModelFormatVersion));
+  }
   DefinitionTable defs = plan_definitions(model);
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
@@ -556,7 +796,7 @@ std::string to_dict(const Model& model) {
   w.SetFormatOptions(rapidjson::kFormatSingleLineArray);
   w.StartObject();
   w.Key("version");
-  write_string(w, kModelFormatVersion);
+  write_string(w, version);
   if (!model.metadata().empty()) {
     w.Key("metadata");
     w.StartObject();
@@ -580,11 +820,24 @@ std::string to_dict(const Model& model) {
     }
     w.EndObject();
   }
+  if (!functions.empty()) {
+    w.Key("functions");
+    w.StartObject();
+    for (const auto& [name, op] : functions) {
+      write_string(w, name);
+      rapidjson::Document d;
+      d.Parse(op->definition_json.c_str());
+      d.Accept(w);
+    }
+    w.EndObject();
+  }
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 
-std::shared_ptr<Model> from_dict(std::string_view json, const std::string& source) {
+std::shared_ptr<Model> from_dict(std::string_view json, const std::string& source) { return from_dict(json, source, {}); }
+
+std::shared_ptr<Model> from_dict(std::string_view json, const std::string& source, const FromDictOptions& options) {
   rapidjson::Document doc = json::parse(json, source);
   if (!doc.IsObject()) throw Error(ErrorKind::schema, source + ": expected a JSON object, got " + json::describe(doc));
   auto version_it = doc.FindMember("version");
@@ -604,9 +857,20 @@ std::shared_ptr<Model> from_dict(std::string_view json, const std::string& sourc
   const char* schema = model_schema(version);
   if (!schema) schema = model_schema(kModelFormatVersion);  // a newer minor of the same major: validate as ours
   json::check_no_duplicate_keys(doc, source);
-  json::validate(doc, schema, source);
-  Reader reader{doc, source, {}, {}};
-  reader.check_operators_known();
+  try {
+    json::validate(doc, schema, source);
+  } catch (const Error& e) {
+    if (parsed->minor <= current.minor) throw;
+    throw Error(e.kind(), fmt::format("{} (the file is format {}, newer than {}: it may use constructs this library does not know)",
+                                      e.what(), version, kModelFormatVersion));
+  }
+  if (auto fns = doc.FindMember("functions"); fns != doc.MemberEnd())
+    for (auto it = fns->value.MemberBegin(); it != fns->value.MemberEnd(); ++it) {
+      std::string path = json::child("functions", it->name.GetString());
+      register_function(parse_function(it->name.GetString(), it->value, source, path), source, path);
+    }
+  Reader reader{doc, source, options.allow_unknown_ops, {}, {}};
+  if (!options.allow_unknown_ops) reader.check_operators_known();
   auto model = reader.build_body(doc, "");
   if (auto meta = doc.FindMember("metadata"); meta != doc.MemberEnd())
     for (auto it = meta->value.MemberBegin(); it != meta->value.MemberEnd(); ++it)

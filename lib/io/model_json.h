@@ -15,13 +15,19 @@
 //       {"name": "act", "op": "softmax", "inputs": ["hidden.output"], "attributes": {"axis": -1}}
 //     ],
 //     "outputs": {"output": "act"},
-//     "definitions": {"dense": { ...a model body: name, inputs, parameters, constants, nodes, outputs... }}
+//     "definitions": {"dense": { ...a model body: name, inputs, parameters, constants, nodes, outputs... }},
+//     "functions": {"acme.scaled_relu": {"inputs": ["x"], "attributes": {"factor": 1.0},   (1.1.0)
+//                   "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]},
+//                             {"name": "s", "op": "multiply", "inputs": ["r", "@factor"]}],
+//                   "output": "s"}}
 //   }
 // A shape of null means "any rank" (given when the model is compiled). Shape dims are sizes, dimension names (equal names agree) or null (unknown). A node runs an
 // operator ("op", "acme.scale" for a custom domain, "op_version" when not 1) on positional
 // inputs, or instantiates a submodel ("model": a definition name or an inline body) binding its
 // inputs by name; its outputs are referred to as "<node>.<output>". Submodel bodies used more
-// than once are written once under "definitions". Constant data is flat, C order; complex values
+// than once are written once under "definitions". Functions (format 1.1.0) are operators defined
+// in the file as compositions of others: loading registers them, compiling expands them, so such
+// a model runs anywhere without a plugin; "@name" stands for the attribute's value. Constant data is flat, C order; complex values
 // interleave real and imaginary parts; non-finite floats are "nan", "inf", "-inf".
 //
 // Writing is deterministic: the same model gives the same bytes, and
@@ -35,10 +41,21 @@
 namespace mithril {
 
 /// The format version this library writes.
-inline constexpr const char* kModelFormatVersion = "1.0.0";
+inline constexpr const char* kModelFormatVersion = "1.1.0";
 
 /// The model as JSON text in the current format (pretty-printed, ending with a newline).
 std::string to_dict(const Model& model);
+
+/// The model as JSON text of format `version`: the current one, or "1.0.0" for a model that uses
+/// no function operators (1.0.0 has no "functions" section). Throws Error(unsupported) naming
+/// every function that blocks the older version.
+std::string to_dict(const Model& model, const std::string& version);
+
+struct FromDictOptions {
+  /// Keep nodes of operators nobody registered as opaque nodes (output of unknown shape) instead
+  /// of refusing the dict: enough to validate and summarize the rest, not to compile.
+  bool allow_unknown_ops = false;
+};
 
 /// Reads a model dict. `source` names the origin in errors ("model.json"). Validates the JSON
 /// Schema of its version, then semantics (operators exist, references resolve, shapes agree).
@@ -46,6 +63,7 @@ std::string to_dict(const Model& model);
 /// "model.json: nodes[2].inputs[0]: unknown value 'hiden.output'". A dict of a newer major
 /// version than this library knows is refused naming both versions.
 std::shared_ptr<Model> from_dict(std::string_view json, const std::string& source = "model dict");
+std::shared_ptr<Model> from_dict(std::string_view json, const std::string& source, const FromDictOptions& options);
 
 /// Writes to_dict(model) to `path` atomically ("-": standard output).
 void save_model_json(const Model& model, const std::string& path);

@@ -12,6 +12,16 @@
 using namespace mithril;
 using namespace mithril::test;
 
+namespace {
+// Built-in operators are the ones without a domain; tests may register custom ones beside them.
+std::vector<std::string> builtin_names() {
+  std::vector<std::string> names;
+  for (const std::string& name : OpRegistry::global().names())
+    if (OpRegistry::global().find(name)->domain.empty()) names.push_back(name);
+  return names;
+}
+}  // namespace
+
 TEST_CASE("every built-in operator has inference, a reference kernel, docs and a test case", "[ops][registry]") {
   reference_backend();  // attaches the reference kernels
   std::set<std::string> tested, attributes_used;
@@ -19,7 +29,7 @@ TEST_CASE("every built-in operator has inference, a reference kernel, docs and a
     tested.insert(c.op);
     for (const auto& [name, value] : c.attrs) attributes_used.insert(c.op + "." + name);
   }
-  std::vector<std::string> names = OpRegistry::global().names();
+  std::vector<std::string> names = builtin_names();
   REQUIRE_FALSE(names.empty());
   for (const std::string& name : names) {
     INFO("operator " << name);
@@ -52,5 +62,5 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "identity", "gather", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "robust_sqrt", "robust_log",
       "robust_power", "cross_entropy", "binary_cross_entropy"};
   std::sort(expected.begin(), expected.end());
-  CHECK(OpRegistry::global().names() == expected);
+  CHECK(builtin_names() == expected);
 }
