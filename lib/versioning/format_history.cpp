@@ -13,12 +13,13 @@ namespace mithril::versioning {
 const FormatHistory& format_history() {
   // One row per format version, oldest first; one step between neighbours.
   static const FormatHistory history{
-      {kPythonMithrilVersion, "1.0.0"},
+      {kPythonMithrilVersion, "1.0.0", "1.1.0"},
       {
           FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril_to_1_0_0.cpp",
                      python_mithril_to_1_0_0, nullptr,
                      "Python Mithril dicts are not written by this library: a 1.0.0 model holds operators "
                      "(nodes, attributes) that have no Python Mithril model name"},
+          FormatStep{"1.0.0", "1.1.0", "lib/versioning/steps/v1_0_0_to_1_1_0.cpp", v1_0_0_to_1_1_0, v1_1_0_to_1_0_0, ""},
       },
       kModelFormatVersion,
   };

@@ -61,7 +61,7 @@ TEST_CASE("migrate_files: in place with backups, then a no-op; failures are isol
   CHECK(read_file((dir.path / "a.json.bak").string()) == R"({"name": "Relu"})");
   CHECK(read_file((dir.path / "deep/bad.json").string()) == R"({"name": "Nope"})");
   CHECK_FALSE(fs::exists(dir.path / "deep/bad.json.bak"));
-  CHECK(versioning::detect_format_version(read_file((dir.path / "deep/b.json").string())) == "1.0.0");
+  CHECK(versioning::detect_format_version(read_file((dir.path / "deep/b.json").string())) == kModelFormatVersion);
   CHECK_THAT(r.to_json(), Catch::Contains("\"status\":\"failed\""));
 
   MigrateReport again = migrate_files(o);
@@ -70,7 +70,7 @@ TEST_CASE("migrate_files: in place with backups, then a no-op; failures are isol
   o.mode = MigrateMode::check;
   o.paths = {(dir.path / "a.json").string(), (dir.path / "deep/b.json").string()};
   CHECK(migrate_files(o).exit_code() == kExitOk);
-  CHECK(migrate_files(o).summary().rfind("nothing to do: all 2 files are already at format 1.0.0", 0) == 0);
+  CHECK(migrate_files(o).summary().rfind(std::string("nothing to do: all 2 files are already at format ") + kModelFormatVersion, 0) == 0);
 }
 
 TEST_CASE("migrate_files: check, dry-run and --output-dir change nothing in place", "[tools][migrate]") {
@@ -90,7 +90,7 @@ TEST_CASE("migrate_files: check, dry-run and --output-dir change nothing in plac
   o.output_dir = (dir.path / "out").string();
   migrate_files(o);
   CHECK(read_file((dir.path / "in/x/a.json").string()) == R"({"name": "Sigmoid"})");
-  CHECK(versioning::detect_format_version(read_file((dir.path / "out/x/a.json").string())) == "1.0.0");
+  CHECK(versioning::detect_format_version(read_file((dir.path / "out/x/a.json").string())) == kModelFormatVersion);
   CHECK_FALSE(fs::exists(dir.path / "in/x/a.json.bak"));
 }
 
@@ -137,7 +137,7 @@ TEST_CASE("migrate_files: .mbin files get a new structure and keep their tensors
   INFO(r.to_json());
   CHECK(r.migrated == 1);
   auto file = MbinFile::open(path, {true});
-  CHECK(versioning::detect_format_version(file->structure_json()) == "1.0.0");
+  CHECK(versioning::detect_format_version(file->structure_json()) == kModelFormatVersion);
   CHECK(file->load("weight").bitwise_equal(w));
   CHECK(MbinFile::open(path + ".bak")->structure_json() == R"({"name": "Linear"})");
 }

@@ -57,19 +57,54 @@ TEST_CASE("python-mithril -> 1.0.0 golden pairs migrate byte for byte", "[versio
     std::string input = read_file(before.string());
     std::string expected = read_file(stem + ".after.json");
     CHECK(detect_format_version(input) == kPythonMithrilVersion);
-    std::string migrated = update_model_dict_version(input, kModelFormatVersion, before.filename().string());
+    std::string migrated = update_model_dict_version(input, "1.0.0", before.filename().string());
     CHECK(migrated == expected);
     // The result is canonical (what to_dict writes) and migrating it again changes nothing.
-    CHECK(to_dict(*from_dict(migrated)) == migrated);
-    CHECK(update_model_dict_version(migrated) == migrated);
+    CHECK(to_dict(*from_dict(migrated), "1.0.0") == migrated);
+    CHECK(update_model_dict_version(migrated, "1.0.0") == migrated);
   }
 }
 
+TEST_CASE("1.0.0 -> 1.1.0 golden pairs migrate byte for byte, and back without loss", "[versioning][golden]") {
+  for (const fs::path& before : golden_befores("1.0.0_to_1.1.0")) {
+    std::string stem = before.string().substr(0, before.string().size() - 12);
+    INFO(before.filename().string());
+    std::string input = read_file(before.string());
+    std::string expected = read_file(stem + ".after.json");
+    std::string up = update_model_dict_version(input, "1.1.0");
+    CHECK(up == expected);
+    CHECK(to_dict(*from_dict(up)) == up);
+    CHECK(update_model_dict_version(up) == up);
+    CHECK(update_model_dict_version(up, "1.0.0") == input);  // lossless round trip down
+  }
+}
+
+TEST_CASE("python-mithril dicts migrate to the current format in one call", "[versioning]") {
+  std::string current = update_model_dict_version(R"({"name": "Relu"})");
+  CHECK(detect_format_version(current) == kModelFormatVersion);
+  CHECK(to_dict(*from_dict(current)) == current);
+}
+
+TEST_CASE("1.1.0 -> 1.0.0 refuses a dict with functions, listing every blocking construct", "[versioning][down]") {
+  std::string dict = R"J({"version": "1.1.0", "name": "uses_function",
+    "inputs": {"x": {"shape": [null, 4], "dtype": "float64"}},
+    "nodes": [{"name": "a", "op": "fn.scaled_relu", "inputs": ["x"], "attributes": {"factor": 3.0}},
+              {"name": "b", "op": "relu", "inputs": ["a"]}],
+    "outputs": {"y": "b"},
+    "functions": {"fn.scaled_relu": {"version": 1, "inputs": ["x"], "attributes": {"factor": 1.0},
+                  "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]}, {"name": "s", "op": "multiply", "inputs": ["r", "@factor"]}],
+                  "output": "s"}}})J";
+  CHECK(error_of([&] { update_model_dict_version(dict, "1.0.0", "f.json"); }) ==
+        "f.json: cannot go down from 1.1.0 to 1.0.0 without loss: 2 constructs block it: "
+        "functions[\"fn.scaled_relu\"] (a function definition (format 1.1.0)), nodes[0].op (uses function 'fn.scaled_relu')");
+}
+
 TEST_CASE("a current dict comes back byte-identical, even when not canonical", "[versioning]") {
-  std::string text = "{\"version\": \"1.0.0\", \"name\": \"m\", \"inputs\": {\"x\": {\"shape\": [2]}}, "
+  std::string text = "{\"version\": \"1.1.0\", \"name\": \"m\", \"inputs\": {\"x\": {\"shape\": [2]}}, "
                      "\"nodes\": [], \"outputs\": {\"y\": \"x\"}}";
   CHECK(update_model_dict_version(text) == text);
-  CHECK(detect_format_version(text) == "1.0.0");
+  CHECK(detect_format_version(text) == "1.1.0");
+  CHECK(update_model_dict_version(text, kModelFormatVersion) == text);
 }
 
 TEST_CASE("unknown Python model names are all listed with their JSON paths", "[versioning][errors]") {
@@ -108,7 +143,7 @@ TEST_CASE("Python names are case-insensitive and `$n` keys become identifiers", 
 }
 
 TEST_CASE("going down from 1.0.0 to python-mithril is refused with the reason", "[versioning][down]") {
-  std::string current = update_model_dict_version(R"({"name": "Relu"})");
+  std::string current = update_model_dict_version(R"({"name": "Relu"})", "1.0.0");
   CHECK_THAT(error_of([&] { update_model_dict_version(current, kPythonMithrilVersion, "m.json"); }),
              Catch::Contains("m.json: cannot go down from 1.0.0 to python-mithril"));
 }
@@ -116,13 +151,13 @@ TEST_CASE("going down from 1.0.0 to python-mithril is refused with the reason", 
 TEST_CASE("unknown and newer versions are refused naming the known ones", "[versioning][errors]") {
   std::string newer = R"({"version": "7.0.0", "name": "m"})";
   CHECK_THAT(error_of([&] { update_model_dict_version(newer, kModelFormatVersion, "n.json"); }),
-             Catch::Contains("n.json: format version '7.0.0' is not one this library knows (python-mithril, 1.0.0)"));
+             Catch::Contains("n.json: format version '7.0.0' is not one this library knows (python-mithril, 1.0.0, 1.1.0)"));
   CHECK_THAT(error_of([] { update_model_dict_version(R"({"name": "Relu"})", "0.5.0"); }),
              Catch::Contains("'0.5.0' is not one this library knows"));
 }
 
-// A test table standing in for the lead's format 1.1.0 (a "functions" section): a new version is
-// one row, one step up and a step down that refuses with every blocking construct.
+// A test table with one more (made-up) version, 1.2.0, adding an "extras" section: a new version
+// is one row, one step up and a step down that refuses with every blocking construct.
 namespace {
 
 std::string set_version(std::string json, const std::string& from, const std::string& to) {
@@ -131,29 +166,29 @@ std::string set_version(std::string json, const std::string& from, const std::st
 
 FormatHistory test_history() {
   FormatHistory h = format_history();
-  h.versions.push_back("1.1.0");
+  h.versions.push_back("1.2.0");
   FormatStep step;
-  step.from = "1.0.0";
-  step.to = "1.1.0";
+  step.from = "1.1.0";
+  step.to = "1.2.0";
   step.file = "tests/versioning/versioning_test.cpp";
   step.up = [](const std::string& json, const std::string&) {
-    std::string out = set_version(json, "1.0.0", "1.1.0");
-    return out.substr(0, out.rfind("\n}")) + ",\n  \"functions\": {}\n}\n";
+    std::string out = set_version(to_dict(*from_dict(json)), "1.1.0", "1.2.0");
+    return out.substr(0, out.rfind("\n}")) + ",\n  \"extras\": {}\n}\n";
   };
   step.down = [](const std::string& json, const std::string& source) {
     std::vector<Blocker> blockers;
     std::smatch m;
     std::string rest = json;
     while (std::regex_search(rest, m, std::regex("\"fn_([a-z]+)\""))) {
-      blockers.push_back({"functions.fn_" + m[1].str(), "a function definition (format 1.1.0)"});
+      blockers.push_back({"extras.fn_" + m[1].str(), "an extra (format 1.2.0)"});
       rest = m.suffix();
     }
-    throw_blockers(source, "1.1.0", "1.0.0", blockers);
-    std::string out = set_version(json, "1.1.0", "1.0.0");
-    return std::regex_replace(out, std::regex(",\n  \"functions\": \\{\\}\n"), "\n");
+    throw_blockers(source, "1.2.0", "1.1.0", blockers);
+    std::string out = set_version(json, "1.2.0", "1.1.0");
+    return std::regex_replace(out, std::regex(",\n  \"extras\": \\{\\}\n"), "\n");
   };
   h.steps.push_back(step);
-  h.current = "1.1.0";
+  h.current = "1.2.0";
   return h;
 }
 
@@ -161,25 +196,28 @@ FormatHistory test_history() {
 
 TEST_CASE("the driver composes steps one at a time, up and down", "[versioning][driver]") {
   FormatHistory h = test_history();
-  CHECK(migration_path(h, kPythonMithrilVersion, "1.1.0") == std::vector<std::string>{"python-mithril", "1.0.0", "1.1.0"});
-  CHECK(migration_path(h, "1.1.0", "1.0.0") == std::vector<std::string>{"1.1.0", "1.0.0"});
+  CHECK(migration_path(h, kPythonMithrilVersion, "1.2.0") ==
+        std::vector<std::string>{"python-mithril", "1.0.0", "1.1.0", "1.2.0"});
+  CHECK(migration_path(h, "1.2.0", "1.0.0") == std::vector<std::string>{"1.2.0", "1.1.0", "1.0.0"});
 
   std::string python = R"({"name": "Relu"})";
-  std::string v100 = update_model_dict_version(python);
-  std::string v110 = update_model_dict_version(h, python, "1.1.0");  // two steps
-  CHECK(detect_format_version(v110) == "1.1.0");
-  CHECK_THAT(v110, Catch::Contains("\"functions\": {}"));
-  CHECK(update_model_dict_version(h, v110, "1.1.0") == v110);  // already there: unchanged
-  // Lossless down: back to exactly the 1.0.0 text.
-  CHECK(update_model_dict_version(h, v110, "1.0.0") == v100);
-  CHECK(update_model_dict_version(h, v100, "1.1.0") == v110);
+  std::string v110 = update_model_dict_version(python);
+  std::string v100 = update_model_dict_version(python, "1.0.0");
+  std::string v120 = update_model_dict_version(h, python, "1.2.0");  // three steps
+  CHECK(detect_format_version(v120) == "1.2.0");
+  CHECK_THAT(v120, Catch::Contains("\"extras\": {}"));
+  CHECK(update_model_dict_version(h, v120, "1.2.0") == v120);  // already there: unchanged
+  // Lossless down, one step and two steps.
+  CHECK(update_model_dict_version(h, v120, "1.1.0") == v110);
+  CHECK(update_model_dict_version(h, v120, "1.0.0") == v100);
+  CHECK(update_model_dict_version(h, v110, "1.2.0") == v120);
 
   // A dict using the new constructs: every blocker is listed.
-  std::string blocked = v110.substr(0, v110.rfind("\"functions\"")) + "\"functions\": {\"fn_gelu\": 1, \"fn_swish\": 2}\n}\n";
-  CHECK(error_of([&] { update_model_dict_version(h, blocked, "1.0.0", "f.json"); }) ==
-        "f.json: cannot go down from 1.1.0 to 1.0.0 without loss: 2 constructs block it: functions.fn_gelu (a "
-        "function definition (format 1.1.0)), functions.fn_swish (a function definition (format 1.1.0))");
+  std::string blocked = v120.substr(0, v120.rfind("\"extras\"")) + "\"extras\": {\"fn_gelu\": 1, \"fn_swish\": 2}\n}\n";
+  CHECK(error_of([&] { update_model_dict_version(h, blocked, "1.1.0", "f.json"); }) ==
+        "f.json: cannot go down from 1.2.0 to 1.1.0 without loss: 2 constructs block it: extras.fn_gelu (an extra "
+        "(format 1.2.0)), extras.fn_swish (an extra (format 1.2.0))");
   // Down past a step that has no down function at all: refused before any step runs.
-  CHECK_THAT(error_of([&] { update_model_dict_version(h, v110, kPythonMithrilVersion, "f.json"); }),
+  CHECK_THAT(error_of([&] { update_model_dict_version(h, v120, kPythonMithrilVersion, "f.json"); }),
              Catch::Contains("cannot go down from 1.0.0 to python-mithril"));
 }

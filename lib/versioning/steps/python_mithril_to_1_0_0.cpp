@@ -1204,7 +1204,7 @@ class Flattener {
       }
       model->set_metadata("python_mithril.key_types", text + "}");
     }
-    return to_dict(*model);
+    return to_dict(*model, "1.0.0");
   }
 
  private:
