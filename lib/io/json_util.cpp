@@ -120,17 +120,16 @@ void check_no_duplicate_keys(const rapidjson::Value& value, const std::string& s
 
 namespace {
 
-// Parsed schemas, built once per schema text and shared (a SchemaDocument is immutable; each
-// validation gets its own validator).
+// Parsed schemas, built once per schema text and thread (each validation gets its own validator).
+// Per thread because a RapidJSON 1.1 SchemaDocument is not safe to share: its "pattern" regexes
+// keep mutable match state, so concurrent validations (mithril-migrate --jobs) crash.
 struct CompiledSchema {
   rapidjson::Document doc;
   std::unique_ptr<rapidjson::SchemaDocument> schema;
 };
 
 const CompiledSchema& compiled_schema(const char* schema_text) {
-  static std::mutex mutex;
-  static std::map<const char*, std::unique_ptr<CompiledSchema>> cache;
-  std::lock_guard lock(mutex);
+  static thread_local std::map<const char*, std::unique_ptr<CompiledSchema>> cache;
   auto& entry = cache[schema_text];
   if (!entry) {
     auto compiled = std::make_unique<CompiledSchema>();

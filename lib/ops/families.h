@@ -13,6 +13,8 @@ void register_activation_ops(OpRegistry& registry);   ///< relu, sigmoid, tanh, 
 void register_linalg_ops(OpRegistry& registry);       ///< matmul
 void register_reduction_ops(OpRegistry& registry);    ///< sum, mean, max, min, prod, variance
 void register_shape_ops(OpRegistry& registry);        ///< reshape, transpose, concat, flatten
+void register_nn_ops(OpRegistry& registry);           ///< identity, gather, conv1d/2d, max_pool1d/2d, robust_sqrt/log/power
+void register_loss_ops(OpRegistry& registry);         ///< cross_entropy, binary_cross_entropy
 
 /// A built-in (domain "", version 1) schema without kernels; backends attach those. Its inference
 /// function checks the input count first, so the family's own functions may index inputs freely.

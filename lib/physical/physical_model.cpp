@@ -31,7 +31,10 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   for (const InputDecl& in : model->inputs()) {
     InputDecl compiled = in;
     compiled.info.dtype = walked_dtype(in.info.dtype, walk_options);
-    if (auto it = options.shapes.find(in.name); it != options.shapes.end()) compiled.info.shape = to_sym_shape(it->second);
+    if (auto it = options.shapes.find(in.name); it != options.shapes.end()) {
+      compiled.info.shape = to_sym_shape(it->second);
+      compiled.info.rank_known = true;
+    }
     pm.inputs_.push_back(compiled);
     inputs[in.name] = FlatValue{in.name, compiled.info};
   }
@@ -174,11 +177,14 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std:
   // Concrete shapes for these inputs: the same walk as compile, now with concrete dims. It
   // checks input shapes against declarations (with the node or input name in errors).
   std::vector<Shape> shapes(slot_paths_.size());
+  // Dtypes too: a node on values of unknown rank had its inference deferred at compile time.
+  std::vector<DType> dtypes(slot_paths_.size());
   WalkCallbacks callbacks;
   callbacks.on_node = [&](const std::string& path, const Step&, const std::vector<std::string>&, const ValueInfo& info) {
     if (!info.rank_known || !is_concrete(info.shape))
       throw Error(ErrorKind::shape, fmt::format("node '{}': output shape {} is not fully known", path, info_str(info)));
     shapes[slot_of_.at(path)] = to_shape(info.shape);
+    dtypes[slot_of_.at(path)] = info.dtype;
   };
   for (const InputDecl& in : inputs_) {
     if (!in.info.rank_known) continue;
@@ -197,7 +203,7 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std:
     std::vector<Tensor> args;
     args.reserve(call.inputs.size());
     for (int slot : call.inputs) args.push_back(slots[slot]);
-    Tensor out(slot_infos_[call.output].dtype, shapes[call.output]);
+    Tensor out(dtypes[call.output], shapes[call.output]);
     try {
       backend_->execute(*call.op, args, *call.attributes, out);
     } catch (const Error& e) {

@@ -54,6 +54,108 @@ def flatten(x, start, end):
     return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
 
 
+def pad_axis(x, axis, before, after, value=0):
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (before, after)
+    return np.pad(x, widths, constant_values=value)
+
+
+def conv(x, w, a, rank):
+    # Direct definition: out[n, o, i...] = sum_{c, p...} x_pad[n, g*cg + c, i*s + p*d] * w[o, c, p...].
+    stride, dilation, groups = a["stride"], a["dilation"], a["groups"]
+    for k in range(rank):
+        x = pad_axis(x, 2 + k, a["padding"][2 * k], a["padding"][2 * k + 1])
+    n, o, cg = x.shape[0], w.shape[0], w.shape[1]
+    og = o // groups
+    sizes = [(x.shape[2 + k] - dilation[k] * (w.shape[2 + k] - 1) - 1) // stride[k] + 1 for k in range(rank)]
+    out = np.zeros([n, o] + sizes, dtype=x.dtype)
+    for idx in np.ndindex(*sizes):
+        window = [slice(None), None]
+        for k in range(rank):
+            start = idx[k] * stride[k]
+            window.append(slice(start, start + dilation[k] * (w.shape[2 + k] - 1) + 1, dilation[k]))
+        for oc in range(o):
+            g = oc // og
+            window[1] = slice(g * cg, (g + 1) * cg)
+            patch = x[tuple(window)]
+            out[(slice(None), oc) + tuple(idx)] = (patch * w[oc]).reshape(n, -1).sum(axis=1)
+    return out
+
+
+def max_pool(x, a, rank):
+    # Python Mithril pads with zeros before taking window maxima (nanmax keeps NaN only if all are NaN,
+    # so the reference keeps numpy's max here: NaN propagates).
+    k, s, d = a["kernel_size"], a["stride"], a["dilation"]
+    for i in range(rank):
+        x = pad_axis(x, x.ndim - rank + i, a["padding"][2 * i], a["padding"][2 * i + 1])
+    sizes = [(x.shape[x.ndim - rank + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(rank)]
+    out = np.zeros(x.shape[:x.ndim - rank] + tuple(sizes), dtype=x.dtype)
+    for idx in np.ndindex(*sizes):
+        window = [Ellipsis] + [slice(idx[i] * s[i], idx[i] * s[i] + d[i] * (k[i] - 1) + 1, d[i]) for i in range(rank)]
+        patch = x[tuple(window)]
+        out[(Ellipsis,) + tuple(idx)] = patch.reshape(patch.shape[:patch.ndim - rank] + (-1,)).max(axis=-1)
+    return out
+
+
+def robust_log(x, t):
+    x = np.abs(x)
+    return np.where(x < t, np.log(t) + x / t - 1, np.log(np.where(x < t, 1, x)))
+
+
+def robust_sqrt(x, t):
+    x = np.abs(x)
+    return np.where(x < t, x / np.sqrt(t), np.sqrt(x))
+
+
+def robust_power(b, e, t):
+    b = np.abs(b)
+    with np.errstate(all="ignore"):
+        cond = (b < t) & (e < 1 - np.log(t) / np.log(b))
+    return np.where(cond, b / t, b ** e)
+
+
+def cross_entropy(x, t, a):
+    log = (lambda v: robust_log(v, x.dtype.type(a["threshold"]))) if a["robust"] else np.log
+    classes = x.shape[1]
+    w = np.array(a["weights"], dtype=x.dtype) if a["weights"] else np.ones(classes, dtype=x.dtype)
+    if a["categorical"]:
+        if a["auto_weights"]:
+            counts = np.bincount(t.ravel(), minlength=classes)
+            w = (t.size / (classes * counts)).astype(x.dtype)
+        picked = np.take_along_axis(x, np.expand_dims(t, 1), axis=1).squeeze(1)
+        if a["input_type"] == "logits":
+            m = x.max(axis=1, keepdims=True)
+            loss = log(np.exp(x - m).sum(axis=1)) - (picked - m.squeeze(1))
+        elif a["input_type"] == "probs":
+            loss = -log(picked)
+        else:
+            loss = -picked
+        return loss * w[t]
+    if a["auto_weights"]:
+        w = (t.sum() / (classes * np.moveaxis(t, 1, -1).reshape(-1, classes).sum(axis=0))).astype(x.dtype)
+    wb = w.reshape((1, classes) + (1,) * (x.ndim - 2))
+    if a["input_type"] == "logits":
+        term = x - log(np.exp(x).sum(axis=1, keepdims=True))
+    elif a["input_type"] == "probs":
+        term = log(x)
+    else:
+        term = x
+    return -(t * term * wb).sum(axis=1)
+
+
+def binary_cross_entropy(x, t, a):
+    log = (lambda v: robust_log(v, x.dtype.type(a["threshold"]))) if a["robust"] else np.log
+    pw = a["pos_weight"]
+    if a["auto_pos_weight"]:
+        m = t.mean()
+        pw = (1 - m) / m
+    if a["input_type"] == "logits":
+        lw = (pw - 1) * t + 1
+        soft = log(1 + np.exp(-np.abs(x))) if a["robust"] else np.log1p(np.exp(-np.abs(x)))
+        return (1 - t) * x - lw * (np.minimum(x, 0) - soft)
+    return -(pw * t * log(x)) - (1 - t) * log(1 - x)
+
+
 def compute(op, a, x):
     if op in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"):
         return getattr(np, op)(x[0], x[1])
@@ -93,6 +195,24 @@ def compute(op, a, x):
         return np.where(x[0], x[1], x[2])
     if op == "cast":
         return x[0].astype(np.dtype(a["dtype"]))
+    if op == "identity":
+        return x[0].copy()
+    if op == "gather":
+        return x[0][x[1]]
+    if op in ("conv1d", "conv2d"):
+        return conv(x[0], x[1], a, int(op[4]))
+    if op in ("max_pool1d", "max_pool2d"):
+        return max_pool(x[0], a, int(op[8]))
+    if op == "robust_sqrt":
+        return robust_sqrt(x[0], x[1])
+    if op == "robust_log":
+        return robust_log(x[0], x[1])
+    if op == "robust_power":
+        return robust_power(x[0], x[1], x[2])
+    if op == "cross_entropy":
+        return cross_entropy(x[0], x[1], a)
+    if op == "binary_cross_entropy":
+        return binary_cross_entropy(x[0], x[1], a)
     raise ValueError("the oracle does not know operator " + op)
 
 

@@ -161,6 +161,55 @@ std::vector<OpCase> build_cases() {
   add("cast", {{"dtype", std::string("float32")}}, {boolean({5})});
   add("cast", {{"dtype", std::string("float16")}}, {f32({6}, -100, 100)});
   add("cast", {{"dtype", std::string("int64")}}, {i32({6})});
+
+  // nn family (lib/ops/nn.cpp): operators Python Mithril models need.
+  add("identity", {}, {f32({2, 3})});
+  add("identity", {}, {i64({4})});
+  add("gather", {}, {f64({4, 3}), values(DType::int64, {5}, {3, 0, -1, 2, 2})});
+  add("gather", {}, {f32({5}), i64({2, 2}, 0, 4)});
+  add("gather", {}, {i32({3, 2, 2}), values(DType::int32, {2}, {2, 0})});
+  add("conv1d", {}, {f64({2, 2, 7}), f64({3, 2, 3})});
+  add("conv1d", {{"stride", Ints{2}}, {"padding", Ints{1, 2}}, {"dilation", Ints{2}}, {"groups", int64_t{2}}},
+      {f64({1, 4, 9}), f64({2, 2, 3})});
+  add("conv2d", {}, {f64({1, 2, 5, 6}), f64({3, 2, 3, 2})});
+  add("conv2d", {{"stride", Ints{2, 1}}, {"padding", Ints{1, 0, 2, 1}}, {"dilation", Ints{1, 2}}, {"groups", int64_t{2}}},
+      {f64({2, 4, 6, 7}), f64({4, 2, 2, 3})});
+  add("conv2d", {}, {f32({1, 1, 4, 4}), f32({2, 1, 2, 2})});
+  add("max_pool1d", {{"kernel_size", Ints{2}}, {"stride", Ints{2}}}, {f64({2, 3, 7})});
+  add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{1}}, {"padding", Ints{1, 2}}, {"dilation", Ints{2}}},
+      {f32({2, 9})});
+  add("max_pool1d", {{"kernel_size", Ints{2}}, {"stride", Ints{1}}, {"padding", Ints{1, 1}}},
+      {values(DType::float64, {4}, {-1, -2, nan, -3})});
+  add("max_pool2d", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}}, {f64({1, 2, 5, 6})});
+  add("max_pool2d", {{"kernel_size", Ints{2, 3}}, {"stride", Ints{1, 2}}, {"padding", Ints{1, 0, 0, 1}}, {"dilation", Ints{2, 1}}},
+      {f64({3, 6, 7})});
+  const double tiny = 2.2250738585072014e-308;
+  add("robust_sqrt", {}, {f64({2, 3}), values(DType::float64, {}, {0.5})});
+  add("robust_sqrt", {}, {values(DType::float64, {5}, {0, -4, 1e-310, tiny, 9}), values(DType::float64, {}, {tiny})});
+  add("robust_sqrt", {}, {f32({3, 1}), f32({2}, 0.1, 1)});
+  add("robust_log", {}, {f64({2, 3}), values(DType::float64, {}, {0.5})});
+  add("robust_log", {}, {values(DType::float64, {5}, {0, -4, 1e-310, tiny, 9}), values(DType::float64, {}, {tiny})});
+  add("robust_power", {}, {f64({3, 2}, -1, 1), f64({2}, -2, 3), values(DType::float64, {}, {0.3})});
+  add("robust_power", {}, {values(DType::float64, {4}, {0, 1e-310, -2, 3}), values(DType::float64, {4}, {-1, 0.5, 2, 0.5}),
+                           values(DType::float64, {}, {tiny})});
+
+  // loss family (lib/ops/loss.cpp).
+  add("cross_entropy", {}, {f64({4, 3}), i64({4}, 0, 2)});
+  add("cross_entropy", {{"input_type", std::string("probs")}, {"robust", true}, {"threshold", 0.05}},
+      {f64({3, 4}, 0.01, 1), i64({3}, 0, 3)});
+  add("cross_entropy", {{"input_type", std::string("log_probs")}, {"weights", std::vector<double>{0.5, 1, 2}}},
+      {f64({2, 3, 4}, -3, 0), i64({2, 4}, 0, 2)});
+  add("cross_entropy", {{"auto_weights", true}}, {f64({6, 3}), values(DType::int64, {6}, {0, 1, 1, 2, 2, 2})});
+  add("cross_entropy", {{"categorical", false}}, {f64({3, 4}), f64({3, 4}, 0, 1)});
+  add("cross_entropy", {{"categorical", false}, {"input_type", std::string("probs")}}, {f64({2, 3, 2}, 0.05, 1), f64({2, 3, 2}, 0, 1)});
+  add("cross_entropy", {{"categorical", false}, {"auto_weights", true}}, {f64({4, 3}), f64({4, 3}, 0.1, 1)});
+  add("binary_cross_entropy", {}, {f64({3, 4}), f64({3, 4}, 0, 1)});
+  add("binary_cross_entropy", {{"input_type", std::string("probs")}}, {f64({5}, 0.01, 0.99), f64({5}, 0, 1)});
+  add("binary_cross_entropy", {{"pos_weight", 2.5}}, {f64({2, 3}), f64({3}, 0, 1)});
+  add("binary_cross_entropy", {{"robust", true}}, {f64({6}, -40, 40), f64({6}, 0, 1)});
+  add("binary_cross_entropy",
+      {{"input_type", std::string("probs")}, {"auto_pos_weight", true}, {"robust", true}, {"threshold", 0.5}},
+      {f64({4}, 0.01, 0.99), values(DType::float64, {4}, {0, 1, 1, 0})});
   return cases;
 }
 

@@ -57,7 +57,10 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "abs",      "add",      "cast",     "concat",   "cos",        "divide",    "exp",      "flatten", "gelu",
       "leaky_relu", "log",    "matmul",   "max",      "maximum",    "mean",      "min",      "minimum", "multiply",
       "negate",   "power",    "prod",     "relu",     "reshape",    "sigmoid",   "sin",      "softmax", "softplus",
-      "sqrt",     "subtract", "sum",      "tanh",     "transpose",  "variance",  "where"};
+      "sqrt",     "subtract", "sum",      "tanh",     "transpose",  "variance",  "where",
+      // nn and loss families
+      "identity", "gather", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "robust_sqrt", "robust_log",
+      "robust_power", "cross_entropy", "binary_cross_entropy"};
   std::sort(expected.begin(), expected.end());
   CHECK(builtin_names() == expected);
 }

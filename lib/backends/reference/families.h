@@ -16,6 +16,8 @@ void register_reference_activation_kernels(OpRegistry& registry);
 void register_reference_linalg_kernels(OpRegistry& registry);
 void register_reference_reduction_kernels(OpRegistry& registry);
 void register_reference_shape_kernels(OpRegistry& registry);
+void register_reference_nn_kernels(OpRegistry& registry);
+void register_reference_loss_kernels(OpRegistry& registry);
 
 /// The backend name reference kernels are registered under.
 inline constexpr const char* kReferenceBackend = "reference";

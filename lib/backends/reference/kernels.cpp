@@ -15,6 +15,8 @@ void register_reference_kernels(OpRegistry& registry) {
   register_reference_linalg_kernels(registry);
   register_reference_reduction_kernels(registry);
   register_reference_shape_kernels(registry);
+  register_reference_nn_kernels(registry);
+  register_reference_loss_kernels(registry);
 }
 
 }  // namespace mithril

@@ -1,0 +1,117 @@
+// mithril-migrate: upgrade (or, where lossless, downgrade) model files between format versions.
+//
+//   mithril-migrate models/                      migrate every model file in place (NAME.bak kept)
+//   mithril-migrate --check models/              CI: exit 1 and list the files not at the current version
+//   mithril-migrate --dry-run old.json           print what each file would become
+//   mithril-migrate --to 1.0.0 --output-dir out/ 'models/*.json'
+//   find store -name '*.json' | mithril-migrate --jobs 8 --shard 3/16 -
+//
+// Exit codes: 0 done (or nothing to do), 1 --check found files to migrate, 2 a file failed or bad usage.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/cli.h"
+#include "tools/migrate.h"
+
+namespace {
+
+struct Options {
+  std::vector<std::string> paths;
+  bool check = false;
+  bool dry_run = false;
+  bool no_backup = false;
+  bool json = false;
+  bool quiet = false;
+  std::string to = mithril::kModelFormatVersion;
+  std::string output_dir;
+  int jobs = 1;
+  std::string shard;
+  std::string shard_by = "hash";
+};
+
+int run(const Options& o) {
+  using namespace mithril::tools;
+  MigrateOptions m;
+  m.paths = o.paths;
+  m.path_list = &std::cin;
+  m.target = o.to;
+  m.mode = o.check ? MigrateMode::check : o.dry_run ? MigrateMode::dry_run : MigrateMode::write;
+  m.backup = !o.no_backup;
+  m.output_dir = o.output_dir;
+  m.jobs = o.jobs;
+  m.shard_by_index = o.shard_by == "index";
+  if (!o.shard.empty()) {
+    int k = -1, n = 0;
+    char extra = 0;
+    if (std::sscanf(o.shard.c_str(), "%d/%d%c", &k, &n, &extra) != 2) {
+      std::cerr << "mithril-migrate: error: --shard " << o.shard << ": expected K/N, e.g. 0/4\n";
+      return kExitInputError;
+    }
+    m.shard_index = k;
+    m.shard_count = n;
+  }
+  // Progress only for a person watching a terminal; scripts and CI logs stay quiet.
+  bool progress = !o.quiet && !o.json && isatty(STDERR_FILENO);
+  if (progress)
+    m.on_progress = [](const FileResult&, std::size_t done, std::size_t total) {
+      if (done == total || done % 25 == 0) std::fprintf(stderr, "\r%zu/%zu files", done, total);
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  MigrateReport report = migrate_files(m);
+  if (o.json) {
+    std::cout << report.to_json();
+    return report.exit_code();
+  }
+  for (const FileResult& r : report.files) {
+    if (r.status == FileStatus::failed) std::cerr << "mithril-migrate: error: " << r.error << "\n";
+    if (r.status != FileStatus::needs_migration) continue;
+    if (m.mode == MigrateMode::check) std::cout << r.path << ": at " << r.from_version << ", not " << report.target << "\n";
+    else std::cout << "=== " << r.path << " (" << r.from_version << " -> " << report.target << ")\n" << r.new_text;
+  }
+  if (!o.quiet) std::cerr << "mithril-migrate: " << report.summary() << "\n";
+  return report.exit_code();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Upgrade (or, where lossless, downgrade) Mithril model files between format versions.\n"
+               "Reads structure JSON (.json, including Python Mithril dicts, which have no version) and .mbin files;\n"
+               "folders are searched recursively; '-' reads one path per line from standard input.",
+               "mithril-migrate"};
+  app.add_option("paths", o.paths, "Files, folders, glob patterns, or '-'")->required();
+  app.add_flag("--check", o.check, "Change nothing; exit 1 and list the files not at the target version");
+  app.add_flag("--dry-run", o.dry_run, "Change nothing; print what each file would become");
+  app.add_option("--to", o.to, "Target format version (default: the current one)");
+  app.add_flag("--no-backup", o.no_backup, "Do not keep the original as NAME.bak when writing in place");
+  app.add_option("--output-dir", o.output_dir, "Write migrated files under DIR, mirroring the tree, instead of in place");
+  app.add_option("-j,--jobs", o.jobs, "Files migrated in parallel")->check(CLI::Range(1, 256));
+  app.add_option("--shard", o.shard, "Handle only shard K of N (0 <= K < N), e.g. a Slurm array or job index");
+  app.add_option("--shard-by", o.shard_by, "How files are split: 'hash' of the relative path (stable when files "
+                                           "are added) or 'index' in sorted order")
+      ->check(CLI::IsMember({"hash", "index"}));
+  app.add_flag("--json", o.json, "Print a machine-readable report on standard output");
+  app.add_flag("-q,--quiet", o.quiet, "No summary line on standard error");
+  app.set_version_flag("--version", mithril::tools::version_line("mithril-migrate"));
+  app.get_formatter()->column_width(34);
+  try {
+    app.parse(argc, argv);
+    if (o.check && o.dry_run) throw CLI::ValidationError("--check and --dry-run exclude each other");
+    if (!o.output_dir.empty() && (o.check || o.dry_run))
+      throw CLI::ValidationError("--output-dir writes files; it does not go with --check or --dry-run");
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return mithril::tools::kExitInputError;
+  }
+  return mithril::tools::run_guarded("mithril-migrate", [&] { return run(o); });
+}

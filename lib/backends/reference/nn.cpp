@@ -1,0 +1,191 @@
+// Reference kernels of the nn family: plain loops written in the order numpy (Python Mithril's
+// reference backend) evaluates them, so results agree to the last bits on small inputs.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "backends/reference/families.h"
+#include "core/error.h"
+
+namespace mithril {
+
+namespace {
+
+template <class T>
+T v_nan() {
+  return std::numeric_limits<T>::has_quiet_NaN ? std::numeric_limits<T>::quiet_NaN() : T(0);
+}
+
+// Element offsets of `operand` (numpy-broadcast to `out`) for every flat index of `out`.
+std::vector<int64_t> broadcast_offsets(const Shape& operand, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (std::size_t i = 0; i < operand.size(); ++i) {
+    std::size_t a = operand.size() - 1 - i, o = out.size() - 1 - i;
+    strides[o] = operand[a] == 1 ? 0 : stride;
+    stride *= operand[a];
+  }
+  int64_t count = shape_numel(out);
+  std::vector<int64_t> offsets(static_cast<std::size_t>(count));
+  for (int64_t flat = 0; flat < count; ++flat) {
+    int64_t rest = flat, offset = 0;
+    for (std::size_t axis = out.size(); axis-- > 0;) {
+      offset += (rest % out[axis]) * strides[axis];
+      rest /= out[axis];
+    }
+    offsets[static_cast<std::size_t>(flat)] = offset;
+  }
+  return offsets;
+}
+
+void identity_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  if (out.nbytes() > 0) std::memcpy(out.mutable_data(), in[0].data(), out.nbytes());
+}
+
+void gather_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  const Tensor& input = in[0];
+  const Tensor& indices = in[1];
+  int64_t rows = input.shape()[0];
+  std::size_t row_bytes = rows == 0 ? 0 : input.nbytes() / static_cast<std::size_t>(rows);
+  const char* src = static_cast<const char*>(input.data());
+  char* dst = static_cast<char*>(out.mutable_data());
+  for (int64_t i = 0; i < indices.numel(); ++i) {
+    int64_t index = static_cast<int64_t>(indices.value_at(i));
+    int64_t row = index < 0 ? index + rows : index;
+    if (row < 0 || row >= rows)
+      throw Error(ErrorKind::shape, "gather: index " + std::to_string(index) + " is out of range for axis 0 of size " +
+                                        std::to_string(rows));
+    if (row_bytes) std::memcpy(dst + static_cast<std::size_t>(i) * row_bytes, src + static_cast<std::size_t>(row) * row_bytes, row_bytes);
+  }
+}
+
+// Convolution over `rank` spatial axes (1 or 2), treating 1-D as 2-D with height 1.
+void conv_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, std::size_t rank) {
+  const Shape& xs = in[0].shape();
+  const Shape& ws = in[1].shape();
+  std::vector<int64_t> stride = attr_ints(attrs, "stride"), padding = attr_ints(attrs, "padding"),
+                       dilation = attr_ints(attrs, "dilation");
+  if (rank == 1) {
+    stride.insert(stride.begin(), 1);
+    padding.insert(padding.begin(), {0, 0});
+    dilation.insert(dilation.begin(), 1);
+  }
+  int64_t groups = attr_int(attrs, "groups");
+  int64_t n = xs[0], c = xs[1], h = rank == 1 ? 1 : xs[2], w = xs.back();
+  int64_t o = ws[0], cg = ws[1], kh = rank == 1 ? 1 : ws[2], kw = ws.back();
+  int64_t oh = rank == 1 ? 1 : out.shape()[2], ow = out.shape().back();
+  int64_t og = o / groups;
+  dispatch_numeric(rank == 1 ? "conv1d" : "conv2d", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    const T* k = in[1].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t oc = 0; oc < o; ++oc) {
+        int64_t g = oc / og;
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            T sum = 0;
+            for (int64_t ic = 0; ic < cg; ++ic) {
+              int64_t channel = g * cg + ic;
+              for (int64_t p = 0; p < kh; ++p) {
+                int64_t row = i * stride[0] - padding[0] + p * dilation[0];
+                if (row < 0 || row >= h) continue;
+                for (int64_t q = 0; q < kw; ++q) {
+                  int64_t col = j * stride[1] - padding[2] + q * dilation[1];
+                  if (col < 0 || col >= w) continue;
+                  sum += x[((b * c + channel) * h + row) * w + col] * k[((oc * cg + ic) * kh + p) * kw + q];
+                }
+              }
+            }
+            y[((b * o + oc) * oh + i) * ow + j] = sum;
+          }
+      }
+  });
+}
+
+void pool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, std::size_t rank) {
+  const Shape& xs = in[0].shape();
+  std::vector<int64_t> kernel = attr_ints(attrs, "kernel_size"), stride = attr_ints(attrs, "stride"),
+                       padding = attr_ints(attrs, "padding"), dilation = attr_ints(attrs, "dilation");
+  if (rank == 1) {
+    kernel.insert(kernel.begin(), 1);
+    stride.insert(stride.begin(), 1);
+    padding.insert(padding.begin(), {0, 0});
+    dilation.insert(dilation.begin(), 1);
+  }
+  int64_t h = rank == 1 ? 1 : xs[xs.size() - 2], w = xs.back();
+  int64_t oh = rank == 1 ? 1 : out.shape()[out.shape().size() - 2], ow = out.shape().back();
+  int64_t planes = h * w == 0 ? 0 : in[0].numel() / (h * w);
+  dispatch_numeric(rank == 1 ? "max_pool1d" : "max_pool2d", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t plane = 0; plane < planes; ++plane)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          bool first = true, nan = false;
+          T best = 0;
+          for (int64_t p = 0; p < kernel[0]; ++p)
+            for (int64_t q = 0; q < kernel[1]; ++q) {
+              int64_t row = i * stride[0] - padding[0] + p * dilation[0];
+              int64_t col = j * stride[1] - padding[2] + q * dilation[1];
+              // Positions in the padding hold 0, as in Python Mithril's numpy backend.
+              T v = (row < 0 || row >= h || col < 0 || col >= w) ? T(0) : x[(plane * h + row) * w + col];
+              if (v != v) nan = true;
+              if (first || v > best) best = v;
+              first = false;
+            }
+          y[(plane * oh + i) * ow + j] = nan ? v_nan<T>() : best;
+        }
+  });
+}
+
+template <class F>
+void add_robust(OpRegistry& registry, const std::string& op, F f) {
+  registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    dispatch_floating(op, out.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<std::vector<int64_t>> offsets;
+      for (const Tensor& t : in) offsets.push_back(broadcast_offsets(t.shape(), out.shape()));
+      T* y = out.mutable_data_as<T>();
+      for (int64_t i = 0; i < out.numel(); ++i) {
+        std::vector<T> args;
+        for (std::size_t k = 0; k < in.size(); ++k) args.push_back(in[k].data_as<T>()[offsets[k][static_cast<std::size_t>(i)]]);
+        y[i] = f(args);
+      }
+    });
+  });
+}
+
+}  // namespace
+
+void register_reference_nn_kernels(OpRegistry& registry) {
+  registry.add_kernel("identity", kReferenceBackend, identity_kernel);
+  registry.add_kernel("gather", kReferenceBackend, gather_kernel);
+  registry.add_kernel("conv1d", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_kernel(in, a, out, 1); });
+  registry.add_kernel("conv2d", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_kernel(in, a, out, 2); });
+  registry.add_kernel("max_pool1d", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 1); });
+  registry.add_kernel("max_pool2d", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 2); });
+  add_robust(registry, "robust_sqrt", [](const auto& a) {
+    auto x = std::abs(a[0]);
+    return x < a[1] ? x / std::sqrt(a[1]) : std::sqrt(x);
+  });
+  add_robust(registry, "robust_log", [](const auto& a) {
+    auto x = std::abs(a[0]);
+    return x < a[1] ? std::log(a[1]) + x / a[1] - 1 : std::log(x);
+  });
+  add_robust(registry, "robust_power", [](const auto& a) {
+    auto b = std::abs(a[0]);
+    auto e = a[1], t = a[2];
+    return (b < t && e < 1 - std::log(t) / std::log(b)) ? b / t : std::pow(b, e);
+  });
+}
+
+}  // namespace mithril

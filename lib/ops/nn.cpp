@@ -1,0 +1,184 @@
+// Neural-network operators that Python Mithril models need and the primitive families do not
+// give by composition: identity, gather (indexing along axis 0), convolutions and max pooling
+// (Python Mithril's zero padding), and the "robust" sqrt/log/power that stay finite near zero.
+#include <string>
+
+#include "core/error.h"
+#include "ops/families.h"
+#include "ops/shape_inference.h"
+
+namespace mithril {
+
+namespace {
+
+void require_index_dtype(const std::string& op, DType dtype) {
+  if (dtype != DType::int32 && dtype != DType::int64)
+    throw Error(ErrorKind::shape, op + ": indices must be int32 or int64, got " + std::string(dtype_name(dtype)));
+}
+
+ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes&) {
+  require_index_dtype("gather", in[1].dtype);
+  if (in[0].shape.empty()) throw Error(ErrorKind::shape, "gather: cannot index a 0-d value");
+  SymShape out = in[1].shape;
+  out.insert(out.end(), in[0].shape.begin() + 1, in[0].shape.end());
+  return ValueInfo{in[0].dtype, out};
+}
+
+// One spatial output size: (size + before + after - dilation * (kernel - 1) - 1) / stride + 1.
+Dim window_dim(const Dim& size, int64_t kernel, int64_t stride, int64_t before, int64_t after, int64_t dilation,
+               const std::string& op) {
+  if (!size.is_known()) return Dim::any();
+  int64_t span = size.size + before + after - dilation * (kernel - 1) - 1;
+  if (span < 0)
+    throw Error(ErrorKind::shape, op + ": window of " + std::to_string(kernel) + " (dilation " +
+                                      std::to_string(dilation) + ") is larger than the padded size " +
+                                      std::to_string(size.size + before + after));
+  return Dim::known(span / stride + 1);
+}
+
+std::vector<int64_t> positive_ints(const Attributes& attrs, const std::string& name, std::size_t count,
+                                   const std::string& op, bool allow_zero = false) {
+  std::vector<int64_t> v = attr_ints(attrs, name);
+  if (v.size() != count)
+    throw Error(ErrorKind::schema, op + ": " + name + " needs " + std::to_string(count) + " values, got " + ints_str(v));
+  for (int64_t x : v)
+    if (x < (allow_zero ? 0 : 1))
+      throw Error(ErrorKind::schema, op + ": " + name + " " + ints_str(v) + (allow_zero ? " has a negative value" : " must be positive"));
+  return v;
+}
+
+// conv<rank>d: input [N, C, spatial...], weight [O, C / groups, kernel...] -> [N, O, spatial'...].
+InferFn infer_conv(std::size_t rank) {
+  std::string op = "conv" + std::to_string(rank) + "d";
+  return [rank, op](const std::vector<ValueInfo>& in, const Attributes& attrs) {
+    require_same_dtype(in[0].dtype, in[1].dtype);
+    require_numeric(op, in[0].dtype);
+    const SymShape& x = in[0].shape;
+    const SymShape& w = in[1].shape;
+    if (x.size() != rank + 2 || w.size() != rank + 2)
+      throw Error(ErrorKind::shape, op + " needs input [N,C," + (rank == 1 ? "W" : std::string("H,W")) + "] and weight [O,C," +
+                                        (rank == 1 ? "k" : std::string("kh,kw")) + "], got " + shape_str(x) + " and " + shape_str(w));
+    std::vector<int64_t> stride = positive_ints(attrs, "stride", rank, op);
+    std::vector<int64_t> padding = positive_ints(attrs, "padding", 2 * rank, op, true);
+    std::vector<int64_t> dilation = positive_ints(attrs, "dilation", rank, op);
+    int64_t groups = attr_int(attrs, "groups");
+    if (groups < 1) throw Error(ErrorKind::schema, op + ": groups must be positive, got " + std::to_string(groups));
+    if (x[1].is_known() && w[1].is_known() && x[1].size != w[1].size * groups)
+      throw Error(ErrorKind::shape, op + ": input has " + std::to_string(x[1].size) + " channels, weight " + shape_str(w) +
+                                        " with groups " + std::to_string(groups) + " expects " + std::to_string(w[1].size * groups));
+    if (w[0].is_known() && w[0].size % groups != 0)
+      throw Error(ErrorKind::shape, op + ": " + std::to_string(w[0].size) + " output channels do not split into " +
+                                        std::to_string(groups) + " groups");
+    SymShape out = {x[0], w[0]};
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (!w[2 + i].is_known()) {
+        out.push_back(Dim::any());
+        continue;
+      }
+      out.push_back(window_dim(x[2 + i], w[2 + i].size, stride[i], padding[2 * i], padding[2 * i + 1], dilation[i], op));
+    }
+    return ValueInfo{in[0].dtype, out};
+  };
+}
+
+// max_pool<rank>d over the last `rank` axes of an input of rank >= rank.
+InferFn infer_pool(std::size_t rank) {
+  std::string op = "max_pool" + std::to_string(rank) + "d";
+  return [rank, op](const std::vector<ValueInfo>& in, const Attributes& attrs) {
+    require_numeric(op, in[0].dtype);
+    const SymShape& x = in[0].shape;
+    if (x.size() < rank)
+      throw Error(ErrorKind::shape, op + " needs an input of rank " + std::to_string(rank) + " or more, got " + shape_str(x));
+    std::vector<int64_t> kernel = positive_ints(attrs, "kernel_size", rank, op);
+    std::vector<int64_t> stride = positive_ints(attrs, "stride", rank, op);
+    std::vector<int64_t> padding = positive_ints(attrs, "padding", 2 * rank, op, true);
+    std::vector<int64_t> dilation = positive_ints(attrs, "dilation", rank, op);
+    SymShape out(x.begin(), x.end() - static_cast<std::ptrdiff_t>(rank));
+    for (std::size_t i = 0; i < rank; ++i)
+      out.push_back(window_dim(x[x.size() - rank + i], kernel[i], stride[i], padding[2 * i], padding[2 * i + 1], dilation[i], op));
+    return ValueInfo{in[0].dtype, out};
+  };
+}
+
+InferFn infer_robust(const std::string& op) {
+  return [op](const std::vector<ValueInfo>& in, const Attributes&) {
+    std::vector<SymShape> shapes;
+    for (const ValueInfo& v : in) {
+      require_same_dtype(in[0].dtype, v.dtype);
+      shapes.push_back(v.shape);
+    }
+    require_floating(op, in[0].dtype);
+    return ValueInfo{in[0].dtype, broadcast_shapes(shapes)};
+  };
+}
+
+}  // namespace
+
+void register_nn_ops(OpRegistry& registry) {
+  registry.add(builtin_schema("identity", "The input unchanged (any dtype, any shape).", {{"input"}}, {},
+                              [](const std::vector<ValueInfo>& in, const Attributes&) { return in[0]; }));
+  registry.add(builtin_schema(
+      "gather",
+      "input[indices] along axis 0 (numpy fancy indexing): output shape indices.shape + input.shape[1:]; indices "
+      "are int32 or int64, negative ones count from the end, out-of-range ones are an error.",
+      {{"input"}, {"indices"}}, {}, infer_gather));
+  const std::string conv_doc =
+      " Cross-correlation (no kernel flip) with zero padding; stride, padding (before, after per spatial axis), "
+      "dilation and groups as in torch. Input and weight share the dtype; add a bias with `add`.";
+  registry.add(builtin_schema(
+      "conv1d", "input [N, C, W] * weight [O, C/groups, k] -> [N, O, W']." + conv_doc, {{"input"}, {"weight"}},
+      {{"stride", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}},
+       {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0}}},
+       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}},
+       {"groups", AttrType::integer, AttrValue{int64_t{1}}}},
+      infer_conv(1)));
+  registry.add(builtin_schema(
+      "conv2d",
+      "input [N, C, H, W] * weight [O, C/groups, kh, kw] -> [N, O, H', W']; padding is [top, bottom, left, right]." +
+          conv_doc,
+      {{"input"}, {"weight"}},
+      {{"stride", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}},
+       {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0, 0, 0}}},
+       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}},
+       {"groups", AttrType::integer, AttrValue{int64_t{1}}}},
+      infer_conv(2)));
+  const std::string pool_doc =
+      " Padding is filled with zeros, not -inf (Python Mithril's semantics: a window that only covers padding and "
+      "negative values gives 0); NaN propagates.";
+  registry.add(builtin_schema(
+      "max_pool1d",
+      "Maximum over windows of the last axis: kernel_size [k], stride [s], padding [left, right], dilation [d]." + pool_doc,
+      {{"input"}},
+      {{"kernel_size", AttrType::int_list, std::nullopt},
+       {"stride", AttrType::int_list, std::nullopt},
+       {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0}}},
+       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}}},
+      infer_pool(1)));
+  registry.add(builtin_schema(
+      "max_pool2d",
+      "Maximum over windows of the last two axes: kernel_size [kh, kw], stride [sh, sw], padding [top, bottom, "
+      "left, right], dilation [dh, dw]." + pool_doc,
+      {{"input"}},
+      {{"kernel_size", AttrType::int_list, std::nullopt},
+       {"stride", AttrType::int_list, std::nullopt},
+       {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0, 0, 0}}},
+       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}}},
+      infer_pool(2)));
+  registry.add(builtin_schema(
+      "robust_sqrt",
+      "Square root that stays differentiable at 0 (Python Mithril's robust sqrt): with a = |input|, a / sqrt(threshold) "
+      "where a < threshold, else sqrt(a). Numpy broadcasting of input and threshold.",
+      {{"input"}, {"threshold"}}, {}, infer_robust("robust_sqrt")));
+  registry.add(builtin_schema(
+      "robust_log",
+      "Logarithm that stays finite at 0 (Python Mithril's robust log): with a = |input|, log(threshold) + a / "
+      "threshold - 1 where a < threshold, else log(a). Numpy broadcasting of input and threshold.",
+      {{"input"}, {"threshold"}}, {}, infer_robust("robust_log")));
+  registry.add(builtin_schema(
+      "robust_power",
+      "Power that stays finite near 0 (Python Mithril's robust power): with b = |base|, b / threshold where b < "
+      "threshold and exponent < 1 - log(threshold) / log(b), else b ** exponent. Numpy broadcasting of all three.",
+      {{"base"}, {"exponent"}, {"threshold"}}, {}, infer_robust("robust_power")));
+}
+
+}  // namespace mithril

@@ -1,0 +1,353 @@
+#include "tools/migrate.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/mbin.h"
+#include "tools/cli.h"
+#include "versioning/format_history.h"
+
+namespace mithril::tools {
+namespace fs = std::filesystem;
+
+namespace {
+
+// One kind of model file: how to get its structure JSON out, and how to write a copy of it with a
+// new structure JSON (atomically: the writer renames a finished temporary file into place).
+struct ContainerAdapter {
+  const char* extension;
+  std::function<std::string(const std::string& path)> read_structure;
+  std::function<void(const std::string& source, const std::string& dest, const std::string& structure)> write;
+};
+
+const std::vector<ContainerAdapter>& adapters() {
+  static const std::vector<ContainerAdapter> table = {
+      {".json", [](const std::string& path) { return read_file(path); },
+       [](const std::string&, const std::string& dest, const std::string& structure) { write_file_atomic(dest, structure); }},
+      {".mbin", [](const std::string& path) { return MbinFile::open(path)->structure_json(); },
+       [](const std::string& source, const std::string& dest, const std::string& structure) {
+         // The tensors are copied unchanged, in their file order, with the same alignment. The old
+         // mapping stays valid while the new file is renamed over it.
+         auto file = MbinFile::open(source);
+         unsigned alignment_log2 = 0;
+         while ((uint64_t{1} << alignment_log2) < file->alignment()) ++alignment_log2;
+         std::vector<MbinTensorInfo> order = file->tensors();
+         std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+         MbinWriter writer(dest, structure, file->metadata_json(), MbinWriteOptions{alignment_log2});
+         for (const MbinTensorInfo& info : order) writer.add(info.name, file->view(info));
+         writer.finish();
+       }},
+      // TODO(.mithril): {".mithril", read the structure JSON member, write the container back atomically}.
+  };
+  return table;
+}
+
+const ContainerAdapter& adapter_for(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (const ContainerAdapter& a : adapters())
+    if (ext == a.extension) return a;
+  if (ext == ".mithril")
+    throw Error(ErrorKind::unsupported, path + ": .mithril containers are not supported by this build of mithril-migrate yet");
+  return adapters().front();  // anything else is read as structure JSON
+}
+
+bool is_model_file_name(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;  // hidden and AtomicFile temporaries
+  std::string ext = fs::path(name).extension().string();
+  return ext == ".json" || ext == ".mbin" || ext == ".mithril";
+}
+
+// Copies a file atomically, streaming (for backups of large containers).
+void copy_file_atomic(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, from + ": cannot open for reading");
+  AtomicFile out(to);
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() > 0) out.write(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw Error(ErrorKind::io, from + ": read error");
+  out.commit();
+}
+
+void add_folder(const fs::path& root, std::vector<FoundFile>& out) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
+  if (ec) throw Error(ErrorKind::io, root.string() + ": cannot list folder: " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw Error(ErrorKind::io, root.string() + ": cannot list folder: " + ec.message());
+    std::string name = it->path().filename().string();
+    if (it->is_directory()) {
+      if (!name.empty() && name[0] == '.') it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file() || !is_model_file_name(name)) continue;
+    out.push_back({it->path().string(), it->path().lexically_relative(root).generic_string()});
+  }
+}
+
+void add_path(const std::string& arg, std::vector<FoundFile>& out) {
+  std::error_code ec;
+  fs::file_status st = fs::status(arg, ec);
+  if (fs::is_directory(st)) return add_folder(arg, out);
+  if (fs::exists(st)) {
+    out.push_back({arg, fs::path(arg).filename().string()});
+    return;
+  }
+  if (arg.find_first_of("*?[") != std::string::npos) {
+    glob_t g{};
+    int rc = ::glob(arg.c_str(), 0, nullptr, &g);
+    std::vector<std::string> matches;
+    if (rc == 0)
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) matches.push_back(g.gl_pathv[i]);
+    globfree(&g);
+    if (matches.empty()) throw Error(ErrorKind::io, arg + ": the pattern matches no file");
+    for (const std::string& m : matches) {
+      if (fs::is_directory(m)) add_folder(m, out);
+      else out.push_back({m, fs::path(m).filename().string()});
+    }
+    return;
+  }
+  throw Error(ErrorKind::io, arg + ": no such file or folder");
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void process(const MigrateOptions& options, const versioning::FormatHistory& history, FileResult& r) {
+  try {
+    const ContainerAdapter& adapter = adapter_for(r.path);
+    std::string text = adapter.read_structure(r.path);
+    r.from_version = versioning::detect_format_version(text, r.path);
+    bool in_place = options.output_dir.empty();
+    r.output = in_place ? r.path : (fs::path(options.output_dir) / r.relative).string();
+    if (r.from_version == options.target) {
+      r.status = FileStatus::up_to_date;
+      // The output tree mirrors the input tree: files already at the target are copied as they are.
+      if (!in_place && options.mode == MigrateMode::write) {
+        fs::create_directories(fs::path(r.output).parent_path());
+        copy_file_atomic(r.path, r.output);
+      }
+      return;
+    }
+    std::string migrated = versioning::update_model_dict_version(history, text, options.target, r.path);
+    if (options.mode != MigrateMode::write) {
+      r.status = FileStatus::needs_migration;
+      if (options.mode == MigrateMode::dry_run) r.new_text = std::move(migrated);
+      return;
+    }
+    if (in_place) {
+      if (options.backup) copy_file_atomic(r.path, r.path + ".bak");
+    } else {
+      std::error_code ec;
+      fs::create_directories(fs::path(r.output).parent_path(), ec);
+      if (ec) throw Error(ErrorKind::io, r.output + ": cannot create its folder: " + ec.message());
+    }
+    adapter.write(r.path, r.output, migrated);
+    r.status = FileStatus::migrated;
+  } catch (const std::bad_alloc&) {
+    r.status = FileStatus::failed;
+    r.error = r.path + ": out of memory";
+  } catch (const std::exception& e) {
+    r.status = FileStatus::failed;
+    r.error = e.what();
+    if (r.error.rfind(r.path, 0) != 0) r.error = r.path + ": " + r.error;
+  }
+}
+
+}  // namespace
+
+const char* file_status_name(FileStatus status) {
+  switch (status) {
+    case FileStatus::migrated: return "migrated";
+    case FileStatus::up_to_date: return "up-to-date";
+    case FileStatus::needs_migration: return "needs-migration";
+    case FileStatus::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::vector<FoundFile> find_model_files(const std::vector<std::string>& paths, std::istream* path_list) {
+  std::vector<FoundFile> out;
+  for (const std::string& arg : paths) {
+    if (arg != "-") {
+      add_path(arg, out);
+      continue;
+    }
+    if (!path_list) throw Error(ErrorKind::invalid_argument, "'-' given but no list of paths to read");
+    std::string line;
+    while (std::getline(*path_list, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) add_path(line, out);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
+  out.erase(std::unique(out.begin(), out.end(), [](const FoundFile& a, const FoundFile& b) { return a.path == b.path; }),
+            out.end());
+  return out;
+}
+
+bool in_shard(const std::string& relative, int shard_index, int shard_count) {
+  return fnv1a(relative) % static_cast<uint64_t>(shard_count) == static_cast<uint64_t>(shard_index);
+}
+
+std::string migrate_text(const std::string& text, const std::string& target, const std::string& path,
+                         const versioning::FormatHistory* history) {
+  return versioning::update_model_dict_version(history ? *history : versioning::format_history(), text, target, path);
+}
+
+MigrateReport migrate_files(const MigrateOptions& options) {
+  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
+    throw Error(ErrorKind::invalid_argument, fmt::format("--shard {}/{}: expected K/N with 0 <= K < N", options.shard_index,
+                                                         options.shard_count));
+  if (options.jobs < 1 || options.jobs > 256)
+    throw Error(ErrorKind::invalid_argument, fmt::format("--jobs {}: expected 1..256", options.jobs));
+  const versioning::FormatHistory& history = options.history ? *options.history : versioning::format_history();
+  if (std::find(history.versions.begin(), history.versions.end(), options.target) == history.versions.end())
+    throw Error(ErrorKind::invalid_argument, fmt::format("--to {}: unknown format version (known: {})", options.target,
+                                                         fmt::join(history.versions, ", ")));
+  auto start = std::chrono::steady_clock::now();
+  std::vector<FoundFile> found = find_model_files(options.paths, options.path_list);
+  MigrateReport report;
+  report.target = options.target;
+  report.mode = options.mode;
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    bool mine = options.shard_by_index ? static_cast<int>(i % static_cast<std::size_t>(options.shard_count)) == options.shard_index
+                                       : in_shard(found[i].relative, options.shard_index, options.shard_count);
+    if (!mine) continue;
+    FileResult r;
+    r.path = found[i].path;
+    r.relative = found[i].relative;
+    report.files.push_back(std::move(r));
+  }
+  std::atomic<std::size_t> next{0};
+  std::size_t done = 0;
+  std::mutex mutex;
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < report.files.size();) {
+      process(options, history, report.files[i]);
+      if (options.on_progress) {
+        std::lock_guard<std::mutex> lock(mutex);
+        options.on_progress(report.files[i], ++done, report.files.size());
+      }
+    }
+  };
+  int threads = std::min<int>(options.jobs, static_cast<int>(std::max<std::size_t>(report.files.size(), 1)));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (const FileResult& r : report.files) {
+    switch (r.status) {
+      case FileStatus::migrated: ++report.migrated; break;
+      case FileStatus::up_to_date: ++report.up_to_date; break;
+      case FileStatus::needs_migration: ++report.needs_migration; break;
+      case FileStatus::failed: ++report.failed; break;
+    }
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+int MigrateReport::exit_code() const {
+  if (failed > 0) return kExitInputError;
+  if (mode == MigrateMode::check && needs_migration > 0) return kExitCheckFailed;
+  return kExitOk;
+}
+
+std::string MigrateReport::summary() const {
+  std::size_t total = files.size();
+  double rate = seconds > 0 ? static_cast<double>(total) / seconds : 0;
+  std::string timing = fmt::format("{} file{}, {:.2f} s, {:.1f} files/s", total, total == 1 ? "" : "s", seconds, rate);
+  if (total == 0) return "no model files found";
+  if (failed == 0 && migrated == 0 && needs_migration == 0)
+    return fmt::format("nothing to do: all {} files are already at format {} ({:.2f} s)", total, target, seconds);
+  std::vector<std::string> parts;
+  if (mode == MigrateMode::write) parts.push_back(fmt::format("migrated {}", migrated));
+  else parts.push_back(fmt::format("{} {}", mode == MigrateMode::check ? "not at the target" : "would migrate", needs_migration));
+  parts.push_back(fmt::format("already at {} {}", target, up_to_date));
+  parts.push_back(fmt::format("failed {}", failed));
+  return fmt::format("{} ({})", fmt::join(parts, ", "), timing);
+}
+
+std::string MigrateReport::to_json() const {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartObject();
+  w.Key("target");
+  str(target);
+  w.Key("mode");
+  str(mode == MigrateMode::write ? "write" : mode == MigrateMode::check ? "check" : "dry-run");
+  w.Key("counts");
+  w.StartObject();
+  w.Key("files");
+  w.Uint64(files.size());
+  w.Key("migrated");
+  w.Uint64(migrated);
+  w.Key("up_to_date");
+  w.Uint64(up_to_date);
+  w.Key("needs_migration");
+  w.Uint64(needs_migration);
+  w.Key("failed");
+  w.Uint64(failed);
+  w.EndObject();
+  w.Key("seconds");
+  w.Double(seconds);
+  w.Key("files_per_second");
+  w.Double(seconds > 0 ? static_cast<double>(files.size()) / seconds : 0);
+  w.Key("exit_code");
+  w.Int(exit_code());
+  w.Key("files");
+  w.StartArray();
+  for (const FileResult& r : files) {
+    w.StartObject();
+    w.Key("path");
+    str(r.path);
+    w.Key("status");
+    str(file_status_name(r.status));
+    if (!r.from_version.empty()) {
+      w.Key("from");
+      str(r.from_version);
+    }
+    if (!r.output.empty() && r.status != FileStatus::failed) {
+      w.Key("output");
+      str(r.output);
+    }
+    if (!r.error.empty()) {
+      w.Key("error");
+      str(r.error);
+    }
+    if (!r.new_text.empty()) {
+      w.Key("new_text");
+      str(r.new_text);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+}  // namespace mithril::tools

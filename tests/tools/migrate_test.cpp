@@ -1,0 +1,143 @@
+// migrate_files: discovery, modes, output folders, shards, .mbin containers and failure isolation.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/mbin.h"
+#include "tools/cli.h"
+#include "tools/migrate.h"
+#include "versioning/format_history.h"
+
+using namespace mithril;
+using namespace mithril::tools;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("mithril_migrate_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+void put(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  write_file_atomic(p.string(), text);
+}
+
+std::string fmt_name(int i) {
+  std::ostringstream s;  // (a stream: GCC 12 warns falsely on "m" + std::to_string(i) + ".json")
+  s << "m" << i << ".json";
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("migrate_files: in place with backups, then a no-op; failures are isolated", "[tools][migrate]") {
+  TempDir dir;
+  put(dir.path / "a.json", R"({"name": "Relu"})");
+  put(dir.path / "deep/b.json", R"({"name": "Linear"})");
+  put(dir.path / "deep/bad.json", R"({"name": "Nope"})");
+  put(dir.path / "deep/notes.txt", "not a model");
+  put(dir.path / "deep/.hidden.json", R"({"name": "Relu"})");
+  MigrateOptions o;
+  o.paths = {dir.path.string()};
+  o.jobs = 2;
+  MigrateReport r = migrate_files(o);
+  CHECK(r.files.size() == 3);
+  CHECK(r.migrated == 2);
+  CHECK(r.failed == 1);
+  CHECK(r.exit_code() == kExitInputError);
+  CHECK(read_file((dir.path / "a.json.bak").string()) == R"({"name": "Relu"})");
+  CHECK(read_file((dir.path / "deep/bad.json").string()) == R"({"name": "Nope"})");
+  CHECK_FALSE(fs::exists(dir.path / "deep/bad.json.bak"));
+  CHECK(versioning::detect_format_version(read_file((dir.path / "deep/b.json").string())) == kModelFormatVersion);
+  CHECK_THAT(r.to_json(), Catch::Contains("\"status\":\"failed\""));
+
+  MigrateReport again = migrate_files(o);
+  CHECK(again.migrated == 0);
+  CHECK(again.up_to_date == 2);
+  o.mode = MigrateMode::check;
+  o.paths = {(dir.path / "a.json").string(), (dir.path / "deep/b.json").string()};
+  CHECK(migrate_files(o).exit_code() == kExitOk);
+  CHECK(migrate_files(o).summary().rfind(std::string("nothing to do: all 2 files are already at format ") + kModelFormatVersion, 0) == 0);
+}
+
+TEST_CASE("migrate_files: check, dry-run and --output-dir change nothing in place", "[tools][migrate]") {
+  TempDir dir;
+  put(dir.path / "in/x/a.json", R"({"name": "Sigmoid"})");
+  MigrateOptions o;
+  o.paths = {(dir.path / "in").string()};
+  o.mode = MigrateMode::check;
+  MigrateReport check = migrate_files(o);
+  CHECK(check.needs_migration == 1);
+  CHECK(check.exit_code() == kExitCheckFailed);
+  o.mode = MigrateMode::dry_run;
+  MigrateReport dry = migrate_files(o);
+  REQUIRE(dry.files.size() == 1);
+  CHECK_THAT(dry.files[0].new_text, Catch::Contains("\"op\": \"sigmoid\""));
+  o.mode = MigrateMode::write;
+  o.output_dir = (dir.path / "out").string();
+  migrate_files(o);
+  CHECK(read_file((dir.path / "in/x/a.json").string()) == R"({"name": "Sigmoid"})");
+  CHECK(versioning::detect_format_version(read_file((dir.path / "out/x/a.json").string())) == kModelFormatVersion);
+  CHECK_FALSE(fs::exists(dir.path / "in/x/a.json.bak"));
+}
+
+TEST_CASE("migrate_files: globs, lists on stdin, shards", "[tools][migrate]") {
+  TempDir dir;
+  for (int i = 0; i < 20; ++i) put(dir.path / fmt_name(i), R"({"name": "Tanh"})");
+  std::ostringstream paths;
+  paths << (dir.path / "m1.json").string() << "\n" << (dir.path / "m2.json").string() << "\n\n";
+  std::istringstream list(paths.str());
+  auto found = find_model_files({"-", (dir.path / "m1*.json").string()}, &list);
+  CHECK(found.size() == 12);  // m1, m2 from the list; m1, m10..m19 from the glob; m1 once
+  CHECK_THROWS_AS(find_model_files({(dir.path / "zz*.json").string()}, nullptr), Error);
+  CHECK_THROWS_AS(find_model_files({(dir.path / "missing.json").string()}, nullptr), Error);
+  for (bool by_index : {false, true}) {
+    std::multiset<std::string> seen;
+    for (int k = 0; k < 3; ++k) {
+      MigrateOptions o;
+      o.paths = {dir.path.string()};
+      o.mode = MigrateMode::check;
+      o.shard_index = k;
+      o.shard_count = 3;
+      o.shard_by_index = by_index;
+      for (const FileResult& f : migrate_files(o).files) seen.insert(f.path);
+    }
+    CHECK(seen.size() == 20);
+    CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 20);
+  }
+  MigrateOptions bad;
+  bad.paths = {dir.path.string()};
+  bad.shard_index = 3;
+  bad.shard_count = 3;
+  CHECK_THROWS_AS(migrate_files(bad), Error);
+}
+
+TEST_CASE("migrate_files: .mbin files get a new structure and keep their tensors", "[tools][migrate][mbin]") {
+  TempDir dir;
+  std::string path = (dir.path / "m.mbin").string();
+  Tensor w(DType::float64, {2, 3});
+  for (int i = 0; i < 6; ++i) w.mutable_data_as<double>()[i] = i * 0.5;
+  write_mbin(path, R"({"name": "Linear"})", "{}", {{"weight", w}});
+  MigrateOptions o;
+  o.paths = {path};
+  MigrateReport r = migrate_files(o);
+  INFO(r.to_json());
+  CHECK(r.migrated == 1);
+  auto file = MbinFile::open(path, {true});
+  CHECK(versioning::detect_format_version(file->structure_json()) == kModelFormatVersion);
+  CHECK(file->load("weight").bitwise_equal(w));
+  CHECK(MbinFile::open(path + ".bak")->structure_json() == R"({"name": "Linear"})");
+}

@@ -1,0 +1,223 @@
+// The format history and its driver: golden before/after pairs for every step, idempotence,
+// refusals that list every offending construct, and the up/down mechanics on a test table.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/model_json.h"
+#include "versioning/format_history.h"
+
+using namespace mithril;
+using namespace mithril::versioning;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Golden pairs live in testdata/versioning/<from>_to_<to>/<name>.before.json / .after.json.
+std::vector<fs::path> golden_befores(const std::string& step) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(fs::path(MITHRIL_TESTDATA) / "versioning" / step)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() > 12 && name.substr(name.size() - 12) == ".before.json") out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every step of the library's history has golden before/after pairs", "[versioning][golden]") {
+  const FormatHistory& history = format_history();
+  REQUIRE(history.versions.front() == kPythonMithrilVersion);
+  REQUIRE(history.versions.back() == kModelFormatVersion);
+  REQUIRE(history.steps.size() + 1 == history.versions.size());
+  for (const FormatStep& step : history.steps) {
+    INFO("step " << step.from << " -> " << step.to);
+    CHECK(fs::exists(fs::path(MITHRIL_TESTDATA) / ".." / step.file));
+    CHECK(golden_befores(step.from + "_to_" + step.to).size() >= 5);
+  }
+}
+
+TEST_CASE("python-mithril -> 1.0.0 golden pairs migrate byte for byte", "[versioning][golden]") {
+  for (const fs::path& before : golden_befores("python-mithril_to_1.0.0")) {
+    std::string stem = before.string().substr(0, before.string().size() - 12);
+    INFO(before.filename().string());
+    std::string input = read_file(before.string());
+    std::string expected = read_file(stem + ".after.json");
+    CHECK(detect_format_version(input) == kPythonMithrilVersion);
+    std::string migrated = update_model_dict_version(input, "1.0.0", before.filename().string());
+    CHECK(migrated == expected);
+    // The result is canonical (what to_dict writes) and migrating it again changes nothing.
+    CHECK(to_dict(*from_dict(migrated), "1.0.0") == migrated);
+    CHECK(update_model_dict_version(migrated, "1.0.0") == migrated);
+  }
+}
+
+TEST_CASE("1.0.0 -> 1.1.0 golden pairs migrate byte for byte, and back without loss", "[versioning][golden]") {
+  for (const fs::path& before : golden_befores("1.0.0_to_1.1.0")) {
+    std::string stem = before.string().substr(0, before.string().size() - 12);
+    INFO(before.filename().string());
+    std::string input = read_file(before.string());
+    std::string expected = read_file(stem + ".after.json");
+    std::string up = update_model_dict_version(input, "1.1.0");
+    CHECK(up == expected);
+    CHECK(to_dict(*from_dict(up)) == up);
+    CHECK(update_model_dict_version(up) == up);
+    CHECK(update_model_dict_version(up, "1.0.0") == input);  // lossless round trip down
+  }
+}
+
+TEST_CASE("python-mithril dicts migrate to the current format in one call", "[versioning]") {
+  std::string current = update_model_dict_version(R"({"name": "Relu"})");
+  CHECK(detect_format_version(current) == kModelFormatVersion);
+  CHECK(to_dict(*from_dict(current)) == current);
+}
+
+TEST_CASE("1.1.0 -> 1.0.0 refuses a dict with functions, listing every blocking construct", "[versioning][down]") {
+  std::string dict = R"J({"version": "1.1.0", "name": "uses_function",
+    "inputs": {"x": {"shape": [null, 4], "dtype": "float64"}},
+    "nodes": [{"name": "a", "op": "fn.scaled_relu", "inputs": ["x"], "attributes": {"factor": 3.0}},
+              {"name": "b", "op": "relu", "inputs": ["a"]}],
+    "outputs": {"y": "b"},
+    "functions": {"fn.scaled_relu": {"version": 1, "inputs": ["x"], "attributes": {"factor": 1.0},
+                  "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]}, {"name": "s", "op": "multiply", "inputs": ["r", "@factor"]}],
+                  "output": "s"}}})J";
+  CHECK(error_of([&] { update_model_dict_version(dict, "1.0.0", "f.json"); }) ==
+        "f.json: cannot go down from 1.1.0 to 1.0.0 without loss: 2 constructs block it: "
+        "functions[\"fn.scaled_relu\"] (a function definition (format 1.1.0)), nodes[0].op (uses function 'fn.scaled_relu')");
+}
+
+TEST_CASE("a current dict comes back byte-identical, even when not canonical", "[versioning]") {
+  std::string text = "{\"version\": \"1.1.0\", \"name\": \"m\", \"inputs\": {\"x\": {\"shape\": [2]}}, "
+                     "\"nodes\": [], \"outputs\": {\"y\": \"x\"}}";
+  CHECK(update_model_dict_version(text) == text);
+  CHECK(detect_format_version(text) == "1.1.0");
+  CHECK(update_model_dict_version(text, kModelFormatVersion) == text);
+}
+
+TEST_CASE("unknown Python model names are all listed with their JSON paths", "[versioning][errors]") {
+  std::string dict = R"({"name": "Model", "submodels": {"m1": {"name": "RBFKernel"}, "m2": {"name": "Relu"},
+    "m3": {"name": "Layer", "args": {"activation": "Swish"}}, "m4": {"name": "MLP", "args": {"activations": ["relu", {"name": "Mish"}]}}}})";
+  std::string what = error_of([&] { update_model_dict_version(dict, kModelFormatVersion, "old.json"); });
+  CHECK_THAT(what, Catch::Contains("old.json: unknown Python Mithril model names: 'RBFKernel' at submodels.m1.name, "
+                                   "'Swish' at submodels.m3.args.activation, 'Mish' at submodels.m4.args.activations[1].name"));
+  CHECK_THAT(what, !Catch::Contains("'Relu'"));
+}
+
+TEST_CASE("python-mithril step refusals name the construct and its place", "[versioning][errors]") {
+  CHECK_THAT(error_of([] { update_model_dict_version(R"({"name": "Concat", "args": {"axis": null}})"); }),
+             Catch::Contains("Concat's 'input' is a list of tensors"));
+  CHECK_THAT(error_of([] {
+               update_model_dict_version(R"({"name": "Model", "submodels": {"m1": {"name": "Sum"}},
+                 "connections": {"m1": {"input": "x", "axis": {"key": {"connect": [["m9", "output"]]}}}}})");
+             }),
+             Catch::Contains("connections.m1.axis.key.connect[0]: no earlier submodel 'm9'"));
+  CHECK_THAT(error_of([] { update_model_dict_version(R"({"name": "Relu", "version": 3})"); }),
+             Catch::Contains("version: expected a version string"));
+  CHECK_THAT(error_of([] { update_model_dict_version(R"({"is_train_model": true, "model": {"name": "Relu"}, "name": "x"})"); }),
+             Catch::Contains("TrainModel"));
+  CHECK_THAT(error_of([] { update_model_dict_version(R"({"name": "Linear", "connections": {}, "args": {}}]})"); }),
+             Catch::Contains("invalid JSON at line 1"));
+}
+
+TEST_CASE("Python names are case-insensitive and `$n` keys become identifiers", "[versioning]") {
+  std::string out = update_model_dict_version(R"({"name": "model", "submodels": {"a": "relu", "b": {"name": "TANH"}},
+    "connections": {"a": {"input": "$1"}, "b": {"input": {"key": {"connect": [["a", "output"]]}}, "output": "y"}}})");
+  auto model = from_dict(out);
+  REQUIRE(model->inputs().size() == 1);
+  CHECK(model->inputs()[0].name == "_1");
+  REQUIRE(model->outputs().size() == 1);
+  CHECK(model->outputs()[0].name == "y");
+}
+
+TEST_CASE("going down from 1.0.0 to python-mithril is refused with the reason", "[versioning][down]") {
+  std::string current = update_model_dict_version(R"({"name": "Relu"})", "1.0.0");
+  CHECK_THAT(error_of([&] { update_model_dict_version(current, kPythonMithrilVersion, "m.json"); }),
+             Catch::Contains("m.json: cannot go down from 1.0.0 to python-mithril"));
+}
+
+TEST_CASE("unknown and newer versions are refused naming the known ones", "[versioning][errors]") {
+  std::string newer = R"({"version": "7.0.0", "name": "m"})";
+  CHECK_THAT(error_of([&] { update_model_dict_version(newer, kModelFormatVersion, "n.json"); }),
+             Catch::Contains("n.json: format version '7.0.0' is not one this library knows (python-mithril, 1.0.0, 1.1.0)"));
+  CHECK_THAT(error_of([] { update_model_dict_version(R"({"name": "Relu"})", "0.5.0"); }),
+             Catch::Contains("'0.5.0' is not one this library knows"));
+}
+
+// A test table with one more (made-up) version, 1.2.0, adding an "extras" section: a new version
+// is one row, one step up and a step down that refuses with every blocking construct.
+namespace {
+
+std::string set_version(std::string json, const std::string& from, const std::string& to) {
+  return std::regex_replace(json, std::regex("\"version\": \"" + from + "\""), "\"version\": \"" + to + "\"");
+}
+
+FormatHistory test_history() {
+  FormatHistory h = format_history();
+  h.versions.push_back("1.2.0");
+  FormatStep step;
+  step.from = "1.1.0";
+  step.to = "1.2.0";
+  step.file = "tests/versioning/versioning_test.cpp";
+  step.up = [](const std::string& json, const std::string&) {
+    std::string out = set_version(to_dict(*from_dict(json)), "1.1.0", "1.2.0");
+    return out.substr(0, out.rfind("\n}")) + ",\n  \"extras\": {}\n}\n";
+  };
+  step.down = [](const std::string& json, const std::string& source) {
+    std::vector<Blocker> blockers;
+    std::smatch m;
+    std::string rest = json;
+    while (std::regex_search(rest, m, std::regex("\"fn_([a-z]+)\""))) {
+      blockers.push_back({"extras.fn_" + m[1].str(), "an extra (format 1.2.0)"});
+      rest = m.suffix();
+    }
+    throw_blockers(source, "1.2.0", "1.1.0", blockers);
+    std::string out = set_version(json, "1.2.0", "1.1.0");
+    return std::regex_replace(out, std::regex(",\n  \"extras\": \\{\\}\n"), "\n");
+  };
+  h.steps.push_back(step);
+  h.current = "1.2.0";
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("the driver composes steps one at a time, up and down", "[versioning][driver]") {
+  FormatHistory h = test_history();
+  CHECK(migration_path(h, kPythonMithrilVersion, "1.2.0") ==
+        std::vector<std::string>{"python-mithril", "1.0.0", "1.1.0", "1.2.0"});
+  CHECK(migration_path(h, "1.2.0", "1.0.0") == std::vector<std::string>{"1.2.0", "1.1.0", "1.0.0"});
+
+  std::string python = R"({"name": "Relu"})";
+  std::string v110 = update_model_dict_version(python);
+  std::string v100 = update_model_dict_version(python, "1.0.0");
+  std::string v120 = update_model_dict_version(h, python, "1.2.0");  // three steps
+  CHECK(detect_format_version(v120) == "1.2.0");
+  CHECK_THAT(v120, Catch::Contains("\"extras\": {}"));
+  CHECK(update_model_dict_version(h, v120, "1.2.0") == v120);  // already there: unchanged
+  // Lossless down, one step and two steps.
+  CHECK(update_model_dict_version(h, v120, "1.1.0") == v110);
+  CHECK(update_model_dict_version(h, v120, "1.0.0") == v100);
+  CHECK(update_model_dict_version(h, v110, "1.2.0") == v120);
+
+  // A dict using the new constructs: every blocker is listed.
+  std::string blocked = v120.substr(0, v120.rfind("\"extras\"")) + "\"extras\": {\"fn_gelu\": 1, \"fn_swish\": 2}\n}\n";
+  CHECK(error_of([&] { update_model_dict_version(h, blocked, "1.1.0", "f.json"); }) ==
+        "f.json: cannot go down from 1.2.0 to 1.1.0 without loss: 2 constructs block it: extras.fn_gelu (an extra "
+        "(format 1.2.0)), extras.fn_swish (an extra (format 1.2.0))");
+  // Down past a step that has no down function at all: refused before any step runs.
+  CHECK_THAT(error_of([&] { update_model_dict_version(h, v120, kPythonMithrilVersion, "f.json"); }),
+             Catch::Contains("cannot go down from 1.0.0 to python-mithril"));
+}
