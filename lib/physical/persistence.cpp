@@ -54,10 +54,11 @@ std::vector<ExpectedParameter> declared_parameters(const Model& model) {
 }
 
 void bind_parameters(PhysicalModel& model, const NamedTensors& values, const std::string& source, const BindOptions& options) {
+  std::vector<std::string> parameter_names = model.get_parameter_names();
   std::vector<ExpectedParameter> expected;
-  for (const std::string& name : model.get_parameter_names()) expected.push_back({name, model.get_shape(name), model.get_dtype(name)});
+  for (const std::string& name : parameter_names) expected.push_back({name, model.get_shape(name), model.get_dtype(name)});
   check_parameter_values(expected, values, source, options);
-  std::set<std::string> names(model.get_parameter_names().begin(), model.get_parameter_names().end());
+  std::set<std::string> names(parameter_names.begin(), parameter_names.end());
   for (const auto& [name, value] : values)
     if (names.count(name)) model.set_value(name, value);
 }
