@@ -66,12 +66,22 @@ std::map<std::string, std::string> parse_package_metadata(const std::string& tex
   std::map<std::string, std::string> out;
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it)
     out[it->name.GetString()] = it->value.IsString() ? it->value.GetString() : json::compact(it->value);
+  // Metadata written by others (e.g. an .mbin from another tool) may lack our keys; ours must be right.
+  if (!out.count("format")) return out;
   if (out["format"] != "mithril") throw Error(ErrorKind::format, context + ": \"format\" is not \"mithril\"");
   std::string version = out["container_version"];
   if (version.empty() || version.substr(0, version.find('.')) != "1")
     throw Error(ErrorKind::unsupported, fmt::format("{}: container version '{}' is not one this library reads ({})", context,
                                                     version, kContainerVersion));
   return out;
+}
+
+std::string structure_format_version(const std::string& structure_json) {
+  rapidjson::Document doc;
+  doc.Parse(structure_json.data(), structure_json.size());
+  if (!doc.HasParseError() && doc.IsObject())
+    if (auto it = doc.FindMember("version"); it != doc.MemberEnd() && it->value.IsString()) return it->value.GetString();
+  return "";
 }
 
 std::map<std::string, std::string> package_metadata(std::size_t parameter_count, const PackageWriteOptions& options) {
@@ -115,6 +125,8 @@ ModelPackage read_mithril_file(const std::string& path) {
   ModelPackage package;
   package.metadata = parse_package_metadata(read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'"),
                                     path + ": member 'mithril.json'");
+  if (package.metadata["format"] != "mithril")
+    throw Error(ErrorKind::format, path + ": member 'mithril.json': \"format\" is not \"mithril\"");
   package.structure_json = read_text_member(archive.bytes.data(), archive.entries[1], path + ": member 'model.json'");
   for (std::size_t i = 2; i < archive.entries.size(); ++i) {
     const ZipEntry& entry = archive.entries[i];
@@ -137,7 +149,8 @@ void replace_mithril_structure(const std::string& path, const std::string& out_p
   OpenedArchive archive(path);
   std::string meta_text = read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'");
   auto meta = parse_package_metadata(meta_text, path + ": member 'mithril.json'");
-  meta["model_format_version"] = kModelFormatVersion;
+  if (meta["format"] != "mithril") throw Error(ErrorKind::format, path + ": member 'mithril.json': \"format\" is not \"mithril\"");
+  meta["model_format_version"] = structure_format_version(structure_json);
   AtomicFile file(out_path);
   ZipWriter zip(file);
   zip.add(kMetadataMember, {package_metadata_json(meta)}, false);

@@ -39,9 +39,13 @@ std::map<std::string, std::string> package_metadata(std::size_t parameter_count,
 /// The metadata as a JSON object of strings (the "mithril.json" member; .mbin metadata too).
 std::string package_metadata_json(const std::map<std::string, std::string>& metadata);
 
-/// Parses package metadata JSON, checking "format" and the container major version.
+/// Parses package metadata JSON (an object; non-string values kept as compact JSON), checking
+/// "format" and the container major version when present.
 /// Throws Error(format/unsupported) prefixed with `context`.
 std::map<std::string, std::string> parse_package_metadata(const std::string& text, const std::string& context);
+
+/// The "version" of a model dict text ("" when it has none or does not parse).
+std::string structure_format_version(const std::string& structure_json);
 
 /// Writes a .mithril file atomically. Throws Error(invalid_argument) for bad parameter names.
 void write_mithril_file(const std::string& path, const ModelPackage& package, const PackageWriteOptions& options = {});

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/mbin.h"
+#include "io/mithril_file.h"
 #include "tools/cli.h"
 #include "versioning/format_history.h"
 
@@ -47,11 +48,17 @@ const std::vector<ContainerAdapter>& adapters() {
          while ((uint64_t{1} << alignment_log2) < file->alignment()) ++alignment_log2;
          std::vector<MbinTensorInfo> order = file->tensors();
          std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
-         MbinWriter writer(dest, structure, file->metadata_json(), MbinWriteOptions{alignment_log2});
+         // Package metadata records the structure's format version: keep it true.
+         auto meta = parse_package_metadata(file->metadata_json(), source + ": metadata");
+         meta["model_format_version"] = structure_format_version(structure);
+         MbinWriter writer(dest, structure, package_metadata_json(meta), MbinWriteOptions{alignment_log2});
          for (const MbinTensorInfo& info : order) writer.add(info.name, file->view(info));
          writer.finish();
        }},
-      // TODO(.mithril): {".mithril", read the structure JSON member, write the container back atomically}.
+      {".mithril", [](const std::string& path) { return read_mithril_structure(path); },
+       [](const std::string& source, const std::string& dest, const std::string& structure) {
+         replace_mithril_structure(source, dest, structure);  // parameters copied, CRC-checked
+       }},
   };
   return table;
 }
@@ -60,8 +67,6 @@ const ContainerAdapter& adapter_for(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   for (const ContainerAdapter& a : adapters())
     if (ext == a.extension) return a;
-  if (ext == ".mithril")
-    throw Error(ErrorKind::unsupported, path + ": .mithril containers are not supported by this build of mithril-migrate yet");
   return adapters().front();  // anything else is read as structure JSON
 }
 

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/mbin.h"
+#include "io/mithril_file.h"
 #include "tools/cli.h"
 #include "tools/migrate.h"
 #include "versioning/format_history.h"
@@ -140,4 +141,32 @@ TEST_CASE("migrate_files: .mbin files get a new structure and keep their tensors
   CHECK(versioning::detect_format_version(file->structure_json()) == kModelFormatVersion);
   CHECK(file->load("weight").bitwise_equal(w));
   CHECK(MbinFile::open(path + ".bak")->structure_json() == R"({"name": "Linear"})");
+}
+
+TEST_CASE("migrate_files: .mithril files get a new structure and keep their parameters", "[tools][migrate][mithril]") {
+  TempDir dir;
+  std::string path = (dir.path / "m.mithril").string();
+  Tensor w(DType::float32, {3, 2});
+  for (int i = 0; i < 6; ++i) w.mutable_data_as<float>()[i] = static_cast<float>(i) - 2.5f;
+  // An older (1.0.0) structure inside, as an earlier release would have written it.
+  std::string old_structure = R"J({"version": "1.0.0", "name": "m", "inputs": {"x": {"shape": [null, 3]}},
+    "parameters": {"w": {"shape": [3, 2]}}, "nodes": [{"name": "y", "op": "matmul", "inputs": ["x", "w"]}], "outputs": {"y": "y"}})J";
+  write_mithril_file(path, ModelPackage{old_structure, {{"w", w}}, {}});
+  MigrateOptions o;
+  o.paths = {path};
+  MigrateReport r = migrate_files(o);
+  INFO(r.to_json());
+  CHECK(r.migrated == 1);
+  ModelPackage migrated = read_mithril_file(path);
+  CHECK(versioning::detect_format_version(migrated.structure_json) == kModelFormatVersion);
+  CHECK(migrated.metadata.at("model_format_version") == kModelFormatVersion);
+  REQUIRE(migrated.parameters.size() == 1);
+  CHECK(migrated.parameters[0].second.bitwise_equal(w));
+  CHECK(read_mithril_structure(path + ".bak") == old_structure);
+  // Down again, losslessly (no functions in it).
+  o.target = "1.0.0";
+  o.backup = false;
+  CHECK(migrate_files(o).migrated == 1);
+  CHECK(versioning::detect_format_version(read_mithril_structure(path)) == "1.0.0");
+  CHECK(read_mithril_file(path).metadata.at("model_format_version") == "1.0.0");
 }
