@@ -13,6 +13,8 @@
 //   npz             read_npz(FILE) (our .npz reader: owned tensors, CRC-32 checked)
 //   memcpy-fresh    open(2) + fstat + mmap the file + memcpy all its bytes into ONE new malloc'd buffer
 //                   (not touched before: the copy pays its page faults). The floor of an eager load.
+//   memcpy-populate the same, with madvise(MADV_POPULATE_WRITE) on the destination first (the floor of what
+//                   load() does since it prefaults: the same technique applied to one plain buffer)
 //   memcpy-warm     the same, but the destination was allocated and written (faulted in) before the clock
 //                   starts: the memory-bandwidth floor, not reachable by a loader that returns new memory
 //   eager-plain     eager as load() did before it prefaulted (madvise(MADV_POPULATE_WRITE)) each destination:
@@ -171,10 +173,15 @@ double time_once(const std::string& mode, const std::string& path, Keep& keep) {
     keep.tensors = keep.file->load_all();
   } else if (mode == "npz") {
     keep.tensors = read_npz(path);
-  } else if (mode == "memcpy-fresh" || mode == "memcpy-warm" || mode == "memcpy-thp") {
+  } else if (mode == "memcpy-fresh" || mode == "memcpy-warm" || mode == "memcpy-thp" || mode == "memcpy-populate") {
     keep.map = std::make_unique<FileMap>(path);
     Buffer dst = mode == "memcpy-warm" ? std::move(warm) : mode == "memcpy-thp" ? thp_buffer(keep.map->n)
                                                                                 : malloc_buffer(keep.map->n);
+    if (mode == "memcpy-populate") {
+      auto a = (reinterpret_cast<uintptr_t>(dst.p) + kPage - 1) / kPage * kPage;
+      auto b = (reinterpret_cast<uintptr_t>(dst.p) + keep.map->n) / kPage * kPage;
+      if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_POPULATE_WRITE);
+    }
     std::memcpy(dst.p, keep.map->p, keep.map->n);
     keep.buffers.push_back(std::move(dst));
   } else if (mode == "eager-thp" || mode == "eager-plain") {
@@ -247,6 +254,6 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: mbin_load write NPZ MBIN | check NPZ MBIN | time MODE FILE [REPS]\n"
-               "MODE: open touch eager npz memcpy-fresh memcpy-warm eager-plain eager-thp memcpy-thp\n");
+               "MODE: open touch eager npz memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
   return 2;
 }

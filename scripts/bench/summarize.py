@@ -14,6 +14,7 @@ METHODS = [  # key, label
     ("mbin-touch", "`.mbin` open + touch every page of every view (mapped)"),
     ("mbin-eager", "`.mbin` eager (`open` + `load_all`)"),
     ("memcpy-fresh", "baseline: mmap file + `memcpy` into a fresh malloc'd buffer"),
+    ("memcpy-populate", "same `memcpy`, `madvise(MADV_POPULATE_WRITE)` on the fresh buffer first"),
     ("memcpy-warm", "reference: same `memcpy` into a prefaulted buffer"),
     ("npz-ours", "our `read_npz` (`.npz`)"),
     ("numpy", "`numpy.load` (`.npz`) + materialize every array"),
@@ -147,6 +148,7 @@ def ratio_row(label, a, b):
     p(f"| {label} |" + "".join(f" {c} |" for c in cells))
 
 
+ratio_row("eager / memcpy into a fresh buffer populated first (same technique as eager)", "mbin-eager", "memcpy-populate")
 ratio_row("eager / memcpy into a prefaulted buffer", "mbin-eager", "memcpy-warm")
 ratio_row("memcpy fresh / memcpy prefaulted (page-fault tax)", "memcpy-fresh", "memcpy-warm")
 ratio_row("`torch.load` / eager", "torch", "mbin-eager")
