@@ -1,5 +1,9 @@
 #include "core/tensor.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,12 +14,30 @@
 namespace mithril {
 namespace {
 
+// Buffers at least this large that will be written in full get their pages faulted in up front.
+constexpr std::size_t kPrefaultMinBytes = std::size_t{256} << 10;
+
+// Asks the kernel to fault in, in one call, the whole pages of a fresh buffer that is about to be
+// written in full: cheaper than one page fault per 4 KiB page during the copy that follows (an
+// eager .mbin load of 400 MiB took 0.72x the time on the dev VM, see scripts/bench-mbin).
+// Advisory only: errors (e.g. EINVAL before Linux 5.14) are ignored; contents do not change.
+void prefault_for_write([[maybe_unused]] void* data, [[maybe_unused]] std::size_t nbytes) {
+#ifdef MADV_POPULATE_WRITE
+  if (nbytes < kPrefaultMinBytes) return;
+  static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t from = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  uintptr_t to = (reinterpret_cast<uintptr_t>(data) + nbytes) / page * page;
+  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
+#endif
+}
+
 std::shared_ptr<void> allocate_aligned(std::size_t nbytes, bool zero = true) {
   std::size_t rounded = (nbytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0) rounded = kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (!p) throw std::bad_alloc();
   if (zero) std::memset(p, 0, rounded);
+  else prefault_for_write(p, rounded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 

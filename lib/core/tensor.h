@@ -27,7 +27,8 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
 
   /// A new owned tensor whose contents are unspecified: for readers that fill every byte at
-  /// once (saves a pass over memory compared with the zero-filling constructor).
+  /// once (saves a pass over memory compared with the zero-filling constructor; large buffers
+  /// have their pages faulted in with one madvise instead of one fault per page).
   static Tensor uninitialized(DType dtype, Shape shape);
 
   /// A read-only view of `data` (nbytes = numel * dtype size, C order, native byte order), valid

@@ -48,7 +48,6 @@ constexpr std::size_t kWriteBufferBytes = std::size_t{8} << 20;
 constexpr std::size_t kDirectWriteBytes = std::size_t{1} << 20;
 // Chunk for hashing while verifying (keeps the hash loop streaming through the mapping).
 constexpr std::size_t kZeroCheckChunk = std::size_t{1} << 16;
-constexpr std::size_t kPrefaultMinBytes = std::size_t{256} << 10;
 
 template <class T> T get(const unsigned char* p) {
   T v;
@@ -107,20 +106,6 @@ std::string name_problem(std::string_view name) {
 
 // a + b <= limit, overflow-safe.
 bool fits(uint64_t a, uint64_t b, uint64_t limit) { return a <= limit && b <= limit - a; }
-
-// Asks the kernel to fault in, in one call, the whole pages of a fresh buffer that is about to be
-// written in full: cheaper than taking one page fault per 4 KiB page during the memcpy (the eager
-// load of a 400 MiB file took 0.72x the time on the dev VM, see scripts/bench-mbin). Advisory
-// only: errors (e.g. EINVAL before Linux 5.14) are ignored, and the contents are not changed.
-void prefault_for_write([[maybe_unused]] void* data, [[maybe_unused]] std::size_t nbytes) {
-#ifdef MADV_POPULATE_WRITE
-  if (nbytes < kPrefaultMinBytes) return;
-  static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t from = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-  uintptr_t to = (reinterpret_cast<uintptr_t>(data) + nbytes) / page * page;
-  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
-#endif
-}
 
 // A read-only mapping of a whole file.
 struct Mapping {
@@ -633,7 +618,6 @@ Tensor MbinFile::load(std::string_view name) const { return load(require(name));
 Tensor MbinFile::load(const MbinTensorInfo& info) const {
   Tensor t = Tensor::uninitialized(info.dtype, info.shape);
   if (info.nbytes) {
-    prefault_for_write(t.mutable_data(), info.nbytes);
     std::memcpy(t.mutable_data(), base_ + info.offset, info.nbytes);
   }
   return t;
