@@ -524,24 +524,7 @@ struct Reader {
   }
 
   AttrValue read_attr(const rapidjson::Value& v, const std::string& path) const {
-    if (v.IsNull()) return std::monostate{};
-    if (v.IsBool()) return v.GetBool();
-    if (v.IsInt64()) return v.GetInt64();
-    if (v.IsNumber()) return v.GetDouble();
-    if (v.IsString()) return std::string(v.GetString());
-    bool all_ints = true;
-    for (const auto& item : v.GetArray()) all_ints = all_ints && item.IsInt64();
-    if (all_ints) {
-      std::vector<int64_t> out;
-      for (const auto& item : v.GetArray()) out.push_back(item.GetInt64());
-      return out;
-    }
-    std::vector<double> out;
-    for (const auto& item : v.GetArray()) {
-      if (!item.IsNumber()) fail(ErrorKind::schema, path, "expected numbers only, got " + json::describe(item));
-      out.push_back(item.GetDouble());
-    }
-    return out;
+    return json_to_attr(v, [&](const std::string& what) { fail(ErrorKind::schema, path, what); });
   }
 
   double read_float_item(const rapidjson::Value& v, const std::string& path) const {

@@ -1,4 +1,5 @@
 #pragma once
+#include "test_util.h"
 // Helpers shared by the .mbin tests: temporary folders, byte-level file access, deterministic tensor
 // contents, and RawMbin, an independent byte-level builder of .mbin files written from the spec
 // (schemas/mbin-1.0.md) that can also produce every kind of malformed file.
@@ -23,19 +24,7 @@ namespace mbintest {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() / ("mithril-mbin-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using mithril::testing::TempDir;
 
 inline std::string read_bytes(const std::string& path) { return mithril::read_file(path); }
 

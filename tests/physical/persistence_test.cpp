@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "test_util.h"
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -15,15 +17,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() / ("mithril_persist_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using mithril::testing::TempDir;
 
 PhysicalModel compiled_mlp(uint64_t seed) {
   CompileOptions options;

@@ -1,6 +1,8 @@
 // migrate_files: discovery, modes, output folders, shards, .mbin containers and failure isolation.
 #include <catch2/catch.hpp>
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -21,15 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("mithril_migrate_" + std::to_string(getpid()) + "_" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using mithril::testing::TempDir;
 
 void put(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());

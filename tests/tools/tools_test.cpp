@@ -3,6 +3,8 @@
 // tests/e2e/*.sh.
 #include <catch2/catch.hpp>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -27,16 +29,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() / ("mithril_tools_test_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using mithril::testing::TempDir;
 
 Tensor vec(std::initializer_list<float> values) {
   Tensor t(DType::float32, {static_cast<int64_t>(values.size())});

@@ -19,6 +19,11 @@ void register_reference_shape_kernels(OpRegistry& registry);
 void register_reference_nn_kernels(OpRegistry& registry);
 void register_reference_loss_kernels(OpRegistry& registry);
 
+/// For every flat (C-order) index of `out`, the offset of the matching element of `operand`
+/// broadcast to it with numpy's rules (axes aligned on the right; size-1 and missing axes repeat).
+/// Offsets count in units of `unit` elements (matmul uses one matrix as the unit).
+std::vector<int64_t> broadcast_offsets(const Shape& operand, const Shape& out, int64_t unit = 1);
+
 /// The backend name reference kernels are registered under.
 inline constexpr const char* kReferenceBackend = "reference";
 

@@ -8,31 +8,6 @@ namespace mithril {
 
 namespace {
 
-// Offsets (in elements) of each operand's matrix for every entry of the broadcast batch.
-std::vector<int64_t> batch_offsets(const Shape& operand_batch, const Shape& batch, int64_t matrix_size) {
-  // Strides of the operand's batch axes aligned to the right of `batch`; a broadcast axis
-  // (size 1 or missing) has stride 0.
-  std::vector<int64_t> strides(batch.size(), 0);
-  int64_t stride = matrix_size;
-  for (std::size_t i = 0; i < operand_batch.size(); ++i) {
-    std::size_t from_end = i;
-    std::size_t operand_axis = operand_batch.size() - 1 - from_end;
-    std::size_t batch_axis = batch.size() - 1 - from_end;
-    strides[batch_axis] = operand_batch[operand_axis] == 1 ? 0 : stride;
-    stride *= operand_batch[operand_axis];
-  }
-  int64_t count = shape_numel(batch);
-  std::vector<int64_t> offsets(static_cast<std::size_t>(count));
-  for (int64_t flat = 0; flat < count; ++flat) {
-    int64_t rest = flat, offset = 0;
-    for (std::size_t axis = batch.size(); axis-- > 0;) {
-      offset += (rest % batch[axis]) * strides[axis];
-      rest /= batch[axis];
-    }
-    offsets[static_cast<std::size_t>(flat)] = offset;
-  }
-  return offsets;
-}
 
 void matmul_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
   // 1-D operands become a row (left) or a column (right); `out` already has the squeezed shape,
@@ -43,8 +18,8 @@ void matmul_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out
   int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
   Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
   Shape batch = to_shape(broadcast_shapes({to_sym_shape(a_batch), to_sym_shape(b_batch)}));
-  std::vector<int64_t> a_offsets = batch_offsets(a_batch, batch, m * k);
-  std::vector<int64_t> b_offsets = batch_offsets(b_batch, batch, k * n);
+  std::vector<int64_t> a_offsets = broadcast_offsets(a_batch, batch, m * k);
+  std::vector<int64_t> b_offsets = broadcast_offsets(b_batch, batch, k * n);
   dispatch_numeric("matmul", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* y = out.mutable_data_as<T>();

@@ -104,26 +104,6 @@ void cross_entropy_kernel(const std::vector<Tensor>& in, const Attributes& attrs
   });
 }
 
-// Element offsets of `operand` broadcast to `out` (numpy rules), per flat output index.
-std::vector<int64_t> offsets_for(const Shape& operand, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (std::size_t i = 0; i < operand.size(); ++i) {
-    std::size_t a = operand.size() - 1 - i, o = out.size() - 1 - i;
-    strides[o] = operand[a] == 1 ? 0 : stride;
-    stride *= operand[a];
-  }
-  std::vector<int64_t> offsets(static_cast<std::size_t>(shape_numel(out)));
-  for (std::size_t flat = 0; flat < offsets.size(); ++flat) {
-    int64_t rest = static_cast<int64_t>(flat), offset = 0;
-    for (std::size_t axis = out.size(); axis-- > 0;) {
-      offset += (rest % out[axis]) * strides[axis];
-      rest /= out[axis];
-    }
-    offsets[flat] = offset;
-  }
-  return offsets;
-}
 
 void binary_cross_entropy_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
   bool logits = attr_string(attrs, "input_type") == "logits", robust = attr_bool(attrs, "robust");
@@ -140,7 +120,7 @@ void binary_cross_entropy_kernel(const std::vector<Tensor>& in, const Attributes
       T mean = sum / static_cast<T>(in[1].numel());
       pw = (1 - mean) / mean;
     }
-    std::vector<int64_t> xo = offsets_for(in[0].shape(), out.shape()), to = offsets_for(in[1].shape(), out.shape());
+    std::vector<int64_t> xo = broadcast_offsets(in[0].shape(), out.shape()), to = broadcast_offsets(in[1].shape(), out.shape());
     T* y = out.mutable_data_as<T>();
     for (int64_t i = 0; i < out.numel(); ++i) {
       T p = x[xo[static_cast<std::size_t>(i)]], target = t[to[static_cast<std::size_t>(i)]];

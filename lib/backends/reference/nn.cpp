@@ -18,27 +18,6 @@ T v_nan() {
   return std::numeric_limits<T>::has_quiet_NaN ? std::numeric_limits<T>::quiet_NaN() : T(0);
 }
 
-// Element offsets of `operand` (numpy-broadcast to `out`) for every flat index of `out`.
-std::vector<int64_t> broadcast_offsets(const Shape& operand, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (std::size_t i = 0; i < operand.size(); ++i) {
-    std::size_t a = operand.size() - 1 - i, o = out.size() - 1 - i;
-    strides[o] = operand[a] == 1 ? 0 : stride;
-    stride *= operand[a];
-  }
-  int64_t count = shape_numel(out);
-  std::vector<int64_t> offsets(static_cast<std::size_t>(count));
-  for (int64_t flat = 0; flat < count; ++flat) {
-    int64_t rest = flat, offset = 0;
-    for (std::size_t axis = out.size(); axis-- > 0;) {
-      offset += (rest % out[axis]) * strides[axis];
-      rest /= out[axis];
-    }
-    offsets[static_cast<std::size_t>(flat)] = offset;
-  }
-  return offsets;
-}
 
 void identity_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
   if (out.nbytes() > 0) std::memcpy(out.mutable_data(), in[0].data(), out.nbytes());
