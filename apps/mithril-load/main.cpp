@@ -30,7 +30,13 @@ int main(int argc, char** argv) {
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
 
   return run_guarded(tool, [&] {
-    LoadReport report = inspect_artifact(o);
+    LoadReport report;
+    try {
+      report = inspect_artifact(o);
+    } catch (const mithril::Error& e) {
+      if (json) std::cout << load_error_json(o.path, e);  // still one line on stderr, below
+      throw;
+    }
     if (json) std::cout << load_report_json(report);
     else if (!quiet) std::cout << format_load_report(report);
     return static_cast<int>(kExitOk);

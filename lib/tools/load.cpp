@@ -114,6 +114,13 @@ std::string format_load_report(const LoadReport& r) {
   return out;
 }
 
+std::string load_error_json(const std::string& path, const Error& error) {
+  JsonOut j;
+  j.begin_object().key("path").str(path).key("valid").boolean(false);
+  j.key("error_kind").str(error_kind_name(error.kind())).key("error").str(error.what()).end_object();
+  return j.text();
+}
+
 std::string load_report_json(const LoadReport& r) {
   JsonOut j;
   j.begin_object();

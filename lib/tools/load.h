@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "io/artifact.h"
 #include "tools/summary.h"
 
@@ -45,5 +46,9 @@ LoadReport inspect_artifact(const LoadOptions& options);
 /// The human report: the model summary table (or the tensor list) and a status line.
 std::string format_load_report(const LoadReport& report);
 std::string load_report_json(const LoadReport& report);
+
+/// The JSON report of a file that failed to load or validate: {"path", "valid": false,
+/// "error_kind", "error"}, so a CI step that parses --json output always gets JSON.
+std::string load_error_json(const std::string& path, const Error& error);
 
 }  // namespace mithril::tools

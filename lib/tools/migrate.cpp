@@ -289,10 +289,11 @@ std::string MigrateReport::summary() const {
   if (failed == 0 && migrated == 0 && needs_migration == 0)
     return fmt::format("nothing to do: all {} files are already at format {} ({:.2f} s)", total, target, seconds);
   std::vector<std::string> parts;
-  if (mode == MigrateMode::write) parts.push_back(fmt::format("migrated {}", migrated));
-  else parts.push_back(fmt::format("{} {}", mode == MigrateMode::check ? "not at the target" : "would migrate", needs_migration));
-  parts.push_back(fmt::format("already at {} {}", target, up_to_date));
-  parts.push_back(fmt::format("failed {}", failed));
+  if (mode == MigrateMode::write) parts.push_back(fmt::format("{} migrated to {}", migrated, target));
+  else if (mode == MigrateMode::check) parts.push_back(fmt::format("{} not at {}", needs_migration, target));
+  else parts.push_back(fmt::format("{} would be migrated to {}", needs_migration, target));
+  parts.push_back(fmt::format("{} already at {}", up_to_date, target));
+  parts.push_back(fmt::format("{} failed", failed));
   return fmt::format("{} ({})", fmt::join(parts, ", "), timing);
 }
 

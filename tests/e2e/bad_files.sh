@@ -97,4 +97,8 @@ done
 expect_error "--dtype" "float16" -- "$RUN" model.mbin --random --dtype float16
 expect_error "--seed" -- "$RUN" model.mbin --random --seed minus-one
 
+# With --json, a file that fails still gives JSON on stdout (for CI steps that parse it).
+expect_error "nothing.json: cannot open" -- "$LOAD" nothing.json --json
+py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] == 'io' and 'cannot open' in r['error'], r"
+
 finish

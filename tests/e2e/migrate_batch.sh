@@ -138,7 +138,7 @@ set +e
 out=$("$BIN" --jobs 2 "$work/tree" 2>&1 >/dev/null)
 set -e
 echo "$out" | tail -1
-echo "$out" | tail -1 | grep -Eq "^mithril-migrate: migrated 0, already at [0-9.]+ $good, failed $bad"
+echo "$out" | tail -1 | grep -Eq "^mithril-migrate: 0 migrated to [0-9.]+, $good already at [0-9.]+, $bad failed"
 # --check lists nothing to migrate among the good files (the bad ones still fail).
 set +e
 "$BIN" --check --jobs 2 "$work/tree" > "$work/check.txt" 2>/dev/null
