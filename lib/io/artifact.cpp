@@ -77,10 +77,12 @@ ArtifactKind artifact_kind_for_output(const std::string& path) {
               path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, .mithril or .mbin)");
 }
 
-std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source, bool allow_unknown_ops) {
-  FromDictOptions options;
-  options.allow_unknown_ops = allow_unknown_ops;
-  return from_dict(json, source, options);
+std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
+                                                   const ArtifactLoadOptions& options) {
+  FromDictOptions dict_options;
+  dict_options.allow_unknown_ops = options.allow_unknown_ops;
+  if (!options.upgrade) return from_dict(json, source, dict_options);
+  return from_dict(options.upgrade(json, source), source, dict_options);
 }
 
 Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options) {
@@ -90,7 +92,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
   switch (a.kind) {
     case ArtifactKind::structure_json:
       a.structure_json = read_file(path);
-      a.model = model_from_json_any_version(a.structure_json, path == "-" ? "<stdin>" : path, options.allow_unknown_ops);
+      a.model = model_from_json_any_version(a.structure_json, path == "-" ? "<stdin>" : path, options);
       break;
     case ArtifactKind::npz: a.tensors = read_npz(path); break;
     case ArtifactKind::npy: {
@@ -105,7 +107,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
       a.tensors = std::move(package.parameters);
       a.metadata = std::move(package.metadata);
       a.has_parameters = true;
-      a.model = model_from_json_any_version(a.structure_json, path + ": model.json", options.allow_unknown_ops);
+      a.model = model_from_json_any_version(a.structure_json, path + ": model.json", options);
       break;
     }
     case ArtifactKind::mbin: {
@@ -117,13 +119,16 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
       for (const MbinTensorInfo& info : file->tensors())
         a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
       a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
-      a.model = model_from_json_any_version(a.structure_json, path + ": structure", options.allow_unknown_ops);
+      a.model = model_from_json_any_version(a.structure_json, path + ": structure", options);
       break;
     }
   }
   if (!options.params_path.empty()) {
     if (!a.model) throw Error(ErrorKind::invalid_argument, path + ": --params given, but this is a tensor file, not a model");
-    Artifact params = load_artifact(options.params_path, {"", options.verify, options.eager});
+    ArtifactLoadOptions params_options;
+    params_options.verify = options.verify;
+    params_options.eager = options.eager;
+    Artifact params = load_artifact(options.params_path, params_options);
     a.tensors = std::move(params.tensors);
     a.has_parameters = true;
   }

@@ -8,6 +8,7 @@
 //
 // Kinds are recognised by content (magic bytes, zip members) when the file exists, and by
 // extension for files about to be written.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,15 +50,19 @@ struct ArtifactLoadOptions {
   bool verify = false;      ///< .mbin: check every checksum
   bool eager = false;       ///< .mbin: copy tensors instead of viewing the mapping
   bool allow_unknown_ops = false;  ///< keep nodes of unregistered operators opaque (see FromDictOptions)
+  /// Brings an older model dict (e.g. a Python Mithril dict, which has no "version") to the
+  /// current format in memory before it is parsed; the tools pass the format history's
+  /// update_model_dict_version. Unset: such dicts are refused with from_dict's message.
+  std::function<std::string(const std::string& json, const std::string& source)> upgrade;
 };
 
 /// Reads any artifact and parses its model (if any). Does not check parameters against the
 /// structure (see physical/persistence.h). Errors name the file.
 Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options = {});
 
-/// Parses a model dict, upgrading an older format version in memory first. `source` names it.
+/// Parses a model dict, upgrading it in memory first when options.upgrade is set. `source` names it.
 std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
-                                                   bool allow_unknown_ops = false);
+                                                   const ArtifactLoadOptions& options = {});
 
 /// Writes tensors to an .npz (optionally deflated) or, for exactly one tensor, an .npy.
 void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false);

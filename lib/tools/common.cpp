@@ -1,11 +1,13 @@
 #include "tools/common.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "versioning/format_history.h"
 #include "core/error.h"
 #include "ops/plugin.h"
 
@@ -54,6 +56,24 @@ std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items)
 }
 
 void load_tool_plugins(const std::vector<std::string>& plugins) { load_plugins(plugins); }
+
+ArtifactLoadOptions tool_load_options() {
+  ArtifactLoadOptions options;
+  options.upgrade = [](const std::string& json, const std::string& source) {
+    // Only versions the history knows as older are migrated; current, newer or malformed dicts go
+    // to from_dict unchanged, which reads or refuses them with its own message.
+    std::string version;
+    try {
+      version = versioning::detect_format_version(json, source);
+    } catch (const Error&) {
+      return json;
+    }
+    const auto& known = versioning::format_history().versions;
+    if (version == kModelFormatVersion || std::find(known.begin(), known.end(), version) == known.end()) return json;
+    return versioning::update_model_dict_version(json, kModelFormatVersion, source);
+  };
+  return options;
+}
 
 uint64_t file_size_or_zero(const std::string& path) {
   if (path == "-") return 0;

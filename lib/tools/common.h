@@ -30,6 +30,10 @@ std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items)
 /// Loads the plugins given by --plugin, then those of MITHRIL_PLUGINS (ops/plugin.h).
 void load_tool_plugins(const std::vector<std::string>& plugins);
 
+/// Load options every tool starts from: older model dicts (earlier formats, Python Mithril
+/// dicts) are brought to the current format in memory, as mithril-migrate would write them.
+ArtifactLoadOptions tool_load_options();
+
 /// Size of a file in bytes (0 for "-" or a file that cannot be read).
 uint64_t file_size_or_zero(const std::string& path);
 

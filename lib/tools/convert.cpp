@@ -29,7 +29,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       throw Error(ErrorKind::invalid_argument, options.params_out + ": --params-out writes an .npz (or an .npy for one tensor)");
   }
 
-  ArtifactLoadOptions load;
+  ArtifactLoadOptions load = tool_load_options();
   load.params_path = options.params_path;
   load.verify = options.verify;
   if (options.extract_inputs.empty() != options.extract_outputs.empty())

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
+#include "versioning/format_history.h"
 
 namespace mithril::tools {
 namespace {
@@ -20,7 +21,8 @@ std::string stored_version(const std::string& json) {
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) return "";
   auto it = doc.FindMember("version");
-  return it != doc.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+  if (it == doc.MemberEnd()) return versioning::kPythonMithrilVersion;  // how the history reads it
+  return it->value.IsString() ? it->value.GetString() : "";
 }
 
 std::string tensor_table(const NamedTensors& tensors) {
@@ -42,7 +44,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   LoadReport report;
   report.path = options.path;
   report.params_path = options.params_path;
-  ArtifactLoadOptions load;
+  ArtifactLoadOptions load = tool_load_options();
   load.params_path = options.params_path;
   load.verify = options.verify;
   load.allow_unknown_ops = options.allow_unknown_ops;
@@ -98,7 +100,10 @@ std::string format_load_report(const LoadReport& r) {
     out += tensor_table(r.tensors);
     return out;
   }
-  out += fmt::format("{} ({}, format {})\n", where, artifact_kind_name(r.kind), r.format_version.empty() ? "?" : r.format_version);
+  std::string format = r.format_version.empty() ? "?" : r.format_version;
+  if (!r.format_version.empty() && r.format_version != kModelFormatVersion)
+    format += fmt::format(", read as {}; mithril-migrate upgrades the file", kModelFormatVersion);
+  out += fmt::format("{} ({}, format {})\n", where, artifact_kind_name(r.kind), format);
   out += format_summary(r.summary);
   if (!r.unknown_ops.empty())
     out += fmt::format("unknown operators (kept opaque, not checked; the model cannot run without them): {}\n",

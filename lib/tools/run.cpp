@@ -257,7 +257,7 @@ RunReport run_model(const RunOptions& o) {
   RunReport report;
   report.model = o.model;
   report.compute_dtype = dtype;
-  ArtifactLoadOptions load;
+  ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
   Artifact a = load_artifact(o.model, load);
   if (!a.model)
@@ -287,7 +287,7 @@ RunReport run_model(const RunOptions& o) {
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!o.compare.empty()) {
-    ArtifactLoadOptions load_b;
+    ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
     Artifact b = load_artifact(o.compare, load_b);
     if (!b.model)

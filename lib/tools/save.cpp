@@ -74,7 +74,7 @@ SaveReport save_model_files(const SaveOptions& options) {
   bool is_file = options.source == "-" || std::filesystem::exists(options.source, ec);
   if (is_file) {
     if (!options.args.empty()) throw Error(ErrorKind::invalid_argument, "--arg is for zoo models; '" + options.source + "' is a file");
-    ArtifactLoadOptions load;
+    ArtifactLoadOptions load = tool_load_options();
     load.params_path = options.source_params;
     Artifact a = load_artifact(options.source, load);
     if (!a.model)
