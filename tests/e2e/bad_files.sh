@@ -101,4 +101,10 @@ expect_error "--seed" -- "$RUN" model.mbin --random --seed minus-one
 expect_error "nothing.json: cannot open" -- "$LOAD" nothing.json --json
 py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] == 'io' and 'cannot open' in r['error'], r"
 
+
+# Not regular files: a folder is named as one (not "empty file").
+mkdir -p a_folder
+expect_error "a_folder: is a directory" -- "$LOAD" a_folder
+expect_error "a_folder: is a directory" -- "$CONVERT" a_folder -o x.mbin
+
 finish
