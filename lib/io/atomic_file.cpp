@@ -119,7 +119,11 @@ std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw io_error(path, "cannot open");
   struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, path + ": is a directory");
+  if (stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, path + ": is a directory");
+    // Devices have no end (/dev/zero, /dev/urandom): reading one would exhaust memory.
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) throw Error(ErrorKind::io, path + ": not a regular file (a device)");
+  }
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw io_error(path, "read failed");
   return data;

@@ -51,7 +51,8 @@ class AtomicFile {
 /// Writes `bytes` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
-/// Reads a whole file ("-" reads standard input). Throws Error(io) naming the file.
+/// Reads a whole file ("-" reads standard input; pipes are read to their end). Folders and devices
+/// (/dev/zero never ends) are refused. Throws Error(io) naming the file.
 std::string read_file(const std::string& path);
 
 }  // namespace mithril
