@@ -41,10 +41,16 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   temp_path_ = parent_dir(path_) + "/." + base + ".tmp-XXXXXX";
   fd_ = mkstemp(temp_path_.data());
   if (fd_ < 0) throw io_error(path_, "cannot create a temporary file in " + parent_dir(path_));
-  // Keep the permissions an ordinary file would get (mkstemp makes it 0600).
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd_, 0666 & ~mask);
+  // Replacing a file keeps its permissions (a private model stays private); a new file gets what
+  // an ordinary file would (mkstemp makes it 0600).
+  struct stat st;
+  if (stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    fchmod(fd_, st.st_mode & 07777);
+  } else {
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd_, 0666 & ~mask);
+  }
 }
 
 AtomicFile::~AtomicFile() {

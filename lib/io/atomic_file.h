@@ -3,8 +3,9 @@
 //
 // AtomicFile writes into a temporary file in the destination's folder (so the final rename never
 // crosses file systems), and commit() flushes it to disk (fsync), renames it over the destination
-// and fsyncs the folder. Until commit() the destination is untouched; if the writer is destroyed
-// without commit() (an error, an exception), the temporary file is removed.
+// and fsyncs the folder. A replaced file keeps its permissions. Until commit() the destination is
+// untouched; if the writer is destroyed without commit() (an error, an exception), the temporary
+// file is removed.
 #include <cstddef>
 #include <cstdint>
 #include <string>

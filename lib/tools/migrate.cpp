@@ -1,6 +1,7 @@
 #include "tools/migrate.h"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -81,6 +82,8 @@ void copy_file_atomic(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);
   if (!in) throw Error(ErrorKind::io, from + ": cannot open for reading");
   AtomicFile out(to);
+  struct stat st;  // a backup is as private as the original
+  if (::stat(from.c_str(), &st) == 0) ::fchmod(out.fd(), st.st_mode & 07777);
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
