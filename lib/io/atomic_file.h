@@ -3,7 +3,8 @@
 //
 // AtomicFile writes into a temporary file in the destination's folder (so the final rename never
 // crosses file systems), and commit() flushes it to disk (fsync), renames it over the destination
-// and fsyncs the folder. A replaced file keeps its permissions. Until commit() the destination is
+// and fsyncs the folder. A replaced file keeps its permissions; a symbolic link is followed (the
+// file it points to is replaced, the link stays). Until commit() the destination is
 // untouched; if the writer is destroyed without commit() (an error, an exception), the temporary
 // file is removed.
 #include <cstddef>
@@ -42,6 +43,7 @@ class AtomicFile {
 
  private:
   std::string path_;
+  std::string target_path_;  ///< path_ with symbolic links followed: what commit() replaces
   std::string temp_path_;
   int fd_ = -1;
   uint64_t size_ = 0;

@@ -19,4 +19,13 @@ chmod 640 out.json
 expect 0 "$SAVE" linear --arg in=3 -o out.json
 check_eq "$(mode out.json)" 640 "mode of an overwritten output"
 
+# Symbolic links: the file pointed to is rewritten, the link stays a link.
+mkdir -p store && cp "$OLD" store/real.json && ln -s store/real.json link.json
+expect 0 "$MIGRATE" -q link.json
+checks=$((checks + 1)); [[ -L link.json ]] || fail "in-place migration replaced the symbolic link by a file"
+expect 0 "$MIGRATE" --check store/real.json
+ln -s store/saved.json newlink.json
+expect 0 "$SAVE" linear -o newlink.json
+checks=$((checks + 1)); [[ -L newlink.json && -f store/saved.json ]] || fail "save through a dangling link did not create its target"
+
 finish
