@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -248,6 +249,18 @@ MigrateReport migrate_files(const MigrateOptions& options) {
     r.path = found[i].path;
     r.relative = found[i].relative;
     report.files.push_back(std::move(r));
+  }
+  if (!options.output_dir.empty() && options.mode == MigrateMode::write) {
+    // Files from different folders can share a relative path: one output would silently replace
+    // the other (and under --jobs both are written at once). Refused before anything is written.
+    std::map<std::string, const FileResult*> by_output;
+    for (const FileResult& r : report.files) {
+      auto [it, fresh] = by_output.emplace(r.relative, &r);
+      if (!fresh)
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("--output-dir: {} and {} would both be written to {}", it->second->path, r.path,
+                                (fs::path(options.output_dir) / r.relative).string()));
+    }
   }
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
