@@ -30,7 +30,9 @@ std::string read_prefix(const std::string& path, std::size_t n) {
   if (!f) return read_file(path).substr(0, n);  // read_file reports the error with errno
   std::string out(n, '\0');
   std::size_t got = std::fread(out.data(), 1, n, f);
+  bool failed = std::ferror(f) != 0;  // e.g. a folder: fopen succeeds, reading fails
   std::fclose(f);
+  if (failed) return read_file(path).substr(0, n);  // read_file names the problem
   out.resize(got);
   return out;
 }

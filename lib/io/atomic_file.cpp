@@ -29,6 +29,22 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// The file a path ends at through symbolic links (even a dangling one), so that a rewrite goes
+// where '>' would write instead of replacing the link by a file.
+std::string follow_symlinks(const std::string& path) {
+  std::string p = path;
+  for (int hops = 0; hops < 40; ++hops) {  // the kernel's limit (ELOOP)
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::string target(static_cast<std::size_t>(st.st_size) + 256, '\0');
+    ssize_t n = readlink(p.c_str(), target.data(), target.size());
+    if (n <= 0) return p;
+    target.resize(static_cast<std::size_t>(n));
+    p = target[0] == '/' ? target : parent_dir(p) + "/" + target;
+  }
+  return p;
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
@@ -37,14 +53,21 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     fd_ = STDOUT_FILENO;
     return;
   }
-  std::string base = path_.substr(path_.rfind('/') == std::string::npos ? 0 : path_.rfind('/') + 1);
-  temp_path_ = parent_dir(path_) + "/." + base + ".tmp-XXXXXX";
+  target_path_ = follow_symlinks(path_);
+  std::string base = target_path_.substr(target_path_.rfind('/') == std::string::npos ? 0 : target_path_.rfind('/') + 1);
+  temp_path_ = parent_dir(target_path_) + "/." + base + ".tmp-XXXXXX";
   fd_ = mkstemp(temp_path_.data());
-  if (fd_ < 0) throw io_error(path_, "cannot create a temporary file in " + parent_dir(path_));
-  // Keep the permissions an ordinary file would get (mkstemp makes it 0600).
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd_, 0666 & ~mask);
+  if (fd_ < 0) throw io_error(path_, "cannot create a temporary file in " + parent_dir(target_path_));
+  // Replacing a file keeps its permissions (a private model stays private); a new file gets what
+  // an ordinary file would (mkstemp makes it 0600).
+  struct stat st;
+  if (stat(target_path_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    fchmod(fd_, st.st_mode & 07777);
+  } else {
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd_, 0666 & ~mask);
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -95,9 +118,9 @@ void AtomicFile::commit() {
     throw io_error(path_, "close failed");
   }
   fd_ = -1;
-  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) throw io_error(path_, "cannot rename the temporary file");
+  if (std::rename(temp_path_.c_str(), target_path_.c_str()) != 0) throw io_error(path_, "cannot rename the temporary file");
   committed_ = true;
-  int dir = open(parent_dir(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  int dir = open(parent_dir(target_path_).c_str(), O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     fsync(dir);
     close(dir);
@@ -119,7 +142,11 @@ std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw io_error(path, "cannot open");
   struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, path + ": is a directory");
+  if (stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, path + ": is a directory");
+    // Devices have no end (/dev/zero, /dev/urandom): reading one would exhaust memory.
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) throw Error(ErrorKind::io, path + ": not a regular file (a device)");
+  }
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw io_error(path, "read failed");
   return data;

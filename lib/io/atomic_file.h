@@ -3,8 +3,10 @@
 //
 // AtomicFile writes into a temporary file in the destination's folder (so the final rename never
 // crosses file systems), and commit() flushes it to disk (fsync), renames it over the destination
-// and fsyncs the folder. Until commit() the destination is untouched; if the writer is destroyed
-// without commit() (an error, an exception), the temporary file is removed.
+// and fsyncs the folder. A replaced file keeps its permissions; a symbolic link is followed (the
+// file it points to is replaced, the link stays). Until commit() the destination is
+// untouched; if the writer is destroyed without commit() (an error, an exception), the temporary
+// file is removed.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -41,6 +43,7 @@ class AtomicFile {
 
  private:
   std::string path_;
+  std::string target_path_;  ///< path_ with symbolic links followed: what commit() replaces
   std::string temp_path_;
   int fd_ = -1;
   uint64_t size_ = 0;
@@ -51,7 +54,8 @@ class AtomicFile {
 /// Writes `bytes` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
-/// Reads a whole file ("-" reads standard input). Throws Error(io) naming the file.
+/// Reads a whole file ("-" reads standard input; pipes are read to their end). Folders and devices
+/// (/dev/zero never ends) are refused. Throws Error(io) naming the file.
 std::string read_file(const std::string& path);
 
 }  // namespace mithril

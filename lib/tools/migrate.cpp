@@ -1,6 +1,7 @@
 #include "tools/migrate.h"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -81,6 +83,8 @@ void copy_file_atomic(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);
   if (!in) throw Error(ErrorKind::io, from + ": cannot open for reading");
   AtomicFile out(to);
+  struct stat st;  // a backup is as private as the original
+  if (::stat(from.c_str(), &st) == 0) ::fchmod(out.fd(), st.st_mode & 07777);
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
@@ -245,6 +249,18 @@ MigrateReport migrate_files(const MigrateOptions& options) {
     r.path = found[i].path;
     r.relative = found[i].relative;
     report.files.push_back(std::move(r));
+  }
+  if (!options.output_dir.empty() && options.mode == MigrateMode::write) {
+    // Files from different folders can share a relative path: one output would silently replace
+    // the other (and under --jobs both are written at once). Refused before anything is written.
+    std::map<std::string, const FileResult*> by_output;
+    for (const FileResult& r : report.files) {
+      auto [it, fresh] = by_output.emplace(r.relative, &r);
+      if (!fresh)
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("--output-dir: {} and {} would both be written to {}", it->second->path, r.path,
+                                (fs::path(options.output_dir) / r.relative).string()));
+    }
   }
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;

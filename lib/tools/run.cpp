@@ -54,10 +54,9 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
     BindOptions bind;
     bind.allow_extra = o.allow_extra;
     Compiled c{compile_with_parameters(a.model, reference_backend(), a.tensors, source, compile, bind), source, {}};
+    const std::vector<std::string> names = c.model.get_parameter_names();
     for (const auto& [name, t] : a.tensors)
-      if (std::find(c.model.get_parameter_names().begin(), c.model.get_parameter_names().end(), name) !=
-          c.model.get_parameter_names().end())
-        param_dtypes[t.dtype()] += 1;
+      if (std::find(names.begin(), names.end(), name) != names.end()) param_dtypes[t.dtype()] += 1;
     if (dtype)
       for (const auto& [from, count] : param_dtypes)
         if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});

@@ -101,4 +101,16 @@ expect_error "--seed" -- "$RUN" model.mbin --random --seed minus-one
 expect_error "nothing.json: cannot open" -- "$LOAD" nothing.json --json
 py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] == 'io' and 'cannot open' in r['error'], r"
 
+
+# Not regular files: a folder is named as one (not "empty file").
+mkdir -p a_folder
+expect_error "a_folder: is a directory" -- "$LOAD" a_folder
+expect_error "a_folder: is a directory" -- "$CONVERT" a_folder -o x.mbin
+
+# A device is refused before it is read (/dev/zero would never end; capped so a regression fails fast).
+capped() { bash -c 'ulimit -v 4000000; exec "$@"' capped "$@"; }
+expect_error "/dev/zero: not a regular file" -- capped "$RUN" model.mbin --inputs /dev/zero
+expect 2 capped "$MITHRIL_BIN/mithril-migrate" --check /dev/zero
+contains err "/dev/zero: not a regular file"
+
 finish

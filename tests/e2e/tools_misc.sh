@@ -122,6 +122,10 @@ assert r['casts'] == [{'what': 'inputs', 'from': 'int64', 'to': 'float32', 'coun
 # --dtype float64: parameters and inputs cast, reported; outputs in float64, close to float32.
 expect 0 "$RUN" model.mithril --inputs inputs.npz --dtype float64 -o out64.npz
 contains err "note: cast 4 parameters from float32 to float64" "note: cast 1 input from float32 to float64"
+# Extra tensors ignored by --allow-extra are not parameters: they are not counted as cast.
+py "d = dict(np.load('params.npz')); d.update({f'extra{i}': np.zeros(3, np.float32) for i in range(20)}); np.savez('extra.npz', **d)"
+expect 0 "$RUN" model.json --params extra.npz --allow-extra --inputs inputs.npz --dtype float64 -o out64x.npz
+contains err "note: cast 4 parameters from float32 to float64"
 expect 0 "$RUN" model.mithril --inputs inputs.npz --dtype float64 -o out64.npz --json
 cp out run64.json
 py "

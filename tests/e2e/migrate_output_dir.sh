@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# mithril-migrate --output-dir: two inputs that would land on the same output are refused before
+# anything is written (one would silently overwrite the other, or both race under --jobs).
+source "$(dirname "$0")/lib/common.bash"
+MIGRATE="$MITHRIL_BIN/mithril-migrate"
+V="$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0"
+
+mkdir -p tree/a tree/b
+cp "$V/linear.before.json" tree/a/m.json
+cp "$V/mlp.before.json" tree/b/m.json
+expect_error "tree/a/m.json" "tree/b/m.json" "outdir/m.json" -- "$MIGRATE" -q --jobs 2 --output-dir outdir tree/a/m.json tree/b/m.json
+checks=$((checks + 1)); [[ ! -e outdir/m.json ]] || fail "a colliding output was written"
+expect_error "outdir/m.json" -- "$MIGRATE" -q --output-dir outdir tree/a tree/b
+# Distinct outputs still work: the tree is mirrored.
+expect 0 "$MIGRATE" -q --output-dir out2 tree
+checks=$((checks + 1)); [[ -f out2/a/m.json && -f out2/b/m.json ]] || fail "--output-dir did not mirror the tree"
+
+finish
