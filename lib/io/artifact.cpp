@@ -37,6 +37,68 @@ std::string read_prefix(const std::string& path, std::size_t n) {
   return out;
 }
 
+// Standard input can be read only once: take all of it, then tell the kind from its bytes.
+// Containers that are read by mapping or by member (.mbin, .mithril) need a path.
+void read_standard_input(Artifact& a, const ArtifactLoadOptions& options) {
+  const std::string source = "<stdin>";
+  std::string bytes = read_file("-");
+  if (looks_like_mbin(bytes.data(), bytes.size()))
+    throw Error(ErrorKind::invalid_argument, source + ": an .mbin file is memory-mapped: give its path, not standard input");
+  if (looks_like_zip(bytes.data(), bytes.size())) {
+    auto entries = read_zip_directory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source);
+    if (!entries.empty() && entries[0].name == "mithril.json")
+      throw Error(ErrorKind::invalid_argument, source + ": a .mithril file is read by member: give its path, not standard input");
+    a.kind = ArtifactKind::npz;
+    a.tensors = parse_npz(bytes.data(), bytes.size(), source);
+  } else if (looks_like_npy(bytes.data(), bytes.size())) {
+    a.kind = ArtifactKind::npy;
+    a.tensors.emplace_back("array", parse_npy(bytes.data(), bytes.size(), source));
+  } else {
+    a.kind = ArtifactKind::structure_json;
+    a.structure_json = std::move(bytes);
+    a.model = model_from_json_any_version(a.structure_json, source, options);
+  }
+}
+
+// Reads a file by path, its kind by content.
+void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& options) {
+  a.kind = detect_artifact_kind(path);
+  switch (a.kind) {
+    case ArtifactKind::structure_json:
+      a.structure_json = read_file(path);
+      a.model = model_from_json_any_version(a.structure_json, path, options);
+      break;
+    case ArtifactKind::npz: a.tensors = read_npz(path); break;
+    case ArtifactKind::npy: {
+      std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+      if (ends_with(name, ".npy")) name = name.substr(0, name.size() - 4);
+      a.tensors.emplace_back(name, read_npy(path));
+      break;
+    }
+    case ArtifactKind::mithril: {
+      ModelPackage package = read_mithril_file(path);
+      a.structure_json = std::move(package.structure_json);
+      a.tensors = std::move(package.parameters);
+      a.metadata = std::move(package.metadata);
+      a.has_parameters = true;
+      a.model = model_from_json_any_version(a.structure_json, path + ": model.json", options);
+      break;
+    }
+    case ArtifactKind::mbin: {
+      MbinOpenOptions open_options;
+      open_options.verify = options.verify;
+      auto file = MbinFile::open(path, open_options);
+      a.structure_json = file->structure_json();
+      a.has_parameters = true;
+      for (const MbinTensorInfo& info : file->tensors())
+        a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
+      a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
+      a.model = model_from_json_any_version(a.structure_json, path + ": structure", options);
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 const char* artifact_kind_name(ArtifactKind kind) {
@@ -90,41 +152,8 @@ std::shared_ptr<Model> model_from_json_any_version(const std::string& json, cons
 Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& options) {
   Artifact a;
   a.path = path;
-  a.kind = path == "-" ? ArtifactKind::structure_json : detect_artifact_kind(path);
-  switch (a.kind) {
-    case ArtifactKind::structure_json:
-      a.structure_json = read_file(path);
-      a.model = model_from_json_any_version(a.structure_json, path == "-" ? "<stdin>" : path, options);
-      break;
-    case ArtifactKind::npz: a.tensors = read_npz(path); break;
-    case ArtifactKind::npy: {
-      std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-      if (ends_with(name, ".npy")) name = name.substr(0, name.size() - 4);
-      a.tensors.emplace_back(name, read_npy(path));
-      break;
-    }
-    case ArtifactKind::mithril: {
-      ModelPackage package = read_mithril_file(path);
-      a.structure_json = std::move(package.structure_json);
-      a.tensors = std::move(package.parameters);
-      a.metadata = std::move(package.metadata);
-      a.has_parameters = true;
-      a.model = model_from_json_any_version(a.structure_json, path + ": model.json", options);
-      break;
-    }
-    case ArtifactKind::mbin: {
-      MbinOpenOptions open_options;
-      open_options.verify = options.verify;
-      auto file = MbinFile::open(path, open_options);
-      a.structure_json = file->structure_json();
-      a.has_parameters = true;
-      for (const MbinTensorInfo& info : file->tensors())
-        a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
-      a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
-      a.model = model_from_json_any_version(a.structure_json, path + ": structure", options);
-      break;
-    }
-  }
+  if (path == "-") read_standard_input(a, options);
+  else read_path(a, path, options);
   if (!options.params_path.empty()) {
     if (!a.model) throw Error(ErrorKind::invalid_argument, path + ": --params given, but this is a tensor file, not a model");
     ArtifactLoadOptions params_options;

@@ -53,7 +53,8 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   report.metadata = a.metadata;
   // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).
   report.verified = options.verify && (a.kind == ArtifactKind::mbin ||
-                                       (!options.params_path.empty() && detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
+                                       (!options.params_path.empty() && options.params_path != "-" &&
+                                        detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
   if (!a.model) {
     report.tensors = std::move(a.tensors);
     return report;

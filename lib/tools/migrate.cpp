@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -212,9 +213,16 @@ std::vector<FoundFile> find_model_files(const std::vector<std::string>& paths, s
     }
   }
   std::sort(out.begin(), out.end(), [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
-  out.erase(std::unique(out.begin(), out.end(), [](const FoundFile& a, const FoundFile& b) { return a.path == b.path; }),
-            out.end());
-  return out;
+  // The same file under two spellings (a.json, ./a.json, a link to it) is one file: migrating it
+  // twice could race, and the second backup would hold the migrated text.
+  std::set<std::string> seen;
+  std::vector<FoundFile> unique;
+  for (FoundFile& f : out) {
+    std::error_code ec;
+    fs::path resolved = fs::weakly_canonical(f.path, ec);
+    if (seen.insert(ec ? f.path : resolved.string()).second) unique.push_back(std::move(f));
+  }
+  return unique;
 }
 
 bool in_shard(const std::string& relative, int shard_index, int shard_count) {

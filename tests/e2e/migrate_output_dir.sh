@@ -15,4 +15,13 @@ expect_error "outdir/m.json" -- "$MIGRATE" -q --output-dir outdir tree/a tree/b
 expect 0 "$MIGRATE" -q --output-dir out2 tree
 checks=$((checks + 1)); [[ -f out2/a/m.json && -f out2/b/m.json ]] || fail "--output-dir did not mirror the tree"
 
+# One file under several spellings (a path, ./path, a link to it) is migrated once, and its
+# backup holds the original.
+mkdir -p spell
+cp "$V/linear.before.json" spell/x.json
+ln -s x.json spell/alias.json
+expect 0 "$MIGRATE" --json spell/x.json ./spell/x.json spell/alias.json
+"$PYTHON" -c "import json; r = json.load(open('out')); assert len(r['files']) == 1, r['files']" || fail "the same file was listed more than once"
+checks=$((checks + 1)); cmp -s spell/x.json.bak "$V/linear.before.json" || fail "the backup is not the original"
+
 finish
