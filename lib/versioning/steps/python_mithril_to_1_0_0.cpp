@@ -739,6 +739,10 @@ class Flattener {
     }
     std::string canonical = *canonical_name(name);  // unknown names were refused up front
     std::map<std::string, int> keys;
+    // A bare name has no submodels or connections: only library models can be given that way.
+    if (canonical == "Model" && !model.IsObject())
+      bad(path, "a composite model must be a dict with \"submodels\" and \"connections\", not the bare name " +
+                    json::describe(model));
     if (canonical == "Model") keys = expand_container(model, path, bindings, top);
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
