@@ -811,6 +811,8 @@ class Flattener {
     const JValue* activations = arg(args, "activations");
     const JValue* dimensions = arg(args, "dimensions");
     if (!activations || !activations->IsArray()) bad(path, "MLP needs args.activations (a list)");
+    // Without a layer the MLP would have no input and no output to connect.
+    if (activations->Empty()) bad(path, "MLP needs at least one layer: args.activations is empty");
     if (dimensions && dimensions->IsArray() && dimensions->Size() != activations->Size())
       bad(path, "MLP: args.activations and args.dimensions differ in length");
     std::string w = "weight", b = "bias";
