@@ -1,5 +1,8 @@
 #include "io/json_util.h"
 
+#include <charconv>
+#include <climits>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -8,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/pointer.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
@@ -74,12 +78,105 @@ std::string describe(const rapidjson::Value& v) {
   return "an object";
 }
 
+namespace {
+
+// Passes the SAX events of a parse to the document, converting numbers (read as raw text) with
+// std::from_chars instead of RapidJSON's full-precision strtod: that one (RapidJSON 1.1.0, as
+// packaged by distributions) reads far out of bounds on "0." followed by some 350 zeros
+// (testdata/fuzz/json_tensors/crash-strtod-zeros-after-point.json). from_chars is correctly rounded too. Numbers get
+// the types RapidJSON gives them: Int/Uint/Int64/Uint64 for integers that fit, else a double.
+class NumberConverter {
+ public:
+  explicit NumberConverter(rapidjson::Document& doc) : doc_(doc) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+  bool StartObject() { return doc_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return doc_.EndObject(n); }
+  bool StartArray() { return doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc_.EndArray(n); }
+
+  /// `s` is a valid JSON number (the reader checked the grammar).
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    bool negative = *s == '-';
+    if (std::string_view(s, n).find_first_of(".eE") == std::string_view::npos) {
+      if (negative) {
+        int64_t v;
+        if (auto r = std::from_chars(s, end, v); r.ec == std::errc() && r.ptr == end)
+          return v >= INT_MIN ? doc_.Int(static_cast<int>(v)) : doc_.Int64(v);
+      } else {
+        uint64_t v;
+        if (auto r = std::from_chars(s, end, v); r.ec == std::errc() && r.ptr == end)
+          return v <= UINT_MAX ? doc_.Uint(static_cast<unsigned>(v)) : doc_.Uint64(v);
+      }
+    }
+    double d;
+    auto r = std::from_chars(s, end, d);
+    if (r.ec == std::errc() && r.ptr == end) return doc_.Double(d);
+    if (r.ec != std::errc::result_out_of_range || r.ptr != end) return false;  // not expected: refuse
+    if (overflows(s, end)) return false;  // RapidJSON refuses these too ("number too big")
+    return doc_.Double(negative ? -0.0 : 0.0);  // underflow: zero, as RapidJSON gives
+  }
+
+  bool too_big = false;
+
+ private:
+  // Whether an out-of-range number is too large (not too small): the decimal exponent of its
+  // first non-zero digit is positive.
+  bool overflows(const char* s, const char* end) {
+    if (*s == '-') ++s;
+    bool seen_point = false, found = false;
+    int64_t int_digits = 0, frac_zeros = 0;
+    for (; s != end && *s != 'e' && *s != 'E'; ++s) {
+      if (*s == '.') {
+        seen_point = true;
+      } else if (!seen_point) {
+        if (found || *s != '0') ++int_digits, found = true;
+      } else if (!found) {
+        if (*s == '0') ++frac_zeros;
+        else found = true;
+      }
+    }
+    // Decimal exponent of the first non-zero digit, before the 'e' part.
+    int64_t lead = int_digits > 0 ? int_digits - 1 : -(frac_zeros + 1);
+    int64_t exp = 0;
+    if (s != end) {
+      ++s;
+      bool exp_negative = *s == '-';
+      if (*s == '-' || *s == '+') ++s;
+      for (; s != end; ++s) exp = std::min<int64_t>(exp * 10 + (*s - '0'), int64_t{1} << 40);
+      if (exp_negative) exp = -exp;
+    }
+    too_big = lead + exp > 0;
+    return too_big;
+  }
+
+  rapidjson::Document& doc_;
+};
+
+}  // namespace
+
 rapidjson::Document parse(std::string_view text, const std::string& source) {
   rapidjson::Document doc;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  rapidjson::Reader reader;
+  NumberConverter converter(doc);
   // Iterative parsing: a hostile file of deeply nested brackets must not exhaust the stack.
-  doc.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (doc.HasParseError()) {
-    std::size_t offset = std::min(doc.GetErrorOffset(), text.size());
+  auto generate = [&](rapidjson::Document& handler) {
+    (void)handler;  // the converter forwards to it
+    return !reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(stream, converter).IsError();
+  };
+  doc.Populate(generate);
+  if (reader.HasParseError()) {
+    std::size_t offset = std::min(reader.GetErrorOffset(), text.size());
     std::size_t line = 1, column = 1;
     for (std::size_t i = 0; i < offset; ++i) {
       if (text[i] == '\n') {
@@ -89,8 +186,9 @@ rapidjson::Document parse(std::string_view text, const std::string& source) {
         ++column;
       }
     }
-    throw Error(ErrorKind::format, fmt::format("{}: invalid JSON at line {}, column {}: {}", source, line, column,
-                                               rapidjson::GetParseError_En(doc.GetParseError())));
+    const char* what = converter.too_big ? rapidjson::GetParseError_En(rapidjson::kParseErrorNumberTooBig)
+                                         : rapidjson::GetParseError_En(reader.GetParseErrorCode());
+    throw Error(ErrorKind::format, fmt::format("{}: invalid JSON at line {}, column {}: {}", source, line, column, what));
   }
   return doc;
 }

@@ -739,6 +739,10 @@ class Flattener {
     }
     std::string canonical = *canonical_name(name);  // unknown names were refused up front
     std::map<std::string, int> keys;
+    // A bare name has no submodels or connections: only library models can be given that way.
+    if (canonical == "Model" && !model.IsObject())
+      bad(path, "a composite model must be a dict with \"submodels\" and \"connections\", not the bare name " +
+                    json::describe(model));
     if (canonical == "Model") keys = expand_container(model, path, bindings, top);
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
@@ -807,6 +811,8 @@ class Flattener {
     const JValue* activations = arg(args, "activations");
     const JValue* dimensions = arg(args, "dimensions");
     if (!activations || !activations->IsArray()) bad(path, "MLP needs args.activations (a list)");
+    // Without a layer the MLP would have no input and no output to connect.
+    if (activations->Empty()) bad(path, "MLP needs at least one layer: args.activations is empty");
     if (dimensions && dimensions->IsArray() && dimensions->Size() != activations->Size())
       bad(path, "MLP: args.activations and args.dimensions differ in length");
     std::string w = "weight", b = "bias";
