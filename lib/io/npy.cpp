@@ -74,7 +74,7 @@ DType parse_descr(const std::string& descr, bool& byteswap, const std::string& c
     if (c < '0' || c > '9') unsupported("unknown dtype");
     size = size * 10 + (c - '0');
   }
-  DType dtype;
+  DType dtype = DType::bool_;  // every branch below sets it or throws
   if (kind == 'b' || kind == '?') {
     if (size != 1) unsupported("unknown dtype");
     dtype = DType::bool_;

@@ -27,7 +27,9 @@ std::map<std::string, std::string> parse_key_values(const std::vector<std::strin
 
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items) {
   std::map<std::string, Shape> out;
-  for (const auto& [name, dims] : parse_key_values(items, "--shape")) {
+  for (const auto& entry : parse_key_values(items, "--shape")) {
+    const std::string& name = entry.first;  // plain references: C++20 lambdas may not capture bindings in clang 14
+    const std::string& dims = entry.second;
     Shape shape;
     auto bad = [&] {
       return Error(ErrorKind::invalid_argument,
