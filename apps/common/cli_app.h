@@ -3,6 +3,7 @@
 // tools' exit codes (CLI11's own codes 105, 106... would mean nothing to a script).
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -13,6 +14,11 @@ namespace mithril::tools {
 
 /// Adds --version (printing version_line) to `app`.
 inline void add_version_flag(CLI::App& app, const std::string& tool) { app.set_version_flag("--version", version_line(tool)); }
+
+/// Adds --plugin PATH (repeatable): operator plugins every tool loads before reading models.
+inline void add_plugin_option(CLI::App& app, std::vector<std::string>& plugins) {
+  app.add_option("--plugin", plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+}
 
 /// Parses; returns -1 to go on, or the exit code to return at once: 0 after --help/--version,
 /// kExitInputError after a usage error (printed as one line "tool: error: ...").

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
                  "extract a part: the values it starts from (model inputs or intermediate values such as hidden.output)")
       ->delimiter(',');
   app.add_option("--extract-outputs", o.extract_outputs, "extract a part: the outputs or values it computes")->delimiter(',');
-  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout");
   app.add_flag("-v,--verbose", verbose, "print what was written (on stderr)");
   app.footer("\nParameters are validated against the structure before anything is written.\n"

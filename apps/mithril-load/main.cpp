@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", o.verify, ".mbin: check every tensor checksum (reads all data)");
   app.add_flag("--allow-unknown-ops", o.allow_unknown_ops,
                "keep operators nobody registered as opaque nodes and validate and summarize the rest");
-  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print the report as JSON");
   app.add_flag("-q,--quiet", quiet, "print nothing; only the exit code tells");
   app.footer("\nValidation: the structure (schema, operators, shapes); with parameter values, every parameter present,\n"

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");
   app.add_flag("--compress", o.compress, "deflate the .npz members");
   app.add_flag("--time", time, "report the evaluation time (stderr, and in --json)");
-  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout (with output values unless -o is given)");
   app.add_flag("-q,--quiet", quiet, "print no cast notes");
   app.footer("\nWithout -o the outputs are printed (numpy-like). Casts made by --dtype are noted on stderr.\n"

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
                                    "default: the declared initializers, or the values the source carries (repeatable)");
   app.add_option("--seed", o.seed, "seed of the initializers (default 0)");
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
-  app.add_option("--plugin", o.plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+  add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout");
   app.add_flag("-v,--verbose", verbose, "print what was written");
   app.footer(zoo_help() + "\nExit codes: 0 ok, 2 usage or input error.\nExample: mithril-save simple_mlp -o model.json --params params.npz --seed 0");
