@@ -246,6 +246,20 @@ MigrateReport migrate_files(const MigrateOptions& options) {
                                                          fmt::join(history.versions, ", ")));
   auto start = std::chrono::steady_clock::now();
   std::vector<FoundFile> found = find_model_files(options.paths, options.path_list);
+  if (!options.output_dir.empty() && options.mode == MigrateMode::write) {
+    // Files from different folders can share a relative path: one output would silently replace
+    // the other (and under --jobs both are written at once). Checked over every file found, not
+    // just this shard's, so that shards split by index cannot hide a collision from each other;
+    // refused before anything is written.
+    std::map<std::string, const FoundFile*> by_output;
+    for (const FoundFile& f : found) {
+      auto [it, fresh] = by_output.emplace(f.relative, &f);
+      if (!fresh)
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("--output-dir: {} and {} would both be written to {}", it->second->path, f.path,
+                                (fs::path(options.output_dir) / f.relative).string()));
+    }
+  }
   MigrateReport report;
   report.target = options.target;
   report.mode = options.mode;
@@ -257,18 +271,6 @@ MigrateReport migrate_files(const MigrateOptions& options) {
     r.path = found[i].path;
     r.relative = found[i].relative;
     report.files.push_back(std::move(r));
-  }
-  if (!options.output_dir.empty() && options.mode == MigrateMode::write) {
-    // Files from different folders can share a relative path: one output would silently replace
-    // the other (and under --jobs both are written at once). Refused before anything is written.
-    std::map<std::string, const FileResult*> by_output;
-    for (const FileResult& r : report.files) {
-      auto [it, fresh] = by_output.emplace(r.relative, &r);
-      if (!fresh)
-        throw Error(ErrorKind::invalid_argument,
-                    fmt::format("--output-dir: {} and {} would both be written to {}", it->second->path, r.path,
-                                (fs::path(options.output_dir) / r.relative).string()));
-    }
   }
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;

@@ -24,4 +24,9 @@ expect 0 "$MIGRATE" --json spell/x.json ./spell/x.json spell/alias.json
 "$PYTHON" -c "import json; r = json.load(open('out')); assert len(r['files']) == 1, r['files']" || fail "the same file was listed more than once"
 checks=$((checks + 1)); cmp -s spell/x.json.bak "$V/linear.before.json" || fail "the backup is not the original"
 
+# Shards split by index see the whole list: a collision is refused by every shard.
+for k in 0 1; do
+  expect_error "would both be written to" -- "$MIGRATE" -q --shard $k/2 --shard-by index --output-dir outdir3 tree/a/m.json tree/b/m.json
+done
+
 finish
