@@ -7,26 +7,24 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/shape.h"
+#include "test_util.h"
 
 namespace mithril::test {
 
-/// A fresh folder under the system temp dir, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mithril-io-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
+/// A fresh folder, removed at scope exit (the one all unit tests share).
+using TempDir = mithril::testing::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
+/// A shape as the manifests of testdata/npy write it: "3,4", and "-" for a 0-d array.
+inline std::string manifest_shape_text(const Shape& shape) {
+  if (shape.empty()) return "-";
+  std::string s;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

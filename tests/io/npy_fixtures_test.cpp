@@ -26,20 +26,10 @@ std::vector<Expected> load_expected() {
   return out;
 }
 
-std::string shape_text(const Shape& shape) {
-  if (shape.empty()) return "-";
-  std::string s;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ',';
-    s += std::to_string(shape[i]);
-  }
-  return s;
-}
-
 void check(const Expected& e, const Tensor& t) {
   INFO(e.file << " " << e.key);
   CHECK(dtype_name(t.dtype()) == e.dtype);
-  CHECK(shape_text(t.shape()) == e.shape);
+  CHECK(manifest_shape_text(t.shape()) == e.shape);
   std::string hex = t.nbytes() ? to_hex(t.data(), t.nbytes()) : "-";
   CHECK(hex == e.hex);
   CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % kTensorAlignment == 0);

@@ -27,19 +27,9 @@ Tensor random_tensor(DType dtype, Shape shape, uint64_t seed) {
   return t;
 }
 
-std::string shape_text(const Shape& shape) {
-  if (shape.empty()) return "-";
-  std::string s;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ',';
-    s += std::to_string(shape[i]);
-  }
-  return s;
-}
-
 std::string manifest_line(const std::string& file, const std::string& key, const Tensor& t) {
   std::string hex = t.nbytes() ? to_hex(t.data(), t.nbytes()) : "-";
-  return file + " " + key + " " + std::string(dtype_name(t.dtype())) + " " + shape_text(t.shape()) + " " + hex + "\n";
+  return file + " " + key + " " + std::string(dtype_name(t.dtype())) + " " + manifest_shape_text(t.shape()) + " " + hex + "\n";
 }
 
 NamedTensors every_dtype_tensors() {
