@@ -204,6 +204,8 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
     if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
     break;
   }
+  // A header length out of bounds, a header that is not an object: the reader says which rule broke.
+  if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
   throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
                                              ".npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
 }
@@ -245,7 +247,8 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
   return a;
 }
 
-void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress) {
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress,
+                  const std::map<std::string, std::string>& metadata) {
   ArtifactKind kind = path == "-" ? ArtifactKind::npz : artifact_kind_for_output(path);
   if (kind == ArtifactKind::npy) {
     if (tensors.size() != 1)
@@ -256,7 +259,7 @@ void save_tensors(const std::string& path, const NamedTensors& tensors, bool com
   switch (kind) {
     case ArtifactKind::npz: return write_npz(path, tensors, compress);
     case ArtifactKind::pt: return write_torch_file(path, tensors);
-    case ArtifactKind::safetensors: return write_safetensors(path, tensors);
+    case ArtifactKind::safetensors: return write_safetensors(path, tensors, metadata);
     case ArtifactKind::mbin: return write_tensor_mbin(path, tensors);
     default:
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: tensors are written to {} files", path, tensor_output_extensions()));

@@ -84,7 +84,10 @@ std::optional<ArtifactKind> parse_tensor_bytes(const std::string& bytes, const s
 /// Writes tensors to a tensor file, kind by extension ("-": .npz on standard output): an .npz
 /// (optionally deflated), an .npy (exactly one tensor), a .pt state dict, a .safetensors file or
 /// a tensor-only .mbin. Dtypes the format cannot hold are refused by name before anything is written.
-void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false);
+/// `metadata` (string to string) goes where the format has a place for it: a safetensors
+/// "__metadata__".
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false,
+                  const std::map<std::string, std::string>& metadata = {});
 
 /// Writes a tensor-only .mbin (no structure; metadata "content": "tensors").
 void write_tensor_mbin(const std::string& path, const NamedTensors& tensors);

@@ -72,6 +72,11 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
     tensors = std::move(a.tensors);
   }
   report.tensor_count = static_cast<int64_t>(tensors.size());
+  // A tensor file's own metadata (safetensors "__metadata__", a checkpoint's non-tensor entries)
+  // carries over to a tensor file that has a place for it; package metadata does not.
+  std::map<std::string, std::string> tensor_metadata;
+  if (a.kind == ArtifactKind::pt || a.kind == ArtifactKind::safetensors || a.kind == ArtifactKind::safetensors_index)
+    tensor_metadata = a.metadata;
   // Tensor files written get the mapped names and layouts (model packages keep ours).
   NamedTensors file_tensors = tensors;
   if (options.params_path.empty() && options.map.given()) {
@@ -113,13 +118,13 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       report.written.push_back(written_file(out, kind, fmt::format("'{}' with {} parameters", a.model->name(), tensors.size())));
     } else {
       need_values(out);
-      save_tensors(out, file_tensors, options.compress);
+      save_tensors(out, file_tensors, options.compress, tensor_metadata);
       report.written.push_back(written_file(out, out == "-" ? ArtifactKind::npz : kind, fmt::format("{} {}", tensors.size(), tensor_word)));
     }
   }
   if (!options.params_out.empty()) {
     need_values(options.params_out);
-    save_tensors(options.params_out, file_tensors, options.compress);
+    save_tensors(options.params_out, file_tensors, options.compress, tensor_metadata);
     ArtifactKind kind = options.params_out == "-" ? ArtifactKind::npz : artifact_kind_for_output(options.params_out);
     report.written.push_back(written_file(options.params_out, kind, fmt::format("{} {}", tensors.size(), tensor_word)));
   }

@@ -267,7 +267,10 @@ RunReport run_model(const RunOptions& o) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
   Artifact a = load_artifact(o.model, load);
-  map_parameters_in(a, o.map, o.params_path, o.allow_extra);
+  // The mapping applies to the tensor files given as parameters (--params, --compare-params).
+  if (o.map.given() && o.params_path.empty() && o.compare_params.empty())
+    map_parameters_in(a, o.map, o.params_path, o.allow_extra);  // says what is missing
+  if (!o.params_path.empty()) map_parameters_in(a, o.map, o.params_path, o.allow_extra);
   if (!a.model)
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
