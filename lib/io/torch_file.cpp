@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -96,7 +97,7 @@ struct Obj {
   std::vector<std::pair<Obj*, Obj*>> entries;  // dict, in insertion order
   const StorageType* storage_type = nullptr;   // storage
   int64_t storage_numel = 0;
-  Tensor tensor;
+  std::optional<Tensor> tensor;  // (a default Tensor would allocate)
 };
 
 // The storages of one file, read from their members on first use (CRC checked).
@@ -329,6 +330,9 @@ class Unpickler {
   }
 
   Obj* make(Kind kind) {
+    // One opcode byte can make an object of ~200 bytes: the count is capped, not the file size.
+    if (arena_.size() >= kTorchMaxPickleObjects)
+      fail(ErrorKind::unsupported, fmt::format("more than {} pickled objects", kTorchMaxPickleObjects));
     arena_.push_back(std::make_unique<Obj>());
     arena_.back()->kind = kind;
     return arena_.back().get();
@@ -373,20 +377,11 @@ class Unpickler {
     if (o->kind != kind) fail(ErrorKind::format, fmt::format("{} expects {}, found {}", what, kind_name(kind), kind_name(o->kind)));
     return o;
   }
+  // Keys are kept as given: a key given twice (which torch never writes) surfaces as a duplicate
+  // tensor name when the dict is flattened.
   void set_items(Obj* dict, const std::vector<Obj*>& kv) {
     if (kv.size() % 2) fail(ErrorKind::format, "SETITEMS with an odd number of values");
-    for (std::size_t i = 0; i < kv.size(); i += 2) {
-      // A key given twice replaces the value in place, as in Python.
-      bool replaced = false;
-      if (kv[i]->kind == Kind::string)
-        for (auto& [k, v] : dict->entries)
-          if (k->kind == Kind::string && k->text == kv[i]->text) {
-            v = kv[i + 1];
-            replaced = true;
-            break;
-          }
-      if (!replaced) dict->entries.emplace_back(kv[i], kv[i + 1]);
-    }
+    for (std::size_t i = 0; i < kv.size(); i += 2) dict->entries.emplace_back(kv[i], kv[i + 1]);
   }
 
   // The allow-list: a global resolves only to these names; anything else stops the reading.
@@ -552,7 +547,7 @@ void flatten(const Obj& o, const std::string& name, int depth, TorchStateDict& o
     case Kind::tensor:
       if (name.empty()) throw Error(ErrorKind::format, context + ": a tensor without a name (expected a dict of tensors)");
       if (!seen.insert(name).second) throw Error(ErrorKind::format, fmt::format("{}: tensor name '{}' occurs twice", context, name));
-      out.tensors.emplace_back(name, o.tensor);
+      out.tensors.emplace_back(name, *o.tensor);
       break;
     case Kind::none:
     case Kind::boolean:

@@ -47,6 +47,11 @@ namespace mithril {
 /// Deepest nesting of containers accepted in a pickled object (flattening recurses over it).
 inline constexpr int kTorchMaxNesting = 64;
 
+/// Most objects one data.pkl may build (a state dict takes about 30 per tensor, so this allows
+/// some 35,000 tensors): bounds the
+/// unpickler's memory whatever the file claims.
+inline constexpr std::size_t kTorchMaxPickleObjects = std::size_t{1} << 20;
+
 struct TorchStateDict {
   NamedTensors tensors;                         ///< flattened names, in pickle order
   std::map<std::string, std::string> metadata;  ///< non-tensor leaves as text ("None", "True", "3", "0.5", strings)
