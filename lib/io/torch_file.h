@@ -47,9 +47,8 @@ namespace mithril {
 /// Deepest nesting of containers accepted in a pickled object (flattening recurses over it).
 inline constexpr int kTorchMaxNesting = 64;
 
-/// Most objects one data.pkl may build (a state dict takes about 30 per tensor, so this allows
-/// some 35,000 tensors): bounds the
-/// unpickler's memory whatever the file claims.
+/// Most objects one data.pkl may build (a state dict takes about 30 per tensor, so this allows some
+/// 35,000 tensors): bounds the unpickler's memory (~200 bytes an object) whatever the file claims.
 inline constexpr std::size_t kTorchMaxPickleObjects = std::size_t{1} << 20;
 
 struct TorchStateDict {
