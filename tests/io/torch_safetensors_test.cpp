@@ -164,3 +164,27 @@ TEST_CASE("safetensors: an unaligned tensor is copied, an aligned one viewed", "
   CHECK_FALSE(c.tensors[1].second.is_borrowed());
   CHECK(c.tensors[1].second.value_at(0) == 1.0);
 }
+
+TEST_CASE("tensor files by content and extension: .pt, .safetensors, tensor-only .mbin, sharded index", "[io][artifact]") {
+  TempDir dir;
+  NamedTensors tensors = {{"a.weight", sample(DType::float32, {2, 3})}, {"a.bias", sample(DType::int64, {3})}};
+  for (const char* name : {"t.pt", "t.safetensors", "t.mbin", "t.npz"}) {
+    INFO(name);
+    save_tensors(dir / name, tensors);
+    Artifact a = load_artifact(dir / name);
+    CHECK(a.model == nullptr);
+    CHECK_FALSE(a.has_parameters);
+    NamedTensors got = a.tensors;
+    if (std::string(name) == "t.mbin") {  // an .mbin lists its tensors by name
+      CHECK(a.metadata.at("content") == "tensors");
+      std::swap(got[0], got[1]);
+    }
+    check_same(tensors, got);
+  }
+  CHECK(artifact_kind_for_output("x.pth") == ArtifactKind::pt);
+  CHECK_THAT(error_of([&] { save_tensors(dir / "t.mithril", tensors); }), Catch::Contains(".npz, .npy, .pt, .safetensors or .mbin"));
+
+  spit(dir / "m.safetensors.index.json", R"({"weight_map": {"a.weight": "t.safetensors", "a.bias": "t.safetensors"}})");
+  CHECK(detect_artifact_kind(dir / "m.safetensors.index.json") == ArtifactKind::safetensors_index);
+  check_same(tensors, load_artifact(dir / "m.safetensors.index.json").tensors);
+}
