@@ -79,6 +79,8 @@ class PhysicalModel {
   /// unmatched tensors are ignored when `allow_extra`.
   void load_state_dict(const NamedTensors& values, const StateDictMapping& mapping, const std::string& source = "state dict",
                        bool allow_extra = false);
+  void load_state_dict(const TensorMap& values, const StateDictMapping& mapping, const std::string& source = "state dict",
+                       bool allow_extra = false);
 
   /// True when every parameter has a value.
   bool has_all_values() const;

@@ -215,4 +215,9 @@ void PhysicalModel::load_state_dict(const NamedTensors& values, const StateDictM
   bind_parameters(*this, map_state_dict_to_model(logical(), values, mapping, source, allow_extra), source);
 }
 
+void PhysicalModel::load_state_dict(const TensorMap& values, const StateDictMapping& mapping, const std::string& source,
+                                    bool allow_extra) {
+  load_state_dict(NamedTensors(values.begin(), values.end()), mapping, source, allow_extra);
+}
+
 }  // namespace mithril

@@ -86,6 +86,10 @@ TEST_CASE("state_dict out through a mapping and load_state_dict back give the sa
   PhysicalModel b = compiled_mlp(2);
   b.load_state_dict(torch_sd, torch_mapping(), "sd.pt");
   for (const std::string& name : a.get_parameter_names()) CHECK(b.get_value(name).bitwise_equal(a.get_value(name)));
+
+  PhysicalModel c = compiled_mlp(3);  // from a map, as the seed's load_state_dict(dict) takes it
+  c.load_state_dict(TensorMap(torch_sd.begin(), torch_sd.end()), torch_mapping(), "sd.pt");
+  for (const std::string& name : a.get_parameter_names()) CHECK(c.get_value(name).bitwise_equal(a.get_value(name)));
 }
 
 TEST_CASE("load_state_dict reports every unmatched, missing and mis-shaped tensor at once", "[physical][state_dict]") {
