@@ -100,6 +100,12 @@ std::string format_load_report(const LoadReport& r) {
     out += fmt::format("{} ({}): {} tensors, {} values, {}\n", r.path, artifact_kind_name(r.kind), r.tensors.size(),
                        total_numel(r.tensors), human_bytes(total_bytes(r.tensors)));
     out += tensor_table(r.tensors);
+    // A checkpoint's non-tensor entries (epoch, lr, ...) or a safetensors "__metadata__".
+    if (!r.metadata.empty() && r.kind != ArtifactKind::mbin) {
+      std::vector<std::string> items;
+      for (const auto& [k, v] : r.metadata) items.push_back(k + "=" + v);
+      out += fmt::format("metadata: {}\n", fmt::join(items, ", "));
+    }
     return out;
   }
   std::string format = r.format_version.empty() ? "?" : r.format_version;

@@ -189,7 +189,8 @@ sd['p'] = torch.nn.Parameter(torch.ones(2))
 torch.save({'epoch': 7, 'lr': 0.25, 'tag': 'run1', 'none': None, 'model': sd}, 'views.pt')
 PY
 expect 0 "$LOAD" views.pt
-contains out "model.base" "model.t" "model.slice" "model.row" "model.scalar" "model.empty" "model.p" "7 tensors"
+contains out "model.base" "model.t" "model.slice" "model.row" "model.scalar" "model.empty" "model.p" "7 tensors" \
+  "metadata: epoch=7, lr=0.25, none=None, tag=run1"
 expect 0 "$CONVERT" views.pt -o views_ours.pt
 expect 0 "$CONVERT" views.pt -o views.safetensors
 py "
