@@ -4,7 +4,12 @@
 // compile() flattens the submodel tree into one list of operator calls whose values have
 // dotted paths ("hidden.weight", "hidden.add_0"), checks every shape it can with the given input
 // shapes, and allocates every parameter (filled by its initializer with the seed). Inputs may
-// keep symbolic dims: evaluate() re-infers concrete shapes for each new input shape.
+// keep symbolic dims.
+//
+// evaluate() runs a Plan (physical/plan.h) built for the inputs' shapes: the first call with a
+// new input signature (a new batch size) infers every shape, fuses, places nodes on the backend
+// (or on reference where it cannot run them) and prepares the kernels; later calls with the same
+// signature only bind inputs, allocate outputs and run. Setting a parameter discards the plans.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +19,7 @@
 
 #include "backends/backend.h"
 #include "graph/model.h"
+#include "physical/plan.h"
 
 namespace mithril {
 
@@ -21,6 +27,8 @@ struct CompileOptions {
   /// Concrete shapes for inputs (by name); others keep their declared shapes.
   std::map<std::string, Shape> shapes;
   /// Compute precision: every floating-point input, parameter and constant is cast to it.
+  /// bfloat16 is special: values stay float32 and the backend computes products in bfloat16 with
+  /// float32 accumulation (matmul, conv on the cpu backend; reference computes in float32).
   std::optional<DType> dtype;
   /// Concrete shapes of parameters whose declared shapes are not fully known (by dotted path),
   /// usually the shapes of the values about to be loaded.
@@ -42,7 +50,7 @@ class PhysicalModel {
  public:
   /// Compiles `model` for `backend`. Throws Error(shape) naming the node whose shapes do not
   /// agree, Error(shape) for a parameter whose shape cannot be resolved, Error(unsupported) for
-  /// an operator the backend cannot run.
+  /// an operator neither the backend nor reference (its fallback) implements.
   static PhysicalModel compile(std::shared_ptr<const Model> model, const Backend& backend, const CompileOptions& options = {});
 
   const Model& logical() const { return *model_; }
@@ -82,6 +90,10 @@ class PhysicalModel {
   /// ("relu_0", "hidden.output"). Throws Error(invalid_argument) for an unknown reference.
   TensorMap evaluate(const TensorMap& inputs, const std::vector<std::string>& also) const;
 
+  /// The plan evaluate() runs for these inputs (built and cached if needed): where each node
+  /// runs, what was fused, the arena and kernel bytes. Checks the inputs as evaluate() does.
+  PlanInfo plan_info(const TensorMap& inputs) const;
+
   /// Declared inputs as compiled (dtype after the compute dtype, shapes with compile-time shapes).
   const std::vector<InputDecl>& inputs() const { return inputs_; }
   std::vector<std::string> output_names() const;
@@ -103,11 +115,27 @@ class PhysicalModel {
     std::vector<int> inputs;  // value slots
     int output;
   };
-  struct Plan;
+  // Plans by input signature. Copies of a model start with no plans (kernels are not shared).
+  struct PlanCache {
+    PlanCache() = default;
+    PlanCache(const PlanCache&) {}
+    PlanCache(PlanCache&&) noexcept {}
+    PlanCache& operator=(const PlanCache&) { clear(); return *this; }
+    PlanCache& operator=(PlanCache&&) noexcept { clear(); return *this; }
+    void clear() { std::lock_guard lock(mutex); plans.clear(); }
+    std::mutex mutex;
+    std::map<std::pair<std::vector<Shape>, std::vector<std::string>>, std::shared_ptr<Plan>> plans;  // input shapes, requested values
+  };
+
+  void check_inputs(const TensorMap& given, const std::vector<std::string>& also) const;
+  std::shared_ptr<Plan> plan_for(const TensorMap& given, const std::vector<std::string>& also) const;
+  std::unique_ptr<Plan> build_plan(const TensorMap& given, const std::vector<std::string>& also) const;
 
   std::shared_ptr<const Model> model_;
   const Backend* backend_ = nullptr;
   std::optional<DType> dtype_;
+  bool bfloat16_compute_ = false;
+  mutable PlanCache plans_;
   std::vector<InputDecl> inputs_;
   struct Parameter {
     Shape shape;
