@@ -1,5 +1,7 @@
 #include "physical/physical_model.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -145,6 +147,13 @@ void PhysicalModel::initialize(uint64_t seed) {
     p.value = mithril::initialize(p.init, p.dtype, p.shape, seed, path);
   }
   plans_.clear();
+}
+
+std::vector<const OpSchema*> PhysicalModel::operators() const {
+  std::vector<const OpSchema*> ops;
+  for (const OpCall& call : ops_)
+    if (std::find(ops.begin(), ops.end(), call.op) == ops.end()) ops.push_back(call.op);
+  return ops;
 }
 
 std::vector<std::string> PhysicalModel::output_names() const {

@@ -104,6 +104,9 @@ class PhysicalModel {
   /// Loads a .mithril or .mbin file written by save().
   static PhysicalModel load(const std::string& path, const Backend& backend);
 
+  /// Every distinct operator the flattened model calls, in first-use order.
+  std::vector<const OpSchema*> operators() const;
+
   /// Number of operator calls after flattening.
   std::size_t op_count() const { return ops_.size(); }
 

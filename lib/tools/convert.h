@@ -25,6 +25,7 @@ struct ConvertOptions {
   std::vector<std::string> extract_inputs;
   std::vector<std::string> extract_outputs;
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled (validated) for this backend
 };
 
 struct ConvertReport {

@@ -203,8 +203,9 @@ Tolerance unary_tolerance(const OpSchema& op) {
   const std::string& n = op.name;
   if (n == "relu" || n == "abs" || n == "negate" || n == "add" || n == "subtract" || n == "multiply") return {};
   if (n == "leaky_relu" || n == "divide") return {0, 1e-6};
-  // Transcendental functions: oneDNN's vectorized approximations are within a few ulps.
-  return {1e-6, 2e-5};
+  // Transcendental functions: oneDNN's vectorized approximations are within a few ulps of the
+  // result, or of 1 where the result is near 0 (log near 1 is off by up to ~1.5e-6).
+  return {4e-6, 2e-5};
 }
 
 Tolerance with_fused(Tolerance base, const NodeSpec& node) {
