@@ -22,6 +22,7 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   pm.model_ = model;
   pm.backend_ = &backend;
   pm.dtype_ = options.dtype;
+  pm.min_node_work_ = options.min_node_work;
   // bfloat16 compute keeps float32 values; the backend rounds products (see CompileOptions).
   std::optional<DType> value_dtype = options.dtype;
   if (options.dtype == DType::bfloat16) {
@@ -252,7 +253,7 @@ std::unique_ptr<Plan> PhysicalModel::build_plan(const TensorMap& given, const st
   for (const OpCall& call : ops_) graph.nodes.push_back(PlanGraph::Node{call.path, call.op, call.attributes, call.inputs, call.output});
   graph.returned = outputs_;
   for (const std::string& ref : also) graph.returned.emplace_back(ref, top_level_slots_.at(ref));
-  return std::make_unique<Plan>(graph, *backend_, bfloat16_compute_);
+  return std::make_unique<Plan>(graph, *backend_, PlanOptions{bfloat16_compute_, min_node_work_});
 }
 
 }  // namespace mithril

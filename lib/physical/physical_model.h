@@ -23,6 +23,10 @@
 
 namespace mithril {
 
+/// CompileOptions::min_node_work's default: 2^16 multiply-adds (simple_mlp on a batch of 5 runs on
+/// reference; a 64x64x64 matmul on the backend).
+inline constexpr uint64_t kDefaultMinNodeWork = uint64_t{1} << 16;
+
 struct CompileOptions {
   /// Concrete shapes for inputs (by name); others keep their declared shapes.
   std::map<std::string, Shape> shapes;
@@ -38,6 +42,11 @@ struct CompileOptions {
   /// Fill parameters from their initializers. Off when values are about to be loaded: the
   /// parameters then have no value until set (evaluate refuses to run without them).
   bool initialize_parameters = true;
+  /// Nodes doing less work than this (multiply-adds for matmul and conv, elements otherwise) run
+  /// on reference even when the backend supports them: preparing a oneDNN primitive (JIT code
+  /// generation) costs about a millisecond, more than such a node takes in plain loops, which
+  /// matters for small models run once from the shell. 0 puts every supported node on the backend.
+  uint64_t min_node_work = kDefaultMinNodeWork;
 };
 
 /// Most bytes of parameters compile() fills from initializers: a model file declaring huge
@@ -138,6 +147,7 @@ class PhysicalModel {
   const Backend* backend_ = nullptr;
   std::optional<DType> dtype_;
   bool bfloat16_compute_ = false;
+  uint64_t min_node_work_ = kDefaultMinNodeWork;
   mutable PlanCache plans_;
   std::vector<InputDecl> inputs_;
   struct Parameter {

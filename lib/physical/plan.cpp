@@ -69,9 +69,24 @@ uint64_t assign_offsets(std::vector<Block>& blocks) {
 
 }  // namespace
 
+uint64_t node_work(const NodeSpec& node) {
+  auto numel = [](const Shape& s) { return static_cast<uint64_t>(shape_numel(s)); };
+  uint64_t elements = numel(node.output.shape);
+  for (const TensorType& t : node.inputs) elements = std::max(elements, numel(t.shape));
+  if (node.op->domain.empty() && node.inputs.size() >= 2) {
+    const Shape& a = node.inputs[0].shape;
+    const Shape& w = node.inputs[1].shape;
+    if (node.op->name == "matmul" && !a.empty()) return numel(node.output.shape) * static_cast<uint64_t>(a.back());
+    if ((node.op->name == "conv1d" || node.op->name == "conv2d") && !w.empty())
+      return numel(node.output.shape) * (numel(w) / static_cast<uint64_t>(std::max<int64_t>(w[0], 1)));
+  }
+  return elements;
+}
+
 Plan::~Plan() = default;
 
-Plan::Plan(const PlanGraph& graph, const Backend& preferred, bool bfloat16_compute) {
+Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& options) {
+  const bool bfloat16_compute = options.bfloat16_compute;
   const Backend& reference = reference_backend();
   const std::size_t slot_count = graph.types.size();
   slots_.resize(slot_count);
@@ -134,7 +149,8 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, bool bfloat16_compu
     step->spec.output = slots_[out].type;
     step->inputs = node.inputs;
     step->output = node.output;
-    if (preferred.supports(step->spec)) step->backend = &preferred;
+    bool worth_it = &preferred == &reference || node_work(step->spec) >= options.min_node_work;
+    if (worth_it && preferred.supports(step->spec)) step->backend = &preferred;
     else if (reference.supports(step->spec)) step->backend = &reference;
     else
       throw Error(ErrorKind::unsupported, fmt::format("node '{}': no backend can run operator '{}' on {}", node.path,

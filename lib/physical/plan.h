@@ -62,11 +62,21 @@ struct PlanGraph {
   std::vector<std::pair<std::string, int>> returned; ///< outputs (and requested intermediates) by name
 };
 
+struct PlanOptions {
+  bool bfloat16_compute = false;  ///< see NodeSpec::bfloat16_compute
+  uint64_t min_node_work = 0;     ///< smaller nodes run on reference (see CompileOptions::min_node_work)
+};
+
+/// The work of a node for placement: multiply-adds for matmul and conv, else the elements of its
+/// largest input or output.
+uint64_t node_work(const NodeSpec& node);
+
 class Plan {
  public:
-  /// Builds the plan. Nodes go to `preferred` when it supports them, else to reference; throws
-  /// Error(unsupported) naming a node neither can run.
-  Plan(const PlanGraph& graph, const Backend& preferred, bool bfloat16_compute);
+  /// Builds the plan. Nodes go to `preferred` when it supports them and they are worth it (see
+  /// PlanOptions::min_node_work), else to reference; throws Error(unsupported) naming a node
+  /// neither can run.
+  Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& options);
   ~Plan();
   Plan(const Plan&) = delete;
   Plan& operator=(const Plan&) = delete;

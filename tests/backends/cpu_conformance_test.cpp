@@ -149,6 +149,13 @@ std::vector<const Tensor*> pointers(const std::vector<Tensor>& tensors) {
   return out;
 }
 
+// Every node the cpu backend supports placed on it, however small (placement tests).
+CompileOptions all_on_backend() {
+  CompileOptions o;
+  o.min_node_work = 0;
+  return o;
+}
+
 TensorMap random_inputs(const PhysicalModel& pm, int64_t batch, uint64_t seed) {
   TensorMap inputs;
   for (const InputDecl& in : pm.inputs()) {
@@ -294,11 +301,14 @@ TEST_CASE("seeded random graphs agree between cpu and reference, at two batch si
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     INFO("random graph seed " << seed);
     auto model = random_model(seed);
-    PhysicalModel on_cpu = PhysicalModel::compile(model, cpu_backend(), {});
+    PhysicalModel on_cpu = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+    PhysicalModel mixed = PhysicalModel::compile(model, cpu_backend(), {});  // small nodes on reference
     PhysicalModel on_reference = PhysicalModel::compile(model, reference_backend(), {});
-    for (int64_t batch : {3, 17}) {
+    for (int64_t batch : {3, 300}) {
       TensorMap inputs = random_inputs(on_cpu, batch, seed);
-      require_close(on_cpu.evaluate(inputs), on_reference.evaluate(inputs), {1e-4, 1e-4});
+      TensorMap want = on_reference.evaluate(inputs);
+      require_close(on_cpu.evaluate(inputs), want, {1e-4, 1e-4});
+      require_close(mixed.evaluate(inputs), want, {1e-4, 1e-4});
     }
   }
 }
@@ -309,7 +319,7 @@ TEST_CASE("every zoo model computes the same on cpu as on reference", "[backends
     std::map<std::string, std::string> args;
     if (entry.name == "cnn") args = {{"channels", "3,8,16"}, {"size", "16"}, {"hidden", "32"}};
     auto model = zoo_model(entry.name, args);
-    PhysicalModel on_cpu = PhysicalModel::compile(model, cpu_backend(), {});
+    PhysicalModel on_cpu = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
     PhysicalModel on_reference = PhysicalModel::compile(model, reference_backend(), {});
     TensorMap inputs = random_inputs(on_cpu, 4, 7);
     require_close(on_cpu.evaluate(inputs), on_reference.evaluate(inputs), {1e-4, 1e-4});
@@ -331,7 +341,7 @@ TEST_CASE("a plan fuses, falls back, views, works in place and reuses its arena"
   Value s = model->apply("sin", {r});
   Value t = tanh(s);
   model->output("output", model->apply("cos", {t}));
-  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), {});
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
   TensorMap inputs = random_inputs(pm, 5, 1);
   PlanInfo info = pm.plan_info(inputs);
   std::map<std::string, PlanNodeInfo> by_node;
@@ -352,12 +362,27 @@ TEST_CASE("a plan fuses, falls back, views, works in place and reuses its arena"
 
   // A chain of layers needs no more than its two largest activations.
   auto mlp = zoo_model("mlp", {{"dims", "64,256,512,128,32"}});
-  PhysicalModel mlp_cpu = PhysicalModel::compile(mlp, cpu_backend(), {});
+  PhysicalModel mlp_cpu = PhysicalModel::compile(mlp, cpu_backend(), all_on_backend());
   PlanInfo mlp_info = mlp_cpu.plan_info(random_inputs(mlp_cpu, 16, 1));
   CHECK(mlp_info.arena_bytes <= mlp_info.largest_two_live_bytes);
   CHECK(mlp_info.arena_bytes < mlp_info.intermediate_bytes);
   CHECK(mlp_info.nodes_on["cpu"] == 4);
   CHECK(mlp_info.kernel_bytes > 0);
+}
+
+TEST_CASE("small nodes run on reference unless told otherwise; the threshold is per node", "[backends][plan]") {
+  auto model = zoo_model("mlp", {{"dims", "10,50,1"}});
+  PhysicalModel by_default = PhysicalModel::compile(model, cpu_backend(), {});
+  PlanInfo small = by_default.plan_info(random_inputs(by_default, 5, 1));
+  CHECK(small.nodes_on.count("cpu") == 0);
+  // A big batch makes the first layer worth a primitive (batch * 10 * 50 multiply-adds), not the second.
+  PlanInfo big = by_default.plan_info(random_inputs(by_default, 200, 1));
+  std::map<std::string, std::string> where;
+  for (const PlanNodeInfo& n : big.nodes) where[n.node] = n.backend;
+  CHECK(where["layer0.matmul_0"] == "cpu");
+  CHECK(where["layer1.matmul_0"] == "reference");
+  PhysicalModel everything = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+  CHECK(everything.plan_info(random_inputs(everything, 5, 1)).nodes_on.count("reference") == 0);
 }
 
 TEST_CASE("plans follow the input signature and parameter changes", "[backends][plan]") {
@@ -419,11 +444,11 @@ TEST_CASE("bfloat16 compute keeps float32 values and stays within its documented
 
 TEST_CASE("compute threads are a setting; results do not depend on them beyond rounding", "[backends][cpu]") {
   auto model = zoo_model("mlp", {{"dims", "32,64,8"}});
-  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), {});
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
   TensorMap inputs = random_inputs(pm, 16, 1);
   set_compute_threads(1);
   CHECK(compute_threads() == 1);
-  PhysicalModel one = PhysicalModel::compile(model, cpu_backend(), {});
+  PhysicalModel one = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
   one.set_values(pm.get_values());
   TensorMap single = one.evaluate(inputs);
   set_compute_threads(0);
