@@ -1,10 +1,12 @@
 #include "backends/backend.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include "core/error.h"
 
@@ -71,8 +73,7 @@ class ReferenceBackend final : public Backend {
   }
 };
 
-int g_threads = 0;  // 0: every core
-std::mutex g_threads_mutex;
+std::atomic<int> g_threads{0};  // 0: every core
 
 }  // namespace
 
@@ -95,15 +96,13 @@ const Backend& backend_by_name(std::string_view name) {
 }
 
 void set_compute_threads(int threads) {
-  std::lock_guard lock(g_threads_mutex);
   if (threads < 0) throw Error(ErrorKind::invalid_argument, fmt::format("threads: {} is negative", threads));
   g_threads = threads;
-  omp_set_num_threads(threads == 0 ? omp_get_num_procs() : threads);
 }
 
 int compute_threads() {
-  std::lock_guard lock(g_threads_mutex);
-  return g_threads == 0 ? omp_get_num_procs() : g_threads;
+  int threads = g_threads;
+  return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace mithril

@@ -71,7 +71,7 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
     pm.constants_.emplace_back(slot, decl.value.cast(info.dtype));
   };
   callbacks.on_node = [&](const std::string& path, const Step& step, const std::vector<std::string>& input_paths, const ValueInfo& info) {
-    if (!backend.implements(*step.op) && !reference_backend().implements(*step.op))
+    if (!reference_backend().implements(*step.op) && !backend.implements(*step.op))
       throw Error(ErrorKind::unsupported, fmt::format("node '{}': operator '{}' has no kernel for the '{}' backend", path,
                                                       step.op->qualified_name(), backend.name()));
     OpCall call{path, step.op, &step.attributes, {}, 0};

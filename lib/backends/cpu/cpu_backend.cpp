@@ -1,4 +1,6 @@
 // The cpu backend: oneDNN primitives for the operators it has, one family per file in this folder.
+// Built as its own module (libmithril-cpu.so), loaded by libmithril the first time a plan asks it
+// about a node (backends/cpu_module.cpp): a process that never needs it never pays oneDNN's start-up.
 #include <fmt/format.h>
 
 #include "backends/cpu/dnnl_util.h"
@@ -6,6 +8,8 @@
 
 namespace mithril {
 namespace {
+
+}  // namespace
 
 class CpuBackend final : public Backend {
  public:
@@ -58,12 +62,10 @@ class CpuBackend final : public Backend {
   cpu::CpuOpTable table_;
 };
 
-}  // namespace
-
-const Backend& cpu_backend() {
-  reference_backend();  // registers the reference kernels every plan may fall back on
-  static const CpuBackend backend;
-  return backend;
-}
-
 }  // namespace mithril
+
+/// The module's one entry point (see backends/cpu_module.cpp).
+extern "C" __attribute__((visibility("default"))) const mithril::Backend* mithril_cpu_backend_v1() {
+  static const mithril::CpuBackend backend;
+  return &backend;
+}

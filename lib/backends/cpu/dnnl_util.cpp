@@ -1,6 +1,9 @@
 #include "backends/cpu/dnnl_util.h"
 
+#include <atomic>
 #include <cmath>
+
+#include <omp.h>
 
 #include "core/error.h"
 
@@ -119,6 +122,12 @@ bool all_float32(const NodeSpec& node) {
   return true;
 }
 
+void apply_compute_threads() {
+  static std::atomic<int> applied{0};
+  int wanted = compute_threads();
+  if (applied.exchange(wanted) != wanted) omp_set_num_threads(wanted);
+}
+
 dnnl::primitive_attr make_attr(const PostOps* post_ops) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -151,6 +160,7 @@ void PrimitiveKernel::execute(std::span<const Tensor* const> inputs, std::unorde
     args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(positions_[i]) | DNNL_ARG_SRC_1] = operand_memories_[i];
   }
   if (scratchpad_) args[DNNL_ARG_SCRATCHPAD] = scratchpad_->mem;
+  apply_compute_threads();
   primitive_.execute(stream_, args);
   stream_.wait();
 }
@@ -173,6 +183,7 @@ PrimitiveKernel::Stage PrimitiveKernel::output_stage(const memory::desc& staged,
 }
 
 memory& PrimitiveKernel::stage_in(Stage& stage, const Tensor& t) {
+  apply_compute_threads();
   stage.user.set_data_handle(handle(t));
   stage.reorder.execute(stream_, stage.user, stage.staged);
   stream_.wait();

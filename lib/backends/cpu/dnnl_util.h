@@ -79,6 +79,10 @@ OperandMapper same_rank_mapper(const Dims& dst);
 /// Attributes with a user-managed scratchpad (the kernel owns it) and `post_ops` if given.
 dnnl::primitive_attr make_attr(const PostOps* post_ops);
 
+/// Sets oneDNN's OpenMP threads to compute_threads() when that setting changed: every kernel calls
+/// it before running.
+void apply_compute_threads();
+
 /// Every input and the output are float32.
 bool all_float32(const NodeSpec& node);
 

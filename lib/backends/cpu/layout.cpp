@@ -68,6 +68,7 @@ class TransposeKernel final : public PrimitiveKernel {
   void run(std::span<const Tensor* const> inputs, Tensor& out) override {
     src_.set_data_handle(handle(*inputs[0]));
     dst_.set_data_handle(out.mutable_data());
+    apply_compute_threads();
     reorder_.execute(stream_, src_, dst_);
     stream_.wait();
   }
