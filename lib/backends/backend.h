@@ -33,7 +33,8 @@ struct TensorType {
 
 /// An elementwise operator applied to a node's result inside the node's kernel. A binary one
 /// takes the running result as its left operand and NodeSpec::inputs[operand] as the right one
-/// (for add and multiply, the executor also fuses when the result is the right operand).
+/// (for add and multiply, the executor also fuses when the result is the right operand). The one
+/// operator that may change the result's shape is a max-pool ending a convolution's chain.
 struct FusedOp {
   const OpSchema* op = nullptr;
   const Attributes* attributes = nullptr;

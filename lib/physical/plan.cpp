@@ -161,7 +161,10 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
       const auto& uses = consumers[static_cast<std::size_t>(current)];
       if (returned.count(current) || uses.size() != 1) break;
       const PlanGraph::Node& next = graph.nodes[static_cast<std::size_t>(uses[0])];
-      if (graph.types[static_cast<std::size_t>(next.output)] != graph.types[static_cast<std::size_t>(current)]) break;
+      // Fused operators keep the result's type, except a max-pool ending a convolution's chain
+      // (the backend says whether it can run that).
+      bool pooling = next.op->domain.empty() && (next.op->name == "max_pool1d" || next.op->name == "max_pool2d");
+      if (!pooling && graph.types[static_cast<std::size_t>(next.output)] != graph.types[static_cast<std::size_t>(current)]) break;
       int other = -1;
       if (next.inputs.size() == 2 && next.inputs[0] == current) other = next.inputs[1];
       else if (next.inputs.size() == 2 && next.inputs[1] == current && commutative(*next.op)) other = next.inputs[0];

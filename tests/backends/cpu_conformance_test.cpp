@@ -263,6 +263,61 @@ TEST_CASE("matmul with fused bias and activation matches the unfused reference, 
   }
 }
 
+TEST_CASE("convolution with fused bias, relu and max-pool matches the unfused reference", "[backends][cpu]") {
+  const Backend& cpu = cpu_backend();
+  const Backend& reference = reference_backend();
+  const OpRegistry& ops = OpRegistry::global();
+  struct Geometry {
+    bool one_d;
+    Shape x, w, bias;
+    Attributes conv, pool;
+  };
+  std::vector<Geometry> cases = {
+      {false, {2, 3, 12, 12}, {8, 3, 3, 3}, {1, 8, 1, 1}, {{"padding", ints({1, 1, 1, 1})}},
+       {{"kernel_size", ints({2, 2})}, {"stride", ints({2, 2})}}},
+      {false, {1, 4, 9, 9}, {6, 2, 3, 3}, {1, 6, 1, 1}, {{"groups", AttrValue{int64_t{2}}}},
+       {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}}},
+      {true, {2, 3, 16}, {5, 3, 3}, {1, 5, 1}, {{"padding", ints({1, 1})}}, {{"kernel_size", ints({2})}, {"stride", ints({2})}}},
+  };
+  for (const Geometry& g : cases) {
+    INFO((g.one_d ? "conv1d" : "conv2d") << " " << shape_str(g.x));
+    const OpSchema* conv = ops.find(g.one_d ? "conv1d" : "conv2d");
+    const OpSchema* pool = ops.find(g.one_d ? "max_pool1d" : "max_pool2d");
+    Attributes conv_attrs = OpRegistry::complete_attributes(*conv, g.conv);
+    Attributes pool_attrs = OpRegistry::complete_attributes(*pool, g.pool);
+    Attributes none;
+    Tensor x = initialize(Initializer::normal(1.0), DType::float32, g.x, 1, "x");
+    Tensor w = initialize(Initializer::normal(0.3), DType::float32, g.w, 2, "w");
+    Tensor b = initialize(Initializer::normal(0.5), DType::float32, g.bias, 3, "b");
+    ValueInfo conv_info = conv->infer({{DType::float32, to_sym_shape(g.x)}, {DType::float32, to_sym_shape(g.w)}}, conv_attrs);
+    Shape conv_shape = to_shape(conv_info.shape);
+    ValueInfo pool_info = pool->infer({{DType::float32, conv_info.shape}}, pool_attrs);
+    Shape pooled = to_shape(pool_info.shape);
+    Tensor y(DType::float32, conv_shape), biased(DType::float32, conv_shape), activated(DType::float32, conv_shape), want(DType::float32, pooled);
+    reference.execute(*conv, {x, w}, conv_attrs, y);
+    reference.execute(*ops.find("add"), {y, b}, none, biased);
+    reference.execute(*ops.find("relu"), {biased}, none, activated);
+    reference.execute(*pool, {activated}, pool_attrs, want);
+
+    NodeSpec spec;
+    spec.path = "conv";
+    spec.op = conv;
+    spec.attributes = &conv_attrs;
+    spec.inputs = {{DType::float32, g.x}, {DType::float32, g.w}, {DType::float32, g.bias}};
+    spec.input_values = {nullptr, &w, &b};
+    spec.fused = {FusedOp{ops.find("add"), &none, 2}, FusedOp{ops.find("relu"), &none, -1}, FusedOp{pool, &pool_attrs, -1}};
+    spec.output = {DType::float32, pooled};
+    REQUIRE(cpu.supports(spec));
+    Tensor got = Tensor::uninitialized(DType::float32, pooled);
+    std::vector<Tensor> inputs{x, w, b};
+    cpu.prepare(spec)->run(pointers(inputs), got);
+    std::string first;
+    int64_t bad = mismatches(got, want, cpu.tolerance(spec), first);
+    INFO(first);
+    CHECK(bad == 0);
+  }
+}
+
 namespace {
 
 // A seeded random model: dense layers, activations, broadcasts with parameters and constants,

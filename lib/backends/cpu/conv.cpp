@@ -48,15 +48,36 @@ bool has_zero(const Dims& d) {
 }
 
 struct ConvBuilt {
-  Dims src, weights, dst;
+  Dims src, weights, dst;  // dst: the convolution's, before any fused pooling
   PostOps post_ops;
   dnnl::convolution_forward::primitive_desc pd;
+  // A trailing max-pool fused into the kernel: it runs on the convolution's own (blocked or
+  // channels-last) output, so only the 4x smaller pooled result is reordered to our layout.
+  std::optional<dnnl::pooling_v2_forward::primitive_desc> pool;
+  Dims pooled;
 };
 
-std::optional<ConvBuilt> build_conv(const NodeSpec& node) {
-  if (!all_float32(node)) return std::nullopt;
-  bool one_d = node.op->name == "conv1d";
-  ConvBuilt b{as_2d(node.inputs[0].shape, one_d), as_2d(node.inputs[1].shape, one_d), as_2d(node.output.shape, one_d), {}, {}};
+bool is_max_pool(const OpSchema& op) { return op.domain.empty() && (op.name == "max_pool1d" || op.name == "max_pool2d"); }
+
+std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
+                                                                      bool one_d);
+
+std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
+  if (!all_float32(full)) return std::nullopt;
+  bool one_d = full.op->name == "conv1d";
+  // The convolution and its elementwise chain; a max-pool may end the chain.
+  NodeSpec node = full;
+  const FusedOp* pool = nullptr;
+  if (!node.fused.empty() && is_max_pool(*node.fused.back().op)) {
+    pool = &full.fused.back();
+    if ((pool->op->name == "max_pool1d") != one_d) return std::nullopt;
+    node.fused.pop_back();
+    std::vector<ValueInfo> infos;
+    for (std::size_t i = 0; i < 2; ++i) infos.push_back({node.inputs[i].dtype, to_sym_shape(node.inputs[i].shape)});
+    ValueInfo conv_out = node.op->infer(infos, *node.attributes);
+    node.output = {conv_out.dtype, to_shape(conv_out.shape)};
+  }
+  ConvBuilt b{as_2d(node.inputs[0].shape, one_d), as_2d(node.inputs[1].shape, one_d), as_2d(node.output.shape, one_d), {}, {}, {}, {}};
   if (has_zero(b.src) || has_zero(b.weights) || has_zero(b.dst)) return std::nullopt;
   int64_t groups = attr_int(*node.attributes, "groups");
   Dims weights = b.weights;
@@ -86,6 +107,11 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& node) {
   if (!pd) return std::nullopt;
   b.weights = weights;
   b.pd = std::move(*pd);
+  if (pool) {
+    b.pooled = as_2d(full.output.shape, one_d);
+    b.pool = build_pool_on(b.pd.dst_desc(), b.pooled, *pool->attributes, one_d);
+    if (!b.pool) return std::nullopt;
+  }
   return b;
 }
 
@@ -106,8 +132,20 @@ class ConvKernel final : public PrimitiveKernel {
     } else {
       weights_stage_ = input_stage(user_weights, b.pd.weights_desc());
     }
-    if (b.pd.dst_desc() == user_dst) dst_ = unbound_memory(user_dst);
-    else dst_stage_ = output_stage(b.pd.dst_desc(), user_dst);
+    if (b.pool) {
+      // conv -> owned buffer (the primitive's layout) -> pool -> our layout.
+      conv_out_ = own(owned_memory(b.pd.dst_desc())).mem;
+      memory::desc user_pooled = plain_desc(b.pooled, dt::f32);
+      pool_ = dnnl::pooling_v2_forward(*b.pool);
+      if (b.pool->dst_desc() == user_pooled) dst_ = unbound_memory(user_pooled);
+      else dst_stage_ = output_stage(b.pool->dst_desc(), user_pooled);
+      memory::desc pool_scratch = b.pool->scratchpad_desc();
+      if (pool_scratch.get_size() > 0) pool_scratchpad_ = own(owned_memory(pool_scratch)).mem;
+    } else if (b.pd.dst_desc() == user_dst) {
+      dst_ = unbound_memory(user_dst);
+    } else {
+      dst_stage_ = output_stage(b.pd.dst_desc(), user_dst);
+    }
     set_primitive(dnnl::convolution_forward(b.pd), b.pd, &b.post_ops);
   }
 
@@ -125,19 +163,29 @@ class ConvKernel final : public PrimitiveKernel {
       if (!fixed_weights_) weights_.set_data_handle(handle(*inputs[1]));
       args[DNNL_ARG_WEIGHTS] = weights_;
     }
+    memory pooled;
     if (dst_stage_) {
-      args[DNNL_ARG_DST] = dst_stage_->staged;
+      pooled = dst_stage_->staged;
     } else {
       dst_.set_data_handle(out.mutable_data());
-      args[DNNL_ARG_DST] = dst_;
+      pooled = dst_;
     }
+    args[DNNL_ARG_DST] = pool_ ? conv_out_ : pooled;
     execute(inputs, args);
+    if (pool_) {
+      std::unordered_map<int, memory> pool_args{{DNNL_ARG_SRC, conv_out_}, {DNNL_ARG_DST, pooled}};
+      if (pool_scratchpad_) pool_args[DNNL_ARG_SCRATCHPAD] = *pool_scratchpad_;
+      pool_->execute(stream_, pool_args);
+      stream_.wait();
+    }
     if (dst_stage_) stage_out(*dst_stage_, out);
   }
 
  private:
-  memory src_, weights_, dst_;
+  memory src_, weights_, dst_, conv_out_;
   std::optional<Stage> src_stage_, weights_stage_, dst_stage_;
+  std::optional<dnnl::pooling_v2_forward> pool_;
+  std::optional<memory> pool_scratchpad_;
   bool fixed_weights_ = false;
 };
 
@@ -164,6 +212,20 @@ std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool(const NodeSpe
   return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
     dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, plain_desc(src, dt::f32),
                                         plain_desc(dst, dt::f32), w.stride, w.kernel, w.dilation, w.padding_l, w.padding_r);
+    return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
+  });
+}
+
+std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
+                                                                      bool one_d) {
+  for (int64_t p : attr_ints(attrs, "padding"))
+    if (p != 0) return std::nullopt;
+  Window w = window_of(attrs, one_d, true);
+  dnnl::primitive_attr attr = make_attr(nullptr);
+  return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
+                                        memory::desc(dst, dt::f32, memory::format_tag::any), w.stride, w.kernel, w.dilation,
+                                        w.padding_l, w.padding_r);
     return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
   });
 }
