@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "../common/cli_app.h"
+#include "backends/backend.h"
 #include "tools/convert.h"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
                  "extract a part: the values it starts from (model inputs or intermediate values such as hidden.output)")
       ->delimiter(',');
   app.add_option("--extract-outputs", o.extract_outputs, "extract a part: the outputs or values it computes")->delimiter(',');
+  app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
+                                         "or reference")
+      ->check(CLI::IsMember(mithril::backend_names()));
   add_map_options(app, o.map, "the --params file's tensor names into the model's or, without --params, the model's "
                               "parameter names in the tensor files written");
   add_plugin_option(app, o.plugins);

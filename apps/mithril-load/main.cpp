@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "../common/cli_app.h"
+#include "backends/backend.h"
 #include "tools/load.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,9 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", o.verify, ".mbin: check every tensor checksum (reads all data)");
   app.add_flag("--allow-unknown-ops", o.allow_unknown_ops,
                "keep operators nobody registered as opaque nodes and validate and summarize the rest");
+  app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
+                                         "or reference")
+      ->check(CLI::IsMember(mithril::backend_names()));
   add_map_options(app, o.map, "the --params file's tensor names into the model's");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print the report as JSON");

@@ -48,7 +48,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       BindOptions bind;
       bind.allow_extra = options.allow_extra;
       std::string source = options.params_path.empty() ? options.input : options.params_path;
-      PhysicalModel pm = compile_with_parameters(a.model, reference_backend(), a.tensors, source, {}, bind);
+      PhysicalModel pm = compile_with_parameters(a.model, backend_by_name(options.backend), a.tensors, source, {}, bind);
       tensors = parameter_tensors(pm);
       std::set<std::string> kept;
       for (const auto& [name, t] : tensors) kept.insert(name);

@@ -28,6 +28,7 @@ struct ConvertOptions {
   /// model's parameters are named and laid out in the tensor files written (-o, --params-out).
   MapOptions map;
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled (validated) for this backend
 };
 
 struct ConvertReport {

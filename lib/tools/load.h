@@ -22,6 +22,7 @@ struct LoadOptions {
   bool allow_unknown_ops = false;
   MapOptions map;  ///< how the --params file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled for this backend (backends/backend.h)
 };
 
 struct LoadReport {
@@ -36,10 +37,12 @@ struct LoadReport {
   std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
   std::vector<std::string> unknown_ops;         ///< opaque nodes kept by allow_unknown_ops: "path (op)"
   ModelSummary summary;                         ///< for models
+  std::string backend;                          ///< the backend the model was compiled for (with parameters)
+  std::vector<std::string> fallback_ops;        ///< operators that backend lacks: they run on reference
   NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters
 };
 
-/// Loads and validates. A model is compiled for the reference backend with its parameters bound
+/// Loads and validates. A model is compiled for options.backend with its parameters bound
 /// (every parameter present, no extras unless allowed, shapes and dtypes as declared); a
 /// structure without parameters is validated as a structure (schema, operators, shapes).
 /// Every problem throws Error naming the file (bind_parameters lists all of them at once).

@@ -41,10 +41,17 @@ struct Compiled {
   std::vector<CastNote> casts;
 };
 
+// The parameters --dtype converts (bfloat16 compute converts none: values stay float32).
+void note_casts(Compiled& c, const std::map<DType, int64_t>& param_dtypes, std::optional<DType> dtype) {
+  if (!dtype || *dtype == DType::bfloat16) return;
+  for (const auto& [from, count] : param_dtypes)
+    if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+}
+
 // Compiles an artifact for the given inputs: shapes from the inputs, parameter values from the
 // artifact (or its declared initializers when `init`), everything cast to `dtype` if given.
 Compiled compile_artifact(const Artifact& a, const std::string& params_path, const NamedTensors& inputs,
-                          std::optional<DType> dtype, const RunOptions& o) {
+                          std::optional<DType> dtype, const Backend& backend, const RunOptions& o) {
   CompileOptions compile;
   compile.seed = o.seed;
   compile.dtype = dtype;
@@ -54,13 +61,11 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   if (a.has_parameters) {
     BindOptions bind;
     bind.allow_extra = o.allow_extra;
-    Compiled c{compile_with_parameters(a.model, reference_backend(), a.tensors, source, compile, bind), source, {}};
+    Compiled c{compile_with_parameters(a.model, backend, a.tensors, source, compile, bind), source, {}};
     const std::vector<std::string> names = c.model.get_parameter_names();
     for (const auto& [name, t] : a.tensors)
       if (std::find(names.begin(), names.end(), name) != names.end()) param_dtypes[t.dtype()] += 1;
-    if (dtype)
-      for (const auto& [from, count] : param_dtypes)
-        if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+    note_casts(c, param_dtypes, dtype);
     return c;
   }
   auto params = a.model->parameter_paths();
@@ -70,16 +75,14 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
                             "fill them from the declared initializers with --seed)", a.path, params.size()));
   PhysicalModel pm = [&] {
     try {
-      return PhysicalModel::compile(a.model, reference_backend(), compile);
+      return PhysicalModel::compile(a.model, backend, compile);
     } catch (const Error& e) {
       throw e.with_context(a.path);
     }
   }();
   Compiled c{std::move(pm), params.empty() ? "none (no parameters)" : fmt::format("declared initializers, seed {} (--init)", o.seed), {}};
   for (const ParameterPath& p : params) param_dtypes[p.info.dtype] += 1;
-  if (dtype)
-    for (const auto& [from, count] : param_dtypes)
-      if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+  note_casts(c, param_dtypes, dtype);
   return c;
 }
 
@@ -249,10 +252,14 @@ RunReport run_model(const RunOptions& o) {
     throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
   std::optional<DType> dtype;
   if (!o.dtype.empty()) {
-    if (o.dtype != "float32" && o.dtype != "float64")
-      throw Error(ErrorKind::invalid_argument, fmt::format("--dtype '{}': expected float32 or float64", o.dtype));
+    if (o.dtype != "float32" && o.dtype != "float64" && o.dtype != "bfloat16")
+      throw Error(ErrorKind::invalid_argument, fmt::format("--dtype '{}': expected float32, float64 or bfloat16", o.dtype));
     dtype = dtype_from_name(o.dtype);
   }
+  if (o.repeat < 0) throw Error(ErrorKind::invalid_argument, fmt::format("--repeat {}: expected 0 or more", o.repeat));
+  const Backend& backend = backend_by_name(o.backend);
+  const Backend* compare_backend = o.compare_backend.empty() ? nullptr : &backend_by_name(o.compare_backend);
+  set_compute_threads(o.threads);
   if (!o.output.empty() && o.output != "-") {
     ArtifactKind kind = artifact_kind_for_output(o.output);
     if (!is_tensor_output(kind))
@@ -283,7 +290,8 @@ RunReport run_model(const RunOptions& o) {
     report.inputs_source = o.inputs_path == "-" ? "<stdin>" : o.inputs_path;
   }
 
-  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, o);
+  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, backend, o);
+  report.backend = std::string(backend.name());
   report.parameter_source = c.parameter_source;
   report.casts = c.casts;
   std::map<DType, std::map<DType, int64_t>> input_casts;
@@ -296,7 +304,24 @@ RunReport run_model(const RunOptions& o) {
   auto start = std::chrono::steady_clock::now();
   report.outputs = evaluate_ordered(c.model, report.inputs, o.model);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int i = 0; i < o.repeat; ++i) {
+    auto again = std::chrono::steady_clock::now();
+    evaluate_ordered(c.model, report.inputs, o.model);
+    report.repeat_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - again).count());
+  }
+  {
+    TensorMap given;
+    for (const auto& [name, t] : report.inputs) given[name] = t;
+    report.plan = c.model.plan_info(given);
+  }
 
+  if (o.compare.empty() && compare_backend) {
+    // The same model on another backend: the check that cpu computes what reference does.
+    Compiled cb = compile_artifact(a, o.params_path, report.inputs, dtype, *compare_backend, o);
+    NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.model);
+    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
+    report.compare->other = fmt::format("{} on the {} backend", o.model, compare_backend->name());
+  }
   if (!o.compare.empty()) {
     ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
@@ -305,10 +330,11 @@ RunReport run_model(const RunOptions& o) {
     if (!b.model)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
                                                            artifact_kind_name(b.kind)));
-    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, o);
+    const Backend& other_backend = compare_backend ? *compare_backend : backend;
+    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, other_backend, o);
     NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.compare);
     report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
-    report.compare->other = o.compare;
+    report.compare->other = compare_backend ? fmt::format("{} on the {} backend", o.compare, other_backend.name()) : o.compare;
   }
   if (!o.output.empty()) {
     save_tensors(o.output, report.outputs, o.compress);
@@ -334,6 +360,19 @@ std::string format_compare(const CompareResult& c) {
   for (const auto& r : rows)
     out += fmt::format("  {:<{}}  {:<{}}  {:>{}}  {:>{}}  {}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4]);
   out += c.pass ? "result: same outputs within tolerance\n" : "result: outputs differ beyond tolerance\n";
+  return out;
+}
+
+std::string format_timing(const RunReport& r) {
+  std::string out = fmt::format("evaluate took {:.3f} ms (first run, with planning) on the {} backend, {} thread{}", r.seconds * 1e3,
+                                r.backend, r.plan.threads, r.plan.threads == 1 ? "" : "s");
+  if (!r.repeat_seconds.empty()) {
+    std::vector<double> sorted = r.repeat_seconds;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.size() % 2 ? sorted[sorted.size() / 2] : (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]) / 2;
+    out += fmt::format("; {} more run{}: median {:.3f} ms, min {:.3f} ms", sorted.size(), sorted.size() == 1 ? "" : "s", median * 1e3,
+                       sorted.front() * 1e3);
+  }
   return out;
 }
 
@@ -373,7 +412,26 @@ std::string run_report_json(const RunReport& r, bool include_values) {
     j.end_object();
   }
   j.end_array();
+  j.key("backend").str(r.backend);
   j.key("seconds").real(r.seconds);
+  j.key("repeat_seconds").begin_array();
+  for (double t : r.repeat_seconds) j.real(t);
+  j.end_array();
+  const PlanInfo& p = r.plan;
+  j.key("plan").begin_object().key("threads").num(p.threads).key("arena_bytes").unum(p.arena_bytes);
+  j.key("intermediate_bytes").unum(p.intermediate_bytes);
+  j.key("kernel_bytes").unum(p.kernel_bytes).key("output_bytes").unum(p.output_bytes);
+  j.key("parameter_bytes").unum(p.parameter_bytes);
+  j.key("nodes_on").begin_object();
+  for (const auto& [name, count] : p.nodes_on) j.key(name).num(count);
+  j.end_object().key("nodes").begin_array();
+  for (const PlanNodeInfo& n : p.nodes) {
+    j.begin_object().key("node").str(n.node).key("op").str(n.op).key("backend").str(n.view ? "view" : n.backend);
+    j.key("fused").begin_array();
+    for (const std::string& f : n.fused) j.str(f);
+    j.end_array().key("in_place").boolean(n.in_place).end_object();
+  }
+  j.end_array().end_object();
   if (r.compare) {
     const CompareResult& c = *r.compare;
     j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol).key("pass").boolean(c.pass);
