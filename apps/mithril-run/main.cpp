@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.add_option("--params", o.params_path, "parameter values for a structure JSON model");
   app.add_flag("--init", o.init, "a structure JSON without --params: fill parameters from the declared initializers with --seed "
                                  "(without this, such a model is refused: outputs of unset weights are meaningless)");
-  app.add_option("-i,--inputs", o.inputs_path, "inputs: .npz (one tensor per input), .npy (the only input) or JSON {\"input\": [[...]]}; '-' = stdin");
+  app.add_option("-i,--inputs", o.inputs_path, "inputs: .npz/.pt/.safetensors/.mbin (one tensor per input), .npy (the only input) or JSON {\"input\": [[...]]}; '-' = stdin");
   app.add_flag("--random", o.random, "seeded random inputs (standard normal; integers 0..9)");
   app.add_option("--seed", o.seed, "seed of --random inputs and of --init (default 0)");
   app.add_option("--shape", o.shapes, "shape of a random input NAME=N,N,... (needed for unknown or named dims; repeatable)");
@@ -42,9 +42,10 @@ int main(int argc, char** argv) {
   app.add_option("--compare-params", o.compare_params, "parameter values for a structure JSON --compare model");
   app.add_option("--atol", o.atol, "absolute tolerance of --compare (default 0)");
   app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|");
-  app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");
+  app.add_option("-o,--output", o.output, "write the outputs to this tensor file (.npz, .pt, .safetensors, .mbin; .npy for a single output); '-' = .npz to stdout");
   app.add_flag("--compress", o.compress, "deflate the .npz members");
   app.add_flag("--time", time, "report the evaluation time (stderr, and in --json)");
+  add_map_options(app, o.map, "the --params (and --compare-params) file's tensor names into the model's");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout (with output values unless -o is given)");
   app.add_flag("-q,--quiet", quiet, "print no cast notes");

@@ -49,6 +49,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   load.verify = options.verify;
   load.allow_unknown_ops = options.allow_unknown_ops;
   Artifact a = load_artifact(options.path, load);
+  map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   report.kind = a.kind;
   report.metadata = a.metadata;
   // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/artifact.h"
+#include "tools/common.h"
 #include "tools/summary.h"
 
 namespace mithril::tools {
@@ -19,6 +20,7 @@ struct LoadOptions {
   /// Keep operators nobody registered as opaque nodes and validate the rest (parameters are then
   /// checked against their declarations without compiling).
   bool allow_unknown_ops = false;
+  MapOptions map;  ///< how the --params file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
   std::string backend = "cpu";  ///< the model is compiled for this backend (backends/backend.h)
 };

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/json_tensors.h"
+#include "io/mbin.h"
 #include "io/npy.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -107,8 +108,14 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
   std::string source = path == "-" ? "<stdin>" : path;
   if (bytes.empty()) throw Error(ErrorKind::format, source + ": empty file");
   NamedTensors tensors;
-  if (looks_like_npz(bytes.data(), bytes.size())) {
-    tensors = parse_npz(bytes.data(), bytes.size(), source);
+  std::map<std::string, std::string> metadata;
+  if (looks_like_mbin(bytes.data(), bytes.size())) {
+    if (path == "-") throw Error(ErrorKind::invalid_argument, source + ": an .mbin file is memory-mapped: give its path, not standard input");
+    Artifact a = load_artifact(path);
+    if (a.model) throw Error(ErrorKind::invalid_argument, source + ": inputs must be a tensor file; this .mbin holds a model");
+    tensors = std::move(a.tensors);
+  } else if (parse_tensor_bytes(bytes, source, tensors, metadata)) {
+    // .npz, .pt or .safetensors: tensors named like the inputs
   } else if (looks_like_npy(bytes.data(), bytes.size())) {
     Tensor t = parse_npy(bytes.data(), bytes.size(), source);
     // A single .npy feeds the only input, or the input named like the file.
@@ -117,7 +124,7 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
   } else {
     std::size_t first = bytes.find_first_not_of(" \t\r\n");
     if (first == std::string::npos || bytes[first] != '{')
-      throw Error(ErrorKind::format, source + ": inputs must be an .npz, an .npy or a JSON object {\"name\": [...]}");
+      throw Error(ErrorKind::format, source + ": inputs must be an .npz, .npy, .pt, .safetensors or tensor-only .mbin file, or a JSON object {\"name\": [...]}");
     for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
   }
   std::set<std::string> given;
@@ -255,8 +262,9 @@ RunReport run_model(const RunOptions& o) {
   set_compute_threads(o.threads);
   if (!o.output.empty() && o.output != "-") {
     ArtifactKind kind = artifact_kind_for_output(o.output);
-    if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
-      throw Error(ErrorKind::invalid_argument, o.output + ": outputs are written to an .npz (or an .npy for one output)");
+    if (!is_tensor_output(kind))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: outputs are written to a tensor file ({}; .npy for one output)", o.output,
+                                                           tensor_output_extensions()));
   }
   std::map<std::string, Shape> shapes = parse_shapes(o.shapes);
 
@@ -266,6 +274,10 @@ RunReport run_model(const RunOptions& o) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
   Artifact a = load_artifact(o.model, load);
+  // The mapping applies to the tensor files given as parameters (--params, --compare-params).
+  if (o.map.given() && o.params_path.empty() && o.compare_params.empty())
+    map_parameters_in(a, o.map, o.params_path, o.allow_extra);  // says what is missing
+  if (!o.params_path.empty()) map_parameters_in(a, o.map, o.params_path, o.allow_extra);
   if (!a.model)
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
@@ -314,6 +326,7 @@ RunReport run_model(const RunOptions& o) {
     ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
     Artifact b = load_artifact(o.compare, load_b);
+    if (!o.compare_params.empty()) map_parameters_in(b, o.map, o.compare_params, o.allow_extra);
     if (!b.model)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
                                                            artifact_kind_name(b.kind)));

@@ -41,6 +41,7 @@ struct RunOptions {
   double rtol = 0;
   std::string output;                 ///< write outputs here (.npz; .npy for a single output; "-": .npz to stdout)
   bool compress = false;
+  MapOptions map;  ///< how the --params (and --compare-params) file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
 };
 
