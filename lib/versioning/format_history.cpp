@@ -15,7 +15,7 @@ const FormatHistory& format_history() {
   static const FormatHistory history{
       {kPythonMithrilVersion, "1.0.0", "1.1.0"},
       {
-          FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril_to_1_0_0.cpp",
+          FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril/step.cpp",
                      python_mithril_to_1_0_0, nullptr,
                      "Python Mithril dicts are not written by this library: a 1.0.0 model holds operators "
                      "(nodes, attributes) that have no Python Mithril model name"},
