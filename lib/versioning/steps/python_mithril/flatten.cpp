@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -245,6 +246,18 @@ class Flattener {
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
     else keys = expand_library(canonical, args, path, bindings);
+    // Python's order of this model's keys: a library model's as its table lists them, otherwise
+    // inputs then outputs, each in the order they were made.
+    last_key_order_.clear();
+    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP") {
+      for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
+      last_key_order_.push_back("output");
+    } else {
+      std::vector<std::tuple<bool, int, std::string>> sorted;
+      for (const auto& [k, e] : keys) sorted.emplace_back(edge(e).producer >= 0, find(e), k);
+      std::sort(sorted.begin(), sorted.end());
+      for (const auto& item : sorted) last_key_order_.push_back(std::get<2>(item));
+    }
     if (model.IsObject()) apply_assignments(model, path, keys, top);
     return keys;
   }
@@ -391,6 +404,7 @@ class Flattener {
                 connection(k->value, k->name.GetString(), json::child(cpath, k->name.GetString()), ns, siblings, unnamed);
         }
         siblings[id] = expand(s->value, spath, sub_bindings);
+        if (top) number_auto_keys(siblings[id], conns != model.MemberEnd() ? &conns->value : nullptr, s->name, unnamed);
       }
     }
     std::map<std::string, int> keys;
@@ -402,13 +416,40 @@ class Flattener {
         for (rapidjson::SizeType i = 0; i < x->value.Size(); ++i) {
           const JValue& k = x->value[i];
           if (!k.IsString()) bad(json::child(json::child(path, "exposed_keys"), i), "expected a key name");
-          auto it = keys.find(k.GetString());
-          if (it == keys.end()) bad(json::child(json::child(path, "exposed_keys"), i), std::string("no key named '") + k.GetString() + "'");
-          exposed_.emplace_back(k.GetString(), it->second);
+          std::optional<int> e;
+          if (auto it = keys.find(k.GetString()); it != keys.end()) e = it->second;
+          else if (auto a = auto_keys_.find(k.GetString()); a != auto_keys_.end()) e = a->second;
+          if (!e) bad(json::child(json::child(path, "exposed_keys"), i), std::string("no key named '") + k.GetString() + "'");
+          // An auto-named key ("$3") is an unnamed constant given in a connection (it stays one)
+          // or an unnamed output; anything else means the numbering went wrong.
+          if (k.GetString()[0] == '$' && edge(*e).producer < 0 && !edge(*e).value)
+            bad(json::child(json::child(path, "exposed_keys"), i),
+                std::string("auto-named key '") + k.GetString() + "' resolves to an input without a value");
+          exposed_.emplace_back(k.GetString(), *e);
         }
       }
     }
     return keys;
+  }
+
+  // Python's auto-namer: the top model gives each submodel key that its connection does not name
+  // (or join to an earlier key) a new key "$1", "$2"..., submodels in order, each one's keys in
+  // Python's order (inputs, then output). exposed_keys refers to unnamed constants by these names.
+  void number_auto_keys(const std::map<std::string, int>& child, const JValue* connections, const JValue& id,
+                        const std::set<std::string>& unnamed) {
+    const JValue* conns = connections && connections->HasMember(id) ? &(*connections)[id] : nullptr;
+    for (const std::string& key : last_key_order_) {
+      auto e = child.find(key);
+      if (e == child.end()) continue;
+      const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
+      bool joined = false;
+      if (c && c->IsString()) joined = !python_constant(c->GetString()) && !unnamed.count(c->GetString());
+      if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
+        const JValue& k = (*c)["key"];
+        joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));
+      }
+      if (!joined) auto_keys_["$" + std::to_string(auto_keys_.size() + 1)] = e->second;
+    }
   }
 
   // A keyref of assigned_*: a key name, or [owner, index into owner's external keys].
@@ -559,7 +600,7 @@ class Flattener {
       if (std::find(order.begin(), order.end(), out) == order.end()) order.push_back(out);
     }
 
-    // Final names: Python names (sanitized), then names for unnamed keys.
+    // Final names: Python names (sanitized), then the names Python's compile gives unnamed keys.
     std::set<std::string> taken;
     std::map<int, std::string> final_name;
     for (int e : order)
@@ -567,6 +608,7 @@ class Flattener {
         std::string n = unique(identifier(edge(e).name), taken);
         final_name[e] = n;
       }
+    name_like_python_compile(order, final_name, taken);
     auto dtype_of = [&](int e) {
       const Edge& x = edge(e);
       if (!x.type_json.empty()) {
@@ -587,10 +629,13 @@ class Flattener {
     std::vector<std::pair<std::string, int>> outputs;
     if (!container) {
       outputs.emplace_back("output", keys.at("output"));
-    } else if (!exposed_.empty()) {
+    } else {
       for (const auto& [name, e] : exposed_)
         if (edge(e).producer >= 0) outputs.emplace_back(name, find(e));
-    } else {
+    }
+    // Python's compile uses the canonical outputs (those nothing consumes) when no output is
+    // exposed: exposed_keys may list only inputs holding a value.
+    if (container && outputs.empty()) {
       std::set<int> consumed;
       for (const Instance& inst : instances_)
         for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
@@ -711,6 +756,40 @@ class Flattener {
     return to_dict(*model, "1.0.0");
   }
 
+  // Python's compile (FlatModel._name_externals) names each unnamed external key (an input
+  // without a value, or with one given in a connection) after its origin, the library key that
+  // created it: plainly when that origin names one external key, numbered from 0 when several
+  // (weight_0, weight_1), skipping names already taken. Keys inside MLP have MLP's names
+  // (weight0, bias0...) as origins. Other unnamed keys get free names afterwards.
+  void name_like_python_compile(const std::vector<int>& order, std::map<int, std::string>& final_name,
+                                std::set<std::string>& taken) {
+    auto origin = [&](int e) { return edge(e).first_key; };
+    std::vector<int> unnamed;
+    std::map<std::string, int> count;
+    for (int e : order) {
+      const Edge& x = edge(e);
+      if (x.producer >= 0) continue;
+      if (!x.name.empty()) {
+        ++count[identifier(x.name)];
+      } else if (!x.default_value || x.value) {
+        unnamed.push_back(e);
+        ++count[origin(e)];
+      }
+    }
+    std::map<std::string, int> next;
+    for (int e : unnamed) {
+      std::string base = identifier(origin(e));
+      std::string name = base;
+      if (count[base] > 1)
+        do name = base + "_" + std::to_string(next[base]++);
+        while (taken.count(name));
+      else if (taken.count(name))
+        name = unique(base, taken);
+      taken.insert(name);
+      final_name[e] = name;
+    }
+  }
+
  private:
   static std::string join(const std::vector<std::string>& items) {
     std::string out;
@@ -730,6 +809,8 @@ class Flattener {
   std::deque<std::map<std::string, int>> namespaces_;
   std::map<const JValue*, std::map<std::string, std::map<std::string, int>>> container_siblings_;
   std::vector<std::pair<std::string, int>> exposed_;
+  std::map<std::string, int> auto_keys_;        // "$n" -> edge, for the top model
+  std::vector<std::string> last_key_order_;     // keys of the model expand() did last, in Python's order
   std::map<std::string, std::vector<std::string>> metadata_lists_;
   std::map<std::string, std::string> key_types_;
   int shape_group_ = 0;

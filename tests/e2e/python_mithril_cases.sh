@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Replays the cases made with the real Python Mithril (scripts/python-mithril-cases.py, checked in
+# under testdata/python-mithril/), without the oracle:
+#  - from_python/: each dict Python's model_to_dict wrote is migrated with mithril-migrate, run
+#    with mithril-run in float64 on the case's parameters (Python's names) and inputs, and must
+#    match Python's outputs within 1e-10; the few refused on purpose must fail with their reason.
+#  - to_python/: each dict our `mithril-migrate --to python-mithril` wrote must still be written
+#    byte for byte the same (so the oracle's verdict, recorded next to it, still holds), and
+#    Python's recorded outputs for it must match ours within 1e-10.
+source "$(dirname "$0")/lib/common.bash"
+MIGRATE="$MITHRIL_BIN/mithril-migrate"
+CASES="$MITHRIL_TESTDATA/python-mithril"
+
+# Cases refused on purpose, with a fragment of the error each must give.
+declare -A REFUSED=(
+)
+
+# compare EXPECTED.npz GOT.npz: same names, shapes and values within 1e-10 (NaN matches NaN).
+compare() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import sys
+import numpy as np
+exp, got = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert sorted(exp.files) == sorted(got.files), ("outputs", sorted(exp.files), sorted(got.files))
+for k in exp.files:
+    e, g = exp[k], got[k]
+    assert e.shape == g.shape, (k, "shape", e.shape, g.shape)
+    if e.dtype == bool or g.dtype == bool:
+        assert np.array_equal(e, g), (k, "values differ")
+        continue
+    e, g = e.astype(np.float64), g.astype(np.float64)
+    assert np.allclose(e, g, rtol=1e-10, atol=1e-10, equal_nan=True), (k, "max abs error", np.nanmax(np.abs(e - g)))
+PY
+}
+
+passed=0
+refused=0
+total=0
+for dict in "$CASES"/from_python/*.json; do
+  name=$(basename "$dict" .json)
+  [[ $name != MANIFEST ]] || continue
+  total=$((total + 1))
+  base="$CASES/from_python/$name"
+  cp "$dict" "$WORK/$name.json"
+  if [[ -n ${REFUSED[$name]+x} ]]; then
+    expect_error "${REFUSED[$name]}" -- "$MIGRATE" --no-backup "$WORK/$name.json"
+    refused=$((refused + 1))
+    continue
+  fi
+  expect 0 "$MIGRATE" --no-backup -q "$WORK/$name.json"
+  grep -q '"version"' "$WORK/$name.json" || continue
+  inputs=(--inputs "$base.inputs.npz")
+  # A model with no runtime inputs runs without --inputs.
+  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$base.inputs.npz" || inputs=()
+  expect 0 "$RUN" "$WORK/$name.json" --params "$base.params.npz" "${inputs[@]}" --dtype float64 -o "$WORK/$name.out.npz"
+  [[ -f $WORK/$name.out.npz ]] || continue
+  checks=$((checks + 1))
+  if compare "$base.expected.npz" "$WORK/$name.out.npz"; then passed=$((passed + 1)); else fail "$name: outputs differ from Python's"; fi
+done
+echo "from Python: $total dicts, $passed migrated and matched Python's outputs, $refused refused on purpose"
+checks=$((checks + 1))
+[[ $total -ge 50 ]] || fail "expected at least 50 cases in $CASES/from_python, found $total"
+
+finish
