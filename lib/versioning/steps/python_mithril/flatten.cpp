@@ -245,7 +245,7 @@ class Flattener {
     if (canonical == "Model") keys = expand_container(model, path, bindings, top);
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
-    else keys = expand_library(canonical, args, path, bindings);
+    else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
@@ -260,6 +260,23 @@ class Flattener {
     }
     if (model.IsObject()) apply_assignments(model, path, keys, top);
     return keys;
+  }
+
+  // model_to_dict drops the `robust` arg of Power, Sqrt and Log, but a robust one lists its
+  // `threshold` key in its exposed_keys (Python's own reader then fails): read that as robust.
+  const JValue* robust_if_exposed(const JValue& model, const std::string& canonical, const JValue* args) {
+    if (!model.IsObject() || (canonical != "Power" && canonical != "Sqrt" && canonical != "Log") || arg(args, "robust"))
+      return args;
+    auto x = model.FindMember("exposed_keys");
+    if (x == model.MemberEnd() || !x->value.IsArray()) return args;
+    bool threshold = false;
+    for (const auto& k : x->value.GetArray()) threshold = threshold || (k.IsString() && std::string(k.GetString()) == "threshold");
+    if (!threshold) return args;
+    auto& doc = synthesized_args_.emplace_back();
+    doc.SetObject();
+    if (args && args->IsObject()) doc.CopyFrom(*args, doc.GetAllocator());
+    doc.AddMember("robust", true, doc.GetAllocator());
+    return &doc;
   }
 
   std::map<std::string, int> expand_library(const std::string& name, const JValue* args, const std::string& path,
@@ -809,6 +826,7 @@ class Flattener {
   std::deque<std::map<std::string, int>> namespaces_;
   std::map<const JValue*, std::map<std::string, std::map<std::string, int>>> container_siblings_;
   std::vector<std::pair<std::string, int>> exposed_;
+  std::deque<rapidjson::Document> synthesized_args_;  // args made up by robust_if_exposed, kept alive
   std::map<std::string, int> auto_keys_;        // "$n" -> edge, for the top model
   std::vector<std::string> last_key_order_;     // keys of the model expand() did last, in Python's order
   std::map<std::string, std::vector<std::string>> metadata_lists_;
