@@ -124,7 +124,8 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
   if (looks_like_zip(head.data(), head.size())) return looks_like_mithril_file(path) ? ArtifactKind::mithril : ArtifactKind::npz;
   for (char c : head) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '{') return ArtifactKind::structure_json;
+    // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
+    if (c == '{' || c == '"') return ArtifactKind::structure_json;
     break;
   }
   throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "

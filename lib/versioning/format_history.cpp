@@ -28,6 +28,8 @@ const FormatHistory& format_history() {
 
 std::string detect_format_version(std::string_view json, const std::string& source) {
   rapidjson::Document doc = json::parse(json, source);
+  // Python's dict_to_model takes a bare model name ("Relu") for {"name": "Relu"}.
+  if (doc.IsString()) return kPythonMithrilVersion;
   if (!doc.IsObject())
     throw Error(ErrorKind::schema, source + ": expected a model dict (a JSON object), got " + json::describe(doc));
   auto it = doc.FindMember("version");

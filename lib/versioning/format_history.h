@@ -51,7 +51,7 @@ struct FormatHistory {
 const FormatHistory& format_history();
 
 /// The version of a model dict: its "version" string, or kPythonMithrilVersion for a JSON object
-/// without one. Throws Error(format) for text that is not JSON, Error(schema) for a non-object or
+/// without one or a bare JSON string (Python Mithril's "Relu" for {"name": "Relu"}). Throws Error(format) for text that is not JSON, Error(schema) for a non-object or
 /// a "version" that is not a string.
 std::string detect_format_version(std::string_view json, const std::string& source = "model dict");
 

@@ -61,4 +61,20 @@ echo "from Python: $total dicts, $passed migrated and matched Python's outputs, 
 checks=$((checks + 1))
 [[ $total -ge 50 ]] || fail "expected at least 50 cases in $CASES/from_python, found $total"
 
+# A bare model name is a model dict (Python's dict_to_model("Relu")): migrated, loaded and run.
+echo '"Relu"' > "$WORK/bare.json"
+echo '{"input": [[-1.5, 2.0]]}' > "$WORK/bare_inputs.json"
+expect 0 "$RUN" "$WORK/bare.json" --inputs "$WORK/bare_inputs.json" -o "$WORK/bare_out.npz"
+py "r = np.load('$WORK/bare_out.npz')['output']; assert r.tolist() == [[0.0, 2.0]], r"
+cp "$WORK/bare.json" "$WORK/bare_migrated.json"
+expect 0 "$MIGRATE" --no-backup -q "$WORK/bare_migrated.json"
+contains "$WORK/bare_migrated.json" '"op": "relu"' '"migrated_from": "python-mithril"'
+echo '"NoSuchModel"' > "$WORK/bare_unknown.json"
+expect_error "unknown Python Mithril model name: 'NoSuchModel' at (top level)" -- "$RUN" "$WORK/bare_unknown.json" --random
+
+# Only a model that has inputs needs --inputs.
+expect_error "no inputs: give --inputs" -- "$RUN" "$CASES/from_python/linear_alone.json" --params "$CASES/from_python/linear_alone.params.npz"
+expect 0 "$RUN" --help
+contains "$WORK/out" "a model with no inputs (all parameters) runs without --inputs"
+
 finish

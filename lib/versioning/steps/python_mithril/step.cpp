@@ -70,7 +70,8 @@ std::string python_mithril_to_1_0_0(const std::string& json, const std::string& 
     throw Error(ErrorKind::schema, source + ": (top level): a Python Mithril model dict needs a \"name\"");
   std::vector<std::string> unknown;
   for (const auto& [name, path] : names)
-    if (!python_mithril::canonical_name(name)) unknown.push_back(fmt::format("'{}' at {}", name, path));
+    if (!python_mithril::canonical_name(name))
+      unknown.push_back(fmt::format("'{}' at {}", name, path.empty() ? "(top level)" : path));
   if (!unknown.empty())
     throw Error(ErrorKind::unsupported,
                 fmt::format("{}: unknown Python Mithril model name{}: {} (the {} names the python-mithril step knows "
