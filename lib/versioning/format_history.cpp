@@ -16,9 +16,7 @@ const FormatHistory& format_history() {
       {kPythonMithrilVersion, "1.0.0", "1.1.0"},
       {
           FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril/step.cpp",
-                     python_mithril_to_1_0_0, nullptr,
-                     "Python Mithril dicts are not written by this library: a 1.0.0 model holds operators "
-                     "(nodes, attributes) that have no Python Mithril model name"},
+                     python_mithril_to_1_0_0, python_mithril_from_1_0_0, ""},
           FormatStep{"1.0.0", "1.1.0", "lib/versioning/steps/v1_0_0_to_1_1_0.cpp", v1_0_0_to_1_1_0, v1_1_0_to_1_0_0, ""},
       },
       kModelFormatVersion,

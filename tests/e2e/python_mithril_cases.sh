@@ -4,9 +4,10 @@
 #  - from_python/: each dict Python's model_to_dict wrote is migrated with mithril-migrate, run
 #    with mithril-run in float64 on the case's parameters (Python's names) and inputs, and must
 #    match Python's outputs within 1e-10; the few refused on purpose must fail with their reason.
-#  - to_python/: each dict our `mithril-migrate --to python-mithril` wrote must still be written
-#    byte for byte the same (so the oracle's verdict, recorded next to it, still holds), and
-#    Python's recorded outputs for it must match ours within 1e-10.
+#  - to_python/: each dict our `mithril-migrate --to python-mithril` wrote (scripts/python-mithril-
+#    roundtrip) must still be written byte for byte the same (so the oracle's verdict, recorded
+#    next to it, still holds), and Python's recorded outputs for it must match ours within 1e-10;
+#    each recorded refusal must still be refused with the same message.
 source "$(dirname "$0")/lib/common.bash"
 MIGRATE="$MITHRIL_BIN/mithril-migrate"
 CASES="$MITHRIL_TESTDATA/python-mithril"
@@ -43,7 +44,7 @@ for dict in "$CASES"/from_python/*.json; do
   base="$CASES/from_python/$name"
   cp "$dict" "$WORK/$name.json"
   if [[ -n ${REFUSED[$name]+x} ]]; then
-    expect_error "${REFUSED[$name]}" -- "$MIGRATE" --no-backup "$WORK/$name.json"
+    expect_error "${REFUSED[$name]}" -- "$MIGRATE" --no-backup -q "$WORK/$name.json"
     refused=$((refused + 1))
     continue
   fi
@@ -60,6 +61,37 @@ done
 echo "from Python: $total dicts, $passed migrated and matched Python's outputs, $refused refused on purpose"
 checks=$((checks + 1))
 [[ $total -ge 50 ]] || fail "expected at least 50 cases in $CASES/from_python, found $total"
+
+# To Python: each recorded export is written again byte for byte, our outputs on the model it came
+# from match what Python computed for the exported dict, and each recorded refusal is repeated.
+exported=0
+matched=0
+refusals=0
+for source in "$CASES"/to_python/*.source.json; do
+  name=$(basename "$source" .source.json)
+  base="$CASES/to_python/$name"
+  cp "$source" "$WORK/$name.export.json"
+  if [[ -f $base.refused.txt ]]; then
+    expect_error "$(cat "$base.refused.txt")" -- "$MIGRATE" --to python-mithril --no-backup -q "$WORK/$name.export.json"
+    refusals=$((refusals + 1))
+    continue
+  fi
+  expect 0 "$MIGRATE" --to python-mithril --no-backup -q "$WORK/$name.export.json"
+  checks=$((checks + 1))
+  cmp -s "$WORK/$name.export.json" "$base.dict.json" || fail "$name: the export differs from the one Python Mithril checked ($base.dict.json)"
+  exported=$((exported + 1))
+  values=$base
+  [[ -f $values.params.npz ]] || values="$CASES/from_python/$name"
+  inputs=(--inputs "$values.inputs.npz")
+  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$values.inputs.npz" || inputs=()
+  expect 0 "$RUN" "$source" --params "$values.params.npz" "${inputs[@]}" --dtype float64 -o "$WORK/$name.ours.npz"
+  [[ -f $WORK/$name.ours.npz ]] || continue
+  checks=$((checks + 1))
+  if compare "$base.python.npz" "$WORK/$name.ours.npz"; then matched=$((matched + 1)); else fail "$name: Python's outputs for our export differ from ours"; fi
+done
+echo "to Python: $exported exports written as recorded, $matched computed by Python Mithril as we do, $refusals refused as recorded"
+checks=$((checks + 1))
+[[ $exported -ge 50 && $matched -eq $exported ]] || fail "expected at least 50 exports, all matching"
 
 # A bare model name is a model dict (Python's dict_to_model("Relu")): migrated, loaded and run.
 echo '"Relu"' > "$WORK/bare.json"
