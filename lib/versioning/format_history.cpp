@@ -87,12 +87,17 @@ std::string update_model_dict_version(const FormatHistory& history, const std::s
     throw Error(ErrorKind::format, fmt::format("{}: migration to {} produced version '{}' (a step is broken)", source,
                                                target, reached));
   // The current format is written canonically: exactly what to_dict() writes for the model.
-  if (target == history.current && target == kModelFormatVersion) text = to_dict(*from_dict(text, source));
+  if (target == history.current && target == kModelFormatVersion) text = mithril::to_dict(*from_dict(text, source));
   return text;
 }
 
 std::string update_model_dict_version(const std::string& json, const std::string& target, const std::string& source) {
   return update_model_dict_version(format_history(), json, target, source);
+}
+
+std::string to_dict(const Model& model, const std::string& version) {
+  std::string current = mithril::to_dict(model);
+  return update_model_dict_version(current, version, "model '" + model.name() + "'");
 }
 
 void throw_blockers(const std::string& source, const std::string& from, const std::string& to,

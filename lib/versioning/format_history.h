@@ -70,6 +70,12 @@ std::string update_model_dict_version(const std::string& json, const std::string
 /// for an unknown version.
 std::vector<std::string> migration_path(const FormatHistory& history, const std::string& from, const std::string& to);
 
+/// The model as JSON text at `version`, any one the library's table knows: the current format
+/// (exactly mithril::to_dict), an older one, or kPythonMithrilVersion (a dict Python Mithril's
+/// dict_to_model reads). Going down refuses what the older version cannot express, naming
+/// every blocking construct (Error(unsupported)).
+std::string to_dict(const Model& model, const std::string& version);
+
 /// One construct that prevents going down a step: its JSON path and what it is.
 struct Blocker {
   std::string path;  ///< "functions.gelu_tanh" or "nodes[3].op"

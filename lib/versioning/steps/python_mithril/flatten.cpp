@@ -770,7 +770,7 @@ class Flattener {
       }
       model->set_metadata("python_mithril.key_types", text + "}");
     }
-    return to_dict(*model, "1.0.0");
+    return mithril::to_dict(*model, "1.0.0");
   }
 
   // Python's compile (FlatModel._name_externals) names each unnamed external key (an input
