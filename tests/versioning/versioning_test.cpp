@@ -183,6 +183,9 @@ FormatHistory test_history() {
   };
   h.steps.push_back(step);
   h.current = "1.2.0";
+  // And a step with no way down, to show that such a step is refused before any step runs.
+  h.steps[0].down = nullptr;
+  h.steps[0].no_down_reason = "no way down in this test table";
   return h;
 }
 
@@ -213,5 +216,7 @@ TEST_CASE("the driver composes steps one at a time, up and down", "[versioning][
         "(format 1.2.0)), extras.fn_swish (an extra (format 1.2.0))");
   // Down past a step that has no down function at all: refused before any step runs.
   CHECK_THAT(error_of([&] { update_model_dict_version(h, v120, kPythonMithrilVersion, "f.json"); }),
-             Catch::Contains("cannot go down from 1.0.0 to python-mithril"));
+             Catch::Contains("cannot go down from 1.0.0 to python-mithril: no way down in this test table"));
+  // The library's own table goes all the way down to a Python Mithril dict.
+  CHECK(detect_format_version(update_model_dict_version(v110, kPythonMithrilVersion)) == kPythonMithrilVersion);
 }
