@@ -93,6 +93,14 @@ echo "to Python: $exported exports written as recorded, $matched computed by Pyt
 checks=$((checks + 1))
 [[ $exported -ge 50 && $matched -eq $exported ]] || fail "expected at least 50 exports, all matching"
 
+# Layer widths survive migration: a Linear(dimension=8) on an input of width 3 initializes and
+# runs from the input shape alone, its weight [8, 3] inferred as Python's compile infers it.
+expect 0 "$RUN" "$CASES/from_python/two_linears_shared_names.json" --init --random --shape x=4,3 -o "$WORK/widths.npz"
+py "assert np.load('$WORK/widths.npz')['y'].shape == (4, 2)"
+cp "$CASES/from_python/mlp_three_layers.json" "$WORK/mlp_widths.json"
+expect 0 "$MIGRATE" --no-backup -q "$WORK/mlp_widths.json"
+contains "$WORK/mlp_widths.json" '"shape": [6, "weight0_in"]' '"shape": [5, 6]' '"shape": [2, 5]' '"shape": [2]'
+
 # A bare model name is a model dict (Python's dict_to_model("Relu")): migrated, loaded and run.
 echo '"Relu"' > "$WORK/bare.json"
 echo '{"input": [[-1.5, 2.0]]}' > "$WORK/bare_inputs.json"

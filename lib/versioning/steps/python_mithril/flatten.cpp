@@ -36,6 +36,8 @@ struct Edge {
   std::string first_key;    // the local key that created it, for naming unnamed keys
   std::string type_json;    // Python type annotation, if any
   std::optional<ValueInfo> shape;  // from assigned_shapes
+  std::optional<std::vector<std::string>> shape_template;  // declared by the library model (KeyDef::shape)
+  int template_instance = -1;                              // the instance that declared it
   int producer = -1;        // the instance whose output it is
 };
 
@@ -302,6 +304,10 @@ class Flattener {
       int e = b != bindings.end() ? b->second() : new_edge("", k.name);
       if (k.default_json && !edge(e).default_value) edge(e).default_value = k.default_json;
       if (k.differentiable) edge(e).library_differentiable = true;
+      if (k.shape && !edge(e).shape_template) {
+        edge(e).shape_template = k.shape;
+        edge(e).template_instance = index;
+      }
       inst.edges[k.name] = find(e);
     }
     auto b = bindings.find("output");
@@ -327,7 +333,7 @@ class Flattener {
       if (auto b = bindings.find(k); b != bindings.end()) linear[k] = b->second;
     int hidden = new_edge("", "output");
     linear["output"] = [hidden] { return hidden; };
-    auto keys = expand_library("Linear", nullptr, path, linear);
+    auto keys = expand_library("Linear", args, path, linear);  // args.dimension is the Linear's
     std::map<std::string, Binding> act = {{"input", [this, hidden] { return find(hidden); }}};
     if (auto b = bindings.find("output"); b != bindings.end()) act["output"] = b->second;
     auto act_keys = expand(*activation, json::child(json::child(path, "args"), "activation"), act);
@@ -377,6 +383,12 @@ class Flattener {
         args_doc.SetObject();
         JValue act_copy((*activations)[i], args_doc.GetAllocator());
         args_doc.AddMember("activation", act_copy, args_doc.GetAllocator());
+        // The layer's width, and its input width (the previous layer's), for the weight shapes.
+        if (dimensions && dimensions->IsArray()) {
+          if ((*dimensions)[i].IsInt64()) args_doc.AddMember("dimension", (*dimensions)[i].GetInt64(), args_doc.GetAllocator());
+          if (i > 0 && (*dimensions)[i - 1].IsInt64())
+            args_doc.AddMember("in_dimension", (*dimensions)[i - 1].GetInt64(), args_doc.GetAllocator());
+        }
         lk = expand_layer(&args_doc, json::child(json::child(json::child(path, "args"), "activations"), i), layer_bindings);
       }
       keys[wi] = lk.at("weight");
@@ -672,9 +684,9 @@ class Flattener {
       if (x.producer >= 0 || x.value || !used_as_tensor[e]) continue;
       if (x.default_value) continue;  // a valued key: a constant below
       std::string name = final_name.count(e) ? final_name[e] : final_name[e] = unique(identifier(first_key[e]), taken);
-      ValueInfo info = x.shape ? *x.shape : ValueInfo{DType::float64, {}, false};
-      info.dtype = dtype_of(e);
       bool trainable = x.differentiable ? *x.differentiable : x.library_differentiable;
+      ValueInfo info = x.shape ? *x.shape : trainable ? templated_shape(x, final_name) : ValueInfo{DType::float64, {}, false};
+      info.dtype = dtype_of(e);
       if (trainable) values[e] = model->parameter(name, info, Initializer::zeros());
       else values[e] = model->input(name, info);
     }
@@ -771,6 +783,26 @@ class Flattener {
       model->set_metadata("python_mithril.key_types", text + "}");
     }
     return mithril::to_dict(*model, "1.0.0");
+  }
+
+  // The shape Python's library model declares for a trainable key (Linear's weight [8, d_in]):
+  // sizes as they are, symbols made unique per instance by the name of its first templated key
+  // ("weight_0_in"), so that shape inference learns them from the inputs at compile time.
+  ValueInfo templated_shape(const Edge& x, std::map<int, std::string>& final_name) {
+    if (!x.shape_template) return ValueInfo{DType::float64, {}, false};
+    std::string prefix;
+    for (const KeyDef& k : instances_[static_cast<std::size_t>(x.template_instance)].keys) {
+      if (!k.shape) continue;
+      int e = find(instances_[static_cast<std::size_t>(x.template_instance)].edges.at(k.name));
+      if (final_name.count(e)) prefix = final_name[e];
+      break;
+    }
+    ValueInfo info{DType::float64, {}, true};
+    for (const std::string& d : *x.shape_template) {
+      if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0]))) info.shape.push_back(Dim::known(std::stoll(d)));
+      else info.shape.push_back(Dim::named(identifier(prefix + "_" + d)));
+    }
+    return info;
   }
 
   // Python's compile (FlatModel._name_externals) names each unnamed external key (an input

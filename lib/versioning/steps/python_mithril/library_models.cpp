@@ -60,10 +60,21 @@ bool arg_bool(const JValue* args, const char* name, bool fallback) {
 }
 
 KeyDef tensor(const std::string& name, KeyKind kind = KeyKind::floating, bool differentiable = false) {
-  return KeyDef{name, kind, std::nullopt, differentiable};
+  return KeyDef{name, kind, std::nullopt, differentiable, std::nullopt};
 }
 KeyDef valued(const std::string& name, std::string value, KeyKind kind = KeyKind::attribute) {
-  return KeyDef{name, kind, std::move(value), false};
+  return KeyDef{name, kind, std::move(value), false, std::nullopt};
+}
+
+// A trainable key with the shape Python declares for it.
+KeyDef weight(const std::string& name, std::vector<std::string> shape) {
+  return KeyDef{name, KeyKind::floating, std::nullopt, true, std::move(shape)};
+}
+
+// A size given in args (a positive integer) as a shape entry, or `symbol` when absent or null.
+std::string size_or(const JValue* args, const char* name, const std::string& symbol) {
+  const JValue* v = arg(args, name);
+  return v && v->IsInt64() && v->GetInt64() > 0 ? std::to_string(v->GetInt64()) : symbol;
 }
 
 // Padding of a convolution or pooling in Python's forms -> [before, after] per spatial axis.
@@ -152,8 +163,20 @@ LibraryModel conv(const JValue* args, std::size_t rank, const std::string& path)
   std::string stride = arg_json(args, "stride", rank == 1 ? "1" : "[1,1]");
   std::string padding = arg_json(args, "padding", rank == 1 ? "0" : "[0,0]");
   std::string dilation = arg_json(args, "dilation", rank == 1 ? "1" : "[1,1]");
+  // Python: weight [out_channels, C_in, k...]. Its bias is [1, out_channels, 1...], but dicts
+  // also give it as [out_channels] and Python broadcasts it: that one keeps no declared shape.
+  std::string out = size_or(args, "out_channels", "out");
+  std::vector<std::string> weight_shape = {out, "in"};
+  for (std::size_t i = 0; i < rank; ++i) {
+    std::string k = std::to_string(i);
+    k.insert(0, 1, 'k');  // (not "k" + ...: GCC 12 warns falsely about that, -Wrestrict)
+    if (kernel_arg && kernel_arg->IsInt64() && kernel_arg->GetInt64() > 0) k = std::to_string(kernel_arg->GetInt64());
+    else if (kernel_arg && kernel_arg->IsArray() && kernel_arg->Size() == rank && (*kernel_arg)[static_cast<rapidjson::SizeType>(i)].IsInt64())
+      k = std::to_string((*kernel_arg)[static_cast<rapidjson::SizeType>(i)].GetInt64());
+    weight_shape.push_back(k);
+  }
   std::vector<KeyDef> keys;
-  keys.push_back(tensor("weight", KeyKind::floating, true));
+  keys.push_back(weight("weight", weight_shape));
   keys.push_back(valued("padding", padding));
   if (rank == 1) {
     keys.push_back(tensor("input"));
@@ -281,8 +304,11 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         [](Emit& e) { e.out("where", {e.in("cond"), e.in("input1"), e.in("input2")}); }};
   if (name == "Linear") {
     bool use_bias = arg_bool(args, "use_bias", true);
-    std::vector<KeyDef> keys = {tensor("weight", KeyKind::floating, true), tensor("input")};
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
+    // Python: weight [dimension, d_in], bias [dimension]. "in_dimension" is set by MLP for the
+    // layers after the first (the previous width).
+    std::string out = size_or(args, "dimension", "out"), in = size_or(args, "in_dimension", "in");
+    std::vector<KeyDef> keys = {weight("weight", {out, in}), tensor("input")};
+    if (use_bias) keys.push_back(weight("bias", {out}));
     return LibraryModel{keys, [use_bias](Emit& e) {
                           // output = input @ weight.T + bias, as Python's Linear composes it.
                           Value wt = e.apply("transpose", {e.in("weight")});
@@ -297,8 +323,8 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "LayerNorm") {
     bool use_scale = arg_bool(args, "use_scale", true), use_bias = arg_bool(args, "use_bias", true);
     std::vector<KeyDef> keys = {tensor("input"), valued("eps", arg_json(args, "eps", "1e-05"), KeyKind::floating)};
-    if (use_scale) keys.push_back(tensor("weight", KeyKind::floating, true));
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
+    if (use_scale) keys.push_back(weight("weight", {"d"}));  // Python: ["d"], the input's last axis
+    if (use_bias) keys.push_back(weight("bias", {"d"}));
     return LibraryModel{keys, [use_scale, use_bias](Emit& e) {
                           // (x - mean) / sqrt(var + eps) * weight + bias over the last axis, var with ddof 0.
                           Value x = e.in("input");
@@ -323,7 +349,8 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         }};
   }
   if (name == "Embedding")
-    return LibraryModel{{tensor("input", KeyKind::integer), tensor("weight", KeyKind::floating, true)},
+    return LibraryModel{{tensor("input", KeyKind::integer),
+                         weight("weight", {size_or(args, "num_embeddings", "n"), size_or(args, "dim", "dim")})},
                         [](Emit& e) { e.out("gather", {e.in("weight"), e.in("input")}); }};
   if (name == "Convolution1D") return conv(args, 1, path);
   if (name == "Convolution2D") return conv(args, 2, path);

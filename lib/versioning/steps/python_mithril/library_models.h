@@ -29,6 +29,9 @@ struct KeyDef {
   KeyKind kind = KeyKind::floating;
   std::optional<std::string> default_json;  // a value (compact JSON) when the key is valued
   bool differentiable = false;
+  /// The shape Python's model declares for a trainable key, when it has one: each entry a size
+  /// ("8") or a symbol local to the instance ("in"); the flattener makes the symbols unique.
+  std::optional<std::vector<std::string>> shape;
 };
 
 using Emitter = std::function<void(class Emit& e)>;
