@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--params", o.params_path, "parameter values for a structure JSON model");
   app.add_flag("--init", o.init, "a structure JSON without --params: fill parameters from the declared initializers with --seed "
                                  "(without this, such a model is refused: outputs of unset weights are meaningless)");
-  app.add_option("-i,--inputs", o.inputs_path, "inputs: .npz/.pt/.safetensors/.mbin (one tensor per input), .npy (the only input) or JSON {\"input\": [[...]]}; '-' = stdin");
+  app.add_option("-i,--inputs", o.inputs_path, "inputs: .npz/.pt/.safetensors/.mbin (one tensor per input), .npy (the only input) or JSON {\"input\": [[...]]}; '-' = stdin; "
+                                      "a model with no inputs (all parameters) runs without --inputs or --random");
   app.add_flag("--random", o.random, "seeded random inputs (standard normal; integers 0..9)");
   app.add_option("--seed", o.seed, "seed of --random inputs and of --init (default 0)");
   app.add_option("--shape", o.shapes, "shape of a random input NAME=N,N,... (needed for unknown or named dims; repeatable)");

@@ -202,6 +202,8 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
   for (char c : head) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
     if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
+    // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
+    if (c == '"') return ArtifactKind::structure_json;
     break;
   }
   // A header length out of bounds, a header that is not an object: the reader says which rule broke.

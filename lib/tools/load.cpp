@@ -16,13 +16,13 @@
 namespace mithril::tools {
 namespace {
 
+// The version as the format history reads it ("" when it cannot tell).
 std::string stored_version(const std::string& json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return "";
-  auto it = doc.FindMember("version");
-  if (it == doc.MemberEnd()) return versioning::kPythonMithrilVersion;  // how the history reads it
-  return it->value.IsString() ? it->value.GetString() : "";
+  try {
+    return versioning::detect_format_version(json);
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 std::string tensor_table(const NamedTensors& tensors) {

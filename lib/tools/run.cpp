@@ -245,9 +245,8 @@ CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, doub
 
 RunReport run_model(const RunOptions& o) {
   load_tool_plugins(o.plugins);
-  if (o.random == !o.inputs_path.empty())
-    throw Error(ErrorKind::invalid_argument, o.random ? "give either --inputs FILE or --random, not both"
-                                                      : "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (o.random && !o.inputs_path.empty())
+    throw Error(ErrorKind::invalid_argument, "give either --inputs FILE or --random, not both");
   if (!o.shapes.empty() && !o.random)
     throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
   std::optional<DType> dtype;
@@ -282,7 +281,12 @@ RunReport run_model(const RunOptions& o) {
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
   report.model_name = a.model->name();
-  if (o.random) {
+  // A model whose every fed tensor is a parameter has no inputs and runs without any.
+  if (!o.random && o.inputs_path.empty() && !a.model->inputs().empty())
+    throw Error(ErrorKind::invalid_argument, "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (!o.random && o.inputs_path.empty()) {
+    report.inputs_source = "none (the model has no inputs)";
+  } else if (o.random) {
     report.inputs = random_inputs(*a.model, shapes, o.seed);
     report.inputs_source = fmt::format("random, seed {}", o.seed);
   } else {

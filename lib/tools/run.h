@@ -75,7 +75,7 @@ struct CompareResult {
 struct RunReport {
   std::string model;              ///< the artifact path
   std::string model_name;
-  std::string inputs_source;      ///< the inputs file, or "random, seed N"
+  std::string inputs_source;      ///< the inputs file, "random, seed N", or "none (...)" for a model without inputs
   NamedTensors inputs;            ///< as given to the model (before any cast)
   std::string parameter_source;   ///< the file holding the values, or "declared initializers, seed N (--init)"
   std::optional<DType> compute_dtype;
