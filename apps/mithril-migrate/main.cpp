@@ -25,6 +25,7 @@ struct Options {
   bool check = false;
   bool dry_run = false;
   bool no_backup = false;
+  bool force = false;
   bool json = false;
   bool quiet = false;
   std::string to = mithril::kModelFormatVersion;
@@ -42,6 +43,7 @@ int run(const Options& o) {
   m.target = o.to;
   m.mode = o.check ? MigrateMode::check : o.dry_run ? MigrateMode::dry_run : MigrateMode::write;
   m.backup = !o.no_backup;
+  m.force = o.force;
   m.output_dir = o.output_dir;
   m.jobs = o.jobs;
   m.shard_by_index = o.shard_by == "index";
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
   app.add_flag("--dry-run", o.dry_run, "Change nothing; print what each file would become");
   app.add_option("--to", o.to, "Target format version (default: the current one)");
   app.add_flag("--no-backup", o.no_backup, "Do not keep the original as NAME.bak when writing in place");
+  app.add_flag("--force", o.force, "Replace files that are read-only (refused otherwise)");
   app.add_option("--output-dir", o.output_dir, "Write migrated files under DIR, mirroring the tree, instead of in place");
   app.add_option("-j,--jobs", o.jobs, "Files migrated in parallel")->check(CLI::Range(1, 256));
   app.add_option("--shard", o.shard, "Handle only shard K of N (0 <= K < N), e.g. a Slurm array or job index");

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|");
   app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");
   app.add_flag("--compress", o.compress, "deflate the .npz members");
+  app.add_flag("--force", o.force, "replace an output that is read-only (refused otherwise)");
+  bool no_verify = false;
+  app.add_flag("--no-verify", no_verify, ".mbin: skip the per-tensor XXH3 checksums (raw speed; a corrupted value goes unnoticed)");
   app.add_flag("--time", time, "report the evaluation time (stderr, and in --json)");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout (with output values unless -o is given)");
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
              "Exit codes: 0 ok, 1 --compare found a difference beyond --atol/--rtol, 2 usage or input error.\n"
              "Example: mithril-run model.mithril --random --seed 0 --shape input=5,10 --compare model.mbin");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
+  o.verify = !no_verify;
 
   return run_guarded(tool, [&] {
     if (json && o.output == "-")

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
                                    "default: the declared initializers, or the values the source carries (repeatable)");
   app.add_option("--seed", o.seed, "seed of the initializers (default 0)");
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
+  app.add_flag("--force", o.force, "replace outputs that are read-only (refused otherwise)");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout");
   app.add_flag("-v,--verbose", verbose, "print what was written");

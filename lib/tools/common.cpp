@@ -100,6 +100,10 @@ WrittenFile written_file(const std::string& path, ArtifactKind kind, const std::
   return WrittenFile{path, artifact_kind_name(kind), file_size_or_zero(path), content};
 }
 
+void refresh_sizes(std::vector<WrittenFile>& written) {
+  for (WrittenFile& f : written) f.bytes = file_size_or_zero(f.path);
+}
+
 int64_t total_numel(const NamedTensors& tensors) {
   int64_t n = 0;
   for (const auto& [name, t] : tensors) n += t.numel();

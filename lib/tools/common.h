@@ -43,6 +43,9 @@ std::string human_bytes(uint64_t bytes);
 /// Fills a WrittenFile for `path` after it was written.
 WrittenFile written_file(const std::string& path, ArtifactKind kind, const std::string& content);
 
+/// Re-reads the sizes of written files (after an AtomicWriteGroup renamed them into place).
+void refresh_sizes(std::vector<WrittenFile>& written);
+
 /// Total element count and byte size of tensors.
 int64_t total_numel(const NamedTensors& tensors);
 uint64_t total_bytes(const NamedTensors& tensors);

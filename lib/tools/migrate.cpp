@@ -157,7 +157,9 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       // The output tree mirrors the input tree: files already at the target are copied as they are.
       if (!in_place && options.mode == MigrateMode::write) {
         fs::create_directories(fs::path(r.output).parent_path());
+        AtomicWriteGroup group({options.force});
         copy_file_atomic(r.path, r.output);
+        group.commit();
       }
       return;
     }
@@ -167,6 +169,9 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       if (options.mode == MigrateMode::dry_run) r.new_text = std::move(migrated);
       return;
     }
+    // The backup and the new file replace their destinations together, after both were written
+    // (an .mbin's tensors are checksum-checked while they are copied: corruption is refused here).
+    AtomicWriteGroup group({options.force});
     if (in_place) {
       if (options.backup) copy_file_atomic(r.path, r.path + ".bak");
     } else {
@@ -175,6 +180,7 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       if (ec) throw Error(ErrorKind::io, r.output + ": cannot create its folder: " + ec.message());
     }
     adapter.write(r.path, r.output, migrated);
+    group.commit();
     r.status = FileStatus::migrated;
   } catch (const std::bad_alloc&) {
     r.status = FileStatus::failed;

@@ -39,6 +39,7 @@ struct MigrateOptions {
   std::string target = kModelFormatVersion;
   MigrateMode mode = MigrateMode::write;
   bool backup = true;                 ///< in place: keep the original as NAME.bak
+  bool force = false;                 ///< replace files that are read-only (refused otherwise)
   std::string output_dir;             ///< non-empty: write there, mirroring each file's path below its root
   int jobs = 1;                       ///< worker threads (1..256)
   int shard_index = 0;                ///< K of --shard K/N, 0 <= K < N

@@ -258,6 +258,7 @@ RunReport run_model(const RunOptions& o) {
   report.compute_dtype = dtype;
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
+  load.check_tensors = o.verify;
   Artifact a = load_artifact(o.model, load);
   if (!a.model)
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
@@ -288,6 +289,7 @@ RunReport run_model(const RunOptions& o) {
   if (!o.compare.empty()) {
     ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
+    load_b.check_tensors = o.verify;
     Artifact b = load_artifact(o.compare, load_b);
     if (!b.model)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
@@ -298,7 +300,9 @@ RunReport run_model(const RunOptions& o) {
     report.compare->other = o.compare;
   }
   if (!o.output.empty()) {
+    AtomicWriteGroup group({o.force});
     save_tensors(o.output, report.outputs, o.compress);
+    group.commit();
     ArtifactKind kind = o.output == "-" ? ArtifactKind::npz : artifact_kind_for_output(o.output);
     report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
   }

@@ -33,6 +33,8 @@ struct RunOptions {
   std::string output;                 ///< write outputs here (.npz; .npy for a single output; "-": .npz to stdout)
   bool compress = false;
   std::vector<std::string> plugins;
+  bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)
+  bool force = false;  ///< replace a read-only output (refused otherwise)
 };
 
 /// A dtype change --dtype made: `count` tensors of `what` ("parameters", "inputs") went from `from` to `to`.
