@@ -49,7 +49,7 @@ kill_loop() {
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     kill -9 $pid 2>/dev/null || true
     rc=0
-    wait $pid || rc=$?
+    { wait $pid; } 2>/dev/null || rc=$?  # (bash reports the kill on stderr otherwise)
     if ((rc == 137)); then killed=$((killed + 1)); elif ((rc == 0)); then completed=$((completed + 1)); else
       fail "$name: run $i exited $rc"
     fi
