@@ -209,3 +209,42 @@ TEST_CASE("from_dict: definitions nested deeper than the cap are refused before 
                  R"("nodes": [{"name": "inner", "model": "d2999", "inputs": {"input": "input"}}], "outputs": {"output": "inner.output"})");
   REQUIRE_THROWS_WITH(from_dict(cyclic, "cycle.json"), Contains("cycle.json: definitions.d0.nodes[0].model: definition 'd2999' contains itself"));
 }
+
+TEST_CASE("from_dict: a mistake inside an inline model body names its exact path, as under definitions", "[io][json][errors]") {
+  auto inline_model = [](const std::string& body_extra, const std::string& weight) {
+    return R"({"version": "1.1.0", "name": "m", "inputs": {"x": {"shape": [null, 10], "dtype": "float32"}},)"
+           R"( "nodes": [{"name": "d", "inputs": {"input": "x"}, "model": {"name": "dense",)"
+           R"( "inputs": {"input": {"shape": [null, 10], "dtype": "float32"}}, "parameters": {"weight": )" + weight + "}," +
+           body_extra + R"( "nodes": [{"name": "mm", "op": "matmul", "inputs": ["input", "weight"]}], "outputs": {"output": "mm"}}}],)"
+           R"( "outputs": {"y": "d.output"}})";
+  };
+  const std::string good_weight = R"({"shape": [10, 50], "dtype": "float32", "init": "glorot"})";
+  REQUIRE_NOTHROW(from_dict(inline_model("", good_weight), "m.json"));
+  struct Case {
+    std::string json, expected;
+  };
+  std::vector<Case> cases = {
+      {inline_model("", R"({"shape": [10, -50]})"),
+       "m.json: nodes[0].model.parameters.weight.shape[1]: expected a dimension: a size >= 0, a dimension name, or null, got the number -50"},
+      {inline_model("", R"({"shape": [10, 50], "dtype": "float33"})"), "m.json: nodes[0].model.parameters.weight.dtype: expected a dtype name"},
+      {inline_model("", R"({"shape": [10, 50], "init": "gloria"})"), "m.json: nodes[0].model.parameters.weight.init: expected an initializer"},
+      {inline_model(R"( "colour": "red",)", good_weight), "m.json: nodes[0].model: unknown key 'colour' (allowed: name, inputs"},
+      // Two levels of inline bodies.
+      {inline_model(R"( "constants": {"c": {"dtype": "float32", "shape": [1], "data": "x"}},)", good_weight),
+       "m.json: nodes[0].model.constants.c.data: expected"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.json);
+    REQUIRE_THROWS_WITH(from_dict(c.json, "m.json"), Contains(c.expected));
+  }
+  // A nested inline body.
+  std::string nested = inline_model("", good_weight);
+  std::string mm = R"({"name": "mm", "op": "matmul", "inputs": ["input", "weight"]})";
+  nested.replace(nested.find(mm), mm.size(), mm + R"(, {"name": "z", "model": {"name": "q", "outputs": {"o": 5}}})");
+  REQUIRE_THROWS_WITH(from_dict(nested, "m.json"), Contains("m.json: nodes[0].model.nodes[1].model.outputs.o: expected a value reference"));
+  // Not an object nor a name: the choice itself is the problem.
+  std::string number = R"({"version": "1.1.0", "name": "m", "inputs": {"x": {"shape": [2], "dtype": "float32"}},)"
+                       R"( "nodes": [{"name": "d", "model": 7, "inputs": {"input": "x"}}], "outputs": {"y": "d.output"}})";
+  REQUIRE_THROWS_WITH(from_dict(number, "m.json"),
+                      "m.json: nodes[0].model: expected the name of a definition or an inline model body, got the number 7");
+}
