@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/shape.h"
 #include "io/artifact.h"
 
@@ -33,6 +34,11 @@ void load_tool_plugins(const std::vector<std::string>& plugins);
 /// Load options every tool starts from: older model dicts (earlier formats, Python Mithril
 /// dicts) are brought to the current format in memory, as mithril-migrate would write them.
 ArtifactLoadOptions tool_load_options();
+
+/// The error to report when migrating `json` failed with `e`: for a dict without "version" (read
+/// as Python Mithril's) that has this library's model keys, one saying the "version" is missing
+/// (and what reading it as Python Mithril said); otherwise `e` itself.
+Error missing_version_hint(const std::string& json, const std::string& source, const Error& e);
 
 /// Size of a file in bytes (0 for "-" or a file that cannot be read).
 uint64_t file_size_or_zero(const std::string& path);

@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/mbin.h"
+#include "tools/common.h"
 #include "io/mithril_file.h"
 #include "tools/cli.h"
 #include "versioning/format_history.h"
@@ -163,7 +164,12 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       }
       return;
     }
-    std::string migrated = versioning::update_model_dict_version(history, text, options.target, r.path);
+    std::string migrated;
+    try {
+      migrated = versioning::update_model_dict_version(history, text, options.target, r.path);
+    } catch (const Error& e) {
+      throw missing_version_hint(text, r.path, e);
+    }
     if (options.mode != MigrateMode::write) {
       r.status = FileStatus::needs_migration;
       if (options.mode == MigrateMode::dry_run) r.new_text = std::move(migrated);

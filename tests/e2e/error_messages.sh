@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Errors that say what to do (issue 10, items 7 and up): each mistake a new user makes gets one
+# line naming the file, the exact place and what to do.
+source "$(dirname "$0")/lib/common.bash"
+MIGRATE="$MITHRIL_BIN/mithril-migrate"
+
+# 7. A wrong field inside an inline model body names its exact path, as under "definitions".
+"$PYTHON" - <<'PY'
+import copy, json
+base = {"version": "1.1.0", "name": "m", "inputs": {"x": {"shape": [None, 10], "dtype": "float32"}},
+        "nodes": [{"name": "d", "inputs": {"input": "x"}, "model": {
+            "name": "dense", "inputs": {"input": {"shape": [None, 10], "dtype": "float32"}},
+            "parameters": {"weight": {"shape": [10, 50], "dtype": "float32", "init": "glorot"}},
+            "nodes": [{"name": "mm", "op": "matmul", "inputs": ["input", "weight"]}], "outputs": {"output": "mm"}}}],
+        "outputs": {"y": "d.output"}}
+def variant(name, edit):
+    m = copy.deepcopy(base)
+    edit(m["nodes"][0]["model"])
+    json.dump(m, open(name, "w"))
+variant("ok.json", lambda b: None)
+variant("shape.json", lambda b: b["parameters"]["weight"].update(shape=[10, -50]))
+variant("dtype.json", lambda b: b["parameters"]["weight"].update(dtype="float33"))
+variant("init.json", lambda b: b["parameters"]["weight"].update(init="gloria"))
+variant("extra.json", lambda b: b.update(colour="red"))
+PY
+expect 0 "$LOAD" ok.json
+expect_error "shape.json: nodes[0].model.parameters.weight.shape[1]: expected a dimension" "got the number -50" -- "$LOAD" shape.json
+expect_error "dtype.json: nodes[0].model.parameters.weight.dtype: expected a dtype name" -- "$LOAD" dtype.json
+expect_error "init.json: nodes[0].model.parameters.weight.init: expected an initializer" -- "$LOAD" init.json
+expect_error "extra.json: nodes[0].model: unknown key 'colour'" -- "$LOAD" extra.json
+
+# 8. A hand-written model without "version" is told to add one (not only that it is no Python Mithril dict).
+"$PYTHON" -c "import json; d = json.load(open('ok.json')); del d['version']; d['name'] = 'my_mlp'; json.dump(d, open('noversion.json', 'w'))"
+expect_error 'noversion.json: no "version": add "version": "1.1.0" at the top level' "my_mlp" -- "$LOAD" noversion.json
+expect_error 'noversion.json: no "version": add "version"' -- "$RUN" noversion.json --init --random --shape x=1,10
+expect 2 "$MIGRATE" -q --check noversion.json
+contains err 'noversion.json: no "version": add "version": "1.1.0"'
+
+finish

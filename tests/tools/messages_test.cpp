@@ -1,0 +1,38 @@
+// The messages the tools give for common mistakes (issue 10): they say what to do.
+#include <catch2/catch.hpp>
+
+#include "test_util.h"
+
+#include <fstream>
+
+#include "core/error.h"
+#include "io/artifact.h"
+#include "tools/common.h"
+
+using namespace mithril;
+using namespace mithril::tools;
+using Catch::Matchers::Contains;
+
+TEST_CASE("a hand-written model without \"version\" is told to add one", "[tools][messages]") {
+  mithril::testing::TempDir dir;
+  const std::string ours = R"({"name": "my_mlp", "inputs": {"x": {"shape": [null, 4], "dtype": "float32"}},
+    "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]}], "outputs": {"y": "r"}})";
+  std::ofstream(dir / "m.json") << ours;
+  REQUIRE_THROWS_WITH(load_artifact(dir / "m.json", tool_load_options()),
+                      Contains(dir / "m.json" + ": no \"version\": add \"version\": \"1.1.0\" at the top level") &&
+                          Contains("unknown Python Mithril model name: 'my_mlp'"));
+  // With the version it loads.
+  std::ofstream(dir / "v.json") << R"({"version": "1.1.0", )" + ours.substr(1);
+  REQUIRE(load_artifact(dir / "v.json", tool_load_options()).model->name() == "my_mlp");
+  // A real Python Mithril dict that fails keeps the Python Mithril message.
+  std::ofstream(dir / "p.json") << R"({"name": "Foo", "submodels": {}, "connections": {}})";
+  try {
+    load_artifact(dir / "p.json", tool_load_options());
+    FAIL("no error");
+  } catch (const Error& e) {
+    REQUIRE_THAT(e.what(), Contains("unknown Python Mithril model name: 'Foo'"));
+    REQUIRE_THAT(e.what(), !Contains("\"version\""));
+  }
+  Error other(ErrorKind::schema, "x.json: something else");
+  REQUIRE(std::string(missing_version_hint(R"({"version": "1.0.0", "nodes": []})", "x.json", other).what()) == "x.json: something else");
+}
