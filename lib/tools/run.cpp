@@ -82,6 +82,21 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   return c;
 }
 
+// An input's shape (and dtype) against its declaration, before compiling: the message names where
+// the input came from (`source`: the inputs file, or the --shape flag), not the model or parameters.
+void check_input(const Model& model, const InputDecl& in, const Shape& shape, DType dtype, const std::string& source) {
+  if (in.info.rank_known) {
+    bool ok = in.info.shape.size() == shape.size();
+    for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == shape[i];
+    if (!ok)
+      throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, in.name, shape_str(shape),
+                                                shape_str(in.info.shape), model.name()));
+  }
+  if (is_complex(dtype) && !is_complex(in.info.dtype))
+    throw Error(ErrorKind::shape, fmt::format("{}: input '{}': {} values for a {} input (a cast would drop the imaginary part; "
+                                              "give real values)", source, in.name, dtype_name(dtype), dtype_name(in.info.dtype)));
+}
+
 NamedTensors evaluate_ordered(const PhysicalModel& pm, const NamedTensors& inputs, const std::string& context) {
   TensorMap given;
   for (const auto& [name, t] : inputs) given[name] = t;
@@ -126,14 +141,8 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
                                                            model.name(), input_names(model)));
     given.insert(name);
     // Checked here too (evaluate would) so that the message names the inputs file.
-    for (const InputDecl& in : model.inputs()) {
-      if (in.name != name || !in.info.rank_known) continue;
-      bool ok = in.info.shape.size() == t.shape().size();
-      for (std::size_t i = 0; ok && i < t.shape().size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == t.shape()[i];
-      if (!ok)
-        throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, name, shape_str(t.shape()),
-                                                  shape_str(in.info.shape), model.name()));
-    }
+    for (const InputDecl& in : model.inputs())
+      if (in.name == name) check_input(model, in, t.shape(), t.dtype(), source);
   }
   std::vector<std::string> missing;
   for (const InputDecl& in : model.inputs())
@@ -157,6 +166,7 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
     Shape shape;
     if (auto it = shapes.find(in.name); it != shapes.end()) {
       shape = it->second;
+      check_input(model, in, shape, in.info.dtype, fmt::format("--shape {}={}", in.name, fmt::join(shape, ",")));
     } else if (in.info.rank_known && is_concrete(in.info.shape)) {
       shape = to_shape(in.info.shape);
     } else {

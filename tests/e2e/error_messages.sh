@@ -36,4 +36,13 @@ expect_error 'noversion.json: no "version": add "version"' -- "$RUN" noversion.j
 expect 2 "$MIGRATE" -q --check noversion.json
 contains err 'noversion.json: no "version": add "version": "1.1.0"'
 
+# 10. Errors name the file (or flag) the problem came from, not the model or the parameters.
+expect 0 "$SAVE" mlp --arg dims=10,5,1 -o model.json --params params.npz
+expect_error "--shape input=5,11: input 'input': shape [5,11], expected [null,10]" -- \
+  "$RUN" model.json --params params.npz --random --shape input=5,11
+checks=$((checks + 1)); ! grep -q "params.npz" err || fail "a bad --shape blamed the parameters file"
+"$PYTHON" -c "import numpy as np; np.savez('complex.npz', input=np.ones((2, 10), dtype=np.complex64))"
+expect_error "complex.npz: input 'input': complex64 values for a float32 input" -- "$RUN" model.json --params params.npz --inputs complex.npz
+checks=$((checks + 1)); ! grep -q "model.json" err || fail "a bad input blamed the model file"
+
 finish

@@ -7,7 +7,10 @@
 
 #include "core/error.h"
 #include "io/artifact.h"
+#include "io/model_json.h"
+#include "io/npz.h"
 #include "tools/common.h"
+#include "tools/run.h"
 
 using namespace mithril;
 using namespace mithril::tools;
@@ -35,4 +38,16 @@ TEST_CASE("a hand-written model without \"version\" is told to add one", "[tools
   }
   Error other(ErrorKind::schema, "x.json: something else");
   REQUIRE(std::string(missing_version_hint(R"({"version": "1.0.0", "nodes": []})", "x.json", other).what()) == "x.json: something else");
+}
+
+TEST_CASE("input problems name where the inputs came from", "[tools][messages]") {
+  mithril::testing::TempDir dir;
+  auto model = from_dict(R"({"version": "1.1.0", "name": "m", "inputs": {"input": {"shape": [null, 10], "dtype": "float32"}},
+    "nodes": [{"name": "r", "op": "relu", "inputs": ["input"]}], "outputs": {"y": "r"}})", "m.json");
+  REQUIRE_THROWS_WITH(random_inputs(*model, {{"input", {5, 11}}}, 0),
+                      "--shape input=5,11: input 'input': shape [5,11], expected [null,10] (model 'm')");
+  REQUIRE(random_inputs(*model, {{"input", {5, 10}}}, 0).at(0).second.shape() == Shape{5, 10});
+  write_npz(dir / "c.npz", {{"input", Tensor(DType::complex64, {2, 10})}});
+  REQUIRE_THROWS_WITH(read_inputs(dir / "c.npz", *model),
+                      Contains(dir / "c.npz" + ": input 'input': complex64 values for a float32 input"));
 }
