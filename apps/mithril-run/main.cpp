@@ -23,15 +23,16 @@ int main(int argc, char** argv) {
                                  "(without this, such a model is refused: outputs of unset weights are meaningless)");
   app.add_option("-i,--inputs", o.inputs_path, "inputs: .npz (one tensor per input), .npy (the only input) or JSON {\"input\": [[...]]}; '-' = stdin");
   app.add_flag("--random", o.random, "seeded random inputs (standard normal; integers 0..9)");
-  app.add_option("--seed", o.seed, "seed of --random inputs and of --init (default 0)");
+  app.add_option("--seed", o.seed, "seed of --random inputs and of --init (default 0)")->check(seed_validator());
   app.add_option("--shape", o.shapes, "shape of a random input NAME=N,N,... (needed for unknown or named dims; repeatable)");
   app.add_option("--dtype", o.dtype, "compute precision float32|float64: parameters and inputs are cast (reported)")
       ->check(CLI::IsMember({"float32", "float64"}));
   app.add_flag("--allow-extra", o.allow_extra, "ignore tensors that are not parameters of the model");
   app.add_option("--compare", o.compare, "another model artifact to evaluate on the same inputs");
   app.add_option("--compare-params", o.compare_params, "parameter values for a structure JSON --compare model");
-  app.add_option("--atol", o.atol, "absolute tolerance of --compare (default 0)");
-  app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|");
+  app.add_option("--atol", o.atol, "absolute tolerance of --compare (default 0)")->check(tolerance_validator());
+  app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|")
+      ->check(tolerance_validator());
   app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");
   app.add_flag("--compress", o.compress, "deflate the .npz members");
   app.add_flag("--force", o.force, "replace an output that is read-only (refused otherwise)");

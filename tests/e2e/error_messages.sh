@@ -45,4 +45,21 @@ checks=$((checks + 1)); ! grep -q "params.npz" err || fail "a bad --shape blamed
 expect_error "complex.npz: input 'input': complex64 values for a float32 input" -- "$RUN" model.json --params params.npz --inputs complex.npz
 checks=$((checks + 1)); ! grep -q "model.json" err || fail "a bad input blamed the model file"
 
+# 11. Seeds and tolerances out of range are usage errors, not silently wrapped or clamped.
+for seed in -1 18446744073709551616 99999999999999999999999 0x10 1e3; do
+  expect_error "--seed: '$seed' is not a seed: expected a whole number 0..18446744073709551615" -- \
+    "$RUN" model.json --params params.npz --random --shape input=1,10 --seed "$seed"
+done
+expect_error "--seed: '-1' is not a seed" -- "$SAVE" linear -o l.json --seed -1
+expect 0 "$RUN" model.json --params params.npz --random --shape input=1,10 --seed 18446744073709551615 -o max.npz
+expect 0 "$RUN" model.json --params params.npz --random --shape input=1,10 --seed 18446744073709551614 -o below.npz
+py "a, b = np.load('max.npz'), np.load('below.npz'); assert not np.array_equal(a['output'], b['output'])"
+for tol in nan -1 inf -inf x ""; do
+  expect_error "is not a tolerance: expected a finite number >= 0" -- \
+    "$RUN" model.json --params params.npz --random --shape input=1,10 --compare model.json --compare-params params.npz --atol "$tol"
+done
+expect_error "--rtol: 'nan' is not a tolerance" -- \
+  "$RUN" model.json --params params.npz --random --shape input=1,10 --compare model.json --compare-params params.npz --rtol nan
+expect 0 "$RUN" model.json --params params.npz --random --shape input=1,10 --compare model.json --compare-params params.npz --atol 1e-6 --rtol 0
+
 finish
