@@ -62,4 +62,18 @@ expect_error "--rtol: 'nan' is not a tolerance" -- \
   "$RUN" model.json --params params.npz --random --shape input=1,10 --compare model.json --compare-params params.npz --rtol nan
 expect 0 "$RUN" model.json --params params.npz --random --shape input=1,10 --compare model.json --compare-params params.npz --atol 1e-6 --rtol 0
 
+# 12. Every parameter problem is listed, as --help promises: transposed, wrong dtype, extra, missing.
+"$PYTHON" -c "
+import numpy as np
+p = dict(np.load('params.npz'))
+p['layer0.weight'] = p['layer0.weight'].T.copy()
+p['layer1.weight'] = p['layer1.weight'].astype(np.float64)
+p['extra'] = np.zeros(3, np.float32)
+del p['layer0.bias']
+np.savez('bad_params.npz', **p)"
+expect_error "bad_params.npz: tensor 'layer0.weight': shape [5,10], expected [10,5]" "tensor 'layer1.weight': dtype float64, expected float32" \
+  "tensor 'extra' is not a parameter of the model" "parameter 'layer0.bias' is missing" -- "$LOAD" model.json --params bad_params.npz
+expect_error "tensor 'layer0.weight': shape [5,10]" "parameter 'layer0.bias' is missing" -- \
+  "$RUN" model.json --params bad_params.npz --random --shape input=1,10
+
 finish

@@ -11,6 +11,8 @@
 #include "io/npz.h"
 #include "tools/common.h"
 #include "tools/run.h"
+#include "backends/backend.h"
+#include "physical/persistence.h"
 
 using namespace mithril;
 using namespace mithril::tools;
@@ -50,4 +52,19 @@ TEST_CASE("input problems name where the inputs came from", "[tools][messages]")
   write_npz(dir / "c.npz", {{"input", Tensor(DType::complex64, {2, 10})}});
   REQUIRE_THROWS_WITH(read_inputs(dir / "c.npz", *model),
                       Contains(dir / "c.npz" + ": input 'input': complex64 values for a float32 input"));
+}
+
+TEST_CASE("parameter problems are all listed at once, shapes included", "[tools][messages]") {
+  mithril::testing::TempDir dir;
+  auto model = from_dict(R"({"version": "1.1.0", "name": "m", "inputs": {"x": {"shape": [null, 3], "dtype": "float32"}},
+    "parameters": {"w": {"shape": [3, 2], "dtype": "float32"}, "b": {"shape": [2], "dtype": "float32"},
+                   "v": {"shape": [2, 2], "dtype": "float32"}},
+    "nodes": [{"name": "mm", "op": "matmul", "inputs": ["x", "w"]}, {"name": "a", "op": "add", "inputs": ["mm", "b"]},
+              {"name": "o", "op": "matmul", "inputs": ["a", "v"]}],
+    "outputs": {"y": "o"}})", "m.json");
+  NamedTensors values = {{"w", Tensor(DType::float32, {2, 3})}, {"v", Tensor(DType::float64, {2, 2})},
+                         {"extra", Tensor(DType::float32, {1})}};
+  REQUIRE_THROWS_WITH(compile_with_parameters(model, reference_backend(), values, "p.npz"),
+                      "p.npz: tensor 'w': shape [2,3], expected [3,2]; tensor 'v': dtype float64, expected float32; "
+                      "tensor 'extra' is not a parameter of the model; parameter 'b' is missing");
 }
