@@ -76,4 +76,39 @@ expect_error "bad_params.npz: tensor 'layer0.weight': shape [5,10], expected [10
 expect_error "tensor 'layer0.weight': shape [5,10]" "parameter 'layer0.bias' is missing" -- \
   "$RUN" model.json --params bad_params.npz --random --shape input=1,10
 
+# 13. mithril-migrate over a folder that also holds configs and inputs: they are skipped (a JSON
+# object with neither "name" nor "version" is no model dict of any version), not failed;
+# --exclude leaves files out; a damaged file still fails.
+mkdir -p models/inputs
+cp "$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0/linear.before.json" models/old.json
+echo '{"lr": 0.1}' >models/config.json
+echo '{"input": [[1, 2]]}' >models/inputs/x.json
+expect 1 "$MIGRATE" --check models
+contains out "models/old.json: at 1.0.0, not 1.1.0"
+checks=$((checks + 1)); [[ ! -s err ]] || fail "--check of a folder with configs printed errors: $(cat err)"
+expect 1 "$MIGRATE" --check --json models
+py "r = json.load(open('out')); c = r['counts']; assert (c['skipped'], c['failed'], c['needs_migration']) == (2, 0, 1), c
+assert all('not a model dict' in f['note'] for f in r['files'] if f['status'] == 'skipped'), r['files']"
+echo '[1, 2' >models/broken.json
+expect 2 "$MIGRATE" --check models
+contains err "models/broken.json"
+expect 1 "$MIGRATE" --check --exclude broken.json --exclude 'inputs/*' -v models
+contains err "1 not at 1.1.0, 0 already at 1.1.0, 0 failed, 1 skipped (not model dicts)" "skipped models/config.json"
+expect 0 "$MIGRATE" --exclude broken.json models
+expect 0 "$MIGRATE" --check --exclude broken.json models
+
+# 14. mithril-migrate is like the others: one-line usage errors with the prefix, exit codes and an
+# example in --help, and quiet when all went well (summary only on a terminal or with --verbose).
+expect_error "mithril-migrate: error: " "--bogus" -- "$MIGRATE" --bogus models
+expect_error "--check excludes --dry-run" -- "$MIGRATE" --check --dry-run models
+expect_error "--shard 3: expected K/N" -- "$MIGRATE" --shard 3 models
+expect 0 "$MIGRATE" --help
+contains out "Exit codes: 0" "Examples: mithril-migrate --check models/" "--exclude" "--verbose"
+cp "$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0/linear.before.json" quiet.json
+expect 0 "$MIGRATE" quiet.json
+checks=$((checks + 1)); [[ ! -s err && ! -s out ]] || fail "a successful migration printed something: $(cat out err)"
+cp "$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0/linear.before.json" loud.json
+expect 0 "$MIGRATE" --verbose loud.json
+contains err "mithril-migrate: 1 migrated to 1.1.0"
+
 finish
