@@ -45,5 +45,5 @@ int main(int argc, char** argv) {
     if (json) std::cout << convert_report_json(report);
     else if (verbose) std::cerr << format_convert_report(report);
     return static_cast<int>(kExitOk);
-  });
+  }, json);
 }

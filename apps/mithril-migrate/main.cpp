@@ -120,5 +120,5 @@ int main(int argc, char** argv) {
              "          mithril-migrate --jobs 2 --exclude 'config.json' models/\n"
              "          find store -name '*.json' | mithril-migrate --jobs 8 --shard 3/16 -");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
-  return run_guarded(tool, [&] { return run(o); });
+  return run_guarded(tool, [&] { return run(o); }, o.json);
 }

@@ -62,5 +62,5 @@ int main(int argc, char** argv) {
     }
     if (time) std::cerr << fmt::format("{}: evaluate took {:.3f} ms\n", tool, report.seconds * 1e3);
     return static_cast<int>(report.compare && !report.compare->pass ? kExitCheckFailed : kExitOk);
-  });
+  }, json);
 }

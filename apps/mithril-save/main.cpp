@@ -54,5 +54,5 @@ int main(int argc, char** argv) {
     if (json) std::cout << save_report_json(report);
     else if (verbose) std::cerr << format_save_report(report);
     return static_cast<int>(kExitOk);
-  });
+  }, json);
 }

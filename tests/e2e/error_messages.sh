@@ -111,4 +111,19 @@ cp "$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0/linear.before.json" loud.json
 expect 0 "$MIGRATE" --verbose loud.json
 contains err "mithril-migrate: 1 migrated to 1.1.0"
 
+# 15. With --json every tool prints a JSON object on stdout on failure too (and the one line on stderr).
+json_error() {  # TOOL-NAME KIND CMD...: CMD fails with exit 2 and a JSON error object on stdout
+  local name=$1 kind=$2
+  shift 2
+  expect 2 "$@"
+  py "r = json.load(open('out')); assert r['ok'] is False and r['tool'] == '$name' and r['error_kind'] == '$kind' and r['error'], r"
+  contains err "$name: error: "
+}
+json_error mithril-run io "$RUN" nope.json --random --json
+json_error mithril-convert io "$CONVERT" nope.json -o x.mbin --json
+json_error mithril-save invalid_argument "$SAVE" nosuch -o x.json --json
+json_error mithril-migrate io "$MIGRATE" --json no_such_folder
+expect 2 "$LOAD" nope.json --json
+py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] == 'io', r"
+
 finish
