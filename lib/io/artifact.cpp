@@ -93,10 +93,11 @@ void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& 
     case ArtifactKind::mbin: {
       MbinOpenOptions open_options;
       open_options.verify = options.verify;
+      open_options.check_tensors = options.check_tensors;
       auto file = MbinFile::open(path, open_options);
       a.structure_json = file->structure_json();
       for (const MbinTensorInfo& info : file->tensors())
-        a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
+        a.tensors.emplace_back(info.name, options.eager ? file->load(info) : file->view(info));
       a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
       if (a.structure_json.empty()) break;  // tensors only
       a.has_parameters = true;
@@ -241,6 +242,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
     if (!a.model) throw Error(ErrorKind::invalid_argument, path + ": --params given, but this is a tensor file, not a model");
     ArtifactLoadOptions params_options;
     params_options.verify = options.verify;
+    params_options.check_tensors = options.check_tensors;
     params_options.eager = options.eager;
     Artifact params = load_artifact(options.params_path, params_options);
     a.tensors = std::move(params.tensors);

@@ -47,13 +47,14 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = options.params_path;
   load.verify = options.verify;
+  load.check_tensors = options.check_tensors;
   load.allow_unknown_ops = options.allow_unknown_ops;
   Artifact a = load_artifact(options.path, load);
   map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   report.kind = a.kind;
   report.metadata = a.metadata;
   // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).
-  report.verified = options.verify && (a.kind == ArtifactKind::mbin ||
+  report.verified = (options.verify || options.check_tensors) && (a.kind == ArtifactKind::mbin ||
                                        (!options.params_path.empty() && options.params_path != "-" &&
                                         detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
   if (!a.model) {

@@ -43,6 +43,8 @@ struct RunOptions {
   bool compress = false;
   MapOptions map;  ///< how the --params (and --compare-params) file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
+  bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)
+  bool force = false;  ///< replace a read-only output (refused otherwise)
 };
 
 /// A dtype change --dtype made: `count` tensors of `what` ("parameters", "inputs") went from `from` to `to`.
