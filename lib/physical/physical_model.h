@@ -20,6 +20,7 @@
 #include "backends/backend.h"
 #include "graph/model.h"
 #include "physical/plan.h"
+#include "io/npz.h"
 
 namespace mithril {
 
@@ -55,6 +56,8 @@ inline constexpr uint64_t kMaxInitializedParameterBytes = uint64_t{16} << 30;
 
 using TensorMap = std::map<std::string, Tensor>;
 
+struct StateDictMapping;  // physical/state_dict.h
+
 class PhysicalModel {
  public:
   /// Compiles `model` for `backend`. Throws Error(shape) naming the node whose shapes do not
@@ -83,6 +86,16 @@ class PhysicalModel {
   const Tensor& get_value(const std::string& name) const;
   /// Every parameter by name.
   TensorMap get_values() const;
+
+  /// The parameters as a state dict, in declaration order, renamed and laid out by `mapping`
+  /// for another framework (physical/state_dict.h; default: our own names and layouts).
+  NamedTensors state_dict(const StateDictMapping& mapping) const;
+  NamedTensors state_dict() const;
+  /// Sets every parameter from `values`, whose names and layouts `mapping` turns into ours. Every
+  /// unmatched, missing or mis-shaped tensor is reported in one Error(shape) prefixed with `source`;
+  /// unmatched tensors are ignored when `allow_extra`.
+  void load_state_dict(const NamedTensors& values, const StateDictMapping& mapping, const std::string& source = "state dict",
+                       bool allow_extra = false);
 
   /// True when every parameter has a value.
   bool has_all_values() const;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/json_tensors.h"
+#include "io/mbin.h"
 #include "io/npy.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -85,6 +86,21 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   return c;
 }
 
+// An input's shape (and dtype) against its declaration, before compiling: the message names where
+// the input came from (`source`: the inputs file, or the --shape flag), not the model or parameters.
+void check_input(const Model& model, const InputDecl& in, const Shape& shape, DType dtype, const std::string& source) {
+  if (in.info.rank_known) {
+    bool ok = in.info.shape.size() == shape.size();
+    for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == shape[i];
+    if (!ok)
+      throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, in.name, shape_str(shape),
+                                                shape_str(in.info.shape), model.name()));
+  }
+  if (is_complex(dtype) && !is_complex(in.info.dtype))
+    throw Error(ErrorKind::shape, fmt::format("{}: input '{}': {} values for a {} input (a cast would drop the imaginary part; "
+                                              "give real values)", source, in.name, dtype_name(dtype), dtype_name(in.info.dtype)));
+}
+
 NamedTensors evaluate_ordered(const PhysicalModel& pm, const NamedTensors& inputs, const std::string& context) {
   TensorMap given;
   for (const auto& [name, t] : inputs) given[name] = t;
@@ -107,8 +123,14 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
   std::string source = path == "-" ? "<stdin>" : path;
   if (bytes.empty()) throw Error(ErrorKind::format, source + ": empty file");
   NamedTensors tensors;
-  if (looks_like_npz(bytes.data(), bytes.size())) {
-    tensors = parse_npz(bytes.data(), bytes.size(), source);
+  std::map<std::string, std::string> metadata;
+  if (looks_like_mbin(bytes.data(), bytes.size())) {
+    if (path == "-") throw Error(ErrorKind::invalid_argument, source + ": an .mbin file is memory-mapped: give its path, not standard input");
+    Artifact a = load_artifact(path);
+    if (a.model) throw Error(ErrorKind::invalid_argument, source + ": inputs must be a tensor file; this .mbin holds a model");
+    tensors = std::move(a.tensors);
+  } else if (parse_tensor_bytes(bytes, source, tensors, metadata)) {
+    // .npz, .pt or .safetensors: tensors named like the inputs
   } else if (looks_like_npy(bytes.data(), bytes.size())) {
     Tensor t = parse_npy(bytes.data(), bytes.size(), source);
     // A single .npy feeds the only input, or the input named like the file.
@@ -117,7 +139,7 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
   } else {
     std::size_t first = bytes.find_first_not_of(" \t\r\n");
     if (first == std::string::npos || bytes[first] != '{')
-      throw Error(ErrorKind::format, source + ": inputs must be an .npz, an .npy or a JSON object {\"name\": [...]}");
+      throw Error(ErrorKind::format, source + ": inputs must be an .npz, .npy, .pt, .safetensors or tensor-only .mbin file, or a JSON object {\"name\": [...]}");
     for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
   }
   std::set<std::string> given;
@@ -129,14 +151,8 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
                                                            model.name(), input_names(model)));
     given.insert(name);
     // Checked here too (evaluate would) so that the message names the inputs file.
-    for (const InputDecl& in : model.inputs()) {
-      if (in.name != name || !in.info.rank_known) continue;
-      bool ok = in.info.shape.size() == t.shape().size();
-      for (std::size_t i = 0; ok && i < t.shape().size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == t.shape()[i];
-      if (!ok)
-        throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, name, shape_str(t.shape()),
-                                                  shape_str(in.info.shape), model.name()));
-    }
+    for (const InputDecl& in : model.inputs())
+      if (in.name == name) check_input(model, in, t.shape(), t.dtype(), source);
   }
   std::vector<std::string> missing;
   for (const InputDecl& in : model.inputs())
@@ -160,6 +176,7 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
     Shape shape;
     if (auto it = shapes.find(in.name); it != shapes.end()) {
       shape = it->second;
+      check_input(model, in, shape, in.info.dtype, fmt::format("--shape {}={}", in.name, fmt::join(shape, ",")));
     } else if (in.info.rank_known && is_concrete(in.info.shape)) {
       shape = to_shape(in.info.shape);
     } else {
@@ -238,9 +255,8 @@ CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, doub
 
 RunReport run_model(const RunOptions& o) {
   load_tool_plugins(o.plugins);
-  if (o.random == !o.inputs_path.empty())
-    throw Error(ErrorKind::invalid_argument, o.random ? "give either --inputs FILE or --random, not both"
-                                                      : "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (o.random && !o.inputs_path.empty())
+    throw Error(ErrorKind::invalid_argument, "give either --inputs FILE or --random, not both");
   if (!o.shapes.empty() && !o.random)
     throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
   std::optional<DType> dtype;
@@ -255,8 +271,9 @@ RunReport run_model(const RunOptions& o) {
   set_compute_threads(o.threads);
   if (!o.output.empty() && o.output != "-") {
     ArtifactKind kind = artifact_kind_for_output(o.output);
-    if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
-      throw Error(ErrorKind::invalid_argument, o.output + ": outputs are written to an .npz (or an .npy for one output)");
+    if (!is_tensor_output(kind))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: outputs are written to a tensor file ({}; .npy for one output)", o.output,
+                                                           tensor_output_extensions()));
   }
   std::map<std::string, Shape> shapes = parse_shapes(o.shapes);
 
@@ -265,12 +282,22 @@ RunReport run_model(const RunOptions& o) {
   report.compute_dtype = dtype;
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
+  load.check_tensors = o.verify;
   Artifact a = load_artifact(o.model, load);
+  // The mapping applies to the tensor files given as parameters (--params, --compare-params).
+  if (o.map.given() && o.params_path.empty() && o.compare_params.empty())
+    map_parameters_in(a, o.map, o.params_path, o.allow_extra);  // says what is missing
+  if (!o.params_path.empty()) map_parameters_in(a, o.map, o.params_path, o.allow_extra);
   if (!a.model)
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
   report.model_name = a.model->name();
-  if (o.random) {
+  // A model whose every fed tensor is a parameter has no inputs and runs without any.
+  if (!o.random && o.inputs_path.empty() && !a.model->inputs().empty())
+    throw Error(ErrorKind::invalid_argument, "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (!o.random && o.inputs_path.empty()) {
+    report.inputs_source = "none (the model has no inputs)";
+  } else if (o.random) {
     report.inputs = random_inputs(*a.model, shapes, o.seed);
     report.inputs_source = fmt::format("random, seed {}", o.seed);
   } else {
@@ -313,7 +340,9 @@ RunReport run_model(const RunOptions& o) {
   if (!o.compare.empty()) {
     ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
+    load_b.check_tensors = o.verify;
     Artifact b = load_artifact(o.compare, load_b);
+    if (!o.compare_params.empty()) map_parameters_in(b, o.map, o.compare_params, o.allow_extra);
     if (!b.model)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
                                                            artifact_kind_name(b.kind)));
@@ -324,7 +353,9 @@ RunReport run_model(const RunOptions& o) {
     report.compare->other = compare_backend ? fmt::format("{} on the {} backend", o.compare, other_backend.name()) : o.compare;
   }
   if (!o.output.empty()) {
+    AtomicWriteGroup group({o.force});
     save_tensors(o.output, report.outputs, o.compress);
+    group.commit();
     ArtifactKind kind = o.output == "-" ? ArtifactKind::npz : artifact_kind_for_output(o.output);
     report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
   }
