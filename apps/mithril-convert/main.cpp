@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   app.add_option("--params-out", o.params_out, "also write the parameters (or a tensor file's tensors) to this tensor file: .npz .npy .pt .safetensors .mbin ('-' = .npz to stdout)");
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
   app.add_flag("--allow-extra", o.allow_extra, "drop tensors that are not parameters of the model instead of refusing them");
-  app.add_flag("--verify", o.verify, ".mbin input: check every checksum first");
+  app.add_flag("--verify", o.verify, ".mbin input: also check the padding between tensors (every tensor's checksum is always checked)");
+  app.add_flag("--force", o.force, "replace outputs that are read-only (refused otherwise)");
   app.add_option("--extract-inputs", o.extract_inputs,
                  "extract a part: the values it starts from (model inputs or intermediate values such as hidden.output)")
       ->delimiter(',');
@@ -52,5 +53,5 @@ int main(int argc, char** argv) {
     if (json) std::cout << convert_report_json(report);
     else if (verbose) std::cerr << format_convert_report(report);
     return static_cast<int>(kExitOk);
-  });
+  }, json);
 }

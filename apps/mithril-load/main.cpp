@@ -19,7 +19,10 @@ int main(int argc, char** argv) {
   app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)")->required();
   app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .pt, .safetensors, .mithril, .mbin)");
   app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
-  app.add_flag("--verify", o.verify, ".mbin: check every tensor checksum (reads all data)");
+  bool no_verify = false;
+  auto* verify = app.add_flag("--verify", o.verify, ".mbin: also check the zero padding between tensors (every checksum is checked anyway)");
+  app.add_flag("--no-verify", no_verify, ".mbin: skip the per-tensor checksums (raw speed; a corrupted value goes unnoticed)")
+      ->excludes(verify);
   app.add_flag("--allow-unknown-ops", o.allow_unknown_ops,
                "keep operators nobody registered as opaque nodes and validate and summarize the rest");
   app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
@@ -30,9 +33,11 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print the report as JSON");
   app.add_flag("-q,--quiet", quiet, "print nothing; only the exit code tells");
   app.footer("\nValidation: the structure (schema, operators, shapes); with parameter values, every parameter present,\n"
-             "no extra tensors (unless --allow-extra), shapes and dtypes as declared. Every problem is listed.\n"
+             "no extra tensors (unless --allow-extra), shapes and dtypes as declared, and (.mbin) every tensor's\n"
+             "XXH3 checksum. Every problem is listed.\n"
              "Exit codes: 0 valid, 2 usage error or invalid/unreadable input.");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
+  o.check_tensors = !no_verify;
 
   return run_guarded(tool, [&] {
     LoadReport report;

@@ -93,10 +93,11 @@ void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& 
     case ArtifactKind::mbin: {
       MbinOpenOptions open_options;
       open_options.verify = options.verify;
+      open_options.check_tensors = options.check_tensors;
       auto file = MbinFile::open(path, open_options);
       a.structure_json = file->structure_json();
       for (const MbinTensorInfo& info : file->tensors())
-        a.tensors.emplace_back(info.name, options.eager ? file->load(info.name) : file->view(info.name));
+        a.tensors.emplace_back(info.name, options.eager ? file->load(info) : file->view(info));
       a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
       if (a.structure_json.empty()) break;  // tensors only
       a.has_parameters = true;
@@ -202,6 +203,8 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
   for (char c : head) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
     if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
+    // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
+    if (c == '"') return ArtifactKind::structure_json;
     break;
   }
   // A header length out of bounds, a header that is not an object: the reader says which rule broke.
@@ -239,6 +242,7 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
     if (!a.model) throw Error(ErrorKind::invalid_argument, path + ": --params given, but this is a tensor file, not a model");
     ArtifactLoadOptions params_options;
     params_options.verify = options.verify;
+    params_options.check_tensors = options.check_tensors;
     params_options.eager = options.eager;
     Artifact params = load_artifact(options.params_path, params_options);
     a.tensors = std::move(params.tensors);

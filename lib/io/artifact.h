@@ -57,7 +57,10 @@ struct Artifact {
 
 struct ArtifactLoadOptions {
   std::string params_path;  ///< parameters for a structure json (.npz/.npy/.mithril/.mbin)
-  bool verify = false;      ///< .mbin: check every checksum
+  bool verify = false;      ///< .mbin: check every checksum and the padding at open
+  /// .mbin: check each tensor's checksum before it is handed out (false: --no-verify, raw speed).
+  /// npz and .mithril members are always CRC-checked while they are read.
+  bool check_tensors = true;
   bool eager = false;       ///< .mbin: copy tensors instead of viewing the mapping
   bool allow_unknown_ops = false;  ///< keep nodes of unregistered operators opaque (see FromDictOptions)
   /// Brings an older model dict (e.g. a Python Mithril dict, which has no "version") to the

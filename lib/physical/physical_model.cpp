@@ -82,6 +82,11 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   callbacks.on_value = [&](const std::string& prefix, const std::string& ref, const FlatValue& value) {
     if (prefix.empty()) pm.top_level_slots_[ref] = pm.slot_of_.at(value.path);
   };
+  // Shapes of parameters that follow from the input shapes (a Linear's input width), as Python
+  // Mithril infers them at compile time.
+  std::map<std::string, Shape> parameter_shapes = options.parameter_shapes;
+  for (auto& [path, shape] : infer_parameter_shapes(*model, inputs, walk_options)) parameter_shapes.emplace(path, shape);
+  walk_options.parameter_shapes = &parameter_shapes;
   auto outputs = walk_model(*model, "", inputs, callbacks, walk_options);
   if (options.initialize_parameters) pm.initialize(options.seed);
   for (const OutputDecl& out : model->outputs()) pm.outputs_.emplace_back(out.name, pm.slot_of_.at(outputs.at(out.name).path));

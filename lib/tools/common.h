@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/shape.h"
 #include "io/artifact.h"
 #include "physical/state_dict.h"
@@ -54,6 +55,11 @@ void load_tool_plugins(const std::vector<std::string>& plugins);
 /// dicts) are brought to the current format in memory, as mithril-migrate would write them.
 ArtifactLoadOptions tool_load_options();
 
+/// The error to report when migrating `json` failed with `e`: for a dict without "version" (read
+/// as Python Mithril's) that has this library's model keys, one saying the "version" is missing
+/// (and what reading it as Python Mithril said); otherwise `e` itself.
+Error missing_version_hint(const std::string& json, const std::string& source, const Error& e);
+
 /// Size of a file in bytes (0 for "-" or a file that cannot be read).
 uint64_t file_size_or_zero(const std::string& path);
 
@@ -62,6 +68,9 @@ std::string human_bytes(uint64_t bytes);
 
 /// Fills a WrittenFile for `path` after it was written.
 WrittenFile written_file(const std::string& path, ArtifactKind kind, const std::string& content);
+
+/// Re-reads the sizes of written files (after an AtomicWriteGroup renamed them into place).
+void refresh_sizes(std::vector<WrittenFile>& written);
 
 /// Total element count and byte size of tensors.
 int64_t total_numel(const NamedTensors& tensors);

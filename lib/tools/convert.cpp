@@ -8,6 +8,7 @@
 #include "backends/backend.h"
 #include "core/error.h"
 #include "graph/extract.h"
+#include "io/atomic_file.h"
 #include "io/model_json.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -97,6 +98,8 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
                   fmt::format("{}: structure only, no parameter values to write to {} (give --params FILE)", options.input, out));
   };
 
+  // Both outputs are written and fsynced before either replaces its destination.
+  AtomicWriteGroup group({options.force});
   if (!options.output.empty()) {
     ArtifactKind kind = out_kind ? *out_kind : (a.model ? ArtifactKind::structure_json : ArtifactKind::npz);
     const std::string& out = options.output;
@@ -128,6 +131,8 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
     ArtifactKind kind = options.params_out == "-" ? ArtifactKind::npz : artifact_kind_for_output(options.params_out);
     report.written.push_back(written_file(options.params_out, kind, fmt::format("{} {}", tensors.size(), tensor_word)));
   }
+  group.commit();
+  refresh_sizes(report.written);
   return report;
 }
 

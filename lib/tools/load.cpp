@@ -16,13 +16,13 @@
 namespace mithril::tools {
 namespace {
 
+// The version as the format history reads it ("" when it cannot tell).
 std::string stored_version(const std::string& json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return "";
-  auto it = doc.FindMember("version");
-  if (it == doc.MemberEnd()) return versioning::kPythonMithrilVersion;  // how the history reads it
-  return it->value.IsString() ? it->value.GetString() : "";
+  try {
+    return versioning::detect_format_version(json);
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 std::string tensor_table(const NamedTensors& tensors) {
@@ -47,13 +47,14 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = options.params_path;
   load.verify = options.verify;
+  load.check_tensors = options.check_tensors;
   load.allow_unknown_ops = options.allow_unknown_ops;
   Artifact a = load_artifact(options.path, load);
   map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   report.kind = a.kind;
   report.metadata = a.metadata;
   // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).
-  report.verified = options.verify && (a.kind == ArtifactKind::mbin ||
+  report.verified = (options.verify || options.check_tensors) && (a.kind == ArtifactKind::mbin ||
                                        (!options.params_path.empty() && options.params_path != "-" &&
                                         detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
   if (!a.model) {

@@ -16,7 +16,10 @@ struct LoadOptions {
   std::string path;          ///< any artifact; "-" reads a structure JSON from standard input
   std::string params_path;   ///< parameters for a structure JSON (.npz, .npy, .mithril, .mbin)
   bool allow_extra = false;  ///< tensors that are not parameters of the model are ignored, not refused
-  bool verify = false;       ///< .mbin: check every tensor checksum (reads all data)
+  bool verify = false;       ///< .mbin: also check the zero padding between tensors (every byte of the data region)
+  /// .mbin: check each tensor's checksum before its values are used (the default; false is
+  /// --no-verify: the shapes and dtypes are still checked, the bytes are not).
+  bool check_tensors = true;
   /// Keep operators nobody registered as opaque nodes and validate the rest (parameters are then
   /// checked against their declarations without compiling).
   bool allow_unknown_ops = false;
@@ -33,7 +36,7 @@ struct LoadReport {
   std::string format_version;                   ///< the "version" of the structure as stored
   std::map<std::string, std::string> metadata;  ///< .mithril/.mbin package metadata
   bool has_parameters = false;                  ///< values were present and bound
-  bool verified = false;                        ///< .mbin checksums checked
+  bool verified = false;                        ///< .mbin checksums checked (every tensor the model uses)
   std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
   std::vector<std::string> unknown_ops;         ///< opaque nodes kept by allow_unknown_ops: "path (op)"
   ModelSummary summary;                         ///< for models

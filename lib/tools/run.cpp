@@ -86,6 +86,21 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   return c;
 }
 
+// An input's shape (and dtype) against its declaration, before compiling: the message names where
+// the input came from (`source`: the inputs file, or the --shape flag), not the model or parameters.
+void check_input(const Model& model, const InputDecl& in, const Shape& shape, DType dtype, const std::string& source) {
+  if (in.info.rank_known) {
+    bool ok = in.info.shape.size() == shape.size();
+    for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == shape[i];
+    if (!ok)
+      throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, in.name, shape_str(shape),
+                                                shape_str(in.info.shape), model.name()));
+  }
+  if (is_complex(dtype) && !is_complex(in.info.dtype))
+    throw Error(ErrorKind::shape, fmt::format("{}: input '{}': {} values for a {} input (a cast would drop the imaginary part; "
+                                              "give real values)", source, in.name, dtype_name(dtype), dtype_name(in.info.dtype)));
+}
+
 NamedTensors evaluate_ordered(const PhysicalModel& pm, const NamedTensors& inputs, const std::string& context) {
   TensorMap given;
   for (const auto& [name, t] : inputs) given[name] = t;
@@ -136,14 +151,8 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
                                                            model.name(), input_names(model)));
     given.insert(name);
     // Checked here too (evaluate would) so that the message names the inputs file.
-    for (const InputDecl& in : model.inputs()) {
-      if (in.name != name || !in.info.rank_known) continue;
-      bool ok = in.info.shape.size() == t.shape().size();
-      for (std::size_t i = 0; ok && i < t.shape().size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == t.shape()[i];
-      if (!ok)
-        throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, name, shape_str(t.shape()),
-                                                  shape_str(in.info.shape), model.name()));
-    }
+    for (const InputDecl& in : model.inputs())
+      if (in.name == name) check_input(model, in, t.shape(), t.dtype(), source);
   }
   std::vector<std::string> missing;
   for (const InputDecl& in : model.inputs())
@@ -167,6 +176,7 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
     Shape shape;
     if (auto it = shapes.find(in.name); it != shapes.end()) {
       shape = it->second;
+      check_input(model, in, shape, in.info.dtype, fmt::format("--shape {}={}", in.name, fmt::join(shape, ",")));
     } else if (in.info.rank_known && is_concrete(in.info.shape)) {
       shape = to_shape(in.info.shape);
     } else {
@@ -245,9 +255,8 @@ CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, doub
 
 RunReport run_model(const RunOptions& o) {
   load_tool_plugins(o.plugins);
-  if (o.random == !o.inputs_path.empty())
-    throw Error(ErrorKind::invalid_argument, o.random ? "give either --inputs FILE or --random, not both"
-                                                      : "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (o.random && !o.inputs_path.empty())
+    throw Error(ErrorKind::invalid_argument, "give either --inputs FILE or --random, not both");
   if (!o.shapes.empty() && !o.random)
     throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
   std::optional<DType> dtype;
@@ -273,6 +282,7 @@ RunReport run_model(const RunOptions& o) {
   report.compute_dtype = dtype;
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
+  load.check_tensors = o.verify;
   Artifact a = load_artifact(o.model, load);
   // The mapping applies to the tensor files given as parameters (--params, --compare-params).
   if (o.map.given() && o.params_path.empty() && o.compare_params.empty())
@@ -282,7 +292,12 @@ RunReport run_model(const RunOptions& o) {
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
   report.model_name = a.model->name();
-  if (o.random) {
+  // A model whose every fed tensor is a parameter has no inputs and runs without any.
+  if (!o.random && o.inputs_path.empty() && !a.model->inputs().empty())
+    throw Error(ErrorKind::invalid_argument, "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (!o.random && o.inputs_path.empty()) {
+    report.inputs_source = "none (the model has no inputs)";
+  } else if (o.random) {
     report.inputs = random_inputs(*a.model, shapes, o.seed);
     report.inputs_source = fmt::format("random, seed {}", o.seed);
   } else {
@@ -325,6 +340,7 @@ RunReport run_model(const RunOptions& o) {
   if (!o.compare.empty()) {
     ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
+    load_b.check_tensors = o.verify;
     Artifact b = load_artifact(o.compare, load_b);
     if (!o.compare_params.empty()) map_parameters_in(b, o.map, o.compare_params, o.allow_extra);
     if (!b.model)
@@ -337,7 +353,9 @@ RunReport run_model(const RunOptions& o) {
     report.compare->other = compare_backend ? fmt::format("{} on the {} backend", o.compare, other_backend.name()) : o.compare;
   }
   if (!o.output.empty()) {
+    AtomicWriteGroup group({o.force});
     save_tensors(o.output, report.outputs, o.compress);
+    group.commit();
     ArtifactKind kind = o.output == "-" ? ArtifactKind::npz : artifact_kind_for_output(o.output);
     report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
   }

@@ -43,6 +43,8 @@ struct RunOptions {
   bool compress = false;
   MapOptions map;  ///< how the --params (and --compare-params) file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
+  bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)
+  bool force = false;  ///< replace a read-only output (refused otherwise)
 };
 
 /// A dtype change --dtype made: `count` tensors of `what` ("parameters", "inputs") went from `from` to `to`.
@@ -75,7 +77,7 @@ struct CompareResult {
 struct RunReport {
   std::string model;              ///< the artifact path
   std::string model_name;
-  std::string inputs_source;      ///< the inputs file, or "random, seed N"
+  std::string inputs_source;      ///< the inputs file, "random, seed N", or "none (...)" for a model without inputs
   NamedTensors inputs;            ///< as given to the model (before any cast)
   std::string parameter_source;   ///< the file holding the values, or "declared initializers, seed N (--init)"
   std::optional<DType> compute_dtype;

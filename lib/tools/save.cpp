@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/model_json.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -126,6 +127,8 @@ SaveReport save_model_files(const SaveOptions& options) {
     report.parameter_tensors = static_cast<int64_t>(model->parameter_paths().size());
   }
 
+  // Every output is written and fsynced before any of them replaces its destination.
+  AtomicWriteGroup group({options.force});
   for (const std::string& out : options.outputs) {
     ArtifactKind kind = out == "-" ? ArtifactKind::structure_json : artifact_kind_for_output(out);
     if (kind == ArtifactKind::structure_json) {
@@ -144,6 +147,8 @@ SaveReport save_model_files(const SaveOptions& options) {
     report.written.push_back(written_file(options.params_out, kind,
                                           fmt::format("{} parameters ({} values)", parameters.size(), report.parameter_count)));
   }
+  group.commit();
+  refresh_sizes(report.written);
   return report;
 }
 

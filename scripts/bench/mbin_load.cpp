@@ -8,8 +8,12 @@
 //
 // MODE (FILE is the .mbin except for npz):
 //   open            MbinFile::open (maps, validates preamble, index checksum and every record)
-//   touch           open + read one byte in every 4 KiB page of every tensor view (mapped materialization)
-//   eager           open + load_all() (one owned copy per tensor)
+//   touch           open without checksum checks + read one byte in every 4 KiB page of every tensor view
+//                   (mapped materialization, what --no-verify pays)
+//   view-checked    open + view() of every tensor, each checksum checked (XXH3 over every byte): what the
+//                   tools pay by default on the zero-copy path
+//   eager           open + load_all() (one owned copy per tensor, hashed while copied: the default)
+//   eager-unchecked open without checksum checks + load_all() (--no-verify)
 //   npz             read_npz(FILE) (our .npz reader: owned tensors, CRC-32 checked)
 //   pt              read_torch_file(FILE) (our .pt reader on the torch.save file: owned tensors, CRC-32 checked)
 //   st-open         read_safetensors(FILE): map, parse and check the header; tensors are views (zero-copy)
@@ -167,15 +171,25 @@ double time_once(const std::string& mode, const std::string& path, Keep& keep) {
   if (mode == "open") {
     keep.file = MbinFile::open(path);
   } else if (mode == "touch") {
-    keep.file = MbinFile::open(path);
+    MbinOpenOptions unchecked;
+    unchecked.check_tensors = false;
+    keep.file = MbinFile::open(path, unchecked);
     uint64_t s = 0;
     for (const auto& info : keep.file->tensors()) {
       Tensor v = keep.file->view(info);
       s += touch_pages(static_cast<const unsigned char*>(v.data()), v.nbytes());
     }
     g_sink = g_sink + s;
+  } else if (mode == "view-checked") {
+    keep.file = MbinFile::open(path);
+    for (const auto& info : keep.file->tensors()) keep.tensors.emplace_back(info.name, keep.file->view(info));
   } else if (mode == "eager") {
     keep.file = MbinFile::open(path);
+    keep.tensors = keep.file->load_all();
+  } else if (mode == "eager-unchecked") {
+    MbinOpenOptions unchecked;
+    unchecked.check_tensors = false;
+    keep.file = MbinFile::open(path, unchecked);
     keep.tensors = keep.file->load_all();
   } else if (mode == "npz") {
     keep.tensors = read_npz(path);
@@ -270,6 +284,6 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: mbin_load write NPZ MBIN | check NPZ MBIN | time MODE FILE [REPS]\n"
-               "MODE: open touch eager npz pt st-open st-touch st-eager memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
+               "MODE: open touch view-checked eager eager-unchecked npz pt st-open st-touch st-eager memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
   return 2;
 }

@@ -450,6 +450,10 @@ TEST_CASE("plans follow the input signature and parameter changes", "[backends][
   }
   TensorMap inputs = random_inputs(on_cpu, 4, 1);
   TensorMap before = on_cpu.evaluate(inputs);
+  // Outputs are the caller's: a later run on the same plan does not write into them.
+  Tensor kept = before.at("output").copy();
+  on_cpu.evaluate(random_inputs(on_cpu, 4, 5));
+  CHECK(before.at("output").bitwise_equal(kept));
   Tensor weight = initialize(Initializer::normal(2.0), DType::float32, on_cpu.get_shape("layer0.weight"), 9, "w");
   on_cpu.set_value("layer0.weight", weight);
   on_reference.set_value("layer0.weight", weight);
