@@ -79,7 +79,7 @@ pid=$!
 while [ "$(find "$work/tree" -name '*.bak' | head -50 | wc -l)" -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.005; done
 kill -KILL "$pid" 2>/dev/null || true
 rc=0
-wait "$pid" || rc=$?
+{ wait "$pid"; } 2>/dev/null || rc=$?  # (no "Killed" notice from the shell)
 [ "$rc" = 137 ] || { echo "the run was not killed mid-run (exit $rc): it ended before 50 files were migrated"; exit 1; }
 "$PY" - "$work" <<'PY'
 import os, sys
@@ -153,7 +153,9 @@ echo "$out" | tail -1 | grep -Eq "^mithril-migrate: 0 migrated to [0-9.]+, $good
 # --check lists nothing to migrate among the good files (the bad ones still fail).
 set +e
 "$BIN" --check --jobs 2 "$work/tree" > "$work/check.txt" 2>/dev/null
+rc=$?
 set -e
+[ "$rc" = 2 ] || { echo "--check: expected exit 2 (the bad files), got $rc"; exit 1; }
 [ ! -s "$work/check.txt" ] || { echo "--check still lists files:"; head "$work/check.txt"; exit 1; }
 
 # Shards split the store deterministically: the union of 0/3, 1/3, 2/3 is the whole, without overlap.
