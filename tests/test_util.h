@@ -8,6 +8,14 @@
 
 namespace mithril::testing {
 
+/// The exit code of a test process whose every test case skipped; CTest's SKIP_RETURN_CODE for the
+/// Catch2 executables and the e2e scripts (tests/CMakeLists.txt).
+constexpr int kSkipExitCode = 77;
+
+/// Marks the running test case as skipped because of `reason` (printed); the case returns right
+/// after. CTest then reports it as skipped (see tests/main.cpp), never as passed.
+void skip_test(const std::string& reason);
+
 /// A fresh folder under the system temp folder, removed with everything in it at scope exit.
 struct TempDir {
   std::filesystem::path path;

@@ -425,7 +425,7 @@ TEST_CASE("a plan fuses, falls back, views, works in place and reuses its arena"
   CHECK(mlp_info.kernel_bytes > 0);
 }
 
-TEST_CASE("small nodes run on reference unless told otherwise; the threshold is per node", "[backends][plan]") {
+TEST_CASE("small nodes run on reference unless told otherwise, and the threshold is per node", "[backends][plan]") {
   auto model = zoo_model("mlp", {{"dims", "10,50,1"}});
   PhysicalModel by_default = PhysicalModel::compile(model, cpu_backend(), {});
   PlanInfo small = by_default.plan_info(random_inputs(by_default, 5, 1));
@@ -501,7 +501,7 @@ TEST_CASE("bfloat16 compute keeps float32 values and stays within its documented
   CHECK(!got.at("output").bitwise_equal(want.at("output")));  // it really computed in bf16
 }
 
-TEST_CASE("compute threads are a setting; results do not depend on them beyond rounding", "[backends][cpu]") {
+TEST_CASE("compute threads are a setting: results do not depend on them beyond rounding", "[backends][cpu]") {
   auto model = zoo_model("mlp", {{"dims", "32,64,8"}});
   PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
   TensorMap inputs = random_inputs(pm, 16, 1);

@@ -58,7 +58,7 @@ expect_error wrong_dtype.npz "tensor 'hidden.bias': dtype float64, expected floa
 checks=$((checks + 1)); [[ ! -e y.mithril ]] || fail "a failed convert left y.mithril behind"
 
 # Model files.
-expect_error truncated.mithril -- "$LOAD" truncated.mithril
+expect_error truncated.mithril "truncated zip archive: no end of central directory record" -- "$LOAD" truncated.mithril
 expect_error truncated.mbin truncated -- "$LOAD" truncated.mbin
 expect_error truncated.mbin truncated -- "$RUN" truncated.mbin --random --shape input=1,10
 expect_error bad.json "invalid JSON at line" -- "$LOAD" bad.json

@@ -10,15 +10,28 @@ expect 0 "$LOAD" features.mithril --json
 py "r = json.load(open('out'))
 assert r['model'] == 'mlp_part', r['model']
 assert [p['name'] for p in r['parameters']] == ['layer0.weight', 'layer0.bias', 'layer1.weight', 'layer1.bias'], r['parameters']"
-# The part, fed the same input, reproduces the full model's value at the cut exactly: recompute the
-# first two layers with numpy from the classifier's own parameters.
-expect 0 "$RUN" features.mithril --random --shape input=4,6 --seed 9 -o feats.npz
-expect 0 "$RUN" classifier.mithril --random --shape input=4,6 --seed 9 -o full.npz
+# The part, fed the same input, reproduces the full model's value at the cut: numpy recomputes the
+# first two layers from the classifier's own parameters and compares them with the part's output,
+# then finishes the classifier from the part's output and compares that with the full model's.
+# Both run in float64, so the bound is float64 rounding (a few ulps of the largest magnitude).
+py "np.random.seed(9); np.savez('x.npz', input=np.random.randn(4, 6).astype(np.float32))"
+expect 0 "$RUN" features.mithril --inputs x.npz --dtype float64 -o feats.npz
+expect 0 "$RUN" classifier.mithril --inputs x.npz --dtype float64 -o full.npz
 expect 0 "$CONVERT" classifier.mithril --params-out params.npz
 expect 0 "$CONVERT" features.mithril --params-out part_params.npz
 py "p, q = np.load('params.npz'), np.load('part_params.npz')
 assert sorted(q.files) == ['layer0.bias', 'layer0.weight', 'layer1.bias', 'layer1.weight']
-assert all(np.array_equal(p[k], q[k]) for k in q.files)"
+assert all(np.array_equal(p[k], q[k]) for k in q.files)
+x = np.load('x.npz')['input'].astype(np.float64)
+dense = lambda h, k: h @ p[k + '.weight'].astype(np.float64) + p[k + '.bias'].astype(np.float64)
+f, g = np.load('feats.npz'), np.load('full.npz')
+assert f.files == ['layer1_output'] and g.files == ['output'], (f.files, g.files)
+cut, out = f['layer1_output'], g['output']
+assert cut.shape == (4, 8) and cut.dtype == np.float64 and out.shape == (4, 3), (cut.shape, cut.dtype, out.shape)
+def close(got, want):
+    return np.abs(got - want).max() <= 1e-13 * max(1.0, np.abs(want).max())
+assert close(cut, dense(np.maximum(dense(x, 'layer0'), 0), 'layer1')), 'the part differs from numpy at the cut'
+assert close(out, dense(np.maximum(cut, 0), 'layer2')), 'the full model differs from the part continued by numpy'"
 # An invalid cut names the path that escapes it.
 cat >masked.json <<'JSON'
 {"version": "1.1.0", "name": "masked",

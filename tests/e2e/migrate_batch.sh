@@ -72,15 +72,20 @@ set -e
 "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print("full run in place (backups, 2 fsyncs per file) with --jobs 2: %.1f files/s" % r["files_per_second"])' "$work/inplace.report.json"
 rm -rf "$work/inplace"
 
-# A run killed halfway.
-set +e
-timeout -s KILL 0.4 "$BIN" --jobs 2 -q "$work/tree" 2>/dev/null
-set -e
+# A run killed halfway: SIGKILL once its own progress shows (the 50th NAME.bak written), so the
+# kill lands mid-run on a fast machine and on a slow one; asserted below from what it left.
+"$BIN" --jobs 2 -q "$work/tree" 2>/dev/null &
+pid=$!
+while [ "$(find "$work/tree" -name '*.bak' | head -50 | wc -l)" -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.005; done
+kill -KILL "$pid" 2>/dev/null || true
+rc=0
+{ wait "$pid"; } 2>/dev/null || rc=$?  # (no "Killed" notice from the shell)
+[ "$rc" = 137 ] || { echo "the run was not killed mid-run (exit $rc): it ended before 50 files were migrated"; exit 1; }
 "$PY" - "$work" <<'PY'
 import os, sys
 work = sys.argv[1]
 tree, pristine, expected = (os.path.join(work, d) for d in ("tree", "pristine", "expected"))
-migrated = original = temps = 0
+migrated = original = pending = temps = 0
 for dirpath, _, files in os.walk(tree):
     for name in files:
         path = os.path.join(dirpath, name)
@@ -98,12 +103,18 @@ for dirpath, _, files in os.walk(tree):
         exp = open(exp_path, "rb").read() if os.path.exists(exp_path) else None
         if data == orig:
             original += 1
+            if exp is not None and exp != orig:
+                pending += 1  # to be migrated, untouched by the killed run
         elif data == exp:
             migrated += 1
             assert os.path.exists(path + ".bak"), "migrated without a backup: " + rel
         else:
             sys.exit("half-written or wrong file after the kill: " + rel)
-print("after the kill: %d files migrated, %d untouched, %d temporary files left; none half-written" % (migrated, original, temps))
+print("after the kill: %d files migrated, %d untouched (%d of them still to migrate), %d temporary files left; none half-written"
+      % (migrated, original, pending, temps))
+# 50 backups were written before the kill, each just before its file is replaced: with --jobs 2
+# at most 2 of them were still in flight.
+assert migrated >= 48 and pending > 0, "the kill did not land mid-run: %d migrated, %d still to migrate" % (migrated, pending)
 PY
 
 # The re-run finishes the job; bad files are reported and unchanged.
@@ -142,7 +153,9 @@ echo "$out" | tail -1 | grep -Eq "^mithril-migrate: 0 migrated to [0-9.]+, $good
 # --check lists nothing to migrate among the good files (the bad ones still fail).
 set +e
 "$BIN" --check --jobs 2 "$work/tree" > "$work/check.txt" 2>/dev/null
+rc=$?
 set -e
+[ "$rc" = 2 ] || { echo "--check: expected exit 2 (the bad files), got $rc"; exit 1; }
 [ ! -s "$work/check.txt" ] || { echo "--check still lists files:"; head "$work/check.txt"; exit 1; }
 
 # Shards split the store deterministically: the union of 0/3, 1/3, 2/3 is the whole, without overlap.

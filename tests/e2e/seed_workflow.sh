@@ -15,7 +15,24 @@ p = np.load('model_params.npz')
 assert sorted(p.files) == ['hidden.bias', 'hidden.weight', 'output_layer.bias', 'output_layer.weight'], p.files
 assert p['hidden.weight'].shape == (10, 50) and p['hidden.weight'].dtype == np.float32
 assert p['output_layer.weight'].shape == (50, 1)
-assert 0.07 < p['hidden.weight'].std() < 0.13, p['hidden.weight'].std()
+# normal(0.1) fills every parameter: mean and std within 5 standard errors for n samples
+# (0.1/sqrt(n) and 0.1/sqrt(2n): 5 of them are 14% of the std for these 601 values).
+w = np.concatenate([p[k].ravel() for k in p.files]).astype(np.float64)
+n = w.size
+assert n == 601, n
+assert abs(w.mean()) < 5 * 0.1 / np.sqrt(n), w.mean()
+assert abs(w.std() - 0.1) < 5 * 0.1 / np.sqrt(2 * n), w.std()
+"
+# The same law on 200,500 values, where 5 standard errors of the std are 0.8%.
+expect 0 "$SAVE" mlp --arg dims=400,500 --params big.npz --init 'normal(0.1)' --seed 1
+py "
+p = np.load('big.npz')
+w = np.concatenate([p[k].ravel() for k in p.files]).astype(np.float64)
+n = w.size
+assert n == 200500, n
+assert abs(w.mean()) < 5 * 0.1 / np.sqrt(n), w.mean()
+assert abs(w.std() - 0.1) < 5 * 0.1 / np.sqrt(2 * n), w.std()
+assert abs(np.mean(np.abs(w) < 0.1) - 0.6827) < 5 * np.sqrt(0.6827 * 0.3173 / n), 'not normal: share within one std'
 "
 # Same seed, same bytes.
 expect 0 "$SAVE" simple_mlp --params again.npz --init 'normal(0.1)' --seed 0

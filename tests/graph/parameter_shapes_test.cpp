@@ -39,7 +39,7 @@ TEST_CASE("parameter widths are learned through matmul, one layer after another"
   CHECK(rest.at("w2") == Shape{2, 8});
 }
 
-TEST_CASE("broadcasting against a known size other than 1 binds a width; size 1 says nothing", "[graph][shapes]") {
+TEST_CASE("broadcasting against a known size other than 1 binds a width, size 1 says nothing", "[graph][shapes]") {
   auto model = from_dict(R"({"version": "1.1.0", "name": "norm",
     "inputs": {"x": {"shape": null, "dtype": "float64"}, "one": {"shape": null, "dtype": "float64"}},
     "parameters": {"scale": {"shape": ["d"], "dtype": "float64", "init": "ones"},

@@ -57,7 +57,7 @@ TEST_CASE("a model with functions loads, infers, runs with no plugin, and round-
   REQUIRE(to_dict(*from_dict(dict, "again.json")) == dict);
 }
 
-TEST_CASE("a model with functions cannot go down to 1.0.0; one without can", "[io][functions]") {
+TEST_CASE("a model with functions cannot go down to 1.0.0, one without can", "[io][functions]") {
   auto model = from_dict(kScaledRelu, "f.json");
   REQUIRE_THROWS_WITH(to_dict(*model, "1.0.0"),
                       Contains("cannot be written as format 1.0.0: it uses function operators 'fn.scaled_relu', 'fn.soft'"));

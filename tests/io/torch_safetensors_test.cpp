@@ -70,7 +70,7 @@ std::string parse_error(const std::string& bytes) {
 
 }  // namespace
 
-TEST_CASE(".pt: every torch dtype round-trips bit-exactly; uint16/32/64 are refused by name", "[io][torch]") {
+TEST_CASE(".pt: every torch dtype round-trips bit-exactly, uint16/32/64 are refused by name", "[io][torch]") {
   TempDir dir;
   NamedTensors tensors = every_dtype(torch_has_dtype);
   write_torch_file(dir / "a.pt", tensors);
@@ -120,7 +120,7 @@ TEST_CASE(".pt: every truncation and every single-byte change of a good file is 
   }
 }
 
-TEST_CASE("safetensors: every dtype with a code round-trips bit-exactly, zero-copy; complex is refused by name", "[io][safetensors]") {
+TEST_CASE("safetensors: every dtype with a code round-trips bit-exactly, zero-copy, and complex is refused by name", "[io][safetensors]") {
   TempDir dir;
   NamedTensors tensors = every_dtype([](DType d) { return safetensors_dtype_code(d) != nullptr; });
   write_safetensors(dir / "a.safetensors", tensors, {{"format", "pt"}});

@@ -118,6 +118,7 @@ TEST_CASE("every operator case matches numpy", "[ops][numpy]") {
     inputs.push_back(std::move(tensors));
   }
   std::vector<Expected> expected = numpy_results(inputs);
+  WARN(op_cases().size() << " operator cases compared with numpy");
 
   for (std::size_t c = 0; c < op_cases().size(); ++c) {
     const OpCase& op_case = op_cases()[c];

@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "backends/backend.h"
 #include "op_cases.h"
@@ -63,4 +66,17 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "robust_power", "cross_entropy", "binary_cross_entropy"};
   std::sort(expected.begin(), expected.end());
   CHECK(builtin_names() == expected);
+}
+
+TEST_CASE("the README's counts of operators and operator cases are the tables'", "[ops][registry]") {
+  std::ifstream in(std::string(MITHRIL_TESTDATA) + "/../README.md");
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  WARN(op_cases().size() << " operator cases over " << builtin_names().size() << " built-in operators");
+  std::smatch m;
+  std::string readme = text.str();
+  REQUIRE(std::regex_search(readme, m, std::regex(R"((\d+)\s+operator\s+cases\s+over\s+the\s+(\d+)\s+built-in\s+operators)")));
+  CHECK(std::stoul(m[1].str()) == op_cases().size());
+  CHECK(std::stoul(m[2].str()) == builtin_names().size());
 }

@@ -72,6 +72,17 @@ TEST_CASE("numpy and unzip can inspect a .mithril file", "[physical][persistence
                     "assert model['name'] == 'mlp'\n");
   std::string command = std::string(MITHRIL_PYTHON) + " " + script + " " + (dir / "m.mithril") + " " + (dir / "w.npz");
   REQUIRE(std::system(command.c_str()) == 0);
+  // Info-ZIP's unzip (scripts/setup installs it) tests every member's CRC-32 and lists them all.
+  std::string listing = dir / "unzip.txt";
+  command = "unzip -t " + (dir / "m.mithril") + " >" + listing + " 2>&1";
+  int status = std::system(command.c_str());
+  std::string out = read_file(listing);
+  INFO(out);
+  REQUIRE(status == 0);
+  REQUIRE_THAT(out, Contains("No errors detected in compressed data"));
+  for (const std::string member : {"mithril.json", "model.json", "layer0.weight.npy", "layer0.bias.npy",
+                                   "layer1.weight.npy", "layer1.bias.npy"})
+    CHECK_THAT(out, Contains("testing: " + member));
 }
 
 TEST_CASE("binding parameters lists every problem at once", "[physical][persistence]") {

@@ -47,7 +47,7 @@ std::string error_of(const std::function<void()>& f) {
 
 }  // namespace
 
-TEST_CASE("name rules: first matching rule wins, groups as $1 or \\1, bad rules refused", "[physical][state_dict]") {
+TEST_CASE("name rules: first matching rule wins, groups as $1 or backslash-1, bad rules refused", "[physical][state_dict]") {
   std::vector<NameRule> rules = {parse_name_rule("^(\\d+)\\.weight$=layer\\1.w"), parse_name_rule("^(\\d+)\\.=block$1."),
                                  parse_name_rule("a\\=b=c")};
   CHECK(map_name(rules, "3.weight") == "layer3.w");
@@ -58,7 +58,7 @@ TEST_CASE("name rules: first matching rule wins, groups as $1 or \\1, bad rules 
   CHECK_THAT(error_of([] { parse_name_rule("([a=b"); }), Contains("invalid regular expression"));
 }
 
-TEST_CASE("mapping files: rules, comments, torch-linear; errors name the line", "[physical][state_dict]") {
+TEST_CASE("mapping files: rules, comments, torch-linear, and errors that name the line", "[physical][state_dict]") {
   testing::TempDir dir;
   write_file_atomic(dir / "m.map", "# torch Sequential\n\n  ^0\\.=layer0.  \ntorch-linear\n^2\\.=layer1.\r\n");
   StateDictMapping m = read_mapping_file(dir / "m.map");

@@ -38,7 +38,7 @@ std::string fmt_name(int i) {
 
 }  // namespace
 
-TEST_CASE("migrate_files: in place with backups, then a no-op; failures are isolated", "[tools][migrate]") {
+TEST_CASE("migrate_files: in place with backups, then a no-op, and failures are isolated", "[tools][migrate]") {
   TempDir dir;
   put(dir.path / "a.json", R"({"name": "Relu"})");
   put(dir.path / "deep/b.json", R"({"name": "Linear"})");

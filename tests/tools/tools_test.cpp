@@ -228,7 +228,7 @@ TEST_CASE("save, convert, load and run: the seed's workflow through the tool fun
   CHECK(w.casts[1].what == "inputs");
 }
 
-TEST_CASE("read_inputs: npy feeds the only input; names and shapes are checked against the model", "[tools]") {
+TEST_CASE("read_inputs: npy feeds the only input, and names and shapes are checked against the model", "[tools]") {
   TempDir dir;
   auto model = zoo_model("simple_mlp");
   write_npy(dir / "x.npy", Tensor(DType::float32, {2, 10}));
