@@ -25,7 +25,9 @@ from mithril.models import (
     CrossEntropy, Divide, Embedding, Exponential, Flatten, Gelu, IOKey, Layer, LayerNorm, LeakyRelu, Linear,
     Log, MatrixMultiply, Max, MaxPool1D, MaxPool2D, Mean, Min, Model, Multiply, PermuteTensor, Power, Prod,
     Relu, Sigmoid, Sine, Softmax, Softplus, Sqrt, SquaredError, Subtract, Sum, Tanh, Transpose, Variance, Where,
+    FloorDivide, HingeLoss, KLDivergence, QuadHingeLoss, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
 )
+from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "testdata/python-mithril/from_python"
@@ -318,6 +320,52 @@ def bce_probs_robust():
     m = Model()
     m |= BinaryCrossEntropy(input_type="probs", robust=True).connect(input="input", target="target",
                                                                       output=IOKey("y"))
+    return m
+
+
+# ---------------------------------------------------------------- more of the library
+
+@case({"input": [4, 3], "target": [4, 3]})
+def hinge_losses():
+    m = Model()
+    m |= HingeLoss().connect(input="input", target="target", output=IOKey("hinge"))
+    m |= QuadHingeLoss().connect(input="input", target="target", output=IOKey("quad"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4, 3]})
+def quantile_loss():
+    m = Model()
+    m |= QuantileLoss(quantile=0.3).connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4, 3]}, input="prob", target="prob")
+def kl_divergence():
+    m = Model()
+    m |= KLDivergence().connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def stable_reciprocal_and_stop_gradient():
+    m = Model()
+    m |= StopGradient().connect(input=tensor("x"), output="s")
+    m |= StableReciprocal().connect(input="s", output=IOKey("y"))
+    return m
+
+
+@case({"a": [3, 4], "b": [3, 4]}, b="positive")
+def floor_divide():
+    return binary(FloorDivide, "numerator", "denominator")
+
+
+@case({"a": [3, 4], "b": [3, 4]}, a="int:100", b="int:5")
+def shifts():
+    m = Model()
+    m |= ShiftLeft().connect(input=IOKey("a", type=ml.Tensor[int]), shift=IOKey("b", type=ml.Tensor[int]),
+                             output=IOKey("left"))
+    m |= ShiftRight().connect(input="a", shift="b", output=IOKey("right"))
     return m
 
 

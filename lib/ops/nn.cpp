@@ -179,6 +179,12 @@ void register_nn_ops(OpRegistry& registry) {
       "Power that stays finite near 0 (Python Mithril's robust power): with b = |base|, b / threshold where b < "
       "threshold and exponent < 1 - log(threshold) / log(b), else b ** exponent. Numpy broadcasting of all three.",
       {{"base"}, {"exponent"}, {"threshold"}}, {}, infer_robust("robust_power")));
+  registry.add(builtin_schema(
+      "stable_reciprocal",
+      "Reciprocal that stays finite near 0 (Python Mithril's StableReciprocal): 1 / input where |input| >= "
+      "threshold, else (sign(input) + (1 - sign(|input|))) * 2 / threshold - input / threshold^2. Numpy "
+      "broadcasting of input and threshold.",
+      {{"input"}, {"threshold"}}, {}, infer_robust("stable_reciprocal")));
 }
 
 }  // namespace mithril

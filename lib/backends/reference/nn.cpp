@@ -160,6 +160,13 @@ void register_reference_nn_kernels(OpRegistry& registry) {
     auto x = std::abs(a[0]);
     return x < a[1] ? std::log(a[1]) + x / a[1] - 1 : std::log(x);
   });
+  add_robust(registry, "stable_reciprocal", [](const auto& a) {
+    using T = std::decay_t<decltype(a[0])>;
+    T x = a[0], t = a[1];
+    if (!(std::abs(x) < t)) return T(1) / x;
+    auto sign = [](T v) { return v > 0 ? T(1) : v < 0 ? T(-1) : v; };  // numpy's sign: 0 for 0
+    return (sign(x) + (T(1) - sign(std::abs(x)))) * T(2) * (T(1) / t) + (-x / (t * t));
+  });
   add_robust(registry, "robust_power", [](const auto& a) {
     auto b = std::abs(a[0]);
     auto e = a[1], t = a[2];

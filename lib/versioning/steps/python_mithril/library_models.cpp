@@ -21,7 +21,9 @@ const std::vector<std::string>& model_names() {
       "MatrixMultiply", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Softplus", "Softmax", "Sqrt", "Log",
       "Exponential", "Absolute", "Sine", "Cosine", "Sum", "Mean", "Max", "Min", "Prod", "Variance", "Transpose",
       "PermuteTensor", "Flatten", "Concat", "Where", "LayerNorm", "Embedding", "Convolution1D", "Convolution2D",
-      "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy"};
+      "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy", "HingeLoss",
+      "QuadHingeLoss", "QuantileLoss", "KLDivergence", "StableReciprocal", "FloorDivide", "ShiftLeft", "ShiftRight",
+      "StopGradient"};
   return names;
 }
 
@@ -40,6 +42,8 @@ std::optional<std::string> python_constant(const std::string& s) {
   if (s == "Constant.MIN_POSITIVE_NORMAL") return fmt::format("{}", kMinPositiveNormal);
   if (s == "Constant.MIN_POSITIVE_SUBNORMAL") return "5e-324";
   if (s == "Constant.EPSILON") return "2.220446049250313e-16";
+  if (s == "Constant.LEFT_EPSILON") return "1.1102230246251565e-16";
+  if (s == "Constant.STABLE_RECIPROCAL_THRESHOLD") return "1.4916681462400413e-153";
   if (s == "Constant.ZEROS") return "0.0";
   if (s == "Constant.ONES") return "1.0";
   return std::nullopt;
@@ -261,6 +265,42 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "Absolute") return unary("abs");
   if (name == "Sine") return unary("sin");
   if (name == "Cosine") return unary("cos");
+  if (name == "StopGradient") return unary("identity");  // gradients aside, the identity
+  if (name == "FloorDivide") return binary("floor_divide", "numerator", "denominator");
+  if (name == "ShiftLeft") return binary("shift_left", "input", "shift");
+  if (name == "ShiftRight") return binary("shift_right", "input", "shift");
+  if (name == "StableReciprocal")
+    return LibraryModel{{tensor("input"), valued("threshold", "1.4916681462400413e-153", KeyKind::floating)},
+                        [](Emit& e) { e.out("stable_reciprocal", {e.in("input"), e.in("threshold")}); }};
+  if (name == "HingeLoss" || name == "QuadHingeLoss")
+    return LibraryModel{{tensor("input"), tensor("target")}, [quad = name == "QuadHingeLoss"](Emit& e) {
+                          // numpy: maximum(0.0, 1.0 - target * input), squared (x * x) for QuadHingeLoss.
+                          Value base = e.apply("subtract", {e.scalar(1.0), e.apply("multiply", {e.in("target"), e.in("input")})});
+                          if (!quad) {
+                            e.out("maximum", {e.scalar(0.0), base});
+                            return;
+                          }
+                          Value hinge = e.apply("maximum", {e.scalar(0.0), base});
+                          e.out("multiply", {hinge, hinge});
+                        }};
+  if (name == "QuantileLoss")
+    return LibraryModel{{tensor("input"), tensor("target"), valued("quantile", arg_json(args, "quantile", "0.5"), KeyKind::floating)},
+                        [](Emit& e) {
+                          // numpy: error = target - input; maximum(quantile * error, (quantile - 1) * error).
+                          Value error = e.apply("subtract", {e.in("target"), e.in("input")});
+                          Value q = e.in("quantile");
+                          Value low = e.apply("multiply", {e.apply("subtract", {q, e.scalar(1.0)}), error});
+                          e.out("maximum", {e.apply("multiply", {q, error}), low});
+                        }};
+  if (name == "KLDivergence")
+    return LibraryModel{{tensor("input"), tensor("target"), valued("threshold", fmt::format("{}", kMinPositiveNormal), KeyKind::floating)},
+                        [](Emit& e) {
+                          // numpy: target * (robust_log(target) - robust_log(input)).
+                          Value t = e.in("threshold");
+                          Value diff = e.apply("subtract", {e.apply("robust_log", {e.in("target"), t}),
+                                                            e.apply("robust_log", {e.in("input"), t})});
+                          e.out("multiply", {e.in("target"), diff});
+                        }};
   if (name == "LeakyRelu")
     return LibraryModel{{tensor("input"), valued("slope", arg_json(args, "slope", "0.01"))},
                         [](Emit& e) { e.out("leaky_relu", {e.in("input")}, {{"slope", e.number_attr("slope")}}); }};

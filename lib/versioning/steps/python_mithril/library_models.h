@@ -87,6 +87,12 @@ class Emit {
   Value apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
     return model_.apply(op, inputs, attrs, auto_name_(op));
   }
+  /// A float64 scalar constant (Python's literals such as the 1.0 of hinge_loss).
+  Value scalar(double value) {
+    Tensor t(DType::float64, Shape{});
+    *t.mutable_data_as<double>() = value;
+    return model_.constant(auto_name_("const"), t);
+  }
   Value out(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
     output_ = model_.apply(op, inputs, attrs, final_name_.empty() ? auto_name_(op) : final_name_);
     return *output_;
