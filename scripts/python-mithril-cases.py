@@ -25,7 +25,7 @@ from mithril.models import (
     CrossEntropy, Divide, Embedding, Exponential, Flatten, Gelu, IOKey, Layer, LayerNorm, LeakyRelu, Linear,
     Log, MatrixMultiply, Max, MaxPool1D, MaxPool2D, Mean, Min, Model, Multiply, PermuteTensor, Power, Prod,
     Relu, Sigmoid, Sine, Softmax, Softplus, Sqrt, SquaredError, Subtract, Sum, Tanh, Transpose, Variance, Where,
-    FloorDivide, HingeLoss, KLDivergence, QuadHingeLoss, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
+    FloorDivide, HingeLoss, KLDivergence, LogisticRegression, QuadHingeLoss, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -366,6 +366,19 @@ def shifts():
     m |= ShiftLeft().connect(input=IOKey("a", type=ml.Tensor[int]), shift=IOKey("b", type=ml.Tensor[int]),
                              output=IOKey("left"))
     m |= ShiftRight().connect(input="a", shift="b", output=IOKey("right"))
+    return m
+
+
+@case({"input": [5, 3]})
+def logistic_regression_alone():
+    return LogisticRegression()
+
+
+@case({"x": [5, 3], "t": [5, 1]}, t="binary")
+def logistic_regression_with_loss():
+    m = Model()
+    m |= LogisticRegression().connect(input="x", output="logits", probs_output=IOKey("p"))
+    m |= BinaryCrossEntropy().connect(input="logits", target="t", output=IOKey("loss"))
     return m
 
 
