@@ -25,7 +25,7 @@ from mithril.models import (
     CrossEntropy, Divide, Embedding, Exponential, Flatten, Gelu, IOKey, Layer, LayerNorm, LeakyRelu, Linear,
     Log, MatrixMultiply, Max, MaxPool1D, MaxPool2D, Mean, Min, Model, Multiply, PermuteTensor, Power, Prod,
     Relu, Sigmoid, Sine, Softmax, Softplus, Sqrt, SquaredError, Subtract, Sum, Tanh, Transpose, Variance, Where,
-    FloorDivide, HingeLoss, KLDivergence, LogisticRegression, QuadHingeLoss, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
+    FloorDivide, HingeLoss, KLDivergence, LogisticRegression, QuadHingeLoss, RBFKernel, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -380,6 +380,11 @@ def logistic_regression_with_loss():
     m |= LogisticRegression().connect(input="x", output="logits", probs_output=IOKey("p"))
     m |= BinaryCrossEntropy().connect(input="logits", target="t", output=IOKey("loss"))
     return m
+
+
+@case({"input1": [4, 3], "input2": [5, 3], "l_scale": [1], "sigma": [1]}, l_scale="positive", sigma="positive")
+def rbf_kernel_alone():
+    return RBFKernel()
 
 
 # ---------------------------------------------------------------- composition

@@ -24,6 +24,20 @@ ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes&) {
   return ValueInfo{in[0].dtype, out};
 }
 
+ValueInfo infer_cartesian_difference(const std::vector<ValueInfo>& in, const Attributes&) {
+  require_same_dtype(in[0].dtype, in[1].dtype);
+  require_numeric("cartesian_difference", in[0].dtype);
+  if (in[0].shape.size() != 2 || in[1].shape.size() != 2)
+    throw Error(ErrorKind::shape, "cartesian_difference: left and right must be 2-D [N, D] and [M, D], got " +
+                                      shape_str(in[0].shape) + " and " + shape_str(in[1].shape));
+  const Dim& a = in[0].shape[1];
+  const Dim& b = in[1].shape[1];
+  if (a.is_known() && b.is_known() && a.size != b.size)
+    throw Error(ErrorKind::shape, "cartesian_difference: left " + shape_str(in[0].shape) + " and right " +
+                                      shape_str(in[1].shape) + " differ in their last axis");
+  return ValueInfo{in[0].dtype, {in[0].shape[0], in[1].shape[0], a.is_known() ? a : b}};
+}
+
 // One spatial output size: (size + before + after - dilation * (kernel - 1) - 1) / stride + 1.
 Dim window_dim(const Dim& size, int64_t kernel, int64_t stride, int64_t before, int64_t after, int64_t dilation,
                const std::string& op) {
@@ -179,6 +193,11 @@ void register_nn_ops(OpRegistry& registry) {
       "Power that stays finite near 0 (Python Mithril's robust power): with b = |base|, b / threshold where b < "
       "threshold and exponent < 1 - log(threshold) / log(b), else b ** exponent. Numpy broadcasting of all three.",
       {{"base"}, {"exponent"}, {"threshold"}}, {}, infer_robust("robust_power")));
+  registry.add(builtin_schema(
+      "cartesian_difference",
+      "Every difference of a row of left [N, D] and a row of right [M, D]: output [N, M, D] with output[i, j] = "
+      "left[i] - right[j] (numpy's left[:, None, :] - right[None, :, :]).",
+      {{"left"}, {"right"}}, {}, infer_cartesian_difference));
   registry.add(builtin_schema(
       "stable_reciprocal",
       "Reciprocal that stays finite near 0 (Python Mithril's StableReciprocal): 1 / input where |input| >= "

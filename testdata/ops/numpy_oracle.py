@@ -218,6 +218,8 @@ def compute(op, a, x):
         return robust_log(x[0], x[1])
     if op == "robust_power":
         return robust_power(x[0], x[1], x[2])
+    if op == "cartesian_difference":
+        return x[0][:, None, :] - x[1][None, :, :]
     if op == "stable_reciprocal":
         return stable_reciprocal(x[0], x[1])
     if op in ("floor_divide", "left_shift", "right_shift"):

@@ -122,6 +122,19 @@ void pool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor&
   });
 }
 
+void cartesian_difference_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  int64_t n = out.shape()[0], m = out.shape()[1], d = out.shape()[2];
+  dispatch_numeric("cartesian_difference", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* a = in[0].data_as<T>();
+    const T* b = in[1].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j)
+        for (int64_t k = 0; k < d; ++k) y[(i * m + j) * d + k] = wrapping_subtract(a[i * d + k], b[j * d + k]);
+  });
+}
+
 template <class F>
 void add_robust(OpRegistry& registry, const std::string& op, F f) {
   registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
@@ -144,6 +157,7 @@ void add_robust(OpRegistry& registry, const std::string& op, F f) {
 void register_reference_nn_kernels(OpRegistry& registry) {
   registry.add_kernel("identity", kReferenceBackend, identity_kernel);
   registry.add_kernel("gather", kReferenceBackend, gather_kernel);
+  registry.add_kernel("cartesian_difference", kReferenceBackend, cartesian_difference_kernel);
   registry.add_kernel("conv1d", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_kernel(in, a, out, 1); });
   registry.add_kernel("conv2d", kReferenceBackend,

@@ -23,7 +23,7 @@ const std::vector<std::string>& model_names() {
       "PermuteTensor", "Flatten", "Concat", "Where", "LayerNorm", "Embedding", "Convolution1D", "Convolution2D",
       "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy", "HingeLoss",
       "QuadHingeLoss", "QuantileLoss", "KLDivergence", "StableReciprocal", "FloorDivide", "ShiftLeft", "ShiftRight",
-      "StopGradient", "LogisticRegression"};
+      "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel"};
   return names;
 }
 
@@ -272,6 +272,22 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "StableReciprocal")
     return LibraryModel{{tensor("input"), valued("threshold", "1.4916681462400413e-153", KeyKind::floating)},
                         [](Emit& e) { e.out("stable_reciprocal", {e.in("input"), e.in("threshold")}); }};
+  if (name == "Square")
+    return LibraryModel{{tensor("input")}, [](Emit& e) { e.out("multiply", {e.in("input"), e.in("input")}); }};  // numpy: x * x
+  if (name == "CartesianDifference") return binary("cartesian_difference");
+  if (name == "RBFKernel")
+    return LibraryModel{{tensor("input1"), tensor("input2"), tensor("l_scale"), tensor("sigma")}, [](Emit& e) {
+                          // Python's composition: l_scale^2 * exp(sum((input1 - input2)^2 over pairs, axis 2)
+                          // * -0.5 / sigma^2), each square x * x.
+                          Value diff = e.apply("cartesian_difference", {e.in("input1"), e.in("input2")});
+                          Value sq = e.apply("sum", {e.apply("multiply", {diff, diff})},
+                                             {{"axes", std::vector<int64_t>{2}}, {"keepdims", false}});
+                          Value scaled = e.apply("multiply", {sq, e.scalar(-0.5)});
+                          Value sigma = e.in("sigma");
+                          Value ex = e.apply("exp", {e.apply("divide", {scaled, e.apply("multiply", {sigma, sigma})})});
+                          Value l = e.in("l_scale");
+                          e.out("multiply", {e.apply("multiply", {l, l}), ex});
+                        }};
   if (name == "HingeLoss" || name == "QuadHingeLoss")
     return LibraryModel{{tensor("input"), tensor("target")}, [quad = name == "QuadHingeLoss"](Emit& e) {
                           // numpy: maximum(0.0, 1.0 - target * input), squared (x * x) for QuadHingeLoss.
