@@ -776,9 +776,13 @@ class Flattener {
       try {
         inst.emit(e);
       } catch (const Error& err) {
+        // Keep the kind: a value of the wrong type is a schema error, a construct we cannot
+        // express unsupported, a shape that does not fit a shape error.
         std::string what = err.what();
-        if (what.rfind(inst.path, 0) == 0 && !inst.path.empty()) fail("", what);
-        fail(inst.path, inst.model + ": " + what);
+        if (what.rfind(inst.path, 0) == 0 && !inst.path.empty())
+          throw Error(err.kind(), fmt::format("{}: {}", source_, what));  // Emit named the place already
+        throw Error(err.kind(), fmt::format("{}: {}: {}: {}", source_, inst.path.empty() ? "(top level)" : inst.path,
+                                            inst.model, what));
       }
       values[out] = *e.output();
       state[static_cast<std::size_t>(i)] = 2;

@@ -98,7 +98,7 @@ std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_
     if (s.rfind("PaddingType.", 0) == 0) s = s.substr(12);
     if (s == "SAME") return same();
     if (s == "VALID") return std::vector<int64_t>(2 * rank, 0);
-    e.fail(key + ": unknown padding type '" + s + "' (expected SAME or VALID)");
+    e.bad(key + ": unknown padding type '" + s + "' (expected SAME or VALID)");
   }
   if (v.IsInt64()) return std::vector<int64_t>(2 * rank, v.GetInt64());
   if (v.IsArray()) {
@@ -110,14 +110,14 @@ std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_
       if (v[0].IsArray() && v[1].IsArray() && v[0].Size() == 2 && v[1].Size() == 2) {
         for (int a = 0; a < 2; ++a)
           for (int b = 0; b < 2; ++b) {
-            if (!v[a][b].IsInt64()) e.fail(key + ": expected integer padding, got " + compact(v));
+            if (!v[a][b].IsInt64()) e.bad(key + ": expected integer padding, got " + compact(v));
             out.push_back(v[a][b].GetInt64());
           }
         return out;
       }
     }
   }
-  e.fail(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
+  e.bad(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
 }
 
 LibraryModel unary(const std::string& op) {
@@ -442,12 +442,12 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           else if (w.IsArray()) {
                             std::vector<double> weights;
                             for (const auto& x : w.GetArray()) {
-                              if (!x.IsNumber()) e.fail("weights: expected numbers, got " + compact(w));
+                              if (!x.IsNumber()) e.bad("weights: expected numbers, got " + compact(w));
                               weights.push_back(x.GetDouble());
                             }
                             a["weights"] = weights;
                           } else if (!(w.IsString() && std::string(w.GetString()).empty())) {
-                            e.fail("weights: expected \"\", \"auto\" or a list of numbers, got " + compact(w));
+                            e.bad("weights: expected \"\", \"auto\" or a list of numbers, got " + compact(w));
                           }
                           e.out("cross_entropy", {e.in("input"), e.in("target")}, a);
                         }};
