@@ -25,7 +25,8 @@ from mithril.models import (
     CrossEntropy, Divide, Embedding, Exponential, Flatten, Gelu, IOKey, Layer, LayerNorm, LeakyRelu, Linear,
     Log, MatrixMultiply, Max, MaxPool1D, MaxPool2D, Mean, Min, Model, Multiply, PermuteTensor, Power, Prod,
     Relu, Sigmoid, Sine, Softmax, Softplus, Sqrt, SquaredError, Subtract, Sum, Tanh, Transpose, Variance, Where,
-    FloorDivide, HingeLoss, KLDivergence, LogisticRegression, QuadHingeLoss, RBFKernel, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
+    FloorDivide, HingeLoss, KLDivergence, LogisticRegression, PolynomialFeatures, PolynomialRegression,
+    QuadHingeLoss, RBFKernel, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -385,6 +386,19 @@ def logistic_regression_with_loss():
 @case({"input1": [4, 3], "input2": [5, 3], "l_scale": [1], "sigma": [1]}, l_scale="positive", sigma="positive")
 def rbf_kernel_alone():
     return RBFKernel()
+
+
+@case({"x": [4, 3]})
+def polynomial_features_degree3():
+    m = Model()
+    # degree as a connection value: model_to_dict drops PolynomialFeatures' constructor args.
+    m |= PolynomialFeatures().connect(input=tensor("x"), degree=3, output=IOKey("y"))
+    return m
+
+
+@case({"input": [5, 2]})
+def polynomial_regression_alone():
+    return PolynomialRegression(degree=2, dimension=3)
 
 
 # ---------------------------------------------------------------- composition

@@ -218,6 +218,12 @@ def compute(op, a, x):
         return robust_log(x[0], x[1])
     if op == "robust_power":
         return robust_power(x[0], x[1], x[2])
+    if op == "polynomial_features":
+        from itertools import combinations_with_replacement
+        samples, dims = x[0].shape
+        data = np.hstack((np.ones((samples, 1), dtype=x[0].dtype), x[0]))
+        powers = list(map(sum, combinations_with_replacement(np.eye(dims + 1, dtype=int), a["degree"])))[1:]
+        return np.hstack([(data ** p).prod(1)[:, np.newaxis] for p in powers]).astype(x[0].dtype)
     if op == "cartesian_difference":
         return x[0][:, None, :] - x[1][None, :, :]
     if op == "stable_reciprocal":

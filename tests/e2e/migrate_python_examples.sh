@@ -40,7 +40,7 @@ print("migrated %d, outside the list %d, Concat refused %d, other failures %d" %
       (r["counts"]["migrated"], len(unknown), len(concat), len(other)))
 for f in other:
     print("  unexpected:", f["error"])
-assert not other and len(concat) == 3 and r["counts"]["migrated"] == 86
+assert not other and len(concat) == 3 and r["counts"]["migrated"] == 90
 PY
 # A second run changes nothing.
 set +e
@@ -52,7 +52,7 @@ if [ ! -x "$BIN/mithril-run" ]; then
   echo "skipped evaluation: $BIN/mithril-run is not built in this tree yet (the migration part ran)"
   exit 0
 fi
-passed=0; failed=0
+passed=0; failed=0; refused=0
 for model in "$work"/models/*.json; do
   name=$(basename "$model" .json)
   grep -q '"version"' "$model" || continue
@@ -81,7 +81,12 @@ for k, v in exp.items():
     # Python Mithril's rule: all within 1e-14 absolute, or all within 1e-14 relative.
     assert np.all(d < 1e-14) or np.all(d < np.abs(e) * 1e-14) or np.array_equal(e, g, equal_nan=True), (k, d.max())
 PY
-  then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name: $(head -c 300 "$work/$name.err")"; fi
+  then passed=$((passed + 1))
+  elif [ "$name" = test_polynomial_2D_Degree_2_multilabel ] && grep -q "shape \[2,5\], expected \[1,weight_in\]" "$work/$name.err"; then
+    # Its args say dimension 1 but its weight is [2, 5]: the real Python Mithril refuses it too
+    # ("Possible values mismatch!"); the stale case is refused here with the shapes named.
+    refused=$((refused + 1))
+  else failed=$((failed + 1)); echo "FAIL $name: $(head -c 300 "$work/$name.err")"; fi
 done
-echo "mithril-run on migrated examples (float64, Python Mithril's tolerance): $passed passed, $failed failed"
-[ "$passed" = 86 ] && [ "$failed" = 0 ]
+echo "mithril-run on migrated examples (float64, Python Mithril's tolerance): $passed passed, $refused refused as Python refuses them, $failed failed"
+[ "$passed" = 89 ] && [ "$refused" = 1 ] && [ "$failed" = 0 ]

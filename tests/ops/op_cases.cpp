@@ -202,6 +202,9 @@ std::vector<OpCase> build_cases() {
   add("floor_divide", {}, {f32({2, 3}, -4, 4), f32({3}, 0.5, 2)});
   add("floor_divide", {}, {values(DType::int64, {6}, {7, -7, 7, -7, 5, int32_min}), values(DType::int64, {6}, {2, 2, -2, -2, 0, -1})});
   add("floor_divide", {}, {values(DType::int32, {3}, {int32_min, -9, 9}), values(DType::int32, {3}, {-1, 4, -4})});
+  add("polynomial_features", {}, {f64({4, 3})});
+  add("polynomial_features", {{"degree", int64_t{3}}}, {f64({2, 2}, -2, 2)});
+  add("polynomial_features", {{"degree", int64_t{1}}}, {f32({3, 4})});
   add("cartesian_difference", {}, {f64({3, 2}), f64({4, 2})});
   add("cartesian_difference", {}, {f32({1, 3}), f32({2, 3})});
   add("cartesian_difference", {}, {i64({2, 1}, -9, 9), i64({3, 1}, -9, 9)});

@@ -39,6 +39,9 @@ const std::map<std::string, std::string> kKnownFailures = {
     {"test_concat_axis_none_1", "Concat over a run-time list of tensors: no list-valued inputs in format 1.0.0"},
     {"test_concat_axis_none_4", "Concat over a run-time list of tensors: no list-valued inputs in format 1.0.0"},
     {"test_concat_3", "Concat over a run-time list of tensors: no list-valued inputs in format 1.0.0"},
+    // Stale: its args say dimension 1 but its weight is [2, 5]; the real Python Mithril of this
+    // snapshot refuses it too ("Possible values mismatch!").
+    {"test_polynomial_2D_Degree_2_multilabel", "weight [2,5] against dimension 1: refused, as by Python Mithril itself"},
 };
 
 std::string shared_dir() {

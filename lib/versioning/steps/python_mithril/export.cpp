@@ -78,6 +78,7 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   if (auto u = unary.find(op); u != unary.end()) return Translation{u->second, {"input"}, {}, {}};
   if (auto b = binary.find(op); b != binary.end()) return Translation{b->second, {"left", "right"}, {}, {}};
   if (op == "divide") return Translation{"Divide", {"numerator", "denominator"}, {}, {}};
+  if (op == "polynomial_features") return Translation{"PolynomialFeatures", {"input"}, {{"degree", a.at("degree")}}, {}};
   if (op == "cartesian_difference") return Translation{"CartesianDifference", {"left", "right"}, {}, {}};
   if (op == "floor_divide") return Translation{"FloorDivide", {"numerator", "denominator"}, {}, {}};
   if (op == "shift_left") return Translation{"ShiftLeft", {"input", "shift"}, {}, {}};

@@ -249,11 +249,13 @@ class Flattener {
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
     else if (canonical == "LogisticRegression") keys = expand_logistic_regression(path, bindings);
+    else if (canonical == "PolynomialRegression") keys = expand_polynomial_regression(args, path, bindings);
     else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
-    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression") {
+    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
+        canonical != "PolynomialRegression") {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -360,6 +362,25 @@ class Flattener {
     keys["probs_output"] = expand_library("Sigmoid", nullptr, path, sigmoid).at("output");
     instances_.back().canonical_output = false;  // its canonical output is the linear one
     return keys;
+  }
+
+  // PolynomialRegression: PolynomialFeatures(degree) of the input, then Linear(dimension).
+  std::map<std::string, int> expand_polynomial_regression(const JValue* args, const std::string& path,
+                                                          const std::map<std::string, Binding>& bindings) {
+    std::map<std::string, Binding> features, linear;
+    for (const auto& [key, b] : bindings) {
+      if (key == "input") features[key] = b;
+      else if (key == "weight" || key == "bias" || key == "output") linear[key] = b;
+      else bad(path, "model 'PolynomialRegression' has no key '" + key + "' (keys: input, weight, bias, output)");
+    }
+    rapidjson::Document& feature_args = synthesized_args_.emplace_back();
+    feature_args.SetObject();
+    if (const JValue* degree = arg(args, "degree")) feature_args.AddMember("degree", JValue(*degree, feature_args.GetAllocator()), feature_args.GetAllocator());
+    std::map<std::string, int> keys = expand_library("PolynomialFeatures", &feature_args, path, features);
+    int poly = keys.at("output");
+    linear["input"] = [this, poly] { return find(poly); };
+    std::map<std::string, int> lk = expand_library("Linear", args, path, linear);  // args.dimension is the Linear's
+    return {{"input", keys.at("input")}, {"weight", lk.at("weight")}, {"bias", lk.at("bias")}, {"output", lk.at("output")}};
   }
 
   std::map<std::string, int> expand_mlp(const JValue* args, const std::string& path, const std::map<std::string, Binding>& bindings) {

@@ -23,7 +23,8 @@ const std::vector<std::string>& model_names() {
       "PermuteTensor", "Flatten", "Concat", "Where", "LayerNorm", "Embedding", "Convolution1D", "Convolution2D",
       "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy", "HingeLoss",
       "QuadHingeLoss", "QuantileLoss", "KLDivergence", "StableReciprocal", "FloorDivide", "ShiftLeft", "ShiftRight",
-      "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel"};
+      "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel",
+      "PolynomialFeatures", "PolynomialRegression"};
   return names;
 }
 
@@ -272,6 +273,10 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "StableReciprocal")
     return LibraryModel{{tensor("input"), valued("threshold", "1.4916681462400413e-153", KeyKind::floating)},
                         [](Emit& e) { e.out("stable_reciprocal", {e.in("input"), e.in("threshold")}); }};
+  if (name == "PolynomialFeatures")
+    return LibraryModel{{tensor("input"), valued("degree", arg_json(args, "degree", "null"))}, [](Emit& e) {
+                          e.out("polynomial_features", {e.in("input")}, {{"degree", e.int_attr("degree")}});
+                        }};
   if (name == "Square")
     return LibraryModel{{tensor("input")}, [](Emit& e) { e.out("multiply", {e.in("input"), e.in("input")}); }};  // numpy: x * x
   if (name == "CartesianDifference") return binary("cartesian_difference");
