@@ -2,12 +2,13 @@
 #include <iostream>
 
 #include "../common/cli_app.h"
+#include "backends/backend.h"
 #include "tools/load.h"
 
 int main(int argc, char** argv) {
   using namespace mithril::tools;
   const std::string tool = "mithril-load";
-  CLI::App app{"Load any artifact (structure .json [+ --params], .mithril, .mbin, or a bare .npz/.npy), validate it "
+  CLI::App app{"Load any artifact (structure .json [+ --params], .mithril, .mbin, or a bare tensor file: .npz/.npy/.pt/.safetensors/tensor-only .mbin), validate it "
                "completely and print a summary: each input, parameter, operator and submodel with its shape and "
                "parameter count, and totals; for a tensor file, each tensor's name, dtype and shape.",
                tool};
@@ -16,18 +17,27 @@ int main(int argc, char** argv) {
   bool json = false;
   bool quiet = false;
   app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)")->required();
-  app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .mithril, .mbin)");
+  app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .pt, .safetensors, .mithril, .mbin)");
   app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
-  app.add_flag("--verify", o.verify, ".mbin: check every tensor checksum (reads all data)");
+  bool no_verify = false;
+  auto* verify = app.add_flag("--verify", o.verify, ".mbin: also check the zero padding between tensors (every checksum is checked anyway)");
+  app.add_flag("--no-verify", no_verify, ".mbin: skip the per-tensor checksums (raw speed; a corrupted value goes unnoticed)")
+      ->excludes(verify);
   app.add_flag("--allow-unknown-ops", o.allow_unknown_ops,
                "keep operators nobody registered as opaque nodes and validate and summarize the rest");
+  app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
+                                         "or reference")
+      ->check(CLI::IsMember(mithril::backend_names()));
+  add_map_options(app, o.map, "the --params file's tensor names into the model's");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print the report as JSON");
   app.add_flag("-q,--quiet", quiet, "print nothing; only the exit code tells");
   app.footer("\nValidation: the structure (schema, operators, shapes); with parameter values, every parameter present,\n"
-             "no extra tensors (unless --allow-extra), shapes and dtypes as declared. Every problem is listed.\n"
+             "no extra tensors (unless --allow-extra), shapes and dtypes as declared, and (.mbin) every tensor's\n"
+             "XXH3 checksum. Every problem is listed.\n"
              "Exit codes: 0 valid, 2 usage error or invalid/unreadable input.");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
+  o.check_tensors = !no_verify;
 
   return run_guarded(tool, [&] {
     LoadReport report;

@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--params", o.params_out, "write the parameters to this .npz (or .npy for one parameter); '-' = .npz to stdout");
   app.add_option("--init", o.init, "initializer for every parameter (glorot, zeros, ones, normal(0.1), uniform(-1,1)) or PATH=SPEC for one; "
                                    "default: the declared initializers, or the values the source carries (repeatable)");
-  app.add_option("--seed", o.seed, "seed of the initializers (default 0)");
+  app.add_option("--seed", o.seed, "seed of the initializers (default 0)")->check(seed_validator());
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
+  app.add_flag("--force", o.force, "replace outputs that are read-only (refused otherwise)");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout");
   app.add_flag("-v,--verbose", verbose, "print what was written");
@@ -53,5 +54,5 @@ int main(int argc, char** argv) {
     if (json) std::cout << save_report_json(report);
     else if (verbose) std::cerr << format_save_report(report);
     return static_cast<int>(kExitOk);
-  });
+  }, json);
 }

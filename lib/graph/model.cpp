@@ -60,6 +60,10 @@ class SymbolBinder {
 thread_local int function_depth = 0;
 constexpr int kMaxFunctionDepth = 64;
 
+bool same_info(const ValueInfo& a, const ValueInfo& b) {
+  return a.dtype == b.dtype && a.rank_known == b.rank_known && a.shape == b.shape;
+}
+
 }  // namespace
 
 ValueInfo infer_node(const OpSchema& op, const std::vector<ValueInfo>& inputs, const Attributes& attributes) {
@@ -80,6 +84,8 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
                                             const WalkCallbacks& callbacks, const WalkOptions& options) {
   std::map<std::string, FlatValue> values;  // local reference -> flat value
   SymbolBinder binder;
+  const bool inference_only = !callbacks.on_parameter && !callbacks.on_constant && !callbacks.on_node &&
+                              !callbacks.on_value && !options.float_dtype && !options.parameter_shapes;
   for (const InputDecl& input : model.inputs()) {
     auto it = inputs.find(input.name);
     if (it == inputs.end())
@@ -160,7 +166,18 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
       if (callbacks.on_value) callbacks.on_value(prefix, step.name, values[step.name]);
     } else {
       std::map<std::string, FlatValue> bound;
-      for (const auto& [input_name, ref] : step.bindings) bound[input_name] = values.at(ref);
+      bool as_built = inference_only;
+      for (const auto& [input_name, ref] : step.bindings) {
+        bound[input_name] = values.at(ref);
+        as_built = as_built && same_info(bound[input_name].info, model.info(ref));
+      }
+      if (as_built) {
+        // Inputs as they were when the submodel was added: its outputs are the ones inferred
+        // then. Without this, inferring a chain of n nested submodels walks n levels per level.
+        for (const auto& [output_name, info] : step.outputs)
+          values[step.name + "." + output_name] = FlatValue{path + "." + output_name, info};
+        continue;
+      }
       auto outputs = walk_model(*step.submodel, path + ".", bound, callbacks, options);
       for (auto& [output_name, value] : outputs) {
         values[step.name + "." + output_name] = value;

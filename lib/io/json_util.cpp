@@ -29,9 +29,9 @@ bool is_identifier(std::string_view key) {
   return true;
 }
 
-// "/nodes/2/op" -> "nodes[2].op"
-std::string pointer_to_path(const rapidjson::Pointer& pointer) {
-  std::string path;
+// "/nodes/2/op" -> "nodes[2].op" (below `base`, the path of the value the pointer is relative to)
+std::string pointer_to_path(const rapidjson::Pointer& pointer, const std::string& base = "") {
+  std::string path = base;
   for (std::size_t i = 0; i < pointer.GetTokenCount(); ++i) {
     const auto& token = pointer.GetTokens()[i];
     std::string_view name(token.name, token.length);
@@ -241,18 +241,96 @@ const CompiledSchema& compiled_schema(const char* schema_text) {
 
 }  // namespace
 
-void validate(const rapidjson::Document& doc, const char* schema_text, const std::string& source) {
-  const CompiledSchema& compiled = compiled_schema(schema_text);
+namespace {
+
+std::string pointer_text(const rapidjson::Pointer& pointer) {
+  rapidjson::StringBuffer buffer;
+  pointer.Stringify(buffer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// The JSON type name of a value as JSON Schema spells it.
+const char* json_type(const rapidjson::Value& v) {
+  if (v.IsObject()) return "object";
+  if (v.IsArray()) return "array";
+  if (v.IsString()) return "string";
+  if (v.IsBool()) return "boolean";
+  if (v.IsNull()) return "null";
+  return v.IsInt64() || v.IsUint64() ? "integer" : "number";
+}
+
+// The "type" a schema branch requires ($ref to the root's "definitions" followed), or "".
+std::string branch_type(const rapidjson::Value& branch, const rapidjson::Document& root) {
+  const rapidjson::Value* b = &branch;
+  for (int hops = 0; hops < 8 && b->IsObject() && b->HasMember("$ref") && (*b)["$ref"].IsString(); ++hops) {
+    rapidjson::Pointer ref(std::string((*b)["$ref"].GetString()).substr(1).c_str());  // "#/definitions/x"
+    b = ref.IsValid() ? ref.Get(root) : nullptr;
+    if (!b) return "";
+  }
+  if (!b->IsObject()) return "";
+  auto t = b->FindMember("type");
+  return t != b->MemberEnd() && t->value.IsString() ? t->value.GetString() : "";
+}
+
+// One branch of an anyOf/oneOf as a schema of its own: the branch with the root's "definitions"
+// beside it (so its $refs resolve). Built once per branch and thread, like compiled_schema.
+const CompiledSchema& compiled_branch(const char* schema_text, const rapidjson::Document& root, const std::string& key,
+                                      const rapidjson::Value& branch) {
+  static thread_local std::map<std::pair<const char*, std::string>, std::unique_ptr<CompiledSchema>> cache;
+  auto& entry = cache[{schema_text, key}];
+  if (!entry) {
+    auto compiled = std::make_unique<CompiledSchema>();
+    compiled->doc.SetObject();
+    auto& a = compiled->doc.GetAllocator();
+    for (auto it = branch.MemberBegin(); it != branch.MemberEnd(); ++it)
+      compiled->doc.AddMember(rapidjson::Value(it->name, a), rapidjson::Value(it->value, a), a);
+    if (auto defs = root.FindMember("definitions"); defs != root.MemberEnd() && !compiled->doc.HasMember("definitions"))
+      compiled->doc.AddMember("definitions", rapidjson::Value(defs->value, a), a);
+    compiled->schema = std::make_unique<rapidjson::SchemaDocument>(compiled->doc);
+    entry = std::move(compiled);
+  }
+  return *entry;
+}
+
+// Validates `value` (found at `base` in the file) against a compiled schema; throws the first
+// problem as "source: path: message". When a value fails an anyOf/oneOf and its JSON type picks
+// exactly one branch (an inline model body is the object branch of "model"), the problem is
+// reported from inside that branch, at its exact path, instead of "expected A or B".
+void validate_value(const rapidjson::Value& value, const CompiledSchema& compiled, const char* schema_text,
+                    const std::string& source, const std::string& base, const std::string& key) {
   const rapidjson::Document& schema_doc = compiled.doc;
   rapidjson::SchemaValidator validator(*compiled.schema);
-  if (doc.Accept(validator)) return;
+  if (value.Accept(validator)) return;
 
   rapidjson::Pointer doc_pointer = validator.GetInvalidDocumentPointer();
   rapidjson::Pointer schema_pointer = validator.GetInvalidSchemaPointer();
   std::string keyword = validator.GetInvalidSchemaKeyword();
-  std::string path = pointer_to_path(doc_pointer);
-  const rapidjson::Value* found = doc_pointer.Get(doc);
+  std::string path = pointer_to_path(doc_pointer, base);
+  const rapidjson::Value* found = doc_pointer.Get(value);
   const rapidjson::Value* sub = schema_pointer.Get(schema_doc);
+
+  if ((keyword == "anyOf" || keyword == "oneOf") && sub && found && sub->HasMember(keyword.c_str()) &&
+      (*sub)[keyword.c_str()].IsArray()) {
+    const rapidjson::Value& branches = (*sub)[keyword.c_str()];
+    // Only containers: for a scalar the anyOf's own expectation ("a dimension") says it best.
+    const std::string type = found->IsObject() || found->IsArray() ? json_type(*found) : "";
+    const rapidjson::Value* pick = nullptr;
+    std::size_t matches = 0, pick_index = 0;
+    for (rapidjson::SizeType i = 0; i < branches.Size(); ++i) {
+      std::string t = branch_type(branches[i], schema_doc);
+      if (!type.empty() && t == type) {
+        pick = &branches[i];
+        pick_index = i;
+        ++matches;
+      }
+    }
+    if (matches == 1 && pick->IsObject()) {
+      std::string branch_key = key + "|" + pointer_text(schema_pointer) + "/" + keyword + "/" + std::to_string(pick_index);
+      // Throws the precise problem; returns if the branch alone accepts it (then report as before).
+      validate_value(*found, compiled_branch(schema_text, schema_doc, branch_key, *pick), schema_text, source,
+                     path == "(top level)" ? "" : path, branch_key);
+    }
+  }
 
   std::string message;
   if (keyword == "required" && sub && found && found->IsObject()) {
@@ -264,20 +342,26 @@ void validate(const rapidjson::Document& doc, const char* schema_text, const std
   } else if (keyword == "additionalProperties" && sub && doc_pointer.GetTokenCount() > 0) {
     // RapidJSON points at the offending member itself; the schema pointer is its parent's schema.
     const auto& token = doc_pointer.GetTokens()[doc_pointer.GetTokenCount() - 1];
-    std::string key(token.name, token.length);
+    std::string name(token.name, token.length);
     std::string known;
     if (sub->HasMember("properties"))
       for (auto p = (*sub)["properties"].MemberBegin(); p != (*sub)["properties"].MemberEnd(); ++p)
         known += (known.empty() ? "" : ", ") + std::string(p->name.GetString());
     rapidjson::Pointer parent(doc_pointer.GetTokens(), doc_pointer.GetTokenCount() - 1);
-    path = pointer_to_path(parent);
-    message = fmt::format("unknown key '{}' (allowed: {})", key, known.empty() ? "none" : known);
+    path = pointer_to_path(parent, base);
+    message = fmt::format("unknown key '{}' (allowed: {})", name, known.empty() ? "none" : known);
   }
   if (message.empty()) {
     std::string expected = sub ? schema_expectation(*sub, keyword) : keyword;
     message = "expected " + expected + (found ? ", got " + describe(*found) : "");
   }
   throw Error(ErrorKind::schema, fmt::format("{}: {}: {}", source, path, message));
+}
+
+}  // namespace
+
+void validate(const rapidjson::Document& doc, const char* schema_text, const std::string& source) {
+  validate_value(doc, compiled_schema(schema_text), schema_text, source, "", "");
 }
 
 }  // namespace mithril::json

@@ -21,13 +21,17 @@
 //   in O(index) time without touching tensor data. It never allocates memory sized by an unchecked
 //   number from the file.
 // - view() returns a zero-copy Tensor::borrow into the mapping (the view keeps the mapping alive);
-//   load() returns an owned copy. Data checksums and zero padding are checked by verify().
+//   load() returns an owned copy. Both check the tensor's XXH3-64 the first time it is taken (by
+//   default; MbinOpenOptions::check_tensors = false opts out), so no value of a corrupted tensor
+//   reaches the caller: the cost is one pass over that tensor's bytes, paid once per tensor and
+//   only for the tensors used. verify() checks every checksum and the zero padding.
 // - Every failure is a mithril::Error: kind format (corrupt, truncated, malformed), unsupported
 //   (newer major version, unknown required feature, unknown dtype code) or io, with a one-line
 //   message naming the file, and the tensor where there is one.
 // - Little-endian hosts only (checked at compile time).
 // - A mapped file must not be truncated or rewritten in place while mapped (SIGBUS); MbinWriter never
 //   does that: it writes a new file and renames it.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -130,7 +134,10 @@ void write_mbin(const std::string& path, const std::string& structure_json, cons
                 const std::vector<std::pair<std::string, Tensor>>& tensors, MbinWriteOptions options = {});
 
 struct MbinOpenOptions {
-  bool verify = false;  ///< also check every data checksum and the padding (reads all the data)
+  bool verify = false;  ///< also check every data checksum and the padding at open (reads all the data)
+  /// view() and load() check a tensor's checksum the first time it is taken (Error(format) naming
+  /// the file and tensor on a mismatch). false: hand out the bytes unchecked (--no-verify).
+  bool check_tensors = true;
 };
 
 /// An opened, validated, memory-mapped .mbin file. Immutable and safe to share between threads.
@@ -154,14 +161,20 @@ class MbinFile {
   /// The tensor called `name`, or nullptr. Binary search.
   const MbinTensorInfo* find(std::string_view name) const;
 
-  /// A zero-copy read-only view into the mapping; it keeps the mapping alive. Throws
-  /// Error(invalid_argument) naming the file and tensor if there is no such tensor.
+  /// A zero-copy read-only view into the mapping; it keeps the mapping alive. Unless the file was
+  /// opened with check_tensors = false, the tensor's checksum is checked first (once per tensor;
+  /// Error(format) "model.mbin: tensor 'w': checksum mismatch (data corrupted)"). Throws
+  /// Error(invalid_argument) naming the file and tensor if there is no such tensor; `info` is looked
+  /// up by name, so a copy of a record cannot point elsewhere.
   Tensor view(std::string_view name) const;
   Tensor view(const MbinTensorInfo& info) const;
 
-  /// An owned, writable copy (one memcpy from the mapping; the checksum is not checked).
+  /// An owned, writable copy, checked like view() (hashed while it is copied: one pass).
   Tensor load(std::string_view name) const;
   Tensor load(const MbinTensorInfo& info) const;
+
+  /// Whether view()/load() check checksums (the open option check_tensors).
+  bool checks_tensors() const { return check_tensors_; }
 
   /// Every tensor as an owned copy, in tensors() order.
   std::vector<std::pair<std::string, Tensor>> load_all() const;
@@ -170,7 +183,7 @@ class MbinFile {
   /// naming the file and the first bad tensor (in file order), e.g.
   /// "model.mbin: tensor 'w': checksum mismatch (data corrupted)".
   void verify() const;
-  /// Checks the checksum of one tensor.
+  /// Checks the checksum of one tensor (always, whatever check_tensors says).
   void verify(std::string_view name) const;
 
   uint16_t version_major() const { return version_major_; }
@@ -188,7 +201,9 @@ class MbinFile {
  private:
   MbinFile() = default;
   const MbinTensorInfo& require(std::string_view name) const;
+  const MbinTensorInfo& own(const MbinTensorInfo& info) const;
   void verify_one(const MbinTensorInfo& info) const;
+  void check_before_use(const MbinTensorInfo& info) const;
 
   std::string path_;
   std::shared_ptr<const void> mapping_;  // owns the mmap; its get() is the base address
@@ -196,6 +211,9 @@ class MbinFile {
   std::string structure_json_;
   std::string metadata_json_;
   std::vector<MbinTensorInfo> tensors_;
+  bool check_tensors_ = true;
+  // checked_[i]: tensors_[i]'s checksum matched (set once; racing threads at worst hash twice).
+  std::unique_ptr<std::atomic<bool>[]> checked_;
   uint16_t version_major_ = 0;
   uint16_t version_minor_ = 0;
   uint32_t required_features_ = 0;

@@ -223,6 +223,11 @@ std::string body_text(const Model& m, const DefinitionTable& defs) {
   return buffer.GetString();
 }
 
+constexpr int kMaxInlineNesting = 32;
+// Models nested in models through definitions, at most: walking, compiling and freeing a model
+// tree recurse once per level, so the depth is bounded well within an 8 MiB stack.
+constexpr int kMaxModelNesting = 6000;
+
 // Bodies whose content is used more than once in the tree are written once under "definitions",
 // so a model of many identical blocks stays small. Names are the model names, suffixed when two
 // different bodies share one, in first-use (depth-first) order: deterministic.
@@ -241,23 +246,55 @@ DefinitionTable plan_definitions(const Model& top) {
   };
   collect(top);
 
-  DefinitionTable none;
-  std::map<std::string, int> uses;  // body content -> number of steps using it
-  std::map<const Model*, std::string> content;
-  std::function<void(const Model&)> count = [&](const Model& m) {
+  // Two bodies have the same content when their own text is the same and their submodels have
+  // the same content: each body's text is made once with its submodels written as content ids
+  // ("#3", never a model name), children first. Linear in the size of the tree, however deep.
+  DefinitionTable by_id;  // submodel -> "#<content id>"
+  std::map<std::string, int> id_of_text;
+  std::map<const Model*, int> content;
+  std::function<void(const Model&)> identify = [&](const Model& m) {
+    for (const Step& step : m.steps())
+      if (step.is_submodel() && !content.count(step.submodel.get())) identify(*step.submodel);
+    if (&m == &top) return;
+    auto it = id_of_text.emplace(body_text(m, by_id), static_cast<int>(id_of_text.size())).first;
+    content[&m] = it->second;
+    by_id.names[&m] = "#" + std::to_string(it->second);
+  };
+  identify(top);
+  std::map<int, int> uses;  // content id -> number of steps using it
+  auto count = [&](const Model& m) {
     for (const Step& step : m.steps())
       if (step.is_submodel()) ++uses[content[step.submodel.get()]];
   };
-  for (auto it = order.rbegin(); it != order.rend(); ++it) content[*it] = body_text(**it, none);
   count(top);
   for (const Model* m : order) count(*m);
 
+  // Bodies used twice are hoisted, and so is every body that would otherwise nest more than
+  // kMaxInlineNesting submodels inline (a chain of thousands of definitions must not become JSON
+  // nested thousands deep: readers, ours included, cap the nesting).
+  std::set<int> hoist;
+  for (const auto& [id, n] : uses)
+    if (n >= 2) hoist.insert(id);
+  std::map<const Model*, int> height;  // submodel levels written inline below a body
+  std::function<int(const Model&)> inline_height = [&](const Model& m) -> int {
+    if (auto it = height.find(&m); it != height.end()) return it->second;
+    int h = 0;
+    for (const Step& step : m.steps()) {
+      if (!step.is_submodel()) continue;
+      int below = inline_height(*step.submodel);
+      if (!hoist.count(content[step.submodel.get()])) h = std::max(h, below + 1);
+    }
+    if (&m != &top && h >= kMaxInlineNesting) hoist.insert(content[&m]);
+    return height[&m] = h;
+  };
+  inline_height(top);
+
   DefinitionTable defs;
-  std::map<std::string, std::string> name_of_content;
+  std::map<int, std::string> name_of_content;
   std::set<std::string> taken;
   for (const Model* m : order) {
-    const std::string& text = content[m];
-    if (uses[text] < 2) continue;
+    int text = content[m];
+    if (!hoist.count(text)) continue;
     auto known = name_of_content.find(text);
     if (known != name_of_content.end()) {
       defs.names[m] = known->second;
@@ -496,6 +533,8 @@ struct Reader {
   bool allow_unknown_ops = false;
   std::map<std::string, std::shared_ptr<const Model>> built_definitions;
   std::set<std::string> building;  // definitions being built, to refuse cycles
+  std::map<std::string_view, const rapidjson::Value*, std::less<>> definitions;  // by name, built on first use
+  bool definitions_indexed = false;
 
   [[noreturn]] void fail(ErrorKind kind, const std::string& path, const std::string& what) const {
     throw Error(kind, fmt::format("{}: {}: {}", source, path.empty() ? "(top level)" : path, what));
@@ -591,15 +630,110 @@ struct Reader {
     return t;
   }
 
+  // rapidjson finds members by a linear search: the definitions are indexed by name once.
+  void index_definitions() {
+    if (definitions_indexed) return;
+    definitions_indexed = true;
+    if (auto defs = root.FindMember("definitions"); defs != root.MemberEnd())
+      for (auto it = defs->value.MemberBegin(); it != defs->value.MemberEnd(); ++it)
+        definitions.emplace(std::string_view(it->name.GetString(), it->name.GetStringLength()), &it->value);
+  }
+
+  // A reference from a body to a definition by name: its JSON path, and how many models deep it
+  // is (1: a node of the body itself; more: inside bodies written inline).
+  struct DefinitionRef {
+    std::string name;
+    std::string path;
+    int level = 1;
+  };
+
+  // The definitions a body refers to (also from bodies written inline in it; the body's own nodes
+  // are at `level`); returns how many models deep its inline bodies go (0: none).
+  int definition_refs(const rapidjson::Value& body, const std::string& path, int level, std::vector<DefinitionRef>& out) const {
+    int deepest = 0;
+    auto nodes = body.FindMember("nodes");
+    if (nodes == body.MemberEnd() || !nodes->value.IsArray()) return deepest;
+    for (rapidjson::SizeType i = 0; i < nodes->value.Size(); ++i) {
+      auto m = nodes->value[i].FindMember("model");
+      if (m == nodes->value[i].MemberEnd()) continue;
+      std::string here = json::child(json::child(json::child(path, "nodes"), i), "model");
+      if (m->value.IsString()) {
+        out.push_back({m->value.GetString(), here, level});
+      } else if (m->value.IsObject()) {  // inline: bounded by kMaxJsonDepth
+        deepest = std::max({deepest, level, definition_refs(m->value, here, level + 1, out)});
+      }
+    }
+    return deepest;
+  }
+
+  // Builds every definition the top body uses, each after the ones it uses, with an explicit
+  // stack: a chain of thousands of definitions costs linear time and no deep recursion (each
+  // body then finds its submodels built). Refuses cycles, and models nested deeper than
+  // kMaxModelNesting, before building anything.
+  void build_definitions() {
+    index_definitions();
+    if (definitions.empty()) return;
+    struct Frame {
+      std::string name;
+      std::vector<DefinitionRef> refs;
+      std::size_t next = 0;
+      int depth = 0;  // models nested in this definition, itself included
+    };
+    auto open = [&](const std::string& name) {
+      Frame f{name, {}, 0, 0};
+      f.depth = 1 + definition_refs(*definitions.find(name)->second, json::child("definitions", name), 1, f.refs);
+      return f;
+    };
+    std::map<std::string, int, std::less<>> depth_of;  // finished definitions
+    std::set<std::string, std::less<>> on_stack;
+    std::vector<std::string> order;
+    std::vector<DefinitionRef> roots;
+    definition_refs(root, "", 1, roots);
+    for (const DefinitionRef& r : roots) {
+      if (depth_of.count(r.name) || !definitions.count(r.name)) continue;  // unknown: build_body says so
+      std::vector<Frame> stack;
+      stack.push_back(open(r.name));
+      on_stack.insert(r.name);
+      while (!stack.empty()) {
+        Frame& f = stack.back();
+        if (f.next < f.refs.size()) {
+          const DefinitionRef& ref = f.refs[f.next++];
+          if (on_stack.count(ref.name)) fail(ErrorKind::schema, ref.path, "definition '" + ref.name + "' contains itself");
+          if (auto done = depth_of.find(ref.name); done != depth_of.end()) {
+            f.depth = std::max(f.depth, ref.level + done->second);
+            continue;
+          }
+          if (!definitions.count(ref.name)) continue;  // build_body reports it with its path
+          on_stack.insert(ref.name);
+          stack.push_back(open(ref.name));
+          continue;
+        }
+        Frame done = std::move(f);
+        stack.pop_back();
+        if (done.depth > kMaxModelNesting)
+          fail(ErrorKind::schema, json::child("definitions", done.name),
+               fmt::format("models nested {} deep through definitions (at most {})", done.depth, kMaxModelNesting));
+        on_stack.erase(done.name);
+        depth_of.emplace(done.name, done.depth);
+        order.push_back(done.name);
+        if (!stack.empty()) {
+          Frame& parent = stack.back();
+          parent.depth = std::max(parent.depth, parent.refs[parent.next - 1].level + done.depth);
+        }
+      }
+    }
+    for (const std::string& name : order) definition(name, json::child("definitions", name));
+  }
+
   std::shared_ptr<const Model> definition(const std::string& name, const std::string& path) {
     auto done = built_definitions.find(name);
     if (done != built_definitions.end()) return done->second;
-    auto defs = root.FindMember("definitions");
-    if (defs == root.MemberEnd() || !defs->value.HasMember(name.c_str()))
-      fail(ErrorKind::schema, path, "no definition named '" + name + "'");
+    index_definitions();
+    auto body = definitions.find(name);
+    if (body == definitions.end()) fail(ErrorKind::schema, path, "no definition named '" + name + "'");
     if (building.count(name)) fail(ErrorKind::schema, path, "definition '" + name + "' contains itself");
     building.insert(name);
-    auto model = build_body(defs->value[name.c_str()], json::child("definitions", name));
+    auto model = build_body(*body->second, json::child("definitions", name));
     building.erase(name);
     built_definitions[name] = model;
     return model;
@@ -853,8 +987,9 @@ std::shared_ptr<Model> from_dict(std::string_view json, const std::string& sourc
       std::string path = json::child("functions", it->name.GetString());
       register_function(parse_function(it->name.GetString(), it->value, source, path), source, path);
     }
-  Reader reader{doc, source, options.allow_unknown_ops, {}, {}};
+  Reader reader{doc, source, options.allow_unknown_ops, {}, {}, {}, false};
   if (!options.allow_unknown_ops) reader.check_operators_known();
+  reader.build_definitions();
   auto model = reader.build_body(doc, "");
   if (auto meta = doc.FindMember("metadata"); meta != doc.MemberEnd())
     for (auto it = meta->value.MemberBegin(); it != meta->value.MemberEnd(); ++it)

@@ -65,6 +65,11 @@ void bind_parameters(PhysicalModel& model, const NamedTensors& values, const std
 
 PhysicalModel compile_with_parameters(std::shared_ptr<const Model> model, const Backend& backend, const NamedTensors& values,
                                       const std::string& source, CompileOptions options, const BindOptions& bind) {
+  BindOptions effective = bind;
+  if (options.dtype) effective.cast = true;  // a forced compute dtype casts every value
+  // Every problem at once (missing, extra, shapes and dtypes as declared), before compiling would
+  // stop at the first shape that does not bind; parameters with open shapes are checked by bind.
+  check_parameter_values(declared_parameters(*model), values, source, effective);
   for (const auto& [name, value] : values) options.parameter_shapes.emplace(name, value.shape());
   options.initialize_parameters = false;  // every value comes from `values` (bind checks that)
   PhysicalModel pm = [&] {
@@ -74,8 +79,6 @@ PhysicalModel compile_with_parameters(std::shared_ptr<const Model> model, const 
       throw e.with_context(source);
     }
   }();
-  BindOptions effective = bind;
-  if (options.dtype) effective.cast = true;  // a forced compute dtype casts every value
   bind_parameters(pm, values, source, effective);
   return pm;
 }

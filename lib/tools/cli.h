@@ -19,7 +19,12 @@ std::string version_line(const std::string& tool);
 
 /// Runs `body` and maps what escapes it: mithril::Error and std::exception print
 /// "<tool>: error: <message>" on stderr and give kExitInputError; std::bad_alloc says
-/// "out of memory". Returns what `body` returns otherwise.
-int run_guarded(const std::string& tool, const std::function<int()>& body);
+/// "out of memory". With `json_errors` (the tool's --json), the error is also printed on stdout
+/// as {"tool", "ok": false, "error_kind", "error"}, so a script that parses --json output always
+/// gets JSON. Returns what `body` returns otherwise.
+int run_guarded(const std::string& tool, const std::function<int()>& body, bool json_errors = false);
+
+/// That JSON error object (one line). `kind` is an error kind name ("io", "format", ...).
+std::string tool_error_json(const std::string& tool, const std::string& kind, const std::string& message);
 
 }  // namespace mithril::tools

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 
 #include "versioning/format_history.h"
 #include "core/error.h"
@@ -23,6 +24,26 @@ std::map<std::string, std::string> parse_key_values(const std::vector<std::strin
       throw Error(ErrorKind::invalid_argument, fmt::format("{} '{}': '{}' given twice", flag, item, item.substr(0, eq)));
   }
   return out;
+}
+
+StateDictMapping make_mapping(const MapOptions& options) {
+  StateDictMapping mapping;
+  for (const std::string& rule : options.rules) mapping.rules.push_back(parse_name_rule(rule));
+  if (!options.file.empty()) {
+    StateDictMapping from_file = read_mapping_file(options.file);
+    mapping.rules.insert(mapping.rules.end(), from_file.rules.begin(), from_file.rules.end());
+    mapping.torch_linear = from_file.torch_linear;
+  }
+  mapping.torch_linear = mapping.torch_linear || options.torch_linear;
+  return mapping;
+}
+
+void map_parameters_in(Artifact& artifact, const MapOptions& options, const std::string& params_path, bool allow_extra) {
+  if (!options.given()) return;
+  if (params_path.empty() || !artifact.model)
+    throw Error(ErrorKind::invalid_argument, artifact.path + ": --map, --map-file and --torch-linear apply to parameters read from "
+                                                             "a tensor file: give the model's structure and --params FILE");
+  artifact.tensors = map_state_dict_to_model(*artifact.model, artifact.tensors, make_mapping(options), params_path, allow_extra);
 }
 
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items) {
@@ -57,7 +78,40 @@ std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items)
   return out;
 }
 
+namespace {
+
+// A dict with this library's model keys ("nodes", "outputs", "definitions"...) and none of Python
+// Mithril's ("submodels", "connections").
+bool looks_like_our_format(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return false;
+  if (doc.HasMember("submodels") || doc.HasMember("connections")) return false;
+  for (const char* key : {"nodes", "outputs", "definitions", "functions", "parameters", "constants"})
+    if (doc.HasMember(key)) return true;
+  return false;
+}
+
+}  // namespace
+
 void load_tool_plugins(const std::vector<std::string>& plugins) { load_plugins(plugins); }
+
+Error missing_version_hint(const std::string& json, const std::string& source, const Error& e) {
+  // A dict without "version" is read as Python Mithril's; when that fails and the dict looks like
+  // ours, the missing "version" is the likely mistake: say so first.
+  std::string version;
+  try {
+    version = versioning::detect_format_version(json, source);
+  } catch (const Error&) {
+    return e;
+  }
+  if (version != versioning::kPythonMithrilVersion || !looks_like_our_format(json)) return e;
+  std::string why = e.what();
+  if (why.rfind(source + ": ", 0) == 0) why = why.substr(source.size() + 2);
+  return Error(ErrorKind::schema, fmt::format("{}: no \"version\": add \"version\": \"{}\" at the top level (the dict has the keys "
+                                              "of this library's model format; read as a Python Mithril dict, which has no version, "
+                                              "it fails: {})", source, kModelFormatVersion, why));
+}
 
 ArtifactLoadOptions tool_load_options() {
   ArtifactLoadOptions options;
@@ -72,7 +126,11 @@ ArtifactLoadOptions tool_load_options() {
     }
     const auto& known = versioning::format_history().versions;
     if (version == kModelFormatVersion || std::find(known.begin(), known.end(), version) == known.end()) return json;
-    return versioning::update_model_dict_version(json, kModelFormatVersion, source);
+    try {
+      return versioning::update_model_dict_version(json, kModelFormatVersion, source);
+    } catch (const Error& e) {
+      throw missing_version_hint(json, source, e);
+    }
   };
   return options;
 }
@@ -98,6 +156,10 @@ std::string human_bytes(uint64_t bytes) {
 
 WrittenFile written_file(const std::string& path, ArtifactKind kind, const std::string& content) {
   return WrittenFile{path, artifact_kind_name(kind), file_size_or_zero(path), content};
+}
+
+void refresh_sizes(std::vector<WrittenFile>& written) {
+  for (WrittenFile& f : written) f.bytes = file_size_or_zero(f.path);
 }
 
 int64_t total_numel(const NamedTensors& tensors) {

@@ -19,12 +19,19 @@ struct ConvertOptions {
   std::string params_out;    ///< also dump the parameters (or a tensor file's tensors) here (.npz/.npy; "-": .npz on stdout)
   bool compress = false;     ///< deflate .npz / .mithril members
   bool allow_extra = false;  ///< ignore tensors that are not parameters of the model
-  bool verify = false;       ///< .mbin input: check every checksum first
+  /// .mbin input: also check the padding between tensors. Every tensor's checksum is checked
+  /// anyway (always: a conversion must not give corrupted values fresh, valid checksums).
+  bool verify = false;
+  bool force = false;        ///< replace outputs that are read-only (refused otherwise)
   /// Extract the part of the model between these values (graph/extract.h) and write only it,
   /// with exactly the parameters it uses. Both lists must be given together.
   std::vector<std::string> extract_inputs;
   std::vector<std::string> extract_outputs;
+  /// With --params: how that file's tensor names and layouts become the model's. Without: how the
+  /// model's parameters are named and laid out in the tensor files written (-o, --params-out).
+  MapOptions map;
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled (validated) for this backend
 };
 
 struct ConvertReport {

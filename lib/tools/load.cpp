@@ -47,12 +47,14 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = options.params_path;
   load.verify = options.verify;
+  load.check_tensors = options.check_tensors;
   load.allow_unknown_ops = options.allow_unknown_ops;
   Artifact a = load_artifact(options.path, load);
+  map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   report.kind = a.kind;
   report.metadata = a.metadata;
   // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).
-  report.verified = options.verify && (a.kind == ArtifactKind::mbin ||
+  report.verified = (options.verify || options.check_tensors) && (a.kind == ArtifactKind::mbin ||
                                        (!options.params_path.empty() && options.params_path != "-" &&
                                         detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
   if (!a.model) {
@@ -80,7 +82,11 @@ LoadReport inspect_artifact(const LoadOptions& options) {
     std::string source = options.params_path.empty() ? options.path : options.params_path;
     BindOptions bind;
     bind.allow_extra = options.allow_extra;
-    PhysicalModel pm = compile_with_parameters(a.model, reference_backend(), a.tensors, source, {}, bind);
+    const Backend& backend = backend_by_name(options.backend);
+    PhysicalModel pm = compile_with_parameters(a.model, backend, a.tensors, source, {}, bind);
+    report.backend = std::string(backend.name());
+    for (const OpSchema* op : pm.operators())
+      if (!backend.implements(*op)) report.fallback_ops.push_back(op->qualified_name());
     std::vector<std::string> names = pm.get_parameter_names();
     std::set<std::string> known(names.begin(), names.end());
     for (const auto& [name, t] : a.tensors)
@@ -115,6 +121,10 @@ std::string format_load_report(const LoadReport& r) {
                        r.ignored.empty() ? "" : fmt::format(" ({} extra tensors ignored: {})", r.ignored.size(), fmt::join(r.ignored, ", ")));
   else if (r.summary.parameter_tensors == 0)
     out += "parameters: none (the model has none)\n";
+  if (!r.backend.empty())
+    out += r.fallback_ops.empty() ? fmt::format("backend: {} runs every operator\n", r.backend)
+                                  : fmt::format("backend: {}; on reference (no {} kernel): {}\n", r.backend, r.backend,
+                                                fmt::join(r.fallback_ops, ", "));
   else
     out += "parameters: none (structure only; give --params FILE to check values)\n";
   return out;
@@ -134,6 +144,11 @@ std::string load_report_json(const LoadReport& r) {
   if (!r.params_path.empty()) j.key("params").str(r.params_path);
   j.key("kind").str(artifact_kind_name(r.kind)).key("valid").boolean(true);
   j.key("verified").boolean(r.verified);
+  if (!r.backend.empty()) {
+    j.key("backend").str(r.backend).key("fallback_ops").begin_array();
+    for (const std::string& op : r.fallback_ops) j.str(op);
+    j.end_array();
+  }
   if (!r.is_model) {
     j.key("tensors").begin_array();
     for (const auto& [name, t] : r.tensors) j.tensor_info(name, t);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/artifact.h"
+#include "tools/common.h"
 #include "tools/summary.h"
 
 namespace mithril::tools {
@@ -15,11 +16,16 @@ struct LoadOptions {
   std::string path;          ///< any artifact; "-" reads a structure JSON from standard input
   std::string params_path;   ///< parameters for a structure JSON (.npz, .npy, .mithril, .mbin)
   bool allow_extra = false;  ///< tensors that are not parameters of the model are ignored, not refused
-  bool verify = false;       ///< .mbin: check every tensor checksum (reads all data)
+  bool verify = false;       ///< .mbin: also check the zero padding between tensors (every byte of the data region)
+  /// .mbin: check each tensor's checksum before its values are used (the default; false is
+  /// --no-verify: the shapes and dtypes are still checked, the bytes are not).
+  bool check_tensors = true;
   /// Keep operators nobody registered as opaque nodes and validate the rest (parameters are then
   /// checked against their declarations without compiling).
   bool allow_unknown_ops = false;
+  MapOptions map;  ///< how the --params file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled for this backend (backends/backend.h)
 };
 
 struct LoadReport {
@@ -30,14 +36,16 @@ struct LoadReport {
   std::string format_version;                   ///< the "version" of the structure as stored
   std::map<std::string, std::string> metadata;  ///< .mithril/.mbin package metadata
   bool has_parameters = false;                  ///< values were present and bound
-  bool verified = false;                        ///< .mbin checksums checked
+  bool verified = false;                        ///< .mbin checksums checked (every tensor the model uses)
   std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
   std::vector<std::string> unknown_ops;         ///< opaque nodes kept by allow_unknown_ops: "path (op)"
   ModelSummary summary;                         ///< for models
+  std::string backend;                          ///< the backend the model was compiled for (with parameters)
+  std::vector<std::string> fallback_ops;        ///< operators that backend lacks: they run on reference
   NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters
 };
 
-/// Loads and validates. A model is compiled for the reference backend with its parameters bound
+/// Loads and validates. A model is compiled for options.backend with its parameters bound
 /// (every parameter present, no extras unless allowed, shapes and dtypes as declared); a
 /// structure without parameters is validated as a structure (schema, operators, shapes).
 /// Every problem throws Error naming the file (bind_parameters lists all of them at once).

@@ -1,5 +1,6 @@
 #include "tools/migrate.h"
 
+#include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -15,12 +16,15 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/mbin.h"
+#include "io/safetensors.h"
+#include "tools/common.h"
 #include "io/mithril_file.h"
 #include "tools/cli.h"
 #include "versioning/format_history.h"
@@ -76,6 +80,7 @@ const ContainerAdapter& adapter_for(const std::string& path) {
 bool is_model_file_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;  // hidden and AtomicFile temporaries
   std::string ext = fs::path(name).extension().string();
+  if (is_safetensors_index_path(name)) return false;  // a tensor set's index, not a model dict
   return ext == ".json" || ext == ".mbin" || ext == ".mithril";
 }
 
@@ -107,7 +112,7 @@ void add_folder(const fs::path& root, std::vector<FoundFile>& out) {
       continue;
     }
     if (!it->is_regular_file() || !is_model_file_name(name)) continue;
-    out.push_back({it->path().string(), it->path().lexically_relative(root).generic_string()});
+    out.push_back({it->path().string(), it->path().lexically_relative(root).generic_string(), false});
   }
 }
 
@@ -116,7 +121,7 @@ void add_path(const std::string& arg, std::vector<FoundFile>& out) {
   fs::file_status st = fs::status(arg, ec);
   if (fs::is_directory(st)) return add_folder(arg, out);
   if (fs::exists(st)) {
-    out.push_back({arg, fs::path(arg).filename().string()});
+    out.push_back({arg, fs::path(arg).filename().string(), true});
     return;
   }
   if (arg.find_first_of("*?[") != std::string::npos) {
@@ -129,7 +134,7 @@ void add_path(const std::string& arg, std::vector<FoundFile>& out) {
     if (matches.empty()) throw Error(ErrorKind::io, arg + ": the pattern matches no file");
     for (const std::string& m : matches) {
       if (fs::is_directory(m)) add_folder(m, out);
-      else out.push_back({m, fs::path(m).filename().string()});
+      else out.push_back({m, fs::path(m).filename().string(), false});
     }
     return;
   }
@@ -145,11 +150,37 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-void process(const MigrateOptions& options, const versioning::FormatHistory& history, FileResult& r) {
+// Every model dict of every version has "name" (Python Mithril's) or "version" (ours, which has
+// "name" too). A JSON object with neither is something else kept beside models: a config, inputs.
+// Anything else (not JSON, not an object) might be a damaged model, and fails.
+bool could_be_model_dict(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) return true;
+  return doc.HasMember("name") || doc.HasMember("version");
+}
+
+bool excluded(const FoundFile& f, const std::vector<std::string>& patterns) {
+  std::string name = fs::path(f.path).filename().string();
+  for (const std::string& p : patterns)
+    if (fnmatch(p.c_str(), f.relative.c_str(), 0) == 0 || fnmatch(p.c_str(), name.c_str(), 0) == 0 ||
+        fnmatch(p.c_str(), f.path.c_str(), 0) == 0)
+      return true;
+  return false;
+}
+
+void process(const MigrateOptions& options, const versioning::FormatHistory& history, FileResult& r, bool named) {
   try {
     const ContainerAdapter& adapter = adapter_for(r.path);
     std::string text = adapter.read_structure(r.path);
-    r.from_version = versioning::detect_format_version(text, r.path);
+    if (!named && &adapter == &adapters().front() && !could_be_model_dict(text)) {
+      r.status = FileStatus::skipped;
+      r.note = "a JSON object without \"name\" or \"version\": not a model dict of any version (e.g. a config or inputs file)";
+      return;
+    }
+    // A tensor-only .mbin has no structure, so nothing that versions: it is as current as can be.
+    bool tensors_only = text.empty() && std::string(adapter.extension) == ".mbin";
+    r.from_version = tensors_only ? options.target : versioning::detect_format_version(text, r.path);
     bool in_place = options.output_dir.empty();
     r.output = in_place ? r.path : (fs::path(options.output_dir) / r.relative).string();
     if (r.from_version == options.target) {
@@ -157,16 +188,26 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       // The output tree mirrors the input tree: files already at the target are copied as they are.
       if (!in_place && options.mode == MigrateMode::write) {
         fs::create_directories(fs::path(r.output).parent_path());
+        AtomicWriteGroup group({options.force});
         copy_file_atomic(r.path, r.output);
+        group.commit();
       }
       return;
     }
-    std::string migrated = versioning::update_model_dict_version(history, text, options.target, r.path);
+    std::string migrated;
+    try {
+      migrated = versioning::update_model_dict_version(history, text, options.target, r.path);
+    } catch (const Error& e) {
+      throw missing_version_hint(text, r.path, e);
+    }
     if (options.mode != MigrateMode::write) {
       r.status = FileStatus::needs_migration;
       if (options.mode == MigrateMode::dry_run) r.new_text = std::move(migrated);
       return;
     }
+    // The backup and the new file replace their destinations together, after both were written
+    // (an .mbin's tensors are checksum-checked while they are copied: corruption is refused here).
+    AtomicWriteGroup group({options.force});
     if (in_place) {
       if (options.backup) copy_file_atomic(r.path, r.path + ".bak");
     } else {
@@ -175,6 +216,7 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       if (ec) throw Error(ErrorKind::io, r.output + ": cannot create its folder: " + ec.message());
     }
     adapter.write(r.path, r.output, migrated);
+    group.commit();
     r.status = FileStatus::migrated;
   } catch (const std::bad_alloc&) {
     r.status = FileStatus::failed;
@@ -194,6 +236,7 @@ const char* file_status_name(FileStatus status) {
     case FileStatus::up_to_date: return "up-to-date";
     case FileStatus::needs_migration: return "needs-migration";
     case FileStatus::failed: return "failed";
+    case FileStatus::skipped: return "skipped";
   }
   return "failed";
 }
@@ -246,6 +289,9 @@ MigrateReport migrate_files(const MigrateOptions& options) {
                                                          fmt::join(history.versions, ", ")));
   auto start = std::chrono::steady_clock::now();
   std::vector<FoundFile> found = find_model_files(options.paths, options.path_list);
+  if (!options.exclude.empty())
+    found.erase(std::remove_if(found.begin(), found.end(), [&](const FoundFile& f) { return excluded(f, options.exclude); }),
+                found.end());
   if (!options.output_dir.empty() && options.mode == MigrateMode::write) {
     // Files from different folders can share a relative path: one output would silently replace
     // the other (and under --jobs both are written at once). Checked over every file found, not
@@ -260,6 +306,7 @@ MigrateReport migrate_files(const MigrateOptions& options) {
                                 (fs::path(options.output_dir) / f.relative).string()));
     }
   }
+  std::vector<bool> named;  // parallel to report.files
   MigrateReport report;
   report.target = options.target;
   report.mode = options.mode;
@@ -271,13 +318,14 @@ MigrateReport migrate_files(const MigrateOptions& options) {
     r.path = found[i].path;
     r.relative = found[i].relative;
     report.files.push_back(std::move(r));
+    named.push_back(found[i].named);
   }
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
   std::mutex mutex;
   auto worker = [&] {
     for (std::size_t i; (i = next++) < report.files.size();) {
-      process(options, history, report.files[i]);
+      process(options, history, report.files[i], named[i]);
       if (options.on_progress) {
         std::lock_guard<std::mutex> lock(mutex);
         options.on_progress(report.files[i], ++done, report.files.size());
@@ -295,6 +343,7 @@ MigrateReport migrate_files(const MigrateOptions& options) {
       case FileStatus::up_to_date: ++report.up_to_date; break;
       case FileStatus::needs_migration: ++report.needs_migration; break;
       case FileStatus::failed: ++report.failed; break;
+      case FileStatus::skipped: ++report.skipped; break;
     }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -313,13 +362,16 @@ std::string MigrateReport::summary() const {
   std::string timing = fmt::format("{} file{}, {:.2f} s, {:.1f} files/s", total, total == 1 ? "" : "s", seconds, rate);
   if (total == 0) return "no model files found";
   if (failed == 0 && migrated == 0 && needs_migration == 0)
-    return fmt::format("nothing to do: all {} files are already at format {} ({:.2f} s)", total, target, seconds);
+    return skipped ? fmt::format("nothing to do: all {} model files are already at format {}, {} skipped (not model dicts) ({:.2f} s)",
+                                 total - skipped, target, skipped, seconds)
+                   : fmt::format("nothing to do: all {} files are already at format {} ({:.2f} s)", total, target, seconds);
   std::vector<std::string> parts;
   if (mode == MigrateMode::write) parts.push_back(fmt::format("{} migrated to {}", migrated, target));
   else if (mode == MigrateMode::check) parts.push_back(fmt::format("{} not at {}", needs_migration, target));
   else parts.push_back(fmt::format("{} would be migrated to {}", needs_migration, target));
   parts.push_back(fmt::format("{} already at {}", up_to_date, target));
   parts.push_back(fmt::format("{} failed", failed));
+  if (skipped) parts.push_back(fmt::format("{} skipped (not model dicts)", skipped));
   return fmt::format("{} ({})", fmt::join(parts, ", "), timing);
 }
 
@@ -344,6 +396,8 @@ std::string MigrateReport::to_json() const {
   w.Uint64(needs_migration);
   w.Key("failed");
   w.Uint64(failed);
+  w.Key("skipped");
+  w.Uint64(skipped);
   w.EndObject();
   w.Key("seconds");
   w.Double(seconds);
@@ -370,6 +424,10 @@ std::string MigrateReport::to_json() const {
     if (!r.error.empty()) {
       w.Key("error");
       str(r.error);
+    }
+    if (!r.note.empty()) {
+      w.Key("note");
+      str(r.note);
     }
     if (!r.new_text.empty()) {
       w.Key("new_text");

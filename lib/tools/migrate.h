@@ -39,6 +39,10 @@ struct MigrateOptions {
   std::string target = kModelFormatVersion;
   MigrateMode mode = MigrateMode::write;
   bool backup = true;                 ///< in place: keep the original as NAME.bak
+  bool force = false;                 ///< replace files that are read-only (refused otherwise)
+  /// Glob patterns (fnmatch) of files to leave out, matched against the path below its root and
+  /// against the file name (--exclude 'config.json', --exclude 'inputs/*').
+  std::vector<std::string> exclude;
   std::string output_dir;             ///< non-empty: write there, mirroring each file's path below its root
   int jobs = 1;                       ///< worker threads (1..256)
   int shard_index = 0;                ///< K of --shard K/N, 0 <= K < N
@@ -55,6 +59,7 @@ enum class FileStatus {
   up_to_date,     ///< already at the target version; not touched
   needs_migration,///< check / dry-run: not at the target version (would be migrated)
   failed,         ///< left untouched; see `error`
+  skipped,        ///< found by a folder search or a glob but clearly not a model dict; see `note`
 };
 
 /// "migrated", "up-to-date", "needs-migration", "failed".
@@ -67,6 +72,7 @@ struct FileResult {
   std::string from_version; ///< detected version (empty if unreadable)
   FileStatus status = FileStatus::failed;
   std::string error;        ///< one line naming the file and what was wrong
+  std::string note;         ///< why a file was skipped
   std::string new_text;     ///< dry-run: the migrated structure JSON
 };
 
@@ -74,7 +80,7 @@ struct MigrateReport {
   std::string target;
   MigrateMode mode = MigrateMode::write;
   std::vector<FileResult> files;  ///< in sorted path order
-  std::size_t migrated = 0, up_to_date = 0, needs_migration = 0, failed = 0;
+  std::size_t migrated = 0, up_to_date = 0, needs_migration = 0, failed = 0, skipped = 0;
   double seconds = 0;
 
   /// 0 all good; 1 check found files not at the target; 2 some file failed (or nothing matched).
@@ -89,6 +95,7 @@ struct MigrateReport {
 struct FoundFile {
   std::string path;
   std::string relative;
+  bool named = false;  ///< given as a file (argument or list line), not found in a folder or by a glob
 };
 
 /// Finds model files: files as given; folders searched recursively for *.json, *.mbin and

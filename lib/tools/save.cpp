@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/model_json.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -60,8 +61,9 @@ SaveReport save_model_files(const SaveOptions& options) {
   }
   if (!options.params_out.empty() && options.params_out != "-") {
     ArtifactKind kind = artifact_kind_for_output(options.params_out);
-    if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
-      throw Error(ErrorKind::invalid_argument, options.params_out + ": --params writes an .npz (or an .npy for one parameter)");
+    if (!is_tensor_output(kind))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: --params writes a tensor file ({}; .npy for one parameter)",
+                                                           options.params_out, tensor_output_extensions()));
   }
   InitOverrides overrides = parse_init(options.init);
 
@@ -125,6 +127,8 @@ SaveReport save_model_files(const SaveOptions& options) {
     report.parameter_tensors = static_cast<int64_t>(model->parameter_paths().size());
   }
 
+  // Every output is written and fsynced before any of them replaces its destination.
+  AtomicWriteGroup group({options.force});
   for (const std::string& out : options.outputs) {
     ArtifactKind kind = out == "-" ? ArtifactKind::structure_json : artifact_kind_for_output(out);
     if (kind == ArtifactKind::structure_json) {
@@ -143,6 +147,8 @@ SaveReport save_model_files(const SaveOptions& options) {
     report.written.push_back(written_file(options.params_out, kind,
                                           fmt::format("{} parameters ({} values)", parameters.size(), report.parameter_count)));
   }
+  group.commit();
+  refresh_sizes(report.written);
   return report;
 }
 

@@ -26,6 +26,7 @@ struct SaveOptions {
   std::vector<std::string> init;
   uint64_t seed = 0;       ///< seed of the initializers
   bool compress = false;   ///< deflate .npz / .mithril members
+  bool force = false;      ///< replace outputs that are read-only (refused otherwise)
   std::vector<std::string> plugins;
 };
 

@@ -8,9 +8,17 @@
 //
 // MODE (FILE is the .mbin except for npz):
 //   open            MbinFile::open (maps, validates preamble, index checksum and every record)
-//   touch           open + read one byte in every 4 KiB page of every tensor view (mapped materialization)
-//   eager           open + load_all() (one owned copy per tensor)
+//   touch           open without checksum checks + read one byte in every 4 KiB page of every tensor view
+//                   (mapped materialization, what --no-verify pays)
+//   view-checked    open + view() of every tensor, each checksum checked (XXH3 over every byte): what the
+//                   tools pay by default on the zero-copy path
+//   eager           open + load_all() (one owned copy per tensor, hashed while copied: the default)
+//   eager-unchecked open without checksum checks + load_all() (--no-verify)
 //   npz             read_npz(FILE) (our .npz reader: owned tensors, CRC-32 checked)
+//   pt              read_torch_file(FILE) (our .pt reader on the torch.save file: owned tensors, CRC-32 checked)
+//   st-open         read_safetensors(FILE): map, parse and check the header; tensors are views (zero-copy)
+//   st-touch        st-open + read one byte in every 4 KiB page of every view (mapped materialization)
+//   st-eager        st-open + an owned copy of every tensor
 //   memcpy-fresh    open(2) + fstat + mmap the file + memcpy all its bytes into ONE new malloc'd buffer
 //                   (not touched before: the copy pays its page faults). The floor of an eager load.
 //   memcpy-populate the same, with madvise(MADV_POPULATE_WRITE) on the destination first (the floor of what
@@ -41,6 +49,8 @@
 
 #include "io/mbin.h"
 #include "io/npz.h"
+#include "io/safetensors.h"
+#include "io/torch_file.h"
 
 namespace {
 
@@ -161,18 +171,38 @@ double time_once(const std::string& mode, const std::string& path, Keep& keep) {
   if (mode == "open") {
     keep.file = MbinFile::open(path);
   } else if (mode == "touch") {
-    keep.file = MbinFile::open(path);
+    MbinOpenOptions unchecked;
+    unchecked.check_tensors = false;
+    keep.file = MbinFile::open(path, unchecked);
     uint64_t s = 0;
     for (const auto& info : keep.file->tensors()) {
       Tensor v = keep.file->view(info);
       s += touch_pages(static_cast<const unsigned char*>(v.data()), v.nbytes());
     }
     g_sink = g_sink + s;
+  } else if (mode == "view-checked") {
+    keep.file = MbinFile::open(path);
+    for (const auto& info : keep.file->tensors()) keep.tensors.emplace_back(info.name, keep.file->view(info));
   } else if (mode == "eager") {
     keep.file = MbinFile::open(path);
     keep.tensors = keep.file->load_all();
+  } else if (mode == "eager-unchecked") {
+    MbinOpenOptions unchecked;
+    unchecked.check_tensors = false;
+    keep.file = MbinFile::open(path, unchecked);
+    keep.tensors = keep.file->load_all();
   } else if (mode == "npz") {
     keep.tensors = read_npz(path);
+  } else if (mode == "pt") {
+    keep.tensors = read_torch_file(path).tensors;
+  } else if (mode == "st-open" || mode == "st-touch" || mode == "st-eager") {
+    keep.tensors = read_safetensors(path).tensors;
+    uint64_t s = 0;
+    for (auto& [name, t] : keep.tensors) {
+      if (mode == "st-touch") s += touch_pages(static_cast<const unsigned char*>(t.data()), t.nbytes());
+      if (mode == "st-eager") t = t.copy();
+    }
+    g_sink = g_sink + s;
   } else if (mode == "memcpy-fresh" || mode == "memcpy-warm" || mode == "memcpy-thp" || mode == "memcpy-populate") {
     keep.map = std::make_unique<FileMap>(path);
     Buffer dst = mode == "memcpy-warm" ? std::move(warm) : mode == "memcpy-thp" ? thp_buffer(keep.map->n)
@@ -254,6 +284,6 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: mbin_load write NPZ MBIN | check NPZ MBIN | time MODE FILE [REPS]\n"
-               "MODE: open touch eager npz memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
+               "MODE: open touch view-checked eager eager-unchecked npz pt st-open st-touch st-eager memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
   return 2;
 }

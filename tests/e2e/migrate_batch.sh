@@ -135,7 +135,7 @@ PY
 
 # A third run changes nothing.
 set +e
-out=$("$BIN" --jobs 2 "$work/tree" 2>&1 >/dev/null)
+out=$("$BIN" --verbose --jobs 2 "$work/tree" 2>&1 >/dev/null)
 set -e
 echo "$out" | tail -1
 echo "$out" | tail -1 | grep -Eq "^mithril-migrate: 0 migrated to [0-9.]+, $good already at [0-9.]+, $bad failed"

@@ -77,6 +77,67 @@ TEST_CASE("mbin: every single flipped byte is detected by open or verify", "[mbi
   WARN("flipped " << good.size() << " bytes x3 masks: " << at_open << " caught at open, " << at_verify << " at verify");
 }
 
+TEST_CASE("mbin: view and load check each tensor's checksum before handing it out", "[mbin][corruption]") {
+  TempDir dir;
+  const std::string good = read_bytes(small_model(dir));
+  auto intact = MbinFile::open(dir.file("small.mbin"));
+  const MbinTensorInfo* w = intact->find("hidden.weight");
+  std::string bad = good;
+  bad[w->offset + w->nbytes - 1] ^= 0x01;  // the last byte: a check that stops early misses it
+  const std::string path = dir.file("flipped.mbin");
+  write_bytes(path, bad);
+  const std::string expected = path + ": tensor 'hidden.weight': checksum mismatch (data corrupted)";
+
+  // open stays O(index): the corrupted data is not read.
+  auto f = MbinFile::open(path);
+  REQUIRE(f->checks_tensors());
+  REQUIRE_THROWS_WITH(f->view("hidden.weight"), expected);
+  REQUIRE_THROWS_WITH(f->load("hidden.weight"), expected);
+  REQUIRE_THROWS_WITH(f->load_all(), expected);
+  // A failed check is not remembered as a pass.
+  REQUIRE_THROWS_WITH(f->view(*f->find("hidden.weight")), expected);
+  // The other tensors are intact and usable.
+  REQUIRE(f->view("hidden.bias").bitwise_equal(intact->view("hidden.bias")));
+  REQUIRE(f->load("scale").bitwise_equal(intact->view("scale")));
+  REQUIRE(f->view("empty").numel() == 0);
+  // A copy of a record is looked up by name: it cannot skip the check or point at other bytes.
+  MbinTensorInfo copy = *f->find("hidden.weight");
+  REQUIRE_THROWS_WITH(f->view(copy), expected);
+  copy.offset = f->find("hidden.bias")->offset;
+  REQUIRE_THROWS_WITH(f->view(copy), Catch::Contains("record does not belong to this file"));
+
+  // The explicit opt-out hands out the bytes as they are.
+  auto raw = MbinFile::open(path, {.check_tensors = false});
+  REQUIRE_FALSE(raw->checks_tensors());
+  Tensor v = raw->view("hidden.weight");
+  REQUIRE(static_cast<const unsigned char*>(v.data())[w->nbytes - 1] ==
+          static_cast<unsigned char>(bad[w->offset + w->nbytes - 1]));
+  REQUIRE_NOTHROW(raw->load_all());
+  // ... but an explicit verify still checks.
+  REQUIRE_THROWS_WITH(raw->verify("hidden.weight"), expected);
+
+  // Intact: view and load (hashed while copying) agree with each other, repeatedly (checked once).
+  for (int round = 0; round < 2; ++round)
+    for (const auto& t : intact->tensors()) REQUIRE(intact->load(t).bitwise_equal(intact->view(t)));
+}
+
+TEST_CASE("mbin: a tensor larger than the copy-and-hash chunk is checked as a whole", "[mbin][corruption]") {
+  TempDir dir;
+  const std::string path = dir.file("big.mbin");
+  write_mbin(path, "{}", "{}", {{"big", pattern_tensor(DType::float32, {3, 100000}, 9)}});  // 1.2 MB: many chunks
+  std::string bytes = read_bytes(path);
+  auto f = MbinFile::open(path);
+  const MbinTensorInfo& t = *f->find("big");
+  REQUIRE(f->load("big").bitwise_equal(f->view("big")));
+  for (uint64_t at : {t.offset, t.offset + (uint64_t{1} << 17), t.offset + t.nbytes - 1}) {
+    std::string bad = bytes;
+    bad[at] ^= 0x40;
+    write_bytes(dir.file("bad.mbin"), bad);
+    INFO("flipped byte " << at - t.offset << " of the tensor");
+    REQUIRE_THROWS_WITH(MbinFile::open(dir.file("bad.mbin"))->load("big"), Catch::Contains("tensor 'big': checksum mismatch"));
+  }
+}
+
 TEST_CASE("mbin: truncation at every length fails at open", "[mbin][corruption]") {
   TempDir dir;
   const std::string good = read_bytes(small_model(dir));

@@ -164,3 +164,36 @@ TEST_CASE("migrate_files: .mithril files get a new structure and keep their para
   CHECK(versioning::detect_format_version(read_mithril_structure(path)) == "1.0.0");
   CHECK(read_mithril_file(path).metadata.at("model_format_version") == "1.0.0");
 }
+
+TEST_CASE("migrate_files: JSON that is clearly not a model is skipped, --exclude leaves files out", "[tools][migrate]") {
+  TempDir dir;
+  put(dir.path / "a.json", R"({"name": "Relu"})");
+  put(dir.path / "config.json", R"({"lr": 0.1, "epochs": 3})");
+  put(dir.path / "inputs/x.json", R"({"input": [[1, 2]]})");
+  put(dir.path / "broken.json", R"([1, 2])");  // not an object: might be a damaged model, fails
+  MigrateOptions o;
+  o.paths = {dir.path.string()};
+  o.mode = MigrateMode::check;
+  MigrateReport r = migrate_files(o);
+  CHECK(r.needs_migration == 1);
+  CHECK(r.skipped == 2);
+  CHECK(r.failed == 1);
+  for (const FileResult& f : r.files)
+    if (f.status == FileStatus::skipped) CHECK(f.note.find("without \"name\" or \"version\"") != std::string::npos);
+  CHECK(r.summary().find("1 failed, 2 skipped (not model dicts)") != std::string::npos);
+  CHECK(r.to_json().find("\"skipped\":2") != std::string::npos);
+
+  o.exclude = {"broken.json", "inputs/*"};
+  r = migrate_files(o);
+  CHECK(r.files.size() == 2);
+  CHECK(r.failed == 0);
+  CHECK(r.skipped == 1);
+  CHECK(r.exit_code() == kExitCheckFailed);
+
+  // A file named on the command line is what the user asked for: never skipped.
+  o.paths = {(dir.path / "config.json").string()};
+  o.exclude.clear();
+  r = migrate_files(o);
+  REQUIRE(r.files.size() == 1);
+  CHECK(r.files[0].status == FileStatus::failed);
+}
