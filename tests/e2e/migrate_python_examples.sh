@@ -82,7 +82,7 @@ for k, v in exp.items():
     assert np.all(d < 1e-14) or np.all(d < np.abs(e) * 1e-14) or np.array_equal(e, g, equal_nan=True), (k, d.max())
 PY
   then passed=$((passed + 1))
-  elif [ "$name" = test_polynomial_2D_Degree_2_multilabel ] && grep -q "shape \[2,5\], expected \[1,weight_in\]" "$work/$name.err"; then
+  elif [ "$name" = test_polynomial_2D_Degree_2_multilabel ] && grep -qE "shape \[2(,5)?\], expected \[1" "$work/$name.err"; then
     # Its args say dimension 1 but its weight is [2, 5]: the real Python Mithril refuses it too
     # ("Possible values mismatch!"); the stale case is refused here with the shapes named.
     refused=$((refused + 1))
