@@ -25,7 +25,10 @@ from mithril.models import (
     CrossEntropy, Divide, Embedding, Exponential, Flatten, Gelu, IOKey, Layer, LayerNorm, LeakyRelu, Linear,
     Log, MatrixMultiply, Max, MaxPool1D, MaxPool2D, Mean, Min, Model, Multiply, PermuteTensor, Power, Prod,
     Relu, Sigmoid, Sine, Softmax, Softplus, Sqrt, SquaredError, Subtract, Sum, Tanh, Transpose, Variance, Where,
+    FloorDivide, HingeLoss, KLDivergence, LogisticRegression, PolynomialFeatures, PolynomialRegression,
+    QuadHingeLoss, RBFKernel, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
 )
+from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "testdata/python-mithril/from_python"
@@ -319,6 +322,83 @@ def bce_probs_robust():
     m |= BinaryCrossEntropy(input_type="probs", robust=True).connect(input="input", target="target",
                                                                       output=IOKey("y"))
     return m
+
+
+# ---------------------------------------------------------------- more of the library
+
+@case({"input": [4, 3], "target": [4, 3]})
+def hinge_losses():
+    m = Model()
+    m |= HingeLoss().connect(input="input", target="target", output=IOKey("hinge"))
+    m |= QuadHingeLoss().connect(input="input", target="target", output=IOKey("quad"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4, 3]})
+def quantile_loss():
+    m = Model()
+    m |= QuantileLoss(quantile=0.3).connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4, 3]}, input="prob", target="prob")
+def kl_divergence():
+    m = Model()
+    m |= KLDivergence().connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def stable_reciprocal_and_stop_gradient():
+    m = Model()
+    m |= StopGradient().connect(input=tensor("x"), output="s")
+    m |= StableReciprocal().connect(input="s", output=IOKey("y"))
+    return m
+
+
+@case({"a": [3, 4], "b": [3, 4]}, b="positive")
+def floor_divide():
+    return binary(FloorDivide, "numerator", "denominator")
+
+
+@case({"a": [3, 4], "b": [3, 4]}, a="int:100", b="int:5")
+def shifts():
+    m = Model()
+    m |= ShiftLeft().connect(input=IOKey("a", type=ml.Tensor[int]), shift=IOKey("b", type=ml.Tensor[int]),
+                             output=IOKey("left"))
+    m |= ShiftRight().connect(input="a", shift="b", output=IOKey("right"))
+    return m
+
+
+@case({"input": [5, 3]})
+def logistic_regression_alone():
+    return LogisticRegression()
+
+
+@case({"x": [5, 3], "t": [5, 1]}, t="binary")
+def logistic_regression_with_loss():
+    m = Model()
+    m |= LogisticRegression().connect(input="x", output="logits", probs_output=IOKey("p"))
+    m |= BinaryCrossEntropy().connect(input="logits", target="t", output=IOKey("loss"))
+    return m
+
+
+@case({"input1": [4, 3], "input2": [5, 3], "l_scale": [1], "sigma": [1]}, l_scale="positive", sigma="positive")
+def rbf_kernel_alone():
+    return RBFKernel()
+
+
+@case({"x": [4, 3]})
+def polynomial_features_degree3():
+    m = Model()
+    # degree as a connection value: model_to_dict drops PolynomialFeatures' constructor args.
+    m |= PolynomialFeatures().connect(input=tensor("x"), degree=3, output=IOKey("y"))
+    return m
+
+
+@case({"input": [5, 2]})
+def polynomial_regression_alone():
+    return PolynomialRegression(degree=2, dimension=3)
 
 
 # ---------------------------------------------------------------- composition

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   app.add_option("paths", o.paths, "Files, folders, glob patterns, or '-'")->required();
   auto* check = app.add_flag("--check", o.check, "Change nothing; exit 1 and list the files not at the target version");
   auto* dry_run = app.add_flag("--dry-run", o.dry_run, "Change nothing; print what each file would become")->excludes(check);
-  app.add_option("--to", o.to, "Target format version (default: the current one)");
+  app.add_option("--to", o.to, "Target format version (default: the current one); python-mithril writes a dict Python Mithril's dict_to_model reads");
   app.add_flag("--no-backup", o.no_backup, "Do not keep the original as NAME.bak when writing in place");
   app.add_flag("--force", o.force, "Replace files that are read-only (refused otherwise)");
   app.add_option("--output-dir", o.output_dir, "Write migrated files under DIR, mirroring the tree, instead of in place")

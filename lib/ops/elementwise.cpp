@@ -9,10 +9,12 @@ namespace mithril {
 
 namespace {
 
-enum class Domain { numeric, floating };
+enum class Domain { numeric, floating, integer };
 
 void require_domain(const std::string& op, Domain domain, DType dtype) {
   if (domain == Domain::floating) require_floating(op, dtype);
+  else if (domain == Domain::integer && !is_integer(dtype))
+    throw Error(ErrorKind::shape, op + " needs integer inputs, got " + std::string(dtype_name(dtype)));
   else require_numeric(op, dtype);
 }
 
@@ -61,6 +63,12 @@ void register_elementwise_ops(OpRegistry& registry) {
   add_binary(registry, "power", Domain::floating, "left ** right (floating-point only).");
   add_binary(registry, "maximum", Domain::numeric, "Elementwise maximum; NaN propagates as in numpy.");
   add_binary(registry, "minimum", Domain::numeric, "Elementwise minimum; NaN propagates as in numpy.");
+  add_binary(registry, "floor_divide", Domain::numeric,
+             "left // right as numpy computes it: floats through fmod (the result is floor(left / right) corrected "
+             "by the remainder, NaN or +-inf for a zero divisor), integers rounded toward -inf (0 for a zero divisor).");
+  add_binary(registry, "shift_left", Domain::integer, "left << right on integers (0 when shifting by the bit width or more).");
+  add_binary(registry, "shift_right", Domain::integer,
+             "left >> right on integers, arithmetic (the sign is kept; shifting by the bit width or more gives 0 or -1).");
 
   add_unary(registry, "negate", Domain::numeric, "-input.");
   add_unary(registry, "abs", Domain::numeric, "|input|.");

@@ -1,6 +1,8 @@
 // Neural-network operators that Python Mithril models need and the primitive families do not
 // give by composition: identity, gather (indexing along axis 0), convolutions and max pooling
 // (Python Mithril's zero padding), and the "robust" sqrt/log/power that stay finite near zero.
+#include <limits>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
@@ -22,6 +24,47 @@ ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes&) {
   SymShape out = in[1].shape;
   out.insert(out.end(), in[0].shape.begin() + 1, in[0].shape.end());
   return ValueInfo{in[0].dtype, out};
+}
+
+ValueInfo infer_cartesian_difference(const std::vector<ValueInfo>& in, const Attributes&) {
+  require_same_dtype(in[0].dtype, in[1].dtype);
+  require_numeric("cartesian_difference", in[0].dtype);
+  if (in[0].shape.size() != 2 || in[1].shape.size() != 2)
+    throw Error(ErrorKind::shape, "cartesian_difference: left and right must be 2-D [N, D] and [M, D], got " +
+                                      shape_str(in[0].shape) + " and " + shape_str(in[1].shape));
+  const Dim& a = in[0].shape[1];
+  const Dim& b = in[1].shape[1];
+  if (a.is_known() && b.is_known() && a.size != b.size)
+    throw Error(ErrorKind::shape, "cartesian_difference: left " + shape_str(in[0].shape) + " and right " +
+                                      shape_str(in[1].shape) + " differ in their last axis");
+  return ValueInfo{in[0].dtype, {in[0].shape[0], in[1].shape[0], a.is_known() ? a : b}};
+}
+
+// C(n, k) for the feature count of polynomial_features; nullopt past int64.
+std::optional<int64_t> binomial(int64_t n, int64_t k) {
+  int64_t r = 1;
+  for (int64_t i = 1; i <= k; ++i) {
+    if (r > std::numeric_limits<int64_t>::max() / (n - k + i)) return std::nullopt;
+    r = r * (n - k + i) / i;
+  }
+  return r;
+}
+
+ValueInfo infer_polynomial_features(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_numeric("polynomial_features", in[0].dtype);
+  if (in[0].shape.size() != 2)
+    throw Error(ErrorKind::shape, "polynomial_features: input must be 2-D [samples, features], got " + shape_str(in[0].shape));
+  int64_t degree = attr_int(attrs, "degree");
+  if (degree < 1 || degree > 64)
+    throw Error(ErrorKind::shape, "polynomial_features: degree " + std::to_string(degree) + " is not in 1..64");
+  const Dim& d = in[0].shape[1];
+  Dim features = Dim::any();
+  if (d.is_known()) {
+    std::optional<int64_t> count = binomial(d.size + degree, degree);
+    if (!count) throw Error(ErrorKind::shape, "polynomial_features: too many features for input " + shape_str(in[0].shape));
+    features = Dim::known(*count - 1);
+  }
+  return ValueInfo{in[0].dtype, {in[0].shape[0], features}};
 }
 
 // One spatial output size: (size + before + after - dilation * (kernel - 1) - 1) / stride + 1.
@@ -179,6 +222,23 @@ void register_nn_ops(OpRegistry& registry) {
       "Power that stays finite near 0 (Python Mithril's robust power): with b = |base|, b / threshold where b < "
       "threshold and exponent < 1 - log(threshold) / log(b), else b ** exponent. Numpy broadcasting of all three.",
       {{"base"}, {"exponent"}, {"threshold"}}, {}, infer_robust("robust_power")));
+  registry.add(builtin_schema(
+      "polynomial_features",
+      "Every product of the input's features up to `degree` (Python Mithril's PolynomialFeatures): input [N, D] -> "
+      "[N, C(D + degree, degree) - 1], the columns in the order of combinations with replacement of (1, x1, ..., xD), "
+      "the constant one left out; each product is prod_j x_j ** p_j from left to right, as numpy computes it.",
+      {{"input"}}, {{"degree", AttrType::integer, AttrValue{int64_t{2}}}}, infer_polynomial_features));
+  registry.add(builtin_schema(
+      "cartesian_difference",
+      "Every difference of a row of left [N, D] and a row of right [M, D]: output [N, M, D] with output[i, j] = "
+      "left[i] - right[j] (numpy's left[:, None, :] - right[None, :, :]).",
+      {{"left"}, {"right"}}, {}, infer_cartesian_difference));
+  registry.add(builtin_schema(
+      "stable_reciprocal",
+      "Reciprocal that stays finite near 0 (Python Mithril's StableReciprocal): 1 / input where |input| >= "
+      "threshold, else (sign(input) + (1 - sign(|input|))) * 2 / threshold - input / threshold^2. Numpy "
+      "broadcasting of input and threshold.",
+      {{"input"}, {"threshold"}}, {}, infer_robust("stable_reciprocal")));
 }
 
 }  // namespace mithril

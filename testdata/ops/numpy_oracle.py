@@ -114,6 +114,14 @@ def robust_power(b, e, t):
     return np.where(cond, b / t, b ** e)
 
 
+def stable_reciprocal(x, t):
+    # Python Mithril's numpy stable_reciprocal, elementwise with broadcasting.
+    x, t = np.broadcast_arrays(x, t)
+    with np.errstate(all="ignore"):
+        near = (np.sign(x) + (1 - np.sign(np.abs(x)))) * 2 * np.reciprocal(t) + (-x / np.square(t))
+        return np.where(np.abs(x) < t, near, np.reciprocal(x))
+
+
 def cross_entropy(x, t, a):
     log = (lambda v: robust_log(v, x.dtype.type(a["threshold"]))) if a["robust"] else np.log
     classes = x.shape[1]
@@ -147,7 +155,8 @@ def binary_cross_entropy(x, t, a):
     log = (lambda v: robust_log(v, x.dtype.type(a["threshold"]))) if a["robust"] else np.log
     pw = a["pos_weight"]
     if a["auto_pos_weight"]:
-        m = t.mean()
+        # Python Mithril weighs logits by the mean of sigmoid(target), probabilities by the mean of target.
+        m = stable_sigmoid(t).mean() if a["input_type"] == "logits" else t.mean()
         pw = (1 - m) / m
     if a["input_type"] == "logits":
         lw = (pw - 1) * t + 1
@@ -209,6 +218,21 @@ def compute(op, a, x):
         return robust_log(x[0], x[1])
     if op == "robust_power":
         return robust_power(x[0], x[1], x[2])
+    if op == "polynomial_features":
+        from itertools import combinations_with_replacement
+        samples, dims = x[0].shape
+        data = np.hstack((np.ones((samples, 1), dtype=x[0].dtype), x[0]))
+        powers = list(map(sum, combinations_with_replacement(np.eye(dims + 1, dtype=int), a["degree"])))[1:]
+        return np.hstack([(data ** p).prod(1)[:, np.newaxis] for p in powers]).astype(x[0].dtype)
+    if op == "cartesian_difference":
+        return x[0][:, None, :] - x[1][None, :, :]
+    if op == "stable_reciprocal":
+        return stable_reciprocal(x[0], x[1])
+    if op in ("floor_divide", "left_shift", "right_shift"):
+        with np.errstate(all="ignore"):
+            return getattr(np, op)(x[0], x[1])
+    if op in ("shift_left", "shift_right"):
+        return getattr(np, op.split("_")[1] + "_shift")(x[0], x[1])
     if op == "cross_entropy":
         return cross_entropy(x[0], x[1], a)
     if op == "binary_cross_entropy":

@@ -192,6 +192,26 @@ std::vector<OpCase> build_cases() {
   add("robust_power", {}, {f64({3, 2}, -1, 1), f64({2}, -2, 3), values(DType::float64, {}, {0.3})});
   add("robust_power", {}, {values(DType::float64, {4}, {0, 1e-310, -2, 3}), values(DType::float64, {4}, {-1, 0.5, 2, 0.5}),
                            values(DType::float64, {}, {tiny})});
+  const double reciprocal_threshold = 1.4916681462400413e-153;
+  add("stable_reciprocal", {}, {f64({2, 3}), values(DType::float64, {}, {0.5})});
+  add("stable_reciprocal", {}, {values(DType::float64, {6}, {0, -0.0, 1e-160, -1e-160, 2, nan}),
+                                values(DType::float64, {}, {reciprocal_threshold})});
+  add("stable_reciprocal", {}, {f32({3, 1}), f32({2}, 0.1, 1)});
+  add("floor_divide", {}, {f64({3, 4}, -5, 5), f64({4}, -3, 3)});
+  add("floor_divide", {}, {values(DType::float64, {6}, {7, -7, 7, -7, 1, 0}), values(DType::float64, {6}, {2, 2, -2, 0.5, 0, 0})});
+  add("floor_divide", {}, {f32({2, 3}, -4, 4), f32({3}, 0.5, 2)});
+  add("floor_divide", {}, {values(DType::int64, {6}, {7, -7, 7, -7, 5, int32_min}), values(DType::int64, {6}, {2, 2, -2, -2, 0, -1})});
+  add("floor_divide", {}, {values(DType::int32, {3}, {int32_min, -9, 9}), values(DType::int32, {3}, {-1, 4, -4})});
+  add("polynomial_features", {}, {f64({4, 3})});
+  add("polynomial_features", {{"degree", int64_t{3}}}, {f64({2, 2}, -2, 2)});
+  add("polynomial_features", {{"degree", int64_t{1}}}, {f32({3, 4})});
+  add("cartesian_difference", {}, {f64({3, 2}), f64({4, 2})});
+  add("cartesian_difference", {}, {f32({1, 3}), f32({2, 3})});
+  add("cartesian_difference", {}, {i64({2, 1}, -9, 9), i64({3, 1}, -9, 9)});
+  for (const char* op : {"shift_left", "shift_right"}) {
+    add(op, {}, {i64({3, 4}, -50, 50), i64({4}, 0, 5)});
+    add(op, {}, {values(DType::int32, {4}, {1, -8, 3, -1}), values(DType::int32, {4}, {31, 2, 32, 40})});
+  }
 
   // loss family (lib/ops/loss.cpp).
   add("cross_entropy", {}, {f64({4, 3}), i64({4}, 0, 2)});

@@ -63,7 +63,10 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "sqrt",     "subtract", "sum",      "tanh",     "transpose",  "variance",  "where",
       // nn and loss families
       "identity", "gather", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "robust_sqrt", "robust_log",
-      "robust_power", "cross_entropy", "binary_cross_entropy"};
+      "robust_power", "cross_entropy", "binary_cross_entropy",
+      // for Python Mithril's library (FloorDivide, ShiftLeft, ShiftRight, StableReciprocal)
+      "floor_divide", "shift_left", "shift_right", "stable_reciprocal", "cartesian_difference",
+      "polynomial_features"};
   std::sort(expected.begin(), expected.end());
   CHECK(builtin_names() == expected);
 }

@@ -46,12 +46,15 @@ const std::map<std::string, KnownFailure> kKnownFailures = {
     {"test_concat_axis_none_1", {"Concat's 'input' is a list", "Concat over a run-time list of tensors: no list-valued inputs in format 1.0.0"}},
     {"test_concat_axis_none_4", {"Concat's 'input' is a list", "Concat over a run-time list of tensors: no list-valued inputs in format 1.0.0"}},
     {"test_concat_3", {"Concat's 'input' is a list", "Concat over a run-time list of tensors: no list-valued inputs in format 1.0.0"}},
+    // Stale: its args say dimension 1 but its weight is [2, 5]; the real Python Mithril of this
+    // snapshot refuses it too ("Possible values mismatch!").
+    {"test_polynomial_2D_Degree_2_multilabel", {"], expected [1", "weight [2,5] against dimension 1: refused, as by Python Mithril itself"}},
 };
 
 // The exact outcome over the 99 cases (tests/e2e/migrate_python_examples.sh pins the same): a
 // change in any one case changes a count.
-constexpr int kExpectedPassed = 78;
-constexpr int kExpectedOutsideList = 18;
+constexpr int kExpectedPassed = 89;
+constexpr int kExpectedOutsideList = 6;
 
 std::string shared_dir() {
   if (const char* env = std::getenv("MITHRIL_SHARED"); env && *env) return env;
@@ -125,7 +128,13 @@ Outcome run_case(const std::string& name, const rapidjson::Value& c) {
     const rapidjson::Value& expected = c["results"]["eval"];
     std::set<std::string> expected_names, got_names;
     for (auto it = expected.MemberBegin(); it != expected.MemberEnd(); ++it) expected_names.insert(it->name.GetString());
-    for (auto& [k, v] : outputs) got_names.insert(k);
+    // The case's "discard_keys" are outputs Python's test leaves out of its evaluation.
+    std::set<std::string> discarded;
+    if (auto d = c.FindMember("discard_keys"); d != c.MemberEnd() && d->value.IsArray())
+      for (const auto& k : d->value.GetArray())
+        if (k.IsString()) discarded.insert(k.GetString());
+    for (auto& [k, v] : outputs)
+      if (!discarded.count(k)) got_names.insert(k);
     if (expected_names != got_names) {
       std::string g;
       for (const auto& n : got_names) g += n + " ";

@@ -155,3 +155,21 @@ TEST_CASE("python-mithril export refuses what Python cannot express, naming ever
   std::string n = error_of([&] { v::to_dict(*from_dict(nested), v::kPythonMithrilVersion); });
   CHECK_THAT(n, Catch::Contains("parameter sub.b (not a Python identifier"));
 }
+
+TEST_CASE("python-mithril: a value of the wrong type is a schema error, a construct we cannot express unsupported",
+          "[versioning][python-mithril]") {
+  try {
+    v::update_model_dict_version(R"({"name": "Model", "submodels": {"m_0": {"name": "Flatten", "args": {"start_dim": "one"}}},
+      "connections": {"m_0": {"input": {"key": {"name": "x"}}, "output": {"key": {"name": "y"}}}}})", "1.0.0", "f.json");
+    FAIL("accepted a string start_dim");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::schema);
+    CHECK_THAT(e.what(), Catch::Contains("f.json: submodels.m_0 (Flatten): start_dim: expected an integer, got the string \"one\""));
+  }
+  try {
+    v::update_model_dict_version(R"({"name": "Concat", "args": {"axis": null}})", "1.0.0", "g.json");
+    FAIL("accepted Concat over a list");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::unsupported);
+  }
+}

@@ -58,6 +58,49 @@ void add_unary(OpRegistry& registry, const std::string& op, bool floating_only, 
   });
 }
 
+template <class F>
+void add_integer_binary(OpRegistry& registry, const std::string& op, F f) {
+  registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    auto run = [&](auto tag) {
+      using T = decltype(tag);
+      auto o = write_view<T>(out);
+      xt::noalias(o) = xt::make_lambda_xfunction([f](T a, T b) { return static_cast<T>(f(a, b)); },
+                                                 read_view<T>(in[0]), read_view<T>(in[1]));
+    };
+    if (out.dtype() == DType::int32) run(int32_t{});
+    else if (out.dtype() == DType::int64) run(int64_t{});
+    else throw_unsupported_dtype(op, out.dtype());
+  });
+}
+
+// numpy's floor division: for floats npy_floor_divide (through fmod, as Python's float //), for
+// integers rounding toward -inf with 0 for a zero divisor and wrap-around for INT_MIN // -1.
+template <class T>
+T floor_divide(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (b == 0) return a / b;
+    T mod = std::fmod(a, b);
+    T div = (a - mod) / b;
+    if (mod != 0) {
+      if ((b < 0) != (mod < 0)) div -= 1;
+    }
+    T floordiv;
+    if (div != 0) {
+      floordiv = std::floor(div);
+      if (div - floordiv > T(0.5)) floordiv += 1;
+    } else {
+      floordiv = std::copysign(T(0), a / b);
+    }
+    return floordiv;
+  } else {
+    if (b == 0) return T(0);
+    if (b == -1) return wrapping_subtract(T(0), a);
+    T q = a / b;
+    if (a % b != 0 && ((a < 0) != (b < 0))) q -= 1;
+    return q;
+  }
+}
+
 void where_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
   auto run = [&](auto tag) {
     using T = decltype(tag);
@@ -85,6 +128,18 @@ void register_reference_elementwise_kernels(OpRegistry& registry) {
   // numpy's NaN rule: the result is NaN when either operand is (a != a only for NaN).
   add_binary(registry, "maximum", false, [](auto a, auto b) { return (a != a || a >= b) ? a : b; });
   add_binary(registry, "minimum", false, [](auto a, auto b) { return (a != a || a <= b) ? a : b; });
+
+  add_binary(registry, "floor_divide", false, [](auto a, auto b) { return floor_divide(a, b); });
+  add_integer_binary(registry, "shift_left", [](auto a, auto b) {
+    using T = decltype(a);
+    if (b < 0 || b >= static_cast<T>(8 * sizeof(T))) return T(0);  // numpy's npy_lshift
+    return static_cast<T>(std::make_unsigned_t<T>(a) << b);
+  });
+  add_integer_binary(registry, "shift_right", [](auto a, auto b) {
+    using T = decltype(a);
+    if (b < 0 || b >= static_cast<T>(8 * sizeof(T))) return a < 0 ? T(-1) : T(0);  // numpy's npy_rshift
+    return static_cast<T>(a >> b);
+  });
 
   add_unary(registry, "negate", false, [](auto x) {
     if constexpr (std::is_floating_point_v<decltype(x)>) return -x;

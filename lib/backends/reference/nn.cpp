@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "backends/reference/families.h"
 #include "core/error.h"
@@ -122,6 +123,59 @@ void pool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor&
   });
 }
 
+void cartesian_difference_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  int64_t n = out.shape()[0], m = out.shape()[1], d = out.shape()[2];
+  dispatch_numeric("cartesian_difference", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* a = in[0].data_as<T>();
+    const T* b = in[1].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j)
+        for (int64_t k = 0; k < d; ++k) y[(i * m + j) * d + k] = wrapping_subtract(a[i * d + k], b[j * d + k]);
+  });
+}
+
+// numpy's polynomial_features: powers from combinations with replacement of the rows of the
+// identity of size D + 1 (row 0 standing for the constant 1), the first (all constant) skipped.
+void polynomial_features_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  int64_t n = in[0].shape()[0], d = in[0].shape()[1], degree = attr_int(attrs, "degree");
+  std::vector<std::vector<int64_t>> powers;
+  std::vector<int64_t> pick(static_cast<std::size_t>(degree), 0);  // non-decreasing indices into 0..d
+  for (;;) {
+    std::vector<int64_t> p(static_cast<std::size_t>(d + 1), 0);
+    for (int64_t i : pick) ++p[static_cast<std::size_t>(i)];
+    powers.push_back(std::move(p));
+    int64_t k = degree - 1;  // next combination, as itertools orders them
+    while (k >= 0 && pick[static_cast<std::size_t>(k)] == d) --k;
+    if (k < 0) break;
+    int64_t v = pick[static_cast<std::size_t>(k)] + 1;
+    for (int64_t j = k; j < degree; ++j) pick[static_cast<std::size_t>(j)] = v;
+  }
+  int64_t columns = out.shape()[1];
+  dispatch_numeric("polynomial_features", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < columns; ++c) {
+        const std::vector<int64_t>& p = powers[static_cast<std::size_t>(c + 1)];
+        T acc = 1;  // the constant column: 1 ** p0
+        for (int64_t j = 0; j < d; ++j) {
+          int64_t e = p[static_cast<std::size_t>(j + 1)];
+          T v = x[r * d + j];
+          if constexpr (std::is_floating_point_v<T>) acc *= e == 0 ? T(1) : std::pow(v, static_cast<T>(e));
+          else {
+            T f = 1;
+            for (int64_t k = 0; k < e; ++k) f = wrapping_multiply(f, v);
+            acc = wrapping_multiply(acc, f);
+          }
+        }
+        y[r * columns + c] = acc;
+      }
+  });
+}
+
 template <class F>
 void add_robust(OpRegistry& registry, const std::string& op, F f) {
   registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
@@ -144,6 +198,8 @@ void add_robust(OpRegistry& registry, const std::string& op, F f) {
 void register_reference_nn_kernels(OpRegistry& registry) {
   registry.add_kernel("identity", kReferenceBackend, identity_kernel);
   registry.add_kernel("gather", kReferenceBackend, gather_kernel);
+  registry.add_kernel("cartesian_difference", kReferenceBackend, cartesian_difference_kernel);
+  registry.add_kernel("polynomial_features", kReferenceBackend, polynomial_features_kernel);
   registry.add_kernel("conv1d", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_kernel(in, a, out, 1); });
   registry.add_kernel("conv2d", kReferenceBackend,
@@ -159,6 +215,13 @@ void register_reference_nn_kernels(OpRegistry& registry) {
   add_robust(registry, "robust_log", [](const auto& a) {
     auto x = std::abs(a[0]);
     return x < a[1] ? std::log(a[1]) + x / a[1] - 1 : std::log(x);
+  });
+  add_robust(registry, "stable_reciprocal", [](const auto& a) {
+    using T = std::decay_t<decltype(a[0])>;
+    T x = a[0], t = a[1];
+    if (!(std::abs(x) < t)) return T(1) / x;
+    auto sign = [](T v) { return v > 0 ? T(1) : v < 0 ? T(-1) : v; };  // numpy's sign: 0 for 0
+    return (sign(x) + (T(1) - sign(std::abs(x)))) * T(2) * (T(1) / t) + (-x / (t * t));
   });
   add_robust(registry, "robust_power", [](const auto& a) {
     auto b = std::abs(a[0]);

@@ -41,6 +41,8 @@ struct Translation {
   std::vector<std::string> keys;
   std::vector<std::pair<std::string, AttrValue>> args;
   std::vector<std::string> tuples;
+  /// For a last key "threshold": the value Python's model fixes for it.
+  double threshold = kDefaultThreshold;
 };
 
 bool is_identifier(const std::string& s) {
@@ -76,6 +78,13 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   if (auto u = unary.find(op); u != unary.end()) return Translation{u->second, {"input"}, {}, {}};
   if (auto b = binary.find(op); b != binary.end()) return Translation{b->second, {"left", "right"}, {}, {}};
   if (op == "divide") return Translation{"Divide", {"numerator", "denominator"}, {}, {}};
+  if (op == "polynomial_features") return Translation{"PolynomialFeatures", {"input"}, {{"degree", a.at("degree")}}, {}};
+  if (op == "cartesian_difference") return Translation{"CartesianDifference", {"left", "right"}, {}, {}};
+  if (op == "floor_divide") return Translation{"FloorDivide", {"numerator", "denominator"}, {}, {}};
+  if (op == "shift_left") return Translation{"ShiftLeft", {"input", "shift"}, {}, {}};
+  if (op == "shift_right") return Translation{"ShiftRight", {"input", "shift"}, {}, {}};
+  if (op == "stable_reciprocal")
+    return Translation{"StableReciprocal", {"input", "threshold"}, {}, {}, 1.4916681462400413e-153};  // its fixed threshold
   if (op == "power") return Translation{"Power", {"base", "exponent"}, {}, {}};
   if (op == "robust_power") return Translation{"Power", {"base", "exponent", "threshold"}, {{"robust", true}}, {}};
   if (op == "robust_sqrt") return Translation{"Sqrt", {"input", "threshold"}, {{"robust", true}}, {}};
@@ -234,12 +243,12 @@ class Exporter {
       bool parameter = false;
       for (const Declared& d : declared_) parameter = parameter || (d.parameter && d.name == input_paths.at(0));
       std::optional<Translation> t = translate(step, in, parameter, why);
-      // A robust model's threshold key already holds Constant.MIN_POSITIVE_NORMAL in Python: it
+      // A robust model's threshold key already holds its constant in Python: it
       // stays unconnected when ours is that value, and cannot be another one.
       if (t && t->keys.back() == "threshold") {
         auto c = constants_.find(input_paths.back());
-        if (c == constants_.end() || c->second.numel() != 1 || c->second.value_at(0) != kDefaultThreshold) {
-          block("node " + path, "a threshold other than Python Mithril's fixed Constant.MIN_POSITIVE_NORMAL");
+        if (c == constants_.end() || c->second.numel() != 1 || c->second.value_at(0) != t->threshold) {
+          block("node " + path, fmt::format("a threshold other than the {} Python Mithril's model fixes", t->threshold));
           return;
         }
         t->keys.pop_back();

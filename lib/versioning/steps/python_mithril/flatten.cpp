@@ -48,6 +48,7 @@ struct Instance {
   std::vector<KeyDef> keys;
   std::map<std::string, int> edges;  // key -> edge (inputs and "output")
   Emitter emit;
+  bool canonical_output = true;  // its output is its model's canonical one (not LogisticRegression's probs_output)
 };
 
 // Lazily resolved connection: the child creates edges in its own key order, like Python does.
@@ -247,11 +248,14 @@ class Flattener {
     if (canonical == "Model") keys = expand_container(model, path, bindings, top);
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
+    else if (canonical == "LogisticRegression") keys = expand_logistic_regression(path, bindings);
+    else if (canonical == "PolynomialRegression") keys = expand_polynomial_regression(args, path, bindings);
     else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
-    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP") {
+    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
+        canonical != "PolynomialRegression") {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -339,6 +343,44 @@ class Flattener {
     auto act_keys = expand(*activation, json::child(json::child(path, "args"), "activation"), act);
     keys["output"] = act_keys.at("output");
     return keys;
+  }
+
+  // LogisticRegression: Linear(dimension=1) to "output", and its sigmoid to "probs_output".
+  std::map<std::string, int> expand_logistic_regression(const std::string& path, const std::map<std::string, Binding>& bindings) {
+    std::map<std::string, Binding> linear, sigmoid;
+    for (const auto& [key, b] : bindings) {
+      if (key == "weight" || key == "input" || key == "bias" || key == "output") linear[key] = b;
+      else if (key == "probs_output") sigmoid["output"] = b;
+      else bad(path, "model 'LogisticRegression' has no key '" + key + "' (keys: input, weight, bias, output, probs_output)");
+    }
+    rapidjson::Document& args = synthesized_args_.emplace_back();
+    args.SetObject();
+    args.AddMember("dimension", 1, args.GetAllocator());
+    auto keys = expand_library("Linear", &args, path, linear);
+    int out = keys.at("output");
+    sigmoid["input"] = [this, out] { return find(out); };
+    keys["probs_output"] = expand_library("Sigmoid", nullptr, path, sigmoid).at("output");
+    instances_.back().canonical_output = false;  // its canonical output is the linear one
+    return keys;
+  }
+
+  // PolynomialRegression: PolynomialFeatures(degree) of the input, then Linear(dimension).
+  std::map<std::string, int> expand_polynomial_regression(const JValue* args, const std::string& path,
+                                                          const std::map<std::string, Binding>& bindings) {
+    std::map<std::string, Binding> features, linear;
+    for (const auto& [key, b] : bindings) {
+      if (key == "input") features[key] = b;
+      else if (key == "weight" || key == "bias" || key == "output") linear[key] = b;
+      else bad(path, "model 'PolynomialRegression' has no key '" + key + "' (keys: input, weight, bias, output)");
+    }
+    rapidjson::Document& feature_args = synthesized_args_.emplace_back();
+    feature_args.SetObject();
+    if (const JValue* degree = arg(args, "degree")) feature_args.AddMember("degree", JValue(*degree, feature_args.GetAllocator()), feature_args.GetAllocator());
+    std::map<std::string, int> keys = expand_library("PolynomialFeatures", &feature_args, path, features);
+    int poly = keys.at("output");
+    linear["input"] = [this, poly] { return find(poly); };
+    std::map<std::string, int> lk = expand_library("Linear", args, path, linear);  // args.dimension is the Linear's
+    return {{"input", keys.at("input")}, {"weight", lk.at("weight")}, {"bias", lk.at("bias")}, {"output", lk.at("output")}};
   }
 
   std::map<std::string, int> expand_mlp(const JValue* args, const std::string& path, const std::map<std::string, Binding>& bindings) {
@@ -657,7 +699,10 @@ class Flattener {
     // Outputs.
     std::vector<std::pair<std::string, int>> outputs;
     if (!container) {
+      // Its outputs: "output", and any other key it computes (LogisticRegression's probs_output).
       outputs.emplace_back("output", keys.at("output"));
+      for (const auto& [k, e] : keys)
+        if (k != "output" && edge(e).producer >= 0) outputs.emplace_back(k, e);
     } else {
       for (const auto& [name, e] : exposed_)
         if (edge(e).producer >= 0) outputs.emplace_back(name, find(e));
@@ -670,7 +715,7 @@ class Flattener {
         for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
       for (const Instance& inst : instances_) {
         int out = find(inst.edges.at("output"));
-        if (!consumed.count(out)) outputs.emplace_back(edge(out).name, out);
+        if (!consumed.count(out) && inst.canonical_output) outputs.emplace_back(edge(out).name, out);
       }
     }
     if (outputs.empty()) fail("", "the model has no outputs");
@@ -752,9 +797,13 @@ class Flattener {
       try {
         inst.emit(e);
       } catch (const Error& err) {
+        // Keep the kind: a value of the wrong type is a schema error, a construct we cannot
+        // express unsupported, a shape that does not fit a shape error.
         std::string what = err.what();
-        if (what.rfind(inst.path, 0) == 0 && !inst.path.empty()) fail("", what);
-        fail(inst.path, inst.model + ": " + what);
+        if (what.rfind(inst.path, 0) == 0 && !inst.path.empty())
+          throw Error(err.kind(), fmt::format("{}: {}", source_, what));  // Emit named the place already
+        throw Error(err.kind(), fmt::format("{}: {}: {}: {}", source_, inst.path.empty() ? "(top level)" : inst.path,
+                                            inst.model, what));
       }
       values[out] = *e.output();
       state[static_cast<std::size_t>(i)] = 2;

@@ -21,7 +21,10 @@ const std::vector<std::string>& model_names() {
       "MatrixMultiply", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Softplus", "Softmax", "Sqrt", "Log",
       "Exponential", "Absolute", "Sine", "Cosine", "Sum", "Mean", "Max", "Min", "Prod", "Variance", "Transpose",
       "PermuteTensor", "Flatten", "Concat", "Where", "LayerNorm", "Embedding", "Convolution1D", "Convolution2D",
-      "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy"};
+      "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy", "HingeLoss",
+      "QuadHingeLoss", "QuantileLoss", "KLDivergence", "StableReciprocal", "FloorDivide", "ShiftLeft", "ShiftRight",
+      "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel",
+      "PolynomialFeatures", "PolynomialRegression"};
   return names;
 }
 
@@ -40,6 +43,8 @@ std::optional<std::string> python_constant(const std::string& s) {
   if (s == "Constant.MIN_POSITIVE_NORMAL") return fmt::format("{}", kMinPositiveNormal);
   if (s == "Constant.MIN_POSITIVE_SUBNORMAL") return "5e-324";
   if (s == "Constant.EPSILON") return "2.220446049250313e-16";
+  if (s == "Constant.LEFT_EPSILON") return "1.1102230246251565e-16";
+  if (s == "Constant.STABLE_RECIPROCAL_THRESHOLD") return "1.4916681462400413e-153";
   if (s == "Constant.ZEROS") return "0.0";
   if (s == "Constant.ONES") return "1.0";
   return std::nullopt;
@@ -94,7 +99,7 @@ std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_
     if (s.rfind("PaddingType.", 0) == 0) s = s.substr(12);
     if (s == "SAME") return same();
     if (s == "VALID") return std::vector<int64_t>(2 * rank, 0);
-    e.fail(key + ": unknown padding type '" + s + "' (expected SAME or VALID)");
+    e.bad(key + ": unknown padding type '" + s + "' (expected SAME or VALID)");
   }
   if (v.IsInt64()) return std::vector<int64_t>(2 * rank, v.GetInt64());
   if (v.IsArray()) {
@@ -106,14 +111,14 @@ std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_
       if (v[0].IsArray() && v[1].IsArray() && v[0].Size() == 2 && v[1].Size() == 2) {
         for (int a = 0; a < 2; ++a)
           for (int b = 0; b < 2; ++b) {
-            if (!v[a][b].IsInt64()) e.fail(key + ": expected integer padding, got " + compact(v));
+            if (!v[a][b].IsInt64()) e.bad(key + ": expected integer padding, got " + compact(v));
             out.push_back(v[a][b].GetInt64());
           }
         return out;
       }
     }
   }
-  e.fail(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
+  e.bad(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
 }
 
 LibraryModel unary(const std::string& op) {
@@ -261,6 +266,62 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "Absolute") return unary("abs");
   if (name == "Sine") return unary("sin");
   if (name == "Cosine") return unary("cos");
+  if (name == "StopGradient") return unary("identity");  // gradients aside, the identity
+  if (name == "FloorDivide") return binary("floor_divide", "numerator", "denominator");
+  if (name == "ShiftLeft") return binary("shift_left", "input", "shift");
+  if (name == "ShiftRight") return binary("shift_right", "input", "shift");
+  if (name == "StableReciprocal")
+    return LibraryModel{{tensor("input"), valued("threshold", "1.4916681462400413e-153", KeyKind::floating)},
+                        [](Emit& e) { e.out("stable_reciprocal", {e.in("input"), e.in("threshold")}); }};
+  if (name == "PolynomialFeatures")
+    return LibraryModel{{tensor("input"), valued("degree", arg_json(args, "degree", "null"))}, [](Emit& e) {
+                          e.out("polynomial_features", {e.in("input")}, {{"degree", e.int_attr("degree")}});
+                        }};
+  if (name == "Square")
+    return LibraryModel{{tensor("input")}, [](Emit& e) { e.out("multiply", {e.in("input"), e.in("input")}); }};  // numpy: x * x
+  if (name == "CartesianDifference") return binary("cartesian_difference");
+  if (name == "RBFKernel")
+    return LibraryModel{{tensor("input1"), tensor("input2"), tensor("l_scale"), tensor("sigma")}, [](Emit& e) {
+                          // Python's composition: l_scale^2 * exp(sum((input1 - input2)^2 over pairs, axis 2)
+                          // * -0.5 / sigma^2), each square x * x.
+                          Value diff = e.apply("cartesian_difference", {e.in("input1"), e.in("input2")});
+                          Value sq = e.apply("sum", {e.apply("multiply", {diff, diff})},
+                                             {{"axes", std::vector<int64_t>{2}}, {"keepdims", false}});
+                          Value scaled = e.apply("multiply", {sq, e.scalar(-0.5)});
+                          Value sigma = e.in("sigma");
+                          Value ex = e.apply("exp", {e.apply("divide", {scaled, e.apply("multiply", {sigma, sigma})})});
+                          Value l = e.in("l_scale");
+                          e.out("multiply", {e.apply("multiply", {l, l}), ex});
+                        }};
+  if (name == "HingeLoss" || name == "QuadHingeLoss")
+    return LibraryModel{{tensor("input"), tensor("target")}, [quad = name == "QuadHingeLoss"](Emit& e) {
+                          // numpy: maximum(0.0, 1.0 - target * input), squared (x * x) for QuadHingeLoss.
+                          Value base = e.apply("subtract", {e.scalar(1.0), e.apply("multiply", {e.in("target"), e.in("input")})});
+                          if (!quad) {
+                            e.out("maximum", {e.scalar(0.0), base});
+                            return;
+                          }
+                          Value hinge = e.apply("maximum", {e.scalar(0.0), base});
+                          e.out("multiply", {hinge, hinge});
+                        }};
+  if (name == "QuantileLoss")
+    return LibraryModel{{tensor("input"), tensor("target"), valued("quantile", arg_json(args, "quantile", "0.5"), KeyKind::floating)},
+                        [](Emit& e) {
+                          // numpy: error = target - input; maximum(quantile * error, (quantile - 1) * error).
+                          Value error = e.apply("subtract", {e.in("target"), e.in("input")});
+                          Value q = e.in("quantile");
+                          Value low = e.apply("multiply", {e.apply("subtract", {q, e.scalar(1.0)}), error});
+                          e.out("maximum", {e.apply("multiply", {q, error}), low});
+                        }};
+  if (name == "KLDivergence")
+    return LibraryModel{{tensor("input"), tensor("target"), valued("threshold", fmt::format("{}", kMinPositiveNormal), KeyKind::floating)},
+                        [](Emit& e) {
+                          // numpy: target * (robust_log(target) - robust_log(input)).
+                          Value t = e.in("threshold");
+                          Value diff = e.apply("subtract", {e.apply("robust_log", {e.in("target"), t}),
+                                                            e.apply("robust_log", {e.in("input"), t})});
+                          e.out("multiply", {e.in("target"), diff});
+                        }};
   if (name == "LeakyRelu")
     return LibraryModel{{tensor("input"), valued("slope", arg_json(args, "slope", "0.01"))},
                         [](Emit& e) { e.out("leaky_relu", {e.in("input")}, {{"slope", e.number_attr("slope")}}); }};
@@ -386,12 +447,12 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           else if (w.IsArray()) {
                             std::vector<double> weights;
                             for (const auto& x : w.GetArray()) {
-                              if (!x.IsNumber()) e.fail("weights: expected numbers, got " + compact(w));
+                              if (!x.IsNumber()) e.bad("weights: expected numbers, got " + compact(w));
                               weights.push_back(x.GetDouble());
                             }
                             a["weights"] = weights;
                           } else if (!(w.IsString() && std::string(w.GetString()).empty())) {
-                            e.fail("weights: expected \"\", \"auto\" or a list of numbers, got " + compact(w));
+                            e.bad("weights: expected \"\", \"auto\" or a list of numbers, got " + compact(w));
                           }
                           e.out("cross_entropy", {e.in("input"), e.in("target")}, a);
                         }};

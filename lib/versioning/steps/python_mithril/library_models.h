@@ -87,11 +87,22 @@ class Emit {
   Value apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
     return model_.apply(op, inputs, attrs, auto_name_(op));
   }
+  /// A float64 scalar constant (Python's literals such as the 1.0 of hinge_loss).
+  Value scalar(double value) {
+    Tensor t(DType::float64, Shape{});
+    *t.mutable_data_as<double>() = value;
+    return model_.constant(auto_name_("const"), t);
+  }
   Value out(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
     output_ = model_.apply(op, inputs, attrs, final_name_.empty() ? auto_name_(op) : final_name_);
     return *output_;
   }
   std::optional<Value> output() const { return output_; }
+  /// A value of the wrong type or form: Error(schema).
+  [[noreturn]] void bad(const std::string& what) const {
+    throw Error(ErrorKind::schema, path_ + " (" + model_name_ + "): " + what);
+  }
+  /// A construct the format cannot express: Error(unsupported).
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorKind::unsupported, path_ + " (" + model_name_ + "): " + what);
   }
@@ -99,7 +110,7 @@ class Emit {
   // Attribute conversions with Python's rules.
   int64_t int_attr(const std::string& key) const {
     auto v = attr(key);
-    if (!v.IsInt64()) fail(key + ": expected an integer, got " + json::describe(v));
+    if (!v.IsInt64()) bad(key + ": expected an integer, got " + json::describe(v));
     return v.GetInt64();
   }
   double number_attr(const std::string& key) const {
@@ -107,12 +118,12 @@ class Emit {
     if (v.IsString()) {
       if (auto c = python_constant(v.GetString())) return std::stod(*c);
     }
-    if (!v.IsNumber()) fail(key + ": expected a number, got " + json::describe(v));
+    if (!v.IsNumber()) bad(key + ": expected a number, got " + json::describe(v));
     return v.GetDouble();
   }
   bool bool_attr(const std::string& key) const {
     auto v = attr(key);
-    if (!v.IsBool()) fail(key + ": expected true or false, got " + json::describe(v));
+    if (!v.IsBool()) bad(key + ": expected true or false, got " + json::describe(v));
     return v.GetBool();
   }
   // null, an int or a list of ints.
@@ -123,12 +134,12 @@ class Emit {
     if (v.IsArray()) {
       std::vector<int64_t> axes;
       for (const auto& a : v.GetArray()) {
-        if (!a.IsInt64()) fail(key + ": expected integer axes, got " + json::describe(a));
+        if (!a.IsInt64()) bad(key + ": expected integer axes, got " + json::describe(a));
         axes.push_back(a.GetInt64());
       }
       return axes;
     }
-    fail(key + ": expected null, an integer or a list of integers, got " + json::describe(v));
+    bad(key + ": expected null, an integer or a list of integers, got " + json::describe(v));
   }
   std::vector<int64_t> ints_attr(const std::string& key, std::size_t count) const {
     auto v = attr(key);
@@ -136,10 +147,10 @@ class Emit {
     std::vector<int64_t> out;
     if (v.IsArray())
       for (const auto& a : v.GetArray()) {
-        if (!a.IsInt64()) fail(key + ": expected integers, got " + json::describe(a));
+        if (!a.IsInt64()) bad(key + ": expected integers, got " + json::describe(a));
         out.push_back(a.GetInt64());
       }
-    if (out.size() != count) fail(fmt::format("{}: expected an integer or {} integers, got {}", key, count, compact(v)));
+    if (out.size() != count) bad(fmt::format("{}: expected an integer or {} integers, got {}", key, count, compact(v)));
     return out;
   }
 
