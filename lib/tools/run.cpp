@@ -184,12 +184,17 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
     std::string stream = "input:" + in.name;
     DType dtype = in.info.dtype;
     Tensor t;
-    if (is_floating(dtype) || is_complex(dtype))
-      t = initialize(Initializer::normal(1.0), dtype, shape, seed, stream);
-    else if (dtype == DType::bool_)
-      t = initialize(Initializer::uniform(0, 2), DType::int64, shape, seed, stream).cast(DType::bool_);
-    else
-      t = initialize(Initializer::uniform(0, 10), dtype, shape, seed, stream);
+    try {
+      check_fits_in_memory(dtype, shape);
+      if (is_floating(dtype) || is_complex(dtype))
+        t = initialize(Initializer::normal(1.0), dtype, shape, seed, stream);
+      else if (dtype == DType::bool_)
+        t = initialize(Initializer::uniform(0, 2), DType::int64, shape, seed, stream).cast(DType::bool_);
+      else
+        t = initialize(Initializer::uniform(0, 10), dtype, shape, seed, stream);
+    } catch (const Error& e) {
+      throw e.with_context(fmt::format("--random input '{}'", in.name));
+    }
     out.emplace_back(in.name, t);
   }
   if (!missing.empty())

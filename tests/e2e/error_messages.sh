@@ -126,4 +126,8 @@ json_error mithril-migrate io "$MIGRATE" --json no_such_folder
 expect 2 "$LOAD" nope.json --json
 py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] == 'io', r"
 
+# 16. An input too large for the machine is refused before allocating, naming it and its size.
+expect_error "--random input 'input': tensor float32[1000000000,10] needs 37.3 GiB, more than the" "GiB of memory of this machine" -- \
+  "$RUN" model.json --params params.npz --random --shape input=1000000000,10
+
 finish
