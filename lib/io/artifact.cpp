@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json_util.h"
 #include "io/mbin.h"
 #include "io/model_json.h"
 #include "io/npy.h"
@@ -123,11 +124,7 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
   if (looks_like_mbin(head.data(), head.size())) return ArtifactKind::mbin;
   if (looks_like_npy(head.data(), head.size())) return ArtifactKind::npy;
   if (looks_like_zip(head.data(), head.size())) return looks_like_mithril_file(path) ? ArtifactKind::mithril : ArtifactKind::npz;
-  for (char c : head) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '{') return ArtifactKind::structure_json;
-    break;
-  }
+  if (json::starts_like_object(head)) return ArtifactKind::structure_json;
   throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
                                              ".npz, .npy, .mithril or .mbin)", path, printable_prefix(head)));
 }

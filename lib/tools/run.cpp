@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/json_tensors.h"
+#include "io/json_util.h"
 #include "io/npy.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -127,8 +128,7 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
     std::string name = model.inputs().size() == 1 ? model.inputs()[0].name : file_stem(path);
     tensors.emplace_back(name, t);
   } else {
-    std::size_t first = bytes.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos || bytes[first] != '{')
+    if (!json::starts_like_object(bytes))
       throw Error(ErrorKind::format, source + ": inputs must be an .npz, an .npy or a JSON object {\"name\": [...]}");
     for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
   }

@@ -130,4 +130,12 @@ py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] =
 expect_error "--random input 'input': tensor float32[1000000000,10] needs 37.3 GiB, more than the" "GiB of memory of this machine" -- \
   "$RUN" model.json --params params.npz --random --shape input=1000000000,10
 
+# 19. A UTF-8 byte-order mark (as some Windows editors write) before a model or inputs JSON is accepted.
+printf '\xef\xbb\xbf' >bom.json && cat model.json >>bom.json
+printf '\xef\xbb\xbf{"input": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}' >bom_inputs.json
+expect 0 "$LOAD" bom.json --params params.npz
+expect 0 "$RUN" bom.json --params params.npz --inputs bom_inputs.json -o bom_out.npz
+expect 0 "$CONVERT" bom.json -o nobom.json
+checks=$((checks + 1)); cmp -s nobom.json model.json || fail "a model read with a byte-order mark was not written back as the same model"
+
 finish
