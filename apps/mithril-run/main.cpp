@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--compare", o.compare, "another model artifact to evaluate on the same inputs");
   app.add_option("--compare-params", o.compare_params, "parameter values for a structure JSON --compare model");
   app.add_option("--atol", o.atol, "absolute tolerance of --compare (default 0)")->check(tolerance_validator());
+  app.add_flag("--equal-nan", o.equal_nan, "--compare: NaN against NaN counts as equal (NaN against a number never does)");
   app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|")
       ->check(tolerance_validator());
   app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");

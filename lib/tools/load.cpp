@@ -1,6 +1,9 @@
 #include "tools/load.h"
 
 #include <algorithm>
+#include <cmath>
+#include <complex>
+#include <type_traits>
 #include <array>
 #include <set>
 
@@ -37,6 +40,42 @@ std::string tensor_table(const NamedTensors& tensors) {
   return out;
 }
 
+// NaN and infinite values per floating-point tensor (real and imaginary parts of complex ones).
+std::vector<LoadReport::NonFinite> count_non_finite(const NamedTensors& tensors) {
+  std::vector<LoadReport::NonFinite> out;
+  for (const auto& [name, t] : tensors) {
+    if (!is_floating(t.dtype()) && !is_complex(t.dtype())) continue;
+    LoadReport::NonFinite c{name, 0, 0};
+    auto count = [&](double v) {
+      c.nan += std::isnan(v);
+      c.inf += std::isinf(v);
+    };
+    visit_dtype(t.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* p = t.data_as<T>();
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        for (int64_t i = 0; i < t.numel(); ++i) count(static_cast<double>(p[i]));
+      } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          count(static_cast<double>(p[i].real()));
+          count(static_cast<double>(p[i].imag()));
+        }
+      } else {
+        for (int64_t i = 0; i < t.numel(); ++i) count(t.value_at(i));  // float16, bfloat16
+      }
+    });
+    if (c.nan || c.inf) out.push_back(c);
+  }
+  return out;
+}
+
+std::string non_finite_line(const std::vector<LoadReport::NonFinite>& non_finite) {
+  std::vector<std::string> items;
+  for (const auto& c : non_finite) items.push_back(fmt::format("'{}' {} NaN, {} inf", c.name, c.nan, c.inf));
+  return fmt::format("warning: non-finite values in {} tensor{}: {}\n", non_finite.size(), non_finite.size() == 1 ? "" : "s",
+                     fmt::join(items, "; "));
+}
+
 }  // namespace
 
 LoadReport inspect_artifact(const LoadOptions& options) {
@@ -58,6 +97,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
                                         detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
   if (!a.model) {
     report.tensors = std::move(a.tensors);
+    report.non_finite = count_non_finite(report.tensors);
     return report;
   }
   report.is_model = true;
@@ -90,6 +130,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
     report.has_parameters = true;
   }
   report.summary = summarize_model(*a.model, report.tensors);
+  report.non_finite = count_non_finite(report.tensors);
   return report;
 }
 
@@ -100,6 +141,7 @@ std::string format_load_report(const LoadReport& r) {
     out += fmt::format("{} ({}): {} tensors, {} values, {}\n", r.path, artifact_kind_name(r.kind), r.tensors.size(),
                        total_numel(r.tensors), human_bytes(total_bytes(r.tensors)));
     out += tensor_table(r.tensors);
+    if (!r.non_finite.empty()) out += non_finite_line(r.non_finite);
     return out;
   }
   std::string format = r.format_version.empty() ? "?" : r.format_version;
@@ -118,6 +160,7 @@ std::string format_load_report(const LoadReport& r) {
     out += "parameters: none (the model has none)\n";
   else
     out += "parameters: none (structure only; give --params FILE to check values)\n";
+  if (!r.non_finite.empty()) out += non_finite_line(r.non_finite);
   return out;
 }
 
@@ -135,6 +178,9 @@ std::string load_report_json(const LoadReport& r) {
   if (!r.params_path.empty()) j.key("params").str(r.params_path);
   j.key("kind").str(artifact_kind_name(r.kind)).key("valid").boolean(true);
   j.key("verified").boolean(r.verified);
+  j.key("non_finite").begin_array();
+  for (const auto& c : r.non_finite) j.begin_object().key("name").str(c.name).key("nan").num(c.nan).key("inf").num(c.inf).end_object();
+  j.end_array();
   if (!r.is_model) {
     j.key("tensors").begin_array();
     for (const auto& [name, t] : r.tensors) j.tensor_info(name, t);

@@ -36,6 +36,13 @@ struct LoadReport {
   bool verified = false;                        ///< .mbin checksums checked (every tensor the model uses)
   std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
   std::vector<std::string> unknown_ops;         ///< opaque nodes kept by allow_unknown_ops: "path (op)"
+  /// Tensors holding NaN or infinite values (flagged, not refused: a model may mean them).
+  struct NonFinite {
+    std::string name;
+    int64_t nan = 0;
+    int64_t inf = 0;
+  };
+  std::vector<NonFinite> non_finite;
   ModelSummary summary;                         ///< for models
   NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters
 };

@@ -203,10 +203,11 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
   return out;
 }
 
-CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol) {
+CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol, bool equal_nan) {
   CompareResult result;
   result.atol = atol;
   result.rtol = rtol;
+  result.equal_nan = equal_nan;
   std::map<std::string, const Tensor*> others;
   for (const auto& [name, t] : b) others[name] = &t;
   for (const auto& [name, x] : a) {
@@ -222,9 +223,18 @@ CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, doub
       const Tensor& y = *it->second;
       for (int64_t i = 0; i < x.numel(); ++i) {
         double u = x.value_at(i), v = y.value_at(i);
-        if (std::isnan(u) && std::isnan(v)) continue;
+        bool nu = std::isnan(u), nv = std::isnan(v);
+        d.nan_a += nu;
+        d.nan_b += nv;
+        if (nu || nv) {  // counted, not folded into the differences (an "inf" there would hide them)
+          if (!(nu && nv && equal_nan)) {
+            d.nan_mismatches += 1;
+            d.mismatches += 1;
+          }
+          continue;
+        }
         double diff = u == v ? 0.0 : std::abs(u - v);  // u == v also covers equal infinities
-        if (std::isnan(diff)) diff = std::numeric_limits<double>::infinity();
+        if (std::isnan(diff)) diff = std::numeric_limits<double>::infinity();  // inf against -inf
         if (diff == 0) continue;
         double rel = v == 0 ? std::numeric_limits<double>::infinity() : diff / std::abs(v);
         d.max_abs = std::max(d.max_abs, diff);
@@ -311,7 +321,7 @@ RunReport run_model(const RunOptions& o) {
                                                            artifact_kind_name(b.kind)));
     Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, o);
     NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.compare);
-    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
+    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol, o.equal_nan);
     report.compare->other = o.compare;
   }
   if (!o.output.empty()) {
@@ -329,9 +339,15 @@ std::string format_compare(const CompareResult& c) {
   for (const OutputDiff& d : c.outputs) {
     if (!d.problem.empty())
       rows.push_back({d.name, "", "", "", "FAIL: " + d.problem});
-    else
-      rows.push_back({d.name, shape_str(d.shape), fmt::format("{:g}", d.max_abs), fmt::format("{:g}", d.max_rel),
-                      d.pass ? "ok" : fmt::format("FAIL: {} values beyond tolerance", d.mismatches)});
+    else {
+      std::string nans = d.nan_a || d.nan_b ? fmt::format(" (NaN: {} here, {} there{})", d.nan_a, d.nan_b,
+                                                          c.equal_nan ? ", equal where both" : "")
+                                            : "";
+      std::string status = d.pass ? "ok" : fmt::format("FAIL: {} values beyond tolerance", d.mismatches);
+      if (d.nan_mismatches)
+        status += fmt::format(", {} of them NaN against {}", d.nan_mismatches, c.equal_nan ? "a number" : "a number or NaN (--equal-nan)");
+      rows.push_back({d.name, shape_str(d.shape), fmt::format("{:g}", d.max_abs), fmt::format("{:g}", d.max_rel), status + nans});
+    }
   }
   std::array<std::size_t, 5> w{};
   for (const auto& r : rows)
@@ -382,11 +398,13 @@ std::string run_report_json(const RunReport& r, bool include_values) {
   j.key("seconds").real(r.seconds);
   if (r.compare) {
     const CompareResult& c = *r.compare;
-    j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol).key("pass").boolean(c.pass);
+    j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol);
+    j.key("equal_nan").boolean(c.equal_nan).key("pass").boolean(c.pass);
     j.key("outputs").begin_array();
     for (const OutputDiff& d : c.outputs) {
       j.begin_object().key("name").str(d.name).key("pass").boolean(d.pass).key("problem").str(d.problem);
-      j.key("max_abs_diff").real(d.max_abs).key("max_rel_diff").real(d.max_rel).key("mismatches").num(d.mismatches).end_object();
+      j.key("max_abs_diff").real(d.max_abs).key("max_rel_diff").real(d.max_rel).key("mismatches").num(d.mismatches);
+      j.key("nan").num(d.nan_a).key("nan_other").num(d.nan_b).key("nan_mismatches").num(d.nan_mismatches).end_object();
     }
     j.end_array().end_object();
   }

@@ -138,4 +138,22 @@ expect 0 "$RUN" bom.json --params params.npz --inputs bom_inputs.json -o bom_out
 expect 0 "$CONVERT" bom.json -o nobom.json
 checks=$((checks + 1)); cmp -s nobom.json model.json || fail "a model read with a byte-order mark was not written back as the same model"
 
+# 17. NaN in --compare is counted per output and never passes silently (NaN against NaN only with
+# --equal-nan); mithril-load flags NaN and infinite parameter values per tensor.
+"$PYTHON" -c "
+import numpy as np
+p = dict(np.load('params.npz')); w = p['layer0.weight'].copy(); w[0, 0] = np.nan; w[1, 1] = np.inf; w[2, 2] = np.nan
+p['layer0.weight'] = w; np.savez('nan_params.npz', **p)"
+expect 0 "$LOAD" model.json --params nan_params.npz
+contains out "warning: non-finite values in 1 tensor: 'layer0.weight' 2 NaN, 1 inf"
+expect 0 "$LOAD" model.json --params nan_params.npz --json
+py "r = json.load(open('out')); assert r['non_finite'] == [{'name': 'layer0.weight', 'nan': 2, 'inf': 1}], r['non_finite']"
+expect 1 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 --compare model.json --compare-params nan_params.npz
+contains out "3 of them NaN against a number or NaN (--equal-nan)" "NaN: 3 here, 3 there" "result: outputs differ"
+expect 0 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 --compare model.json --compare-params nan_params.npz --equal-nan
+expect 1 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 --compare model.json --compare-params params.npz \
+  --equal-nan --atol 1e30 --json
+py "c = json.load(open('out'))['compare']['outputs'][0]; assert (c['nan'], c['nan_other'], c['nan_mismatches']) == (3, 0, 3), c
+assert c['max_abs_diff'] == 0, c"
+
 finish
