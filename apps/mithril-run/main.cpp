@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
       ->check(tolerance_validator());
   app.add_option("-o,--output", o.output, "write the outputs to this .npz (.npy for a single output); '-' = .npz to stdout");
   app.add_flag("--compress", o.compress, "deflate the .npz members");
+  app.add_option("--format", o.format, "kind of -o when its name does not tell it (e.g. -o /dev/null): npz or npy")
+      ->check(CLI::IsMember({"npz", "npy"}));
   app.add_flag("--force", o.force, "replace an output that is read-only (refused otherwise)");
   bool no_verify = false;
   app.add_flag("--no-verify", no_verify, ".mbin: skip the per-tensor XXH3 checksums (raw speed; a corrupted value goes unnoticed)");

@@ -129,14 +129,20 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
                                              ".npz, .npy, .mithril or .mbin)", path, printable_prefix(head)));
 }
 
-ArtifactKind artifact_kind_for_output(const std::string& path) {
+ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format) {
+  if (!format.empty()) {
+    for (ArtifactKind kind : {ArtifactKind::structure_json, ArtifactKind::npz, ArtifactKind::npy, ArtifactKind::mithril, ArtifactKind::mbin})
+      if (format == (kind == ArtifactKind::structure_json ? "json" : artifact_kind_name(kind))) return kind;
+    throw Error(ErrorKind::invalid_argument, "--format '" + format + "': expected json, npz, npy, mithril or mbin");
+  }
   if (ends_with(path, ".json")) return ArtifactKind::structure_json;
   if (ends_with(path, ".npz")) return ArtifactKind::npz;
   if (ends_with(path, ".npy")) return ArtifactKind::npy;
   if (ends_with(path, ".mithril")) return ArtifactKind::mithril;
   if (ends_with(path, ".mbin")) return ArtifactKind::mbin;
   throw Error(ErrorKind::invalid_argument,
-              path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, .mithril or .mbin)");
+              path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, .mithril or .mbin, "
+                     "or give --format)");
 }
 
 std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
@@ -165,8 +171,8 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
   return a;
 }
 
-void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress) {
-  ArtifactKind kind = path == "-" ? ArtifactKind::npz : artifact_kind_for_output(path);
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress, const std::string& format) {
+  ArtifactKind kind = path == "-" && format.empty() ? ArtifactKind::npz : artifact_kind_for_output(path, format);
   if (kind == ArtifactKind::npy) {
     if (tensors.size() != 1)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: an .npy holds exactly one tensor, got {}; write an .npz", path, tensors.size()));

@@ -28,9 +28,11 @@ const char* artifact_kind_name(ArtifactKind kind);
 /// cannot be read, Error(format) if it is none of the kinds (naming the file and what it starts with).
 ArtifactKind detect_artifact_kind(const std::string& path);
 
-/// The kind a file about to be written should have, by extension (.json .npz .npy .mithril
-/// .mbin). Throws Error(invalid_argument) listing the known extensions.
-ArtifactKind artifact_kind_for_output(const std::string& path);
+/// The kind a file about to be written should have: `format` when given ("json", "npz", "npy",
+/// "mithril", "mbin": the tools' --format, for outputs without an extension such as /dev/null),
+/// else by extension (.json .npz .npy .mithril .mbin). Throws Error(invalid_argument) listing the
+/// known extensions (and --format).
+ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format = "");
 
 /// True for kinds that hold a model (structure json, .mithril, .mbin).
 bool holds_model(ArtifactKind kind);
@@ -68,6 +70,7 @@ std::shared_ptr<Model> model_from_json_any_version(const std::string& json, cons
                                                    const ArtifactLoadOptions& options = {});
 
 /// Writes tensors to an .npz (optionally deflated) or, for exactly one tensor, an .npy.
-void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false);
+/// `format` as artifact_kind_for_output.
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false, const std::string& format = "");
 
 }  // namespace mithril

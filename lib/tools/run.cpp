@@ -272,7 +272,7 @@ RunReport run_model(const RunOptions& o) {
     dtype = dtype_from_name(o.dtype);
   }
   if (!o.output.empty() && o.output != "-") {
-    ArtifactKind kind = artifact_kind_for_output(o.output);
+    ArtifactKind kind = artifact_kind_for_output(o.output, o.format);
     if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
       throw Error(ErrorKind::invalid_argument, o.output + ": outputs are written to an .npz (or an .npy for one output)");
   }
@@ -326,9 +326,9 @@ RunReport run_model(const RunOptions& o) {
   }
   if (!o.output.empty()) {
     AtomicWriteGroup group({o.force});
-    save_tensors(o.output, report.outputs, o.compress);
+    save_tensors(o.output, report.outputs, o.compress, o.format);
     group.commit();
-    ArtifactKind kind = o.output == "-" ? ArtifactKind::npz : artifact_kind_for_output(o.output);
+    ArtifactKind kind = o.output == "-" && o.format.empty() ? ArtifactKind::npz : artifact_kind_for_output(o.output, o.format);
     report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
   }
   return report;

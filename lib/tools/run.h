@@ -36,6 +36,7 @@ struct RunOptions {
   std::vector<std::string> plugins;
   bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)
   bool force = false;  ///< replace a read-only output (refused otherwise)
+  std::string format;  ///< kind of `output` when its name does not tell (-o /dev/null): npz or npy
 };
 
 /// A dtype change --dtype made: `count` tensors of `what` ("parameters", "inputs") went from `from` to `to`.

@@ -156,4 +156,22 @@ expect 1 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 -
 py "c = json.load(open('out'))['compare']['outputs'][0]; assert (c['nan'], c['nan_other'], c['nan_mismatches']) == (3, 0, 3), c
 assert c['max_abs_diff'] == 0, c"
 
+# 19. -o /dev/null is allowed where --format tells the kind (the device stays a device); without
+# --format the message says to give it. A named pipe is written in place too.
+expect_error "/dev/null: cannot tell the output kind from the extension" "or give --format" -- \
+  "$CONVERT" model.json --params params.npz -o /dev/null
+for kind in mbin mithril json; do
+  expect 0 "$CONVERT" model.json --params params.npz -o /dev/null --format $kind
+done
+expect 0 "$RUN" model.json --params params.npz --random --shape input=2,10 -o /dev/null --format npz
+checks=$((checks + 1)); [[ -c /dev/null ]] || fail "/dev/null is no longer a character device"
+expect_error "--format" -- "$RUN" model.json --params params.npz --random --shape input=2,10 -o /dev/null --format mbin
+mkfifo outputs.fifo
+(cat outputs.fifo >from_fifo.npz) &
+reader=$!
+expect 0 "$RUN" model.json --params params.npz --random --shape input=2,10 -o outputs.fifo --format npz
+wait $reader
+py "assert np.load('from_fifo.npz')['output'].shape == (2, 1)"
+checks=$((checks + 1)); [[ -p outputs.fifo ]] || fail "the named pipe was replaced by a file"
+
 finish
