@@ -1,17 +1,18 @@
 #include "tools/load.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <complex>
-#include <type_traits>
-#include <array>
 #include <set>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "ops/registry.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
 #include "versioning/format_history.h"
@@ -162,6 +163,59 @@ std::string format_load_report(const LoadReport& r) {
     out += "parameters: none (structure only; give --params FILE to check values)\n";
   if (!r.non_finite.empty()) out += non_finite_line(r.non_finite);
   return out;
+}
+
+std::vector<OperatorInfo> list_operators(const std::vector<std::string>& plugins) {
+  load_tool_plugins(plugins);
+  reference_backend();  // backends attach their kernels when first used
+  std::vector<OperatorInfo> out;
+  const OpRegistry& registry = OpRegistry::global();
+  for (const std::string& name : registry.names()) {
+    const OpSchema* op = registry.find(name);
+    if (!op) continue;
+    OperatorInfo info;
+    info.name = name;
+    info.version = op->version;
+    info.doc = op->doc;
+    info.function = static_cast<bool>(op->expand);
+    for (const InputSpec& in : op->inputs) info.inputs.push_back(in.variadic ? in.name + "..." : in.name);
+    for (const AttrSpec& a : op->attributes)
+      info.attributes.push_back(fmt::format("{}: {}{}", a.name, attr_type_name(a.type),
+                                            a.default_value ? " = " + attr_str(*a.default_value) : std::string()));
+    for (const auto& [backend, kernel] : op->kernels) info.backends.push_back(backend);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::string format_operators(const std::vector<OperatorInfo>& ops) {
+  std::string out = fmt::format("{} operators (a node names one in \"op\"; attributes without a default are required):\n", ops.size());
+  for (const OperatorInfo& op : ops) {
+    out += fmt::format("{} (version {}): inputs {}; attributes {}; {}\n", op.name, op.version,
+                       op.inputs.empty() ? "none" : fmt::format("{}", fmt::join(op.inputs, ", ")),
+                       op.attributes.empty() ? "none" : fmt::format("{}", fmt::join(op.attributes, ", ")),
+                       op.function ? "a function: expanded into other operators, runs on every backend"
+                                   : fmt::format("backends: {}", op.backends.empty() ? "none" : fmt::format("{}", fmt::join(op.backends, ", "))));
+    if (!op.doc.empty()) out += "    " + op.doc + "\n";
+  }
+  return out;
+}
+
+std::string operators_json(const std::vector<OperatorInfo>& ops) {
+  JsonOut j;
+  j.begin_object().key("operators").begin_array();
+  for (const OperatorInfo& op : ops) {
+    j.begin_object().key("name").str(op.name).key("version").num(op.version).key("function").boolean(op.function);
+    j.key("inputs").begin_array();
+    for (const std::string& s : op.inputs) j.str(s);
+    j.end_array().key("attributes").begin_array();
+    for (const std::string& s : op.attributes) j.str(s);
+    j.end_array().key("backends").begin_array();
+    for (const std::string& s : op.backends) j.str(s);
+    j.end_array().key("doc").str(op.doc).end_object();
+  }
+  j.end_array().end_object();
+  return j.text();
 }
 
 std::string load_error_json(const std::string& path, const Error& error) {

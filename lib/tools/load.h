@@ -57,6 +57,22 @@ LoadReport inspect_artifact(const LoadOptions& options);
 std::string format_load_report(const LoadReport& report);
 std::string load_report_json(const LoadReport& report);
 
+/// An operator as a person writing a model by hand needs it (mithril-load --ops).
+struct OperatorInfo {
+  std::string name;                     ///< qualified: "add", "acme.scale"
+  int version = 1;
+  std::vector<std::string> inputs;      ///< "left"; a variadic one as "inputs..."
+  std::vector<std::string> attributes;  ///< "axis: int = -1"; required ones without "= ..."
+  std::vector<std::string> backends;    ///< backends with a kernel; empty for a function (expanded)
+  bool function = false;                ///< defined as a composition of others (expanded when compiled)
+  std::string doc;
+};
+
+/// Every registered operator (built-ins, the given plugins, functions loaded so far), sorted by name.
+std::vector<OperatorInfo> list_operators(const std::vector<std::string>& plugins = {});
+std::string format_operators(const std::vector<OperatorInfo>& ops);
+std::string operators_json(const std::vector<OperatorInfo>& ops);
+
 /// The JSON report of a file that failed to load or validate: {"path", "valid": false,
 /// "error_kind", "error"}, so a CI step that parses --json output always gets JSON.
 std::string load_error_json(const std::string& path, const Error& error);

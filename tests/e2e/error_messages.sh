@@ -174,4 +174,17 @@ wait $reader
 py "assert np.load('from_fifo.npz')['output'].shape == (2, 1)"
 checks=$((checks + 1)); [[ -p outputs.fifo ]] || fail "the named pipe was replaced by a file"
 
+# 20 (part). mithril-load --ops lists every operator for a person writing JSON by hand.
+expect 0 "$LOAD" --ops
+contains out "add (version 1): inputs left, right; attributes none; backends: reference" "softmax (version 1): inputs input; attributes axis: int = -1"
+expect 0 "$LOAD" --ops --json
+py "ops = {o['name']: o for o in json.load(open('out'))['operators']}
+assert len(ops) > 30 and ops['matmul']['inputs'] == ['left', 'right'] and 'reference' in ops['matmul']['backends'], ops['matmul']
+assert any(a.startswith('axis: int') for a in ops['softmax']['attributes']), ops['softmax']"
+if [[ -n ${MITHRIL_PLUGIN_DIR:-} && -f $MITHRIL_PLUGIN_DIR/scale_plugin.so ]]; then
+  expect 0 "$LOAD" --ops --plugin "$MITHRIL_PLUGIN_DIR/scale_plugin.so"
+  contains out "acme.scale (version 1): inputs input; attributes factor: float = 1; backends: reference"
+fi
+expect_error "artifact is required (or --ops)" -- "$LOAD"
+
 finish
