@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "tools/cli.h"
+#include "tools/common.h"
 
 namespace mithril::tools {
 
@@ -20,6 +21,15 @@ inline void add_version_flag(CLI::App& app, const std::string& tool) { app.set_v
 /// Adds --plugin PATH (repeatable): operator plugins every tool loads before reading models.
 inline void add_plugin_option(CLI::App& app, std::vector<std::string>& plugins) {
   app.add_option("--plugin", plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
+}
+
+/// Adds --map, --map-file and --torch-linear (tools/common.h MapOptions). `where` says which
+/// names they rewrite, e.g. "the --params file's tensor names into the model's".
+inline void add_map_options(CLI::App& app, MapOptions& map, const std::string& where) {
+  app.add_option("--map", map.rules, "rename rule REGEX=REPLACEMENT (repeatable; first matching rule wins; $1 or \\1 for groups): "
+                                     "rewrites " + where);
+  app.add_option("--map-file", map.file, "rename rules, one REGEX=REPLACEMENT per line ('#' comments; a line 'torch-linear' = --torch-linear)");
+  app.add_flag("--torch-linear", map.torch_linear, "dense weights are stored as torch.nn.Linear does, [out, in]: transpose them");
 }
 
 /// A validator for --seed: a plain decimal integer 0..2^64-1. (CLI11 alone reads "-1" as 2^64-1 and

@@ -2,12 +2,13 @@
 #include <iostream>
 
 #include "../common/cli_app.h"
+#include "backends/backend.h"
 #include "tools/load.h"
 
 int main(int argc, char** argv) {
   using namespace mithril::tools;
   const std::string tool = "mithril-load";
-  CLI::App app{"Load any artifact (structure .json [+ --params], .mithril, .mbin, or a bare .npz/.npy), validate it "
+  CLI::App app{"Load any artifact (structure .json [+ --params], .mithril, .mbin, or a bare tensor file: .npz/.npy/.pt/.safetensors/tensor-only .mbin), validate it "
                "completely and print a summary: each input, parameter, operator and submodel with its shape and "
                "parameter count, and totals; for a tensor file, each tensor's name, dtype and shape.",
                tool};
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
   bool ops = false;
   app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)");
   app.add_flag("--ops", ops, "list every operator a model can use (after --plugin): inputs, attributes with defaults, backends");
-  app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .mithril, .mbin)");
+  app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .pt, .safetensors, .mithril, .mbin)");
   app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
   bool no_verify = false;
   auto* verify = app.add_flag("--verify", o.verify, ".mbin: also check the zero padding between tensors (every checksum is checked anyway)");
@@ -26,6 +27,10 @@ int main(int argc, char** argv) {
       ->excludes(verify);
   app.add_flag("--allow-unknown-ops", o.allow_unknown_ops,
                "keep operators nobody registered as opaque nodes and validate and summarize the rest");
+  app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
+                                         "or reference")
+      ->check(CLI::IsMember(mithril::backend_names()));
+  add_map_options(app, o.map, "the --params file's tensor names into the model's");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print the report as JSON");
   app.add_flag("-q,--quiet", quiet, "print nothing; only the exit code tells");

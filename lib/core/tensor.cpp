@@ -138,6 +138,12 @@ Tensor Tensor::borrow(DType dtype, Shape shape, const void* data, std::shared_pt
   return t;
 }
 
+Tensor Tensor::view(DType dtype, Shape shape, void* data, std::shared_ptr<const void> keep_alive) {
+  Tensor t = borrow(dtype, std::move(shape), data, std::move(keep_alive));
+  t.writable_ = true;
+  return t;
+}
+
 Tensor Tensor::scalar(DType dtype, double value) {
   Tensor t(dtype, Shape{});
   visit_dtype(dtype, [&](auto tag) {

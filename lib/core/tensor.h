@@ -35,6 +35,10 @@ class Tensor {
   /// as long as `keep_alive` (which may be null for memory that outlives the tensor) is held.
   static Tensor borrow(DType dtype, Shape shape, const void* data, std::shared_ptr<const void> keep_alive);
 
+  /// A writable view of `data` owned by someone else (an executor's arena): valid as long as
+  /// `keep_alive` is held, or, when it is null, as long as the memory's owner guarantees.
+  static Tensor view(DType dtype, Shape shape, void* data, std::shared_ptr<const void> keep_alive);
+
   /// A 0-d tensor holding `value` converted to `dtype`.
   static Tensor scalar(DType dtype, double value);
 

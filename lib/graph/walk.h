@@ -48,6 +48,15 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
                                             const std::map<std::string, FlatValue>& inputs,
                                             const WalkCallbacks& callbacks, const WalkOptions& options = {});
 
+/// Shapes of parameters that follow from the inputs: a declared dimension named by a symbol that
+/// no input binds (a Linear weight's input width, "w_in" in [8, "w_in"]) is learned where an
+/// operator requires it to equal a known one: the contracted axes of matmul, the channels of a
+/// convolution (groups 1), and dimensions aligned by broadcasting against a known size other
+/// than 1. Returns every parameter (dotted path) whose shape becomes fully known this way and is
+/// not in options.parameter_shapes. As Python Mithril infers its parameters' shapes at compile.
+std::map<std::string, Shape> infer_parameter_shapes(const Model& model, const std::map<std::string, FlatValue>& inputs,
+                                                    const WalkOptions& options = {});
+
 /// The dtype a value takes under `options` (float dtypes replaced by float_dtype).
 DType walked_dtype(DType declared, const WalkOptions& options);
 

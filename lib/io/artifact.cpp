@@ -2,6 +2,9 @@
 
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -11,6 +14,8 @@
 #include "io/mbin.h"
 #include "io/model_json.h"
 #include "io/npy.h"
+#include "io/safetensors.h"
+#include "io/torch_file.h"
 #include "io/zip.h"
 
 namespace mithril {
@@ -49,11 +54,12 @@ void read_standard_input(Artifact& a, const ArtifactLoadOptions& options) {
     auto entries = read_zip_directory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source);
     if (!entries.empty() && entries[0].name == "mithril.json")
       throw Error(ErrorKind::invalid_argument, source + ": a .mithril file is read by member: give its path, not standard input");
-    a.kind = ArtifactKind::npz;
-    a.tensors = parse_npz(bytes.data(), bytes.size(), source);
-  } else if (looks_like_npy(bytes.data(), bytes.size())) {
+  }
+  if (looks_like_npy(bytes.data(), bytes.size())) {
     a.kind = ArtifactKind::npy;
     a.tensors.emplace_back("array", parse_npy(bytes.data(), bytes.size(), source));
+  } else if (auto kind = parse_tensor_bytes(bytes, source, a.tensors, a.metadata)) {
+    a.kind = *kind;
   } else {
     a.kind = ArtifactKind::structure_json;
     a.structure_json = std::move(bytes);
@@ -91,17 +97,57 @@ void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& 
       open_options.check_tensors = options.check_tensors;
       auto file = MbinFile::open(path, open_options);
       a.structure_json = file->structure_json();
-      a.has_parameters = true;
       for (const MbinTensorInfo& info : file->tensors())
         a.tensors.emplace_back(info.name, options.eager ? file->load(info) : file->view(info));
       a.metadata = parse_package_metadata(file->metadata_json(), path + ": metadata");
+      if (a.structure_json.empty()) break;  // tensors only
+      a.has_parameters = true;
       a.model = model_from_json_any_version(a.structure_json, path + ": structure", options);
+      break;
+    }
+    case ArtifactKind::pt: {
+      TorchStateDict sd = read_torch_file(path);
+      a.tensors = std::move(sd.tensors);
+      a.metadata = std::move(sd.metadata);
+      break;
+    }
+    case ArtifactKind::safetensors:
+    case ArtifactKind::safetensors_index: {
+      SafetensorsContents st = a.kind == ArtifactKind::safetensors ? read_safetensors(path) : read_safetensors_index(path);
+      a.tensors = std::move(st.tensors);
+      a.metadata = std::move(st.metadata);
       break;
     }
   }
 }
 
 }  // namespace
+
+std::optional<ArtifactKind> parse_tensor_bytes(const std::string& bytes, const std::string& source, NamedTensors& tensors,
+                                               std::map<std::string, std::string>& metadata) {
+  if (looks_like_zip(bytes.data(), bytes.size())) {
+    auto entries = read_zip_directory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source);
+    if (is_torch_zip(entries)) {
+      TorchStateDict sd = parse_torch_file(bytes.data(), bytes.size(), source);
+      tensors = std::move(sd.tensors);
+      metadata = std::move(sd.metadata);
+      return ArtifactKind::pt;
+    }
+    tensors = parse_npz(bytes.data(), bytes.size(), source);
+    return ArtifactKind::npz;
+  }
+  if (looks_like_pickle(bytes.data(), bytes.size())) {
+    parse_torch_file(bytes.data(), bytes.size(), source);  // says what it is and refuses it
+    return ArtifactKind::pt;
+  }
+  if (looks_like_safetensors(bytes.data(), bytes.size(), bytes.size())) {
+    SafetensorsContents st = parse_safetensors(bytes.data(), bytes.size(), source);
+    tensors = std::move(st.tensors);
+    metadata = std::move(st.metadata);
+    return ArtifactKind::safetensors;
+  }
+  return std::nullopt;
+}
 
 const char* artifact_kind_name(ArtifactKind kind) {
   switch (kind) {
@@ -110,6 +156,9 @@ const char* artifact_kind_name(ArtifactKind kind) {
     case ArtifactKind::npy: return "npy";
     case ArtifactKind::mithril: return "mithril";
     case ArtifactKind::mbin: return "mbin";
+    case ArtifactKind::pt: return "pt";
+    case ArtifactKind::safetensors: return "safetensors";
+    case ArtifactKind::safetensors_index: return "safetensors index";
   }
   return "?";
 }
@@ -118,31 +167,69 @@ bool holds_model(ArtifactKind kind) {
   return kind == ArtifactKind::structure_json || kind == ArtifactKind::mithril || kind == ArtifactKind::mbin;
 }
 
+bool is_tensor_output(ArtifactKind kind) {
+  return kind == ArtifactKind::npz || kind == ArtifactKind::npy || kind == ArtifactKind::pt || kind == ArtifactKind::safetensors ||
+         kind == ArtifactKind::mbin;
+}
+
+const char* tensor_output_extensions() { return ".npz, .npy, .pt, .safetensors or .mbin"; }
+
+namespace {
+
+// A zip is a .mithril, a torch.save file or an .npz, told by its members. A zip whose directory
+// does not read is left to the .npz reader, which says what is wrong with it.
+ArtifactKind zip_kind(const std::string& path) {
+  if (looks_like_mithril_file(path)) return ArtifactKind::mithril;
+  try {
+    FileBytes bytes(path);
+    if (is_torch_zip(read_zip_directory(bytes.data(), bytes.size(), path))) return ArtifactKind::pt;
+  } catch (const Error&) {
+  }
+  return ArtifactKind::npz;
+}
+
+}  // namespace
+
 ArtifactKind detect_artifact_kind(const std::string& path) {
   std::string head = read_prefix(path, 64);
   if (head.empty()) throw Error(ErrorKind::format, path + ": empty file");
   if (looks_like_mbin(head.data(), head.size())) return ArtifactKind::mbin;
   if (looks_like_npy(head.data(), head.size())) return ArtifactKind::npy;
-  if (looks_like_zip(head.data(), head.size())) return looks_like_mithril_file(path) ? ArtifactKind::mithril : ArtifactKind::npz;
-  if (json::starts_like_object(head)) return ArtifactKind::structure_json;
+  if (looks_like_zip(head.data(), head.size())) return zip_kind(path);
+  if (looks_like_pickle(head.data(), head.size())) return ArtifactKind::pt;
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) size = std::numeric_limits<uint64_t>::max();
+  if (looks_like_safetensors(head.data(), head.size(), size)) return ArtifactKind::safetensors;
+  for (char c : json::skip_bom(head)) {  // a UTF-8 byte-order mark may precede a JSON model
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
+    // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
+    if (c == '"') return ArtifactKind::structure_json;
+    break;
+  }
+  // A header length out of bounds, a header that is not an object: the reader says which rule broke.
+  if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
   throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
-                                             ".npz, .npy, .mithril or .mbin)", path, printable_prefix(head)));
+                                             ".npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
 }
 
 ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format) {
   if (!format.empty()) {
-    for (ArtifactKind kind : {ArtifactKind::structure_json, ArtifactKind::npz, ArtifactKind::npy, ArtifactKind::mithril, ArtifactKind::mbin})
+    for (ArtifactKind kind : {ArtifactKind::structure_json, ArtifactKind::npz, ArtifactKind::npy, ArtifactKind::mithril, ArtifactKind::mbin,
+                              ArtifactKind::pt, ArtifactKind::safetensors})
       if (format == (kind == ArtifactKind::structure_json ? "json" : artifact_kind_name(kind))) return kind;
-    throw Error(ErrorKind::invalid_argument, "--format '" + format + "': expected json, npz, npy, mithril or mbin");
+    throw Error(ErrorKind::invalid_argument, "--format '" + format + "': expected json, npz, npy, mithril, mbin, pt or safetensors");
   }
   if (ends_with(path, ".json")) return ArtifactKind::structure_json;
   if (ends_with(path, ".npz")) return ArtifactKind::npz;
   if (ends_with(path, ".npy")) return ArtifactKind::npy;
   if (ends_with(path, ".mithril")) return ArtifactKind::mithril;
   if (ends_with(path, ".mbin")) return ArtifactKind::mbin;
-  throw Error(ErrorKind::invalid_argument,
-              path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, .mithril or .mbin, "
-                     "or give --format)");
+  if (ends_with(path, ".pt") || ends_with(path, ".pth")) return ArtifactKind::pt;
+  if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
+  throw Error(ErrorKind::invalid_argument, path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, "
+                                                  ".mithril, .mbin, .pt, .pth or .safetensors, or give --format)");
 }
 
 std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
@@ -171,7 +258,8 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
   return a;
 }
 
-void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress, const std::string& format) {
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress,
+                  const std::map<std::string, std::string>& metadata, const std::string& format) {
   ArtifactKind kind = path == "-" && format.empty() ? ArtifactKind::npz : artifact_kind_for_output(path, format);
   if (kind == ArtifactKind::npy) {
     if (tensors.size() != 1)
@@ -179,9 +267,23 @@ void save_tensors(const std::string& path, const NamedTensors& tensors, bool com
     write_npy(path, tensors[0].second);
     return;
   }
-  if (kind != ArtifactKind::npz)
-    throw Error(ErrorKind::invalid_argument, path + ": tensors are written to .npz or .npy files");
-  write_npz(path, tensors, compress);
+  switch (kind) {
+    case ArtifactKind::npz: return write_npz(path, tensors, compress);
+    case ArtifactKind::pt: return write_torch_file(path, tensors);
+    case ArtifactKind::safetensors: return write_safetensors(path, tensors, metadata);
+    case ArtifactKind::mbin: return write_tensor_mbin(path, tensors);
+    default:
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: tensors are written to {} files", path, tensor_output_extensions()));
+  }
+}
+
+void write_tensor_mbin(const std::string& path, const NamedTensors& tensors) {
+  std::map<std::string, std::string> metadata = package_metadata(tensors.size(), {});
+  metadata["content"] = "tensors";
+  metadata["tensor_count"] = metadata["parameter_count"];
+  metadata.erase("parameter_count");
+  metadata.erase("model_format_version");
+  write_mbin(path, "", package_metadata_json(metadata), tensors);
 }
 
 }  // namespace mithril

@@ -4,13 +4,17 @@
 //   structure .json   a model dict (io/model_json.h)
 //   .npz / .npy       tensors only (io/npz.h, io/npy.h): parameters, inputs or outputs
 //   .mithril          structure + parameters + metadata in a zip (io/mithril_file.h)
-//   .mbin             structure + parameters + metadata, memory-mapped (io/mbin.h)
+//   .mbin             structure + parameters + metadata, memory-mapped (io/mbin.h); or tensors
+//                     only (empty structure, metadata "content": "tensors")
+//   .pt / .pth        tensors only: a torch.save'd state dict (io/torch_file.h)
+//   .safetensors      tensors only (io/safetensors.h); "*.safetensors.index.json" names a sharded set
 //
 // Kinds are recognised by content (magic bytes, zip members) when the file exists, and by
 // extension for files about to be written.
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "graph/model.h"
@@ -19,9 +23,9 @@
 
 namespace mithril {
 
-enum class ArtifactKind { structure_json, npz, npy, mithril, mbin };
+enum class ArtifactKind { structure_json, npz, npy, mithril, mbin, pt, safetensors, safetensors_index };
 
-/// "structure json", "npz", "npy", "mithril", "mbin".
+/// "structure json", "npz", "npy", "mithril", "mbin", "pt", "safetensors", "safetensors index".
 const char* artifact_kind_name(ArtifactKind kind);
 
 /// The kind of an existing file, by its first bytes (and zip members). Throws Error(io) if it
@@ -29,13 +33,19 @@ const char* artifact_kind_name(ArtifactKind kind);
 ArtifactKind detect_artifact_kind(const std::string& path);
 
 /// The kind a file about to be written should have: `format` when given ("json", "npz", "npy",
-/// "mithril", "mbin": the tools' --format, for outputs without an extension such as /dev/null),
-/// else by extension (.json .npz .npy .mithril .mbin). Throws Error(invalid_argument) listing the
-/// known extensions (and --format).
+/// "mithril", "mbin", "pt", "safetensors": the tools' --format, for outputs without an extension
+/// such as /dev/null), else by extension (.json .npz .npy .mithril .mbin .pt .pth .safetensors).
+/// Throws Error(invalid_argument) listing the known extensions (and --format).
 ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format = "");
 
 /// True for kinds that hold a model (structure json, .mithril, .mbin).
 bool holds_model(ArtifactKind kind);
+
+/// True for the kinds save_tensors writes: .npz, .npy, .pt, .safetensors and tensor-only .mbin.
+bool is_tensor_output(ArtifactKind kind);
+
+/// The extensions of tensor outputs, for messages: ".npz, .npy, .pt, .safetensors or .mbin".
+const char* tensor_output_extensions();
 
 struct Artifact {
   ArtifactKind kind = ArtifactKind::structure_json;
@@ -69,8 +79,22 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
 std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
                                                    const ArtifactLoadOptions& options = {});
 
-/// Writes tensors to an .npz (optionally deflated) or, for exactly one tensor, an .npy.
-/// `format` as artifact_kind_for_output.
-void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false, const std::string& format = "");
+/// Parses a tensor file held in memory whose kind its bytes tell: an .npz, a torch.save zip (a
+/// legacy or bare pickle is refused with what it is) or a .safetensors file (copied: the bytes
+/// are not kept). Returns the kind, or nullopt (nothing read) for bytes that are none of these.
+/// `.npy` bytes are not handled here (their tensor name comes from the caller).
+std::optional<ArtifactKind> parse_tensor_bytes(const std::string& bytes, const std::string& source, NamedTensors& tensors,
+                                               std::map<std::string, std::string>& metadata);
+
+/// Writes tensors to a tensor file, kind by extension ("-": .npz on standard output): an .npz
+/// (optionally deflated), an .npy (exactly one tensor), a .pt state dict, a .safetensors file or
+/// a tensor-only .mbin. Dtypes the format cannot hold are refused by name before anything is written.
+/// `metadata` (string to string) goes where the format has a place for it: a safetensors
+/// "__metadata__". `format` as artifact_kind_for_output.
+void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false,
+                  const std::map<std::string, std::string>& metadata = {}, const std::string& format = "");
+
+/// Writes a tensor-only .mbin (no structure; metadata "content": "tensors").
+void write_tensor_mbin(const std::string& path, const NamedTensors& tensors);
 
 }  // namespace mithril

@@ -903,7 +903,8 @@ std::string to_dict(const Model& model, const std::string& version) {
                                                       fmt::join(names, ", ")));
     }
   } else if (version != kModelFormatVersion) {
-    throw Error(ErrorKind::unsupported, fmt::format("cannot write format version '{}' (this library writes 1.0.0 and {})", version,
+    throw Error(ErrorKind::unsupported, fmt::format("cannot write format version '{}' (this writes 1.0.0 and {}; versioning::to_dict writes any "
+                                                    "version of the format history, python-mithril included)", version,
                                                     kModelFormatVersion));
   }
   DefinitionTable defs = plan_definitions(model);

@@ -80,7 +80,8 @@ void register_loss_ops(OpRegistry& registry) {
       "Binary cross entropy elementwise (numpy broadcasting of input and target). input_type \"probs\": -pw * t * "
       "log(p) - (1 - t) * log(1 - p); \"logits\": (1 - t) * x - lw * log_sigmoid(x) with lw = (pw - 1) * t + 1 and "
       "log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)) (robust: robust_log(1 + exp(-|x|))). pw is pos_weight, or with "
-      "auto_pos_weight (1 - mean(t)) / mean(t). robust: logarithms are robust_log with `threshold`.",
+      "auto_pos_weight (1 - m) / m with m = mean(t) for \"probs\" and mean(sigmoid(t)) for \"logits\" (as Python Mithril "
+      "computes it). robust: logarithms are robust_log with `threshold`.",
       {{"input"}, {"target"}},
       {{"input_type", AttrType::string, AttrValue{std::string("logits")}},
        {"pos_weight", AttrType::number, AttrValue{1.0}},

@@ -1,5 +1,7 @@
 #include "physical/physical_model.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -20,7 +22,14 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   pm.model_ = model;
   pm.backend_ = &backend;
   pm.dtype_ = options.dtype;
-  WalkOptions walk_options{options.dtype, &options.parameter_shapes};
+  pm.min_node_work_ = options.min_node_work;
+  // bfloat16 compute keeps float32 values; the backend rounds products (see CompileOptions).
+  std::optional<DType> value_dtype = options.dtype;
+  if (options.dtype == DType::bfloat16) {
+    pm.bfloat16_compute_ = true;
+    value_dtype = DType::float32;
+  }
+  WalkOptions walk_options{value_dtype, &options.parameter_shapes};
 
   for (const auto& [name, shape] : options.shapes) {
     bool found = false;
@@ -62,7 +71,7 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
     pm.constants_.emplace_back(slot, decl.value.cast(info.dtype));
   };
   callbacks.on_node = [&](const std::string& path, const Step& step, const std::vector<std::string>& input_paths, const ValueInfo& info) {
-    if (!backend.supports(*step.op))
+    if (!reference_backend().implements(*step.op) && !backend.implements(*step.op))
       throw Error(ErrorKind::unsupported, fmt::format("node '{}': operator '{}' has no kernel for the '{}' backend", path,
                                                       step.op->qualified_name(), backend.name()));
     OpCall call{path, step.op, &step.attributes, {}, 0};
@@ -73,6 +82,11 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   callbacks.on_value = [&](const std::string& prefix, const std::string& ref, const FlatValue& value) {
     if (prefix.empty()) pm.top_level_slots_[ref] = pm.slot_of_.at(value.path);
   };
+  // Shapes of parameters that follow from the input shapes (a Linear's input width), as Python
+  // Mithril infers them at compile time.
+  std::map<std::string, Shape> parameter_shapes = options.parameter_shapes;
+  for (auto& [path, shape] : infer_parameter_shapes(*model, inputs, walk_options)) parameter_shapes.emplace(path, shape);
+  walk_options.parameter_shapes = &parameter_shapes;
   auto outputs = walk_model(*model, "", inputs, callbacks, walk_options);
   if (options.initialize_parameters) pm.initialize(options.seed);
   for (const OutputDecl& out : model->outputs()) pm.outputs_.emplace_back(out.name, pm.slot_of_.at(outputs.at(out.name).path));
@@ -100,6 +114,7 @@ void PhysicalModel::set_value(const std::string& name, const Tensor& value) {
     throw Error(ErrorKind::shape, fmt::format("parameter '{}': shape {}, expected {}", name, shape_str(value.shape()),
                                               shape_str(it->second.shape)));
   it->second.value = value.cast(it->second.dtype);
+  plans_.clear();
 }
 
 void PhysicalModel::set_values(const TensorMap& values) {
@@ -137,6 +152,14 @@ void PhysicalModel::initialize(uint64_t seed) {
     Parameter& p = parameters_.at(path);
     p.value = mithril::initialize(p.init, p.dtype, p.shape, seed, path);
   }
+  plans_.clear();
+}
+
+std::vector<const OpSchema*> PhysicalModel::operators() const {
+  std::vector<const OpSchema*> ops;
+  for (const OpCall& call : ops_)
+    if (std::find(ops.begin(), ops.end(), call.op) == ops.end()) ops.push_back(call.op);
+  return ops;
 }
 
 std::vector<std::string> PhysicalModel::output_names() const {
@@ -148,11 +171,19 @@ std::vector<std::string> PhysicalModel::output_names() const {
 TensorMap PhysicalModel::evaluate(const TensorMap& given) const { return evaluate(given, {}); }
 
 TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std::string>& also) const {
+  check_inputs(given, also);
+  return plan_for(given, also)->run(given);
+}
+
+PlanInfo PhysicalModel::plan_info(const TensorMap& inputs) const {
+  check_inputs(inputs, {});
+  return plan_for(inputs, {})->info();
+}
+
+void PhysicalModel::check_inputs(const TensorMap& given, const std::vector<std::string>& also) const {
   for (const std::string& ref : also)
     if (!top_level_slots_.count(ref))
       throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no value '{}'", model_->name(), ref));
-  std::vector<Tensor> slots(slot_paths_.size());
-  std::map<std::string, FlatValue> bound;
   for (const auto& [name, value] : given) {
     bool known = false;
     for (const InputDecl& in : inputs_) known = known || in.name == name;
@@ -161,60 +192,73 @@ TensorMap PhysicalModel::evaluate(const TensorMap& given, const std::vector<std:
   for (const InputDecl& in : inputs_) {
     auto it = given.find(in.name);
     if (it == given.end()) throw Error(ErrorKind::invalid_argument, fmt::format("input '{}' is missing", in.name));
-    Tensor value = it->second.cast(in.info.dtype);
-    slots[slot_of_.at(in.name)] = value;
-    bound[in.name] = FlatValue{in.name, ValueInfo{in.info.dtype, to_sym_shape(value.shape())}};
-  }
-  std::vector<std::string> unset;
-  for (const auto& [path, p] : parameters_) {
-    if (p.value) slots[slot_of_.at(path)] = *p.value;
-    else unset.push_back("'" + path + "'");
-  }
-  if (!unset.empty())
-    throw Error(ErrorKind::invalid_argument, fmt::format("parameters without a value: {}", fmt::join(unset, ", ")));
-  for (const auto& [slot, value] : constants_) slots[slot] = value;
-
-  // Concrete shapes for these inputs: the same walk as compile, now with concrete dims. It
-  // checks input shapes against declarations (with the node or input name in errors).
-  std::vector<Shape> shapes(slot_paths_.size());
-  // Dtypes too: a node on values of unknown rank had its inference deferred at compile time.
-  std::vector<DType> dtypes(slot_paths_.size());
-  WalkCallbacks callbacks;
-  callbacks.on_node = [&](const std::string& path, const Step&, const std::vector<std::string>&, const ValueInfo& info) {
-    if (!info.rank_known || !is_concrete(info.shape))
-      throw Error(ErrorKind::shape, fmt::format("node '{}': output shape {} is not fully known", path, info_str(info)));
-    shapes[slot_of_.at(path)] = to_shape(info.shape);
-    dtypes[slot_of_.at(path)] = info.dtype;
-  };
-  for (const InputDecl& in : inputs_) {
     if (!in.info.rank_known) continue;
     const SymShape& declared = in.info.shape;
-    const Shape& actual = slots[slot_of_.at(in.name)].shape();
+    const Shape& actual = it->second.shape();
     bool ok = declared.size() == actual.size();
     for (std::size_t i = 0; ok && i < declared.size(); ++i) ok = !declared[i].is_known() || declared[i].size == actual[i];
     if (!ok)
       throw Error(ErrorKind::shape, fmt::format("input '{}': shape {}, expected {}", in.name, shape_str(actual), shape_str(declared)));
   }
+  std::vector<std::string> unset;
+  for (const auto& [path, p] : parameters_)
+    if (!p.value) unset.push_back("'" + path + "'");
+  if (!unset.empty())
+    throw Error(ErrorKind::invalid_argument, fmt::format("parameters without a value: {}", fmt::join(unset, ", ")));
+}
+
+std::shared_ptr<Plan> PhysicalModel::plan_for(const TensorMap& given, const std::vector<std::string>& also) const {
+  std::pair<std::vector<Shape>, std::vector<std::string>> key;
+  for (const InputDecl& in : inputs_) key.first.push_back(given.at(in.name).shape());
+  key.second = also;
+  {
+    std::lock_guard lock(plans_.mutex);
+    if (auto it = plans_.plans.find(key); it != plans_.plans.end()) return it->second;
+  }
+  std::shared_ptr<Plan> plan = build_plan(given, also);
+  std::lock_guard lock(plans_.mutex);
+  // A model run on many shapes keeps the latest few plans, not one per shape ever seen.
+  if (plans_.plans.size() >= 8) plans_.plans.clear();
+  plans_.plans[key] = plan;
+  return plan;
+}
+
+std::unique_ptr<Plan> PhysicalModel::build_plan(const TensorMap& given, const std::vector<std::string>& also) const {
+  PlanGraph graph;
+  graph.types.resize(slot_paths_.size());
+  std::map<std::string, FlatValue> bound;
+  for (const InputDecl& in : inputs_) {
+    const Shape& shape = given.at(in.name).shape();
+    int slot = slot_of_.at(in.name);
+    graph.types[static_cast<std::size_t>(slot)] = TensorType{in.info.dtype, shape};
+    graph.inputs.emplace_back(in.name, slot);
+    bound[in.name] = FlatValue{in.name, ValueInfo{in.info.dtype, to_sym_shape(shape)}};
+  }
+  for (const auto& [path, p] : parameters_) {
+    int slot = slot_of_.at(path);
+    graph.types[static_cast<std::size_t>(slot)] = TensorType{p.value->dtype(), p.value->shape()};
+    graph.fixed.emplace_back(slot, *p.value);
+  }
+  for (const auto& [slot, value] : constants_) {
+    graph.types[static_cast<std::size_t>(slot)] = TensorType{value.dtype(), value.shape()};
+    graph.fixed.emplace_back(slot, value);
+  }
+  // Concrete types of every node for these inputs: the same walk as compile, now with concrete
+  // dims (a node on values of unknown rank had its inference deferred at compile time).
+  WalkCallbacks callbacks;
+  callbacks.on_node = [&](const std::string& path, const Step&, const std::vector<std::string>&, const ValueInfo& info) {
+    if (!info.rank_known || !is_concrete(info.shape))
+      throw Error(ErrorKind::shape, fmt::format("node '{}': output shape {} is not fully known", path, info_str(info)));
+    graph.types[static_cast<std::size_t>(slot_of_.at(path))] = TensorType{info.dtype, to_shape(info.shape)};
+  };
   std::map<std::string, Shape> parameter_shapes;
   for (const auto& [path, p] : parameters_) parameter_shapes[path] = p.shape;
-  walk_model(*model_, "", bound, callbacks, WalkOptions{dtype_, &parameter_shapes});
-
-  for (const OpCall& call : ops_) {
-    std::vector<Tensor> args;
-    args.reserve(call.inputs.size());
-    for (int slot : call.inputs) args.push_back(slots[slot]);
-    Tensor out(dtypes[call.output], shapes[call.output]);
-    try {
-      backend_->execute(*call.op, args, *call.attributes, out);
-    } catch (const Error& e) {
-      throw e.with_context(fmt::format("node '{}' ({})", call.path, call.op->qualified_name()));
-    }
-    slots[call.output] = std::move(out);
-  }
-  TensorMap outputs;
-  for (const auto& [name, slot] : outputs_) outputs[name] = slots[slot];
-  for (const std::string& ref : also) outputs[ref] = slots[top_level_slots_.at(ref)];
-  return outputs;
+  std::optional<DType> value_dtype = bfloat16_compute_ ? std::optional<DType>(DType::float32) : dtype_;
+  walk_model(*model_, "", bound, callbacks, WalkOptions{value_dtype, &parameter_shapes});
+  for (const OpCall& call : ops_) graph.nodes.push_back(PlanGraph::Node{call.path, call.op, call.attributes, call.inputs, call.output});
+  graph.returned = outputs_;
+  for (const std::string& ref : also) graph.returned.emplace_back(ref, top_level_slots_.at(ref));
+  return std::make_unique<Plan>(graph, *backend_, PlanOptions{bfloat16_compute_, min_node_work_});
 }
 
 }  // namespace mithril

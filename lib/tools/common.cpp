@@ -26,6 +26,26 @@ std::map<std::string, std::string> parse_key_values(const std::vector<std::strin
   return out;
 }
 
+StateDictMapping make_mapping(const MapOptions& options) {
+  StateDictMapping mapping;
+  for (const std::string& rule : options.rules) mapping.rules.push_back(parse_name_rule(rule));
+  if (!options.file.empty()) {
+    StateDictMapping from_file = read_mapping_file(options.file);
+    mapping.rules.insert(mapping.rules.end(), from_file.rules.begin(), from_file.rules.end());
+    mapping.torch_linear = from_file.torch_linear;
+  }
+  mapping.torch_linear = mapping.torch_linear || options.torch_linear;
+  return mapping;
+}
+
+void map_parameters_in(Artifact& artifact, const MapOptions& options, const std::string& params_path, bool allow_extra) {
+  if (!options.given()) return;
+  if (params_path.empty() || !artifact.model)
+    throw Error(ErrorKind::invalid_argument, artifact.path + ": --map, --map-file and --torch-linear apply to parameters read from "
+                                                             "a tensor file: give the model's structure and --params FILE");
+  artifact.tensors = map_state_dict_to_model(*artifact.model, artifact.tensors, make_mapping(options), params_path, allow_extra);
+}
+
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items) {
   std::map<std::string, Shape> out;
   for (const auto& entry : parse_key_values(items, "--shape")) {

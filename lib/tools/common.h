@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/shape.h"
 #include "io/artifact.h"
+#include "physical/state_dict.h"
 
 namespace mithril::tools {
 
@@ -27,6 +28,25 @@ std::map<std::string, std::string> parse_key_values(const std::vector<std::strin
 /// Parses "--shape" items "input=5,10" (an empty list after '=' means a 0-d input). Throws
 /// Error(invalid_argument) "--shape 'input=5,x': expected NAME=N,N,... with non-negative sizes".
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items);
+
+/// --map / --map-file / --torch-linear: how tensor names and layouts of another framework's state
+/// dict (e.g. a torch module's) cross into a model or out of it (physical/state_dict.h).
+struct MapOptions {
+  std::vector<std::string> rules;  ///< --map 'REGEX=REPLACEMENT', in order
+  std::string file;                ///< --map-file (its rules come after the --map ones)
+  bool torch_linear = false;       ///< --torch-linear
+
+  bool given() const { return !rules.empty() || !file.empty() || torch_linear; }
+};
+
+/// The mapping the options describe. Throws Error(invalid_argument) for a bad rule.
+StateDictMapping make_mapping(const MapOptions& options);
+
+/// When `artifact` is a model whose parameter values came from the tensor file `params_path`,
+/// renames and lays them out by `options` for the model (every unmatched, missing or
+/// mis-shaped tensor reported at once, unmatched ones dropped when `allow_extra`). Throws
+/// Error(invalid_argument) when mapping options are given without such a file.
+void map_parameters_in(Artifact& artifact, const MapOptions& options, const std::string& params_path, bool allow_extra);
 
 /// Loads the plugins given by --plugin, then those of MITHRIL_PLUGINS (ops/plugin.h).
 void load_tool_plugins(const std::vector<std::string>& plugins);

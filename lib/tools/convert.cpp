@@ -26,8 +26,9 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   if (!options.output.empty() && options.output != "-") out_kind = artifact_kind_for_output(options.output, options.format);
   if (!options.params_out.empty() && options.params_out != "-") {
     ArtifactKind k = artifact_kind_for_output(options.params_out);
-    if (k != ArtifactKind::npz && k != ArtifactKind::npy)
-      throw Error(ErrorKind::invalid_argument, options.params_out + ": --params-out writes an .npz (or an .npy for one tensor)");
+    if (!is_tensor_output(k))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: --params-out writes a tensor file ({}; .npy for one tensor)",
+                                                           options.params_out, tensor_output_extensions()));
   }
 
   ArtifactLoadOptions load = tool_load_options();
@@ -36,6 +37,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   if (options.extract_inputs.empty() != options.extract_outputs.empty())
     throw Error(ErrorKind::invalid_argument, "--extract-inputs and --extract-outputs go together");
   Artifact a = load_artifact(options.input, load);
+  if (!options.params_path.empty()) map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   ConvertReport report;
   report.input = options.input;
   report.input_kind = a.kind;
@@ -47,7 +49,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       BindOptions bind;
       bind.allow_extra = options.allow_extra;
       std::string source = options.params_path.empty() ? options.input : options.params_path;
-      PhysicalModel pm = compile_with_parameters(a.model, reference_backend(), a.tensors, source, {}, bind);
+      PhysicalModel pm = compile_with_parameters(a.model, backend_by_name(options.backend), a.tensors, source, {}, bind);
       tensors = parameter_tensors(pm);
       std::set<std::string> kept;
       for (const auto& [name, t] : tensors) kept.insert(name);
@@ -71,6 +73,24 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
     tensors = std::move(a.tensors);
   }
   report.tensor_count = static_cast<int64_t>(tensors.size());
+  // A tensor file's own metadata (safetensors "__metadata__", a checkpoint's non-tensor entries)
+  // carries over to a tensor file that has a place for it; package metadata does not.
+  std::map<std::string, std::string> tensor_metadata;
+  if (a.kind == ArtifactKind::pt || a.kind == ArtifactKind::safetensors || a.kind == ArtifactKind::safetensors_index)
+    tensor_metadata = a.metadata;
+  // Tensor files written get the mapped names and layouts (model packages keep ours).
+  NamedTensors file_tensors = tensors;
+  if (options.params_path.empty() && options.map.given()) {
+    StateDictMapping mapping = make_mapping(options.map);
+    if (a.model) {
+      file_tensors = map_state_dict_from_model(*a.model, tensors, mapping);
+    } else {
+      if (mapping.torch_linear)
+        throw Error(ErrorKind::invalid_argument, options.input + ": --torch-linear needs a model (it transposes dense weights)");
+      file_tensors.clear();
+      for (const auto& [name, t] : tensors) file_tensors.emplace_back(map_name(mapping.rules, name), t);
+    }
+  }
   std::string tensor_word = a.model ? "parameters" : "tensors";
   auto need_values = [&](const std::string& out) {
     if (a.model && !a.has_parameters && !a.model->parameter_paths().empty())
@@ -83,13 +103,13 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   if (!options.output.empty()) {
     ArtifactKind kind = out_kind ? *out_kind : (a.model ? ArtifactKind::structure_json : ArtifactKind::npz);
     const std::string& out = options.output;
-    if (holds_model(kind) && !a.model)
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("{}: a {} file holds tensors, not a model; it converts to .npz or .npy", options.input, artifact_kind_name(a.kind)));
+    if (holds_model(kind) && !a.model && kind != ArtifactKind::mbin)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model; it converts to {}", options.input,
+                                                           artifact_kind_name(a.kind), tensor_output_extensions()));
     if (kind == ArtifactKind::structure_json) {
       save_model_json(*a.model, out);
       report.written.push_back(written_file(out, kind, fmt::format("structure of '{}'", a.model->name())));
-    } else if (kind == ArtifactKind::mithril || kind == ArtifactKind::mbin) {
+    } else if (kind == ArtifactKind::mithril || (kind == ArtifactKind::mbin && a.model)) {
       need_values(out);
       PackageWriteOptions write;
       write.compress = options.compress;
@@ -101,13 +121,13 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       report.written.push_back(written_file(out, kind, fmt::format("'{}' with {} parameters", a.model->name(), tensors.size())));
     } else {
       need_values(out);
-      save_tensors(out, tensors, options.compress, options.format);
+      save_tensors(out, file_tensors, options.compress, tensor_metadata, options.format);
       report.written.push_back(written_file(out, out == "-" ? ArtifactKind::npz : kind, fmt::format("{} {}", tensors.size(), tensor_word)));
     }
   }
   if (!options.params_out.empty()) {
     need_values(options.params_out);
-    save_tensors(options.params_out, tensors, options.compress);
+    save_tensors(options.params_out, file_tensors, options.compress, tensor_metadata);
     ArtifactKind kind = options.params_out == "-" ? ArtifactKind::npz : artifact_kind_for_output(options.params_out);
     report.written.push_back(written_file(options.params_out, kind, fmt::format("{} {}", tensors.size(), tensor_word)));
   }

@@ -28,7 +28,11 @@ struct ConvertOptions {
   /// with exactly the parameters it uses. Both lists must be given together.
   std::vector<std::string> extract_inputs;
   std::vector<std::string> extract_outputs;
+  /// With --params: how that file's tensor names and layouts become the model's. Without: how the
+  /// model's parameters are named and laid out in the tensor files written (-o, --params-out).
+  MapOptions map;
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled (validated) for this backend
 };
 
 struct ConvertReport {

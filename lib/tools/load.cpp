@@ -20,13 +20,13 @@
 namespace mithril::tools {
 namespace {
 
+// The version as the format history reads it ("" when it cannot tell).
 std::string stored_version(const std::string& json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return "";
-  auto it = doc.FindMember("version");
-  if (it == doc.MemberEnd()) return versioning::kPythonMithrilVersion;  // how the history reads it
-  return it->value.IsString() ? it->value.GetString() : "";
+  try {
+    return versioning::detect_format_version(json);
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 std::string tensor_table(const NamedTensors& tensors) {
@@ -90,6 +90,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   load.check_tensors = options.check_tensors;
   load.allow_unknown_ops = options.allow_unknown_ops;
   Artifact a = load_artifact(options.path, load);
+  map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   report.kind = a.kind;
   report.metadata = a.metadata;
   // Only .mbin files carry checksums of their own (zip members are CRC-checked on every read).
@@ -122,7 +123,11 @@ LoadReport inspect_artifact(const LoadOptions& options) {
     std::string source = options.params_path.empty() ? options.path : options.params_path;
     BindOptions bind;
     bind.allow_extra = options.allow_extra;
-    PhysicalModel pm = compile_with_parameters(a.model, reference_backend(), a.tensors, source, {}, bind);
+    const Backend& backend = backend_by_name(options.backend);
+    PhysicalModel pm = compile_with_parameters(a.model, backend, a.tensors, source, {}, bind);
+    report.backend = std::string(backend.name());
+    for (const OpSchema* op : pm.operators())
+      if (!backend.implements(*op)) report.fallback_ops.push_back(op->qualified_name());
     std::vector<std::string> names = pm.get_parameter_names();
     std::set<std::string> known(names.begin(), names.end());
     for (const auto& [name, t] : a.tensors)
@@ -159,6 +164,10 @@ std::string format_load_report(const LoadReport& r) {
                        r.ignored.empty() ? "" : fmt::format(" ({} extra tensors ignored: {})", r.ignored.size(), fmt::join(r.ignored, ", ")));
   else if (r.summary.parameter_tensors == 0)
     out += "parameters: none (the model has none)\n";
+  if (!r.backend.empty())
+    out += r.fallback_ops.empty() ? fmt::format("backend: {} runs every operator\n", r.backend)
+                                  : fmt::format("backend: {}; on reference (no {} kernel): {}\n", r.backend, r.backend,
+                                                fmt::join(r.fallback_ops, ", "));
   else
     out += "parameters: none (structure only; give --params FILE to check values)\n";
   if (!r.non_finite.empty()) out += non_finite_line(r.non_finite);
@@ -235,6 +244,11 @@ std::string load_report_json(const LoadReport& r) {
   j.key("non_finite").begin_array();
   for (const auto& c : r.non_finite) j.begin_object().key("name").str(c.name).key("nan").num(c.nan).key("inf").num(c.inf).end_object();
   j.end_array();
+  if (!r.backend.empty()) {
+    j.key("backend").str(r.backend).key("fallback_ops").begin_array();
+    for (const std::string& op : r.fallback_ops) j.str(op);
+    j.end_array();
+  }
   if (!r.is_model) {
     j.key("tensors").begin_array();
     for (const auto& [name, t] : r.tensors) j.tensor_info(name, t);

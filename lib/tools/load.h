@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/artifact.h"
+#include "tools/common.h"
 #include "tools/summary.h"
 
 namespace mithril::tools {
@@ -22,7 +23,9 @@ struct LoadOptions {
   /// Keep operators nobody registered as opaque nodes and validate the rest (parameters are then
   /// checked against their declarations without compiling).
   bool allow_unknown_ops = false;
+  MapOptions map;  ///< how the --params file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
+  std::string backend = "cpu";  ///< the model is compiled for this backend (backends/backend.h)
 };
 
 struct LoadReport {
@@ -44,10 +47,12 @@ struct LoadReport {
   };
   std::vector<NonFinite> non_finite;
   ModelSummary summary;                         ///< for models
+  std::string backend;                          ///< the backend the model was compiled for (with parameters)
+  std::vector<std::string> fallback_ops;        ///< operators that backend lacks: they run on reference
   NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters
 };
 
-/// Loads and validates. A model is compiled for the reference backend with its parameters bound
+/// Loads and validates. A model is compiled for options.backend with its parameters bound
 /// (every parameter present, no extras unless allowed, shapes and dtypes as declared); a
 /// structure without parameters is validated as a structure (schema, operators, shapes).
 /// Every problem throws Error naming the file (bind_parameters lists all of them at once).

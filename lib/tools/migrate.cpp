@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/mbin.h"
+#include "io/safetensors.h"
 #include "tools/common.h"
 #include "io/mithril_file.h"
 #include "tools/cli.h"
@@ -79,6 +80,7 @@ const ContainerAdapter& adapter_for(const std::string& path) {
 bool is_model_file_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;  // hidden and AtomicFile temporaries
   std::string ext = fs::path(name).extension().string();
+  if (is_safetensors_index_path(name)) return false;  // a tensor set's index, not a model dict
   return ext == ".json" || ext == ".mbin" || ext == ".mithril";
 }
 
@@ -176,7 +178,9 @@ void process(const MigrateOptions& options, const versioning::FormatHistory& his
       r.note = "a JSON object without \"name\" or \"version\": not a model dict of any version (e.g. a config or inputs file)";
       return;
     }
-    r.from_version = versioning::detect_format_version(text, r.path);
+    // A tensor-only .mbin has no structure, so nothing that versions: it is as current as can be.
+    bool tensors_only = text.empty() && std::string(adapter.extension) == ".mbin";
+    r.from_version = tensors_only ? options.target : versioning::detect_format_version(text, r.path);
     bool in_place = options.output_dir.empty();
     r.output = in_place ? r.path : (fs::path(options.output_dir) / r.relative).string();
     if (r.from_version == options.target) {

@@ -15,6 +15,7 @@
 #include "io/atomic_file.h"
 #include "io/json_tensors.h"
 #include "io/json_util.h"
+#include "io/mbin.h"
 #include "io/npy.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
@@ -41,10 +42,17 @@ struct Compiled {
   std::vector<CastNote> casts;
 };
 
+// The parameters --dtype converts (bfloat16 compute converts none: values stay float32).
+void note_casts(Compiled& c, const std::map<DType, int64_t>& param_dtypes, std::optional<DType> dtype) {
+  if (!dtype || *dtype == DType::bfloat16) return;
+  for (const auto& [from, count] : param_dtypes)
+    if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+}
+
 // Compiles an artifact for the given inputs: shapes from the inputs, parameter values from the
 // artifact (or its declared initializers when `init`), everything cast to `dtype` if given.
 Compiled compile_artifact(const Artifact& a, const std::string& params_path, const NamedTensors& inputs,
-                          std::optional<DType> dtype, const RunOptions& o) {
+                          std::optional<DType> dtype, const Backend& backend, const RunOptions& o) {
   CompileOptions compile;
   compile.seed = o.seed;
   compile.dtype = dtype;
@@ -54,13 +62,11 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   if (a.has_parameters) {
     BindOptions bind;
     bind.allow_extra = o.allow_extra;
-    Compiled c{compile_with_parameters(a.model, reference_backend(), a.tensors, source, compile, bind), source, {}};
+    Compiled c{compile_with_parameters(a.model, backend, a.tensors, source, compile, bind), source, {}};
     const std::vector<std::string> names = c.model.get_parameter_names();
     for (const auto& [name, t] : a.tensors)
       if (std::find(names.begin(), names.end(), name) != names.end()) param_dtypes[t.dtype()] += 1;
-    if (dtype)
-      for (const auto& [from, count] : param_dtypes)
-        if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+    note_casts(c, param_dtypes, dtype);
     return c;
   }
   auto params = a.model->parameter_paths();
@@ -70,16 +76,14 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
                             "fill them from the declared initializers with --seed)", a.path, params.size()));
   PhysicalModel pm = [&] {
     try {
-      return PhysicalModel::compile(a.model, reference_backend(), compile);
+      return PhysicalModel::compile(a.model, backend, compile);
     } catch (const Error& e) {
       throw e.with_context(a.path);
     }
   }();
   Compiled c{std::move(pm), params.empty() ? "none (no parameters)" : fmt::format("declared initializers, seed {} (--init)", o.seed), {}};
   for (const ParameterPath& p : params) param_dtypes[p.info.dtype] += 1;
-  if (dtype)
-    for (const auto& [from, count] : param_dtypes)
-      if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
+  note_casts(c, param_dtypes, dtype);
   return c;
 }
 
@@ -120,8 +124,14 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
   std::string source = path == "-" ? "<stdin>" : path;
   if (bytes.empty()) throw Error(ErrorKind::format, source + ": empty file");
   NamedTensors tensors;
-  if (looks_like_npz(bytes.data(), bytes.size())) {
-    tensors = parse_npz(bytes.data(), bytes.size(), source);
+  std::map<std::string, std::string> metadata;
+  if (looks_like_mbin(bytes.data(), bytes.size())) {
+    if (path == "-") throw Error(ErrorKind::invalid_argument, source + ": an .mbin file is memory-mapped: give its path, not standard input");
+    Artifact a = load_artifact(path);
+    if (a.model) throw Error(ErrorKind::invalid_argument, source + ": inputs must be a tensor file; this .mbin holds a model");
+    tensors = std::move(a.tensors);
+  } else if (parse_tensor_bytes(bytes, source, tensors, metadata)) {
+    // .npz, .pt or .safetensors: tensors named like the inputs
   } else if (looks_like_npy(bytes.data(), bytes.size())) {
     Tensor t = parse_npy(bytes.data(), bytes.size(), source);
     // A single .npy feeds the only input, or the input named like the file.
@@ -129,7 +139,7 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
     tensors.emplace_back(name, t);
   } else {
     if (!json::starts_like_object(bytes))
-      throw Error(ErrorKind::format, source + ": inputs must be an .npz, an .npy or a JSON object {\"name\": [...]}");
+      throw Error(ErrorKind::format, source + ": inputs must be an .npz, .npy, .pt, .safetensors or tensor-only .mbin file, or a JSON object {\"name\": [...]}");
     for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
   }
   std::set<std::string> given;
@@ -260,21 +270,25 @@ CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, doub
 
 RunReport run_model(const RunOptions& o) {
   load_tool_plugins(o.plugins);
-  if (o.random == !o.inputs_path.empty())
-    throw Error(ErrorKind::invalid_argument, o.random ? "give either --inputs FILE or --random, not both"
-                                                      : "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (o.random && !o.inputs_path.empty())
+    throw Error(ErrorKind::invalid_argument, "give either --inputs FILE or --random, not both");
   if (!o.shapes.empty() && !o.random)
     throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
   std::optional<DType> dtype;
   if (!o.dtype.empty()) {
-    if (o.dtype != "float32" && o.dtype != "float64")
-      throw Error(ErrorKind::invalid_argument, fmt::format("--dtype '{}': expected float32 or float64", o.dtype));
+    if (o.dtype != "float32" && o.dtype != "float64" && o.dtype != "bfloat16")
+      throw Error(ErrorKind::invalid_argument, fmt::format("--dtype '{}': expected float32, float64 or bfloat16", o.dtype));
     dtype = dtype_from_name(o.dtype);
   }
+  if (o.repeat < 0) throw Error(ErrorKind::invalid_argument, fmt::format("--repeat {}: expected 0 or more", o.repeat));
+  const Backend& backend = backend_by_name(o.backend);
+  const Backend* compare_backend = o.compare_backend.empty() ? nullptr : &backend_by_name(o.compare_backend);
+  set_compute_threads(o.threads);
   if (!o.output.empty() && o.output != "-") {
     ArtifactKind kind = artifact_kind_for_output(o.output, o.format);
-    if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
-      throw Error(ErrorKind::invalid_argument, o.output + ": outputs are written to an .npz (or an .npy for one output)");
+    if (!is_tensor_output(kind))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: outputs are written to a tensor file ({}; .npy for one output)", o.output,
+                                                           tensor_output_extensions()));
   }
   std::map<std::string, Shape> shapes = parse_shapes(o.shapes);
 
@@ -285,11 +299,20 @@ RunReport run_model(const RunOptions& o) {
   load.params_path = o.params_path;
   load.check_tensors = o.verify;
   Artifact a = load_artifact(o.model, load);
+  // The mapping applies to the tensor files given as parameters (--params, --compare-params).
+  if (o.map.given() && o.params_path.empty() && o.compare_params.empty())
+    map_parameters_in(a, o.map, o.params_path, o.allow_extra);  // says what is missing
+  if (!o.params_path.empty()) map_parameters_in(a, o.map, o.params_path, o.allow_extra);
   if (!a.model)
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
   report.model_name = a.model->name();
-  if (o.random) {
+  // A model whose every fed tensor is a parameter has no inputs and runs without any.
+  if (!o.random && o.inputs_path.empty() && !a.model->inputs().empty())
+    throw Error(ErrorKind::invalid_argument, "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");
+  if (!o.random && o.inputs_path.empty()) {
+    report.inputs_source = "none (the model has no inputs)";
+  } else if (o.random) {
     report.inputs = random_inputs(*a.model, shapes, o.seed);
     report.inputs_source = fmt::format("random, seed {}", o.seed);
   } else {
@@ -297,7 +320,8 @@ RunReport run_model(const RunOptions& o) {
     report.inputs_source = o.inputs_path == "-" ? "<stdin>" : o.inputs_path;
   }
 
-  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, o);
+  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, backend, o);
+  report.backend = std::string(backend.name());
   report.parameter_source = c.parameter_source;
   report.casts = c.casts;
   std::map<DType, std::map<DType, int64_t>> input_casts;
@@ -310,23 +334,42 @@ RunReport run_model(const RunOptions& o) {
   auto start = std::chrono::steady_clock::now();
   report.outputs = evaluate_ordered(c.model, report.inputs, o.model);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int i = 0; i < o.repeat; ++i) {
+    auto again = std::chrono::steady_clock::now();
+    evaluate_ordered(c.model, report.inputs, o.model);
+    report.repeat_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - again).count());
+  }
+  {
+    TensorMap given;
+    for (const auto& [name, t] : report.inputs) given[name] = t;
+    report.plan = c.model.plan_info(given);
+  }
 
+  if (o.compare.empty() && compare_backend) {
+    // The same model on another backend: the check that cpu computes what reference does.
+    Compiled cb = compile_artifact(a, o.params_path, report.inputs, dtype, *compare_backend, o);
+    NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.model);
+    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
+    report.compare->other = fmt::format("{} on the {} backend", o.model, compare_backend->name());
+  }
   if (!o.compare.empty()) {
     ArtifactLoadOptions load_b = tool_load_options();
     load_b.params_path = o.compare_params;
     load_b.check_tensors = o.verify;
     Artifact b = load_artifact(o.compare, load_b);
+    if (!o.compare_params.empty()) map_parameters_in(b, o.map, o.compare_params, o.allow_extra);
     if (!b.model)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
                                                            artifact_kind_name(b.kind)));
-    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, o);
+    const Backend& other_backend = compare_backend ? *compare_backend : backend;
+    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, other_backend, o);
     NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.compare);
     report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol, o.equal_nan);
-    report.compare->other = o.compare;
+    report.compare->other = compare_backend ? fmt::format("{} on the {} backend", o.compare, other_backend.name()) : o.compare;
   }
   if (!o.output.empty()) {
     AtomicWriteGroup group({o.force});
-    save_tensors(o.output, report.outputs, o.compress, o.format);
+    save_tensors(o.output, report.outputs, o.compress, {}, o.format);
     group.commit();
     ArtifactKind kind = o.output == "-" && o.format.empty() ? ArtifactKind::npz : artifact_kind_for_output(o.output, o.format);
     report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
@@ -356,6 +399,19 @@ std::string format_compare(const CompareResult& c) {
   for (const auto& r : rows)
     out += fmt::format("  {:<{}}  {:<{}}  {:>{}}  {:>{}}  {}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4]);
   out += c.pass ? "result: same outputs within tolerance\n" : "result: outputs differ beyond tolerance\n";
+  return out;
+}
+
+std::string format_timing(const RunReport& r) {
+  std::string out = fmt::format("evaluate took {:.3f} ms (first run, with planning) on the {} backend, {} thread{}", r.seconds * 1e3,
+                                r.backend, r.plan.threads, r.plan.threads == 1 ? "" : "s");
+  if (!r.repeat_seconds.empty()) {
+    std::vector<double> sorted = r.repeat_seconds;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.size() % 2 ? sorted[sorted.size() / 2] : (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]) / 2;
+    out += fmt::format("; {} more run{}: median {:.3f} ms, min {:.3f} ms", sorted.size(), sorted.size() == 1 ? "" : "s", median * 1e3,
+                       sorted.front() * 1e3);
+  }
   return out;
 }
 
@@ -395,7 +451,26 @@ std::string run_report_json(const RunReport& r, bool include_values) {
     j.end_object();
   }
   j.end_array();
+  j.key("backend").str(r.backend);
   j.key("seconds").real(r.seconds);
+  j.key("repeat_seconds").begin_array();
+  for (double t : r.repeat_seconds) j.real(t);
+  j.end_array();
+  const PlanInfo& p = r.plan;
+  j.key("plan").begin_object().key("threads").num(p.threads).key("arena_bytes").unum(p.arena_bytes);
+  j.key("intermediate_bytes").unum(p.intermediate_bytes);
+  j.key("kernel_bytes").unum(p.kernel_bytes).key("output_bytes").unum(p.output_bytes);
+  j.key("parameter_bytes").unum(p.parameter_bytes);
+  j.key("nodes_on").begin_object();
+  for (const auto& [name, count] : p.nodes_on) j.key(name).num(count);
+  j.end_object().key("nodes").begin_array();
+  for (const PlanNodeInfo& n : p.nodes) {
+    j.begin_object().key("node").str(n.node).key("op").str(n.op).key("backend").str(n.view ? "view" : n.backend);
+    j.key("fused").begin_array();
+    for (const std::string& f : n.fused) j.str(f);
+    j.end_array().key("in_place").boolean(n.in_place).end_object();
+  }
+  j.end_array().end_object();
   if (r.compare) {
     const CompareResult& c = *r.compare;
     j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol);

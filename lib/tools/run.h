@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/artifact.h"
+#include "physical/plan.h"
 #include "tools/common.h"
 
 namespace mithril::tools {
@@ -21,7 +22,15 @@ struct RunOptions {
   bool random = false;                ///< seeded standard-normal inputs (integers: 0..9; bool: coin flips)
   uint64_t seed = 0;                  ///< seed of random inputs and of --init
   std::vector<std::string> shapes;    ///< --shape NAME=N,N for random inputs with unknown or named dims
-  std::string dtype;                  ///< compute precision "float32"/"float64" ("" = as declared)
+  /// Compute precision "float32"/"float64" ("" = as declared): values are cast; "bfloat16":
+  /// values stay float32, the backend computes products in bf16 with float32 accumulation.
+  std::string dtype;
+  std::string backend = "cpu";        ///< backend by name (backends/backend.h)
+  /// With `compare`: the backend of the other artifact ("" = `backend`). Without `compare`: the
+  /// model is compared with itself run on this backend (cpu against reference).
+  std::string compare_backend;
+  int threads = 0;                    ///< compute threads (0 = every core)
+  int repeat = 0;                     ///< run evaluate this many more times and report their times
   /// A structure JSON without parameters is refused unless `init`: then every parameter is
   /// filled by its declared initializer with `seed` (reported).
   bool init = false;
@@ -33,6 +42,7 @@ struct RunOptions {
   double rtol = 0;
   std::string output;                 ///< write outputs here (.npz; .npy for a single output; "-": .npz to stdout)
   bool compress = false;
+  MapOptions map;  ///< how the --params (and --compare-params) file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
   bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)
   bool force = false;  ///< replace a read-only output (refused otherwise)
@@ -73,14 +83,17 @@ struct CompareResult {
 struct RunReport {
   std::string model;              ///< the artifact path
   std::string model_name;
-  std::string inputs_source;      ///< the inputs file, or "random, seed N"
+  std::string inputs_source;      ///< the inputs file, "random, seed N", or "none (...)" for a model without inputs
   NamedTensors inputs;            ///< as given to the model (before any cast)
   std::string parameter_source;   ///< the file holding the values, or "declared initializers, seed N (--init)"
   std::optional<DType> compute_dtype;
   std::vector<CastNote> casts;
   NamedTensors outputs;           ///< the model's outputs, in the model's output order
   std::optional<CompareResult> compare;
-  double seconds = 0;             ///< wall time of evaluate() (the first model)
+  double seconds = 0;             ///< wall time of the first evaluate() (the first model; includes planning)
+  std::vector<double> repeat_seconds;  ///< wall time of each repeated evaluate() (the plan exists)
+  std::string backend;            ///< the backend that ran the model
+  PlanInfo plan;                  ///< where its nodes ran, memory
   std::vector<WrittenFile> written;
 };
 
@@ -100,6 +113,8 @@ NamedTensors read_inputs(const std::string& path, const Model& model);
 /// Throws Error(invalid_argument) listing every input whose shape is not fully known.
 NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape>& shapes, uint64_t seed);
 
+/// "evaluate took 12.3 ms (first run, with planning); 20 more runs: median 4.1 ms, min 3.9 ms".
+std::string format_timing(const RunReport& report);
 /// Outputs printed numpy-like (when `print_outputs`), then the comparison table if any.
 std::string format_run_report(const RunReport& report, bool print_outputs);
 /// One note per cast: "<tool>: note: cast 4 parameters from float32 to float64" ("1 input").

@@ -61,8 +61,9 @@ SaveReport save_model_files(const SaveOptions& options) {
   }
   if (!options.params_out.empty() && options.params_out != "-") {
     ArtifactKind kind = artifact_kind_for_output(options.params_out);
-    if (kind != ArtifactKind::npz && kind != ArtifactKind::npy)
-      throw Error(ErrorKind::invalid_argument, options.params_out + ": --params writes an .npz (or an .npy for one parameter)");
+    if (!is_tensor_output(kind))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: --params writes a tensor file ({}; .npy for one parameter)",
+                                                           options.params_out, tensor_output_extensions()));
   }
   InitOverrides overrides = parse_init(options.init);
 

@@ -15,10 +15,8 @@ const FormatHistory& format_history() {
   static const FormatHistory history{
       {kPythonMithrilVersion, "1.0.0", "1.1.0"},
       {
-          FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril_to_1_0_0.cpp",
-                     python_mithril_to_1_0_0, nullptr,
-                     "Python Mithril dicts are not written by this library: a 1.0.0 model holds operators "
-                     "(nodes, attributes) that have no Python Mithril model name"},
+          FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril/step.cpp",
+                     python_mithril_to_1_0_0, python_mithril_from_1_0_0, ""},
           FormatStep{"1.0.0", "1.1.0", "lib/versioning/steps/v1_0_0_to_1_1_0.cpp", v1_0_0_to_1_1_0, v1_1_0_to_1_0_0, ""},
       },
       kModelFormatVersion,
@@ -28,6 +26,8 @@ const FormatHistory& format_history() {
 
 std::string detect_format_version(std::string_view json, const std::string& source) {
   rapidjson::Document doc = json::parse(json, source);
+  // Python's dict_to_model takes a bare model name ("Relu") for {"name": "Relu"}.
+  if (doc.IsString()) return kPythonMithrilVersion;
   if (!doc.IsObject())
     throw Error(ErrorKind::schema, source + ": expected a model dict (a JSON object), got " + json::describe(doc));
   auto it = doc.FindMember("version");
@@ -87,12 +87,17 @@ std::string update_model_dict_version(const FormatHistory& history, const std::s
     throw Error(ErrorKind::format, fmt::format("{}: migration to {} produced version '{}' (a step is broken)", source,
                                                target, reached));
   // The current format is written canonically: exactly what to_dict() writes for the model.
-  if (target == history.current && target == kModelFormatVersion) text = to_dict(*from_dict(text, source));
+  if (target == history.current && target == kModelFormatVersion) text = mithril::to_dict(*from_dict(text, source));
   return text;
 }
 
 std::string update_model_dict_version(const std::string& json, const std::string& target, const std::string& source) {
   return update_model_dict_version(format_history(), json, target, source);
+}
+
+std::string to_dict(const Model& model, const std::string& version) {
+  std::string current = mithril::to_dict(model);
+  return update_model_dict_version(current, version, "model '" + model.name() + "'");
 }
 
 void throw_blockers(const std::string& source, const std::string& from, const std::string& to,

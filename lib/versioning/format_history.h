@@ -51,7 +51,7 @@ struct FormatHistory {
 const FormatHistory& format_history();
 
 /// The version of a model dict: its "version" string, or kPythonMithrilVersion for a JSON object
-/// without one. Throws Error(format) for text that is not JSON, Error(schema) for a non-object or
+/// without one or a bare JSON string (Python Mithril's "Relu" for {"name": "Relu"}). Throws Error(format) for text that is not JSON, Error(schema) for a non-object or
 /// a "version" that is not a string.
 std::string detect_format_version(std::string_view json, const std::string& source = "model dict");
 
@@ -69,6 +69,12 @@ std::string update_model_dict_version(const std::string& json, const std::string
 /// The versions crossed from `from` to `to` (both included), in order. Throws Error(unsupported)
 /// for an unknown version.
 std::vector<std::string> migration_path(const FormatHistory& history, const std::string& from, const std::string& to);
+
+/// The model as JSON text at `version`, any one the library's table knows: the current format
+/// (exactly mithril::to_dict), an older one, or kPythonMithrilVersion (a dict Python Mithril's
+/// dict_to_model reads). Going down refuses what the older version cannot express, naming
+/// every blocking construct (Error(unsupported)).
+std::string to_dict(const Model& model, const std::string& version);
 
 /// One construct that prevents going down a step: its JSON path and what it is.
 struct Blocker {

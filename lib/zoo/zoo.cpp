@@ -1,5 +1,6 @@
 #include "zoo/zoo.h"
 
+#include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -11,6 +12,12 @@ namespace mithril {
 namespace {
 
 const std::vector<ZooEntry> kEntries = {
+    {"cnn", "conv2d 3x3 (padding 1) + relu + 2x2 max-pool per channel step, then dense hidden + relu + dense classes",
+     {{"channels", "3,32,64", "image channels, then each conv layer's output channels"},
+      {"size", "64", "image height and width (divisible by 2 per conv layer)"},
+      {"hidden", "128", "width of the hidden dense layer"},
+      {"classes", "10", "outputs"},
+      {"dtype", "float32", "parameter and input dtype"}}},
     {"linear", "the seed's first model: output = input @ weights + bias",
      {{"in", "10", "input features"}, {"out", "5", "output features"}, {"dtype", "float32", "parameter and input dtype"}}},
     {"mlp", "dense layers layer0..layerN-1 with an activation between them",
@@ -105,6 +112,41 @@ std::shared_ptr<Model> build_mlp(const Args& args) {
   return model;
 }
 
+// One conv layer as a submodel owning weight [out, in, 3, 3] and bias [1, out, 1, 1].
+Value conv_layer(const Value& x, int64_t in, int64_t out, int64_t size, const std::string& name) {
+  DType dtype = x.dtype();
+  auto layer = std::make_shared<Model>("conv2d_layer");
+  Value input = layer->input("input", {Dim::named("batch"), Dim::known(in), Dim::known(size), Dim::known(size)}, dtype);
+  // He initialization: variance 2 / fan_in keeps activations in range through relu layers.
+  Value w = layer->parameter("weight", {Dim::known(out), Dim::known(in), Dim::known(3), Dim::known(3)}, dtype,
+                             Initializer::normal(std::sqrt(2.0 / static_cast<double>(in * 9))));
+  Value b = layer->parameter("bias", {Dim::known(1), Dim::known(out), Dim::known(1), Dim::known(1)}, dtype, Initializer::zeros());
+  Value y = layer->apply("conv2d", {input, w}, {{"padding", AttrValue{std::vector<int64_t>{1, 1, 1, 1}}}});
+  layer->output("output", y + b);
+  return x.model()->add_submodel(name, layer, {{"input", x}}).at("output");
+}
+
+std::shared_ptr<Model> build_cnn(const Args& args) {
+  std::vector<int64_t> channels = args.integers("channels");
+  if (channels.size() < 2) throw args.bad("channels", "expected the image channels and at least one conv layer's");
+  int64_t size = args.integer("size");
+  if (size % (int64_t{1} << (channels.size() - 1)) != 0)
+    throw args.bad("size", fmt::format("expected a multiple of {} (halved by each of the {} pooling layers)",
+                                       int64_t{1} << (channels.size() - 1), channels.size() - 1));
+  auto model = std::make_shared<Model>("cnn");
+  Value x = model->input("input", {Dim::any(), Dim::known(channels[0]), Dim::known(size), Dim::known(size)}, args.dtype());
+  for (std::size_t i = 1; i < channels.size(); ++i) {
+    x = relu(conv_layer(x, channels[i - 1], channels[i], size, "conv" + std::to_string(i - 1)));
+    x = model->apply("max_pool2d", {x},
+                     {{"kernel_size", AttrValue{std::vector<int64_t>{2, 2}}}, {"stride", AttrValue{std::vector<int64_t>{2, 2}}}});
+    size /= 2;
+  }
+  x = model->apply("flatten", {x}, {{"start_dim", AttrValue{int64_t{1}}}});
+  x = relu(dense(x, args.integer("hidden"), "hidden"));
+  model->output("output", dense(x, args.integer("classes"), "classifier"));
+  return model;
+}
+
 std::shared_ptr<Model> build_simple_mlp(const Args& args) {
   auto model = std::make_shared<Model>("simple_mlp");
   Value x = model->input("input", {Dim::any(), Dim::known(10)}, args.dtype());
@@ -123,6 +165,7 @@ std::shared_ptr<Model> zoo_model(const std::string& name, const std::map<std::st
     Args parsed(entry, args);
     if (name == "linear") return build_linear(parsed);
     if (name == "mlp") return build_mlp(parsed);
+    if (name == "cnn") return build_cnn(parsed);
     return build_simple_mlp(parsed);
   }
   std::vector<std::string> names;

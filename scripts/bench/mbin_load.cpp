@@ -15,6 +15,10 @@
 //   eager           open + load_all() (one owned copy per tensor, hashed while copied: the default)
 //   eager-unchecked open without checksum checks + load_all() (--no-verify)
 //   npz             read_npz(FILE) (our .npz reader: owned tensors, CRC-32 checked)
+//   pt              read_torch_file(FILE) (our .pt reader on the torch.save file: owned tensors, CRC-32 checked)
+//   st-open         read_safetensors(FILE): map, parse and check the header; tensors are views (zero-copy)
+//   st-touch        st-open + read one byte in every 4 KiB page of every view (mapped materialization)
+//   st-eager        st-open + an owned copy of every tensor
 //   memcpy-fresh    open(2) + fstat + mmap the file + memcpy all its bytes into ONE new malloc'd buffer
 //                   (not touched before: the copy pays its page faults). The floor of an eager load.
 //   memcpy-populate the same, with madvise(MADV_POPULATE_WRITE) on the destination first (the floor of what
@@ -45,6 +49,8 @@
 
 #include "io/mbin.h"
 #include "io/npz.h"
+#include "io/safetensors.h"
+#include "io/torch_file.h"
 
 namespace {
 
@@ -187,6 +193,16 @@ double time_once(const std::string& mode, const std::string& path, Keep& keep) {
     keep.tensors = keep.file->load_all();
   } else if (mode == "npz") {
     keep.tensors = read_npz(path);
+  } else if (mode == "pt") {
+    keep.tensors = read_torch_file(path).tensors;
+  } else if (mode == "st-open" || mode == "st-touch" || mode == "st-eager") {
+    keep.tensors = read_safetensors(path).tensors;
+    uint64_t s = 0;
+    for (auto& [name, t] : keep.tensors) {
+      if (mode == "st-touch") s += touch_pages(static_cast<const unsigned char*>(t.data()), t.nbytes());
+      if (mode == "st-eager") t = t.copy();
+    }
+    g_sink = g_sink + s;
   } else if (mode == "memcpy-fresh" || mode == "memcpy-warm" || mode == "memcpy-thp" || mode == "memcpy-populate") {
     keep.map = std::make_unique<FileMap>(path);
     Buffer dst = mode == "memcpy-warm" ? std::move(warm) : mode == "memcpy-thp" ? thp_buffer(keep.map->n)
@@ -268,6 +284,6 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: mbin_load write NPZ MBIN | check NPZ MBIN | time MODE FILE [REPS]\n"
-               "MODE: open touch view-checked eager eager-unchecked npz memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
+               "MODE: open touch view-checked eager eager-unchecked npz pt st-open st-touch st-eager memcpy-fresh memcpy-populate memcpy-warm eager-plain eager-thp memcpy-thp\n");
   return 2;
 }

@@ -21,6 +21,10 @@ METHODS = [  # key, label
     ("npz-ours", "our `read_npz` (`.npz`)"),
     ("numpy", "`numpy.load` (`.npz`) + materialize every array"),
     ("torch", "`torch.load` (`.pt`, `map_location='cpu'`)"),
+    ("pt-ours", "our `read_torch_file` (the same `.pt`)"),
+    ("st-open", "our `read_safetensors` (`.safetensors`: map + header, zero-copy views)"),
+    ("st-touch", "our `read_safetensors` + touch every page of every view (mapped)"),
+    ("st-eager", "our `read_safetensors` + an owned copy of every tensor"),
     ("mbin-eager-plain", "eager without the `MADV_POPULATE_WRITE` prefault (`load()` before this change)"),
     ("mbin-eager-thp", "what-if: eager-plain + `madvise(MADV_HUGEPAGE)` on each destination"),
     ("memcpy-thp", "what-if: baseline `memcpy` into a 2 MiB-aligned `MADV_HUGEPAGE` buffer"),
@@ -103,7 +107,8 @@ if inproc:
     p("")
 
 p("### File sizes\n")
-fmts = [("mbin", "`.mbin`"), ("npz", "`.npz` (`numpy.savez`)"), ("pt", "`.pt` (`torch.save`)")]
+fmts = [("mbin", "`.mbin`"), ("npz", "`.npz` (`numpy.savez`)"), ("pt", "`.pt` (`torch.save`)"),
+        ("safetensors", "`.safetensors` (spec writer)")]
 p("| file |" + "".join(f" {s} |" for s in sets))
 p("|---|" + "---:|" * len(sets))
 p("| tensor payload |" + "".join(f" {payload[s]:,} B ({human(payload[s])}) |" for s in sets))
@@ -162,6 +167,10 @@ ratio_row("eager / memcpy into a prefaulted buffer", "mbin-eager", "memcpy-warm"
 ratio_row("memcpy fresh / memcpy prefaulted (page-fault tax)", "memcpy-fresh", "memcpy-warm")
 ratio_row("`torch.load` / eager", "torch", "mbin-eager")
 ratio_row("`numpy.load` / our `read_npz`", "numpy", "npz-ours")
+ratio_row("`torch.load` / our `read_torch_file` (same `.pt`)", "torch", "pt-ours")
+ratio_row("`torch.load` / our `read_safetensors` + touch (mapped)", "torch", "st-touch")
+ratio_row("`torch.load` / our `read_safetensors` + copy", "torch", "st-eager")
+ratio_row("our `read_torch_file` / `.mbin` eager", "pt-ours", "mbin-eager")
 ratio_row("our `read_npz` / eager", "npz-ours", "mbin-eager")
 ratio_row("eager / mapped touch", "mbin-eager", "mbin-touch")
 ratio_row("cost of checking, mapped: checked views / unchecked touch", "mbin-view-checked", "mbin-touch")

@@ -18,8 +18,9 @@ if ! PATH="$MITHRIL_BIN:$PATH" bash -euo pipefail -x examples.sh >examples.out 2
   fail "a README example failed:"
   tail -5 examples.err >&2
 fi
-for f in model.json params.npz model.mithril model.mbin params_again.npz x.json y.npz models/model.json; do
+for f in model.json params.npz model.mithril model.mbin params_again.npz params.safetensors sd.pt x.json y.npz y_pt.npz models/model.json; do
   checks=$((checks + 1)); [[ -s $f ]] || fail "the README examples did not make $f"
 done
-py "y = np.load('y.npz'); assert y['output'].shape == (1, 1), dict(y)"
+py "y = np.load('y.npz'); assert y['output'].shape == (1, 1), dict(y)
+assert np.allclose(np.load('y_pt.npz')['output'], y['output'], rtol=1e-5, atol=1e-6), 'the .pt round trip changed the outputs'"
 finish

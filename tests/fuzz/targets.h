@@ -29,6 +29,8 @@
 #include "io/model_json.h"
 #include "io/npy.h"
 #include "io/npz.h"
+#include "io/safetensors.h"
+#include "io/torch_file.h"
 #include "physical/persistence.h"
 #include "physical/physical_model.h"
 #include "versioning/format_history.h"
@@ -84,6 +86,40 @@ inline void npz(const uint8_t* data, std::size_t size) {
   for (const auto& [name, t] : tensors)
     if (t.nbytes() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()))
       throw FuzzInvariantBroken("npz: tensor '" + name + "' byte size does not match its shape");
+}
+
+/// parse_torch_file; what it reads is written back as a .pt and must read back the same.
+inline void torch_file(const uint8_t* data, std::size_t size) {
+  TorchStateDict sd = parse_torch_file(data, size, "fuzz.pt");
+  NamedTensors written;
+  for (const auto& [name, t] : sd.tensors) {
+    if (t.nbytes() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()))
+      throw FuzzInvariantBroken("torch_file: tensor '" + name + "' byte size does not match its shape");
+    if (!name.empty()) written.emplace_back(name, t);
+  }
+  ScratchFile file(nullptr, 0, ".pt");
+  write_torch_file(file.path(), written);
+  TorchStateDict again = read_torch_file(file.path());
+  if (again.tensors.size() != written.size()) throw FuzzInvariantBroken("torch_file: rewrite lost tensors");
+  for (std::size_t i = 0; i < written.size(); ++i)
+    if (again.tensors[i].first != written[i].first || !again.tensors[i].second.bitwise_equal(written[i].second))
+      throw FuzzInvariantBroken("torch_file: tensor '" + written[i].first + "' does not read back the same");
+}
+
+/// parse_safetensors (views of the input), then written back and read again.
+inline void safetensors(const uint8_t* data, std::size_t size) {
+  SafetensorsContents st = parse_safetensors(data, size, "fuzz.safetensors", std::shared_ptr<const void>(data, [](const void*) {}));
+  for (const auto& [name, t] : st.tensors)
+    if (t.nbytes() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()))
+      throw FuzzInvariantBroken("safetensors: tensor '" + name + "' byte size does not match its shape");
+  ScratchFile file(nullptr, 0, ".safetensors");
+  write_safetensors(file.path(), st.tensors, st.metadata);
+  SafetensorsContents again = read_safetensors(file.path());
+  if (again.tensors.size() != st.tensors.size() || again.metadata != st.metadata)
+    throw FuzzInvariantBroken("safetensors: rewrite lost tensors or metadata");
+  for (std::size_t i = 0; i < st.tensors.size(); ++i)
+    if (again.tensors[i].first != st.tensors[i].first || !again.tensors[i].second.bitwise_equal(st.tensors[i].second))
+      throw FuzzInvariantBroken("safetensors: tensor '" + st.tensors[i].first + "' does not read back the same");
 }
 
 /// The checksums an input cannot realistically guess (XXH3 of the index, and of the preamble,

@@ -27,7 +27,7 @@ TEST_CASE("zoo arguments shape the model", "[zoo]") {
 }
 
 TEST_CASE("bad zoo requests name what is wrong", "[zoo]") {
-  REQUIRE_THROWS_WITH(zoo_model("resnet"), Contains("no zoo model 'resnet' (known: linear, mlp, simple_mlp)"));
+  REQUIRE_THROWS_WITH(zoo_model("resnet"), Contains("no zoo model 'resnet' (known: cnn, linear, mlp, simple_mlp)"));
   REQUIRE_THROWS_WITH(zoo_model("mlp", {{"width", "3"}}), Contains("has no argument 'width' (it has: dims, activation, dtype)"));
   REQUIRE_THROWS_WITH(zoo_model("mlp", {{"dims", "10,x"}}), Contains("argument dims=10,x: expected positive integers"));
   REQUIRE_THROWS_WITH(zoo_model("mlp", {{"dims", "10"}}), Contains("at least two widths"));

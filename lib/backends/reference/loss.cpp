@@ -115,8 +115,11 @@ void binary_cross_entropy_kernel(const std::vector<Tensor>& in, const Attributes
     auto log = [&](T v) { return robust ? robust_log(v, threshold) : std::log(v); };
     T pw = static_cast<T>(attr_number(attrs, "pos_weight"));
     if (attr_bool(attrs, "auto_pos_weight")) {
+      // Python Mithril (every backend) weighs logits by the mean of sigmoid(target), probabilities
+      // by the mean of the target; sigmoid as numpy's, by the sign of its input.
+      auto sigmoid = [](T v) { return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v)); };
       T sum = 0;
-      for (int64_t i = 0; i < in[1].numel(); ++i) sum += t[i];
+      for (int64_t i = 0; i < in[1].numel(); ++i) sum += logits ? sigmoid(t[i]) : t[i];
       T mean = sum / static_cast<T>(in[1].numel());
       pw = (1 - mean) / mean;
     }

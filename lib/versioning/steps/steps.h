@@ -7,8 +7,11 @@
 
 namespace mithril::versioning {
 
-/// Python Mithril's unversioned model dict (`model_to_dict`) -> format 1.0.0.
+/// Python Mithril's unversioned model dict (`model_to_dict`) -> format 1.0.0 (python_mithril/step.cpp).
 std::string python_mithril_to_1_0_0(const std::string& json, const std::string& source);
+/// Format 1.0.0 -> a dict Python Mithril's `dict_to_model` reads (python_mithril/export.cpp);
+/// refuses what Python cannot express, naming every blocking node or value.
+std::string python_mithril_from_1_0_0(const std::string& json, const std::string& source);
 
 /// Format 1.0.0 -> 1.1.0 (1.1.0 only adds "functions"), and back when no function is defined or used.
 std::string v1_0_0_to_1_1_0(const std::string& json, const std::string& source);

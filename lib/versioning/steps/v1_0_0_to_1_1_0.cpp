@@ -65,7 +65,7 @@ std::string v1_1_0_to_1_0_0(const std::string& json, const std::string& source) 
   throw_blockers(source, "1.1.0", "1.0.0", blockers);
   if (doc.HasMember("functions")) doc.RemoveMember("functions");
   // Canonical 1.0.0 text: exactly what to_dict(model, "1.0.0") writes.
-  return to_dict(*from_dict(with_version(doc, "1.0.0"), source), "1.0.0");
+  return mithril::to_dict(*from_dict(with_version(doc, "1.0.0"), source), "1.0.0");
 }
 
 }  // namespace mithril::versioning

@@ -1,20 +1,7 @@
-// Step: Python Mithril's unversioned model dict -> format 1.0.0.
-//
-// Python Mithril (`mithril.utils.dict_conversions.model_to_dict`) writes a model as a tree of
-// library models ("Linear", "Relu", ...) and containers ("Model" with `submodels` and
-// `connections`) whose keys form one flat namespace. This step flattens the tree into one 1.0.0
-// model body, keeping Python's key names, so a test case's inputs apply unchanged:
-//   - every Python key is an edge; `connect` and reused names join edges (union-find);
-//   - trainable keys (Linear/Convolution/LayerNorm/Embedding weights and biases, keys marked
-//     differentiable) without a value become parameters, other keys without a value inputs
-//     (shape null: Python dicts declare no shapes, unless `assigned_shapes` gives one);
-//   - keys with a value become constants (tensor keys) or node attributes (axis, slope, ...);
-//   - each library model becomes one operator node, or a few for composites (Linear is
-//     matmul(input, transpose(weight)) + bias, in numpy's order of operations);
-//   - what 1.0.0 cannot express (assigned types, constraints, canonical keys...) is kept as
-//     compact JSON strings under "python_mithril.*" metadata keys.
-// The result is built with the graph API and written by to_dict(), so it is canonical. Semantics,
-// key orders and defaults follow shared/reference/python-mithril-format.md.
+// The flattener of the python-mithril step (see flatten.h): every Python key is an edge;
+// `connect` and reused names join edges (union-find); each library model instance emits its nodes.
+#include "versioning/steps/python_mithril/flatten.h"
+
 #include <algorithm>
 #include <cctype>
 #include <deque>
@@ -23,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -31,22 +19,10 @@
 #include "io/json_tensors.h"
 #include "io/json_util.h"
 #include "io/model_json.h"
-#include "versioning/steps/steps.h"
+#include "versioning/steps/python_mithril/library_models.h"
 
-namespace mithril::versioning {
+namespace mithril::versioning::python_mithril {
 namespace {
-
-using JValue = rapidjson::Value;
-
-// How a library model's key is used: a tensor of some element kind, or a node attribute.
-enum class KeyKind { floating, integer, boolean, any, attribute, tensor_list };
-
-struct KeyDef {
-  std::string name;
-  KeyKind kind = KeyKind::floating;
-  std::optional<std::string> default_json;  // a value (compact JSON) when the key is valued
-  bool differentiable = false;
-};
 
 struct Edge {
   int parent = -1;          // union-find; -1 for a root
@@ -60,12 +36,11 @@ struct Edge {
   std::string first_key;    // the local key that created it, for naming unnamed keys
   std::string type_json;    // Python type annotation, if any
   std::optional<ValueInfo> shape;  // from assigned_shapes
+  std::optional<std::vector<std::string>> shape_template;  // declared by the library model (KeyDef::shape)
+  int template_instance = -1;                              // the instance that declared it
   int producer = -1;        // the instance whose output it is
 };
 
-struct Instance;
-class Flattener;
-using Emitter = std::function<void(class Emit& e)>;
 
 struct Instance {
   std::string model;  // canonical Python name
@@ -77,480 +52,6 @@ struct Instance {
 
 // Lazily resolved connection: the child creates edges in its own key order, like Python does.
 using Binding = std::function<int()>;
-
-const double kMinPositiveNormal = 2.2250738585072014e-308;
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {
-      "Model", "Linear", "Layer", "MLP", "Buffer", "Add", "Subtract", "Multiply", "Divide", "Power",
-      "MatrixMultiply", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Softplus", "Softmax", "Sqrt", "Log",
-      "Exponential", "Absolute", "Sine", "Cosine", "Sum", "Mean", "Max", "Min", "Prod", "Variance", "Transpose",
-      "PermuteTensor", "Flatten", "Concat", "Where", "LayerNorm", "Embedding", "Convolution1D", "Convolution2D",
-      "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy"};
-  return names;
-}
-
-// Python's lookup ignores case.
-std::optional<std::string> canonical_name(const std::string& name) {
-  std::string key = lower(name);
-  for (const std::string& n : model_names())
-    if (lower(n) == key) return n;
-  return std::nullopt;
-}
-
-std::string compact(const JValue& v) { return json::compact(v); }
-
-// Python's value_dict: "Constant.X" and Dtype digits; nullopt for anything else.
-std::optional<std::string> python_constant(const std::string& s) {
-  if (s == "Constant.MIN_POSITIVE_NORMAL") return fmt::format("{}", kMinPositiveNormal);
-  if (s == "Constant.MIN_POSITIVE_SUBNORMAL") return "5e-324";
-  if (s == "Constant.EPSILON") return "2.220446049250313e-16";
-  if (s == "Constant.ZEROS") return "0.0";
-  if (s == "Constant.ONES") return "1.0";
-  return std::nullopt;
-}
-
-bool is_python_constant_name(const std::string& s) { return s.rfind("Constant.", 0) == 0; }
-
-// ------------------------------------------------------------------ emission context
-
-class Emit {
- public:
-  Emit(Model& model, const Instance& inst, const std::map<std::string, Value>& values,
-       const std::map<std::string, std::string>& attrs, std::string final_name,
-       std::function<std::string(const std::string&)> auto_name)
-      : model_(model), inst_(inst), values_(values), attrs_(attrs), final_name_(std::move(final_name)),
-        auto_name_(std::move(auto_name)) {}
-
-  const Instance& instance() const { return inst_; }
-  Value in(const std::string& key) const {
-    auto it = values_.find(key);
-    if (it == values_.end()) fail("key '" + key + "' has no tensor value");
-    return it->second;
-  }
-  bool has(const std::string& key) const { return values_.count(key) > 0 || attrs_.count(key) > 0; }
-  // The value of an attribute key, parsed.
-  rapidjson::Document attr(const std::string& key) const {
-    auto it = attrs_.find(key);
-    if (it == attrs_.end()) fail("key '" + key + "' has no value");
-    return json::parse(it->second, "attribute");
-  }
-  Value apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
-    return model_.apply(op, inputs, attrs, auto_name_(op));
-  }
-  Value out(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
-    output_ = model_.apply(op, inputs, attrs, final_name_.empty() ? auto_name_(op) : final_name_);
-    return *output_;
-  }
-  std::optional<Value> output() const { return output_; }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorKind::unsupported, inst_.path + " (" + inst_.model + "): " + what);
-  }
-
-  // Attribute conversions with Python's rules.
-  int64_t int_attr(const std::string& key) const {
-    auto v = attr(key);
-    if (!v.IsInt64()) fail(key + ": expected an integer, got " + json::describe(v));
-    return v.GetInt64();
-  }
-  double number_attr(const std::string& key) const {
-    auto v = attr(key);
-    if (v.IsString()) {
-      if (auto c = python_constant(v.GetString())) return std::stod(*c);
-    }
-    if (!v.IsNumber()) fail(key + ": expected a number, got " + json::describe(v));
-    return v.GetDouble();
-  }
-  bool bool_attr(const std::string& key) const {
-    auto v = attr(key);
-    if (!v.IsBool()) fail(key + ": expected true or false, got " + json::describe(v));
-    return v.GetBool();
-  }
-  // null, an int or a list of ints.
-  AttrValue axes_attr(const std::string& key) const {
-    auto v = attr(key);
-    if (v.IsNull()) return std::monostate{};
-    if (v.IsInt64()) return std::vector<int64_t>{v.GetInt64()};
-    if (v.IsArray()) {
-      std::vector<int64_t> axes;
-      for (const auto& a : v.GetArray()) {
-        if (!a.IsInt64()) fail(key + ": expected integer axes, got " + json::describe(a));
-        axes.push_back(a.GetInt64());
-      }
-      return axes;
-    }
-    fail(key + ": expected null, an integer or a list of integers, got " + json::describe(v));
-  }
-  std::vector<int64_t> ints_attr(const std::string& key, std::size_t count) const {
-    auto v = attr(key);
-    if (v.IsInt64()) return std::vector<int64_t>(count, v.GetInt64());
-    std::vector<int64_t> out;
-    if (v.IsArray())
-      for (const auto& a : v.GetArray()) {
-        if (!a.IsInt64()) fail(key + ": expected integers, got " + json::describe(a));
-        out.push_back(a.GetInt64());
-      }
-    if (out.size() != count) fail(fmt::format("{}: expected an integer or {} integers, got {}", key, count, compact(v)));
-    return out;
-  }
-
- private:
-  Model& model_;
-  const Instance& inst_;
-  const std::map<std::string, Value>& values_;
-  const std::map<std::string, std::string>& attrs_;
-  std::string final_name_;
-  std::function<std::string(const std::string&)> auto_name_;
-  std::optional<Value> output_;
-};
-
-// ------------------------------------------------------------------ library models
-
-const JValue* arg(const JValue* args, const char* name) {
-  if (!args || !args->IsObject()) return nullptr;
-  auto it = args->FindMember(name);
-  return it == args->MemberEnd() ? nullptr : &it->value;
-}
-
-std::string arg_json(const JValue* args, const char* name, const std::string& fallback) {
-  const JValue* v = arg(args, name);
-  return v ? compact(*v) : fallback;
-}
-
-bool arg_bool(const JValue* args, const char* name, bool fallback) {
-  const JValue* v = arg(args, name);
-  return v && v->IsBool() ? v->GetBool() : fallback;
-}
-
-KeyDef tensor(const std::string& name, KeyKind kind = KeyKind::floating, bool differentiable = false) {
-  return KeyDef{name, kind, std::nullopt, differentiable};
-}
-KeyDef valued(const std::string& name, std::string value, KeyKind kind = KeyKind::attribute) {
-  return KeyDef{name, kind, std::move(value), false};
-}
-
-// Padding of a convolution or pooling in Python's forms -> [before, after] per spatial axis.
-std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_t rank, const std::vector<int64_t>& kernel) {
-  auto v = e.attr(key);
-  auto same = [&] {
-    for (std::size_t i = 0; i < rank; ++i) {
-      // Python: SAME is k//2 on every side for odd kernels and raises for even ones; for a
-      // non-square 2-D kernel it gives ((kh//2, kw//2), (kh//2, kw//2)).
-      if (kernel[i] % 2 == 0) e.fail(key + ": padding SAME needs an odd kernel size, got " + std::to_string(kernel[i]));
-    }
-    if (rank == 1) return std::vector<int64_t>{kernel[0] / 2, kernel[0] / 2};
-    return std::vector<int64_t>{kernel[0] / 2, kernel[1] / 2, kernel[0] / 2, kernel[1] / 2};
-  };
-  if (v.IsString()) {
-    std::string s = v.GetString();
-    if (s.rfind("PaddingType.", 0) == 0) s = s.substr(12);
-    if (s == "SAME") return same();
-    if (s == "VALID") return std::vector<int64_t>(2 * rank, 0);
-    e.fail(key + ": unknown padding type '" + s + "' (expected SAME or VALID)");
-  }
-  if (v.IsInt64()) return std::vector<int64_t>(2 * rank, v.GetInt64());
-  if (v.IsArray()) {
-    std::vector<int64_t> out;
-    if (rank == 1 && v.Size() == 2 && v[0].IsInt64() && v[1].IsInt64()) return {v[0].GetInt64(), v[1].GetInt64()};
-    if (rank == 2 && v.Size() == 2) {
-      if (v[0].IsInt64() && v[1].IsInt64())
-        return {v[0].GetInt64(), v[0].GetInt64(), v[1].GetInt64(), v[1].GetInt64()};
-      if (v[0].IsArray() && v[1].IsArray() && v[0].Size() == 2 && v[1].Size() == 2) {
-        for (int a = 0; a < 2; ++a)
-          for (int b = 0; b < 2; ++b) {
-            if (!v[a][b].IsInt64()) e.fail(key + ": expected integer padding, got " + compact(v));
-            out.push_back(v[a][b].GetInt64());
-          }
-        return out;
-      }
-    }
-  }
-  e.fail(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
-}
-
-struct LibraryModel {
-  std::vector<KeyDef> keys;
-  Emitter emit;
-};
-
-LibraryModel unary(const std::string& op) {
-  return {{tensor("input")}, [op](Emit& e) { e.out(op, {e.in("input")}); }};
-}
-
-LibraryModel binary(const std::string& op, const std::string& left = "left", const std::string& right = "right") {
-  return {{tensor(left), tensor(right)}, [op, left, right](Emit& e) { e.out(op, {e.in(left), e.in(right)}); }};
-}
-
-LibraryModel reduction(const std::string& op, const JValue* args, bool variance) {
-  std::vector<KeyDef> keys = {tensor("input"), valued("axis", arg_json(args, "axis", "null")),
-                              valued("keepdim", arg_json(args, "keepdim", "false"))};
-  if (variance) keys.push_back(valued("correction", arg_json(args, "correction", "0.0")));
-  return {keys, [op, variance](Emit& e) {
-            Attributes a = {{"axes", e.axes_attr("axis")}, {"keepdims", e.bool_attr("keepdim")}};
-            if (variance) a["correction"] = e.number_attr("correction");
-            e.out(op, {e.in("input")}, a);
-          }};
-}
-
-// A robust variant takes a `threshold` key (Constant.MIN_POSITIVE_NORMAL by default).
-LibraryModel maybe_robust(const JValue* args, const std::string& plain, const std::string& robust_op,
-                          std::vector<std::string> inputs) {
-  bool robust = arg_bool(args, "robust", false);
-  std::vector<KeyDef> keys;
-  for (const std::string& k : inputs) keys.push_back(tensor(k));
-  if (!robust) return {keys, [plain, inputs](Emit& e) {
-                         std::vector<Value> v;
-                         for (const std::string& k : inputs) v.push_back(e.in(k));
-                         e.out(plain, v);
-                       }};
-  std::string threshold = arg_json(args, "threshold", fmt::format("{}", kMinPositiveNormal));
-  if (threshold == "\"Constant.MIN_POSITIVE_NORMAL\"") threshold = fmt::format("{}", kMinPositiveNormal);
-  keys.push_back(valued("threshold", threshold, KeyKind::floating));
-  return {keys, [robust_op, inputs](Emit& e) {
-            std::vector<Value> v;
-            for (const std::string& k : inputs) v.push_back(e.in(k));
-            v.push_back(e.in("threshold"));
-            e.out(robust_op, v);
-          }};
-}
-
-LibraryModel conv(const JValue* args, std::size_t rank, const std::string& path) {
-  bool use_bias = arg_bool(args, "use_bias", true);
-  const JValue* kernel_arg = arg(args, "kernel_size");
-  std::string stride = arg_json(args, "stride", rank == 1 ? "1" : "[1,1]");
-  std::string padding = arg_json(args, "padding", rank == 1 ? "0" : "[0,0]");
-  std::string dilation = arg_json(args, "dilation", rank == 1 ? "1" : "[1,1]");
-  std::vector<KeyDef> keys;
-  keys.push_back(tensor("weight", KeyKind::floating, true));
-  keys.push_back(valued("padding", padding));
-  if (rank == 1) {
-    keys.push_back(tensor("input"));
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
-    keys.push_back(valued("stride", stride));
-    keys.push_back(valued("dilation", dilation));
-  } else {
-    keys.push_back(valued("stride", stride));
-    keys.push_back(valued("dilation", dilation));
-    keys.push_back(tensor("input"));
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
-    keys.push_back(valued("groups", arg_json(args, "groups", "1")));
-  }
-  std::vector<int64_t> kernel;
-  if (kernel_arg && kernel_arg->IsInt64()) kernel.assign(rank, kernel_arg->GetInt64());
-  else if (kernel_arg && kernel_arg->IsArray() && kernel_arg->Size() == rank)
-    for (const auto& k : kernel_arg->GetArray()) kernel.push_back(k.IsInt64() ? k.GetInt64() : 0);
-  (void)path;
-  return {keys, [rank, use_bias, kernel](Emit& e) {
-            Attributes a;
-            a["stride"] = e.ints_attr("stride", rank);
-            a["dilation"] = e.ints_attr("dilation", rank);
-            std::vector<int64_t> k = kernel;
-            if (k.size() != rank) k.assign(rank, 1);  // only SAME padding needs it
-            a["padding"] = convert_padding(e, "padding", rank, k);
-            if (rank == 2) a["groups"] = e.int_attr("groups");
-            std::string op = rank == 1 ? "conv1d" : "conv2d";
-            if (!use_bias) {
-              e.out(op, {e.in("input"), e.in("weight")}, a);
-              return;
-            }
-            Value c = e.apply(op, {e.in("input"), e.in("weight")}, a);
-            e.out("add", {c, e.in("bias")});
-          }};
-}
-
-LibraryModel max_pool(const JValue* args, std::size_t rank) {
-  std::string kernel = arg_json(args, "kernel_size", "null");
-  std::string stride = arg_json(args, "stride", "null");
-  std::string padding = arg_json(args, "padding", rank == 1 ? "[0,0]" : "[0,0]");
-  std::string dilation = arg_json(args, "dilation", "1");
-  std::vector<KeyDef> keys;
-  if (rank == 1) keys = {valued("stride", stride), valued("kernel_size", kernel), valued("padding", padding), tensor("input"),
-                         valued("dilation", dilation)};
-  else keys = {valued("kernel_size", kernel), valued("stride", stride), valued("padding", padding), valued("dilation", dilation),
-               tensor("input")};
-  return {keys, [rank](Emit& e) {
-            Attributes a;
-            std::vector<int64_t> k = e.ints_attr("kernel_size", rank);
-            a["kernel_size"] = k;
-            auto stride = e.attr("stride");
-            a["stride"] = stride.IsNull() ? k : e.ints_attr("stride", rank);  // Python: stride None -> kernel_size
-            a["dilation"] = e.ints_attr("dilation", rank);
-            a["padding"] = convert_padding(e, "padding", rank, k);
-            e.out(rank == 1 ? "max_pool1d" : "max_pool2d", {e.in("input")}, a);
-          }};
-}
-
-std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path) {
-  if (name == "Buffer") return unary("identity");
-  if (name == "Add") return binary("add");
-  if (name == "Subtract") return binary("subtract");
-  if (name == "Multiply") return binary("multiply");
-  if (name == "Divide") return binary("divide", "numerator", "denominator");
-  if (name == "MatrixMultiply") return binary("matmul");
-  if (name == "Power") return maybe_robust(args, "power", "robust_power", {"base", "exponent"});
-  if (name == "Sqrt") return maybe_robust(args, "sqrt", "robust_sqrt", {"input"});
-  if (name == "Log") return maybe_robust(args, "log", "robust_log", {"input"});
-  if (name == "Relu") return unary("relu");
-  if (name == "Sigmoid") return unary("sigmoid");
-  if (name == "Tanh") return unary("tanh");
-  if (name == "Softplus") return unary("softplus");
-  if (name == "Exponential") return unary("exp");
-  if (name == "Absolute") return unary("abs");
-  if (name == "Sine") return unary("sin");
-  if (name == "Cosine") return unary("cos");
-  if (name == "LeakyRelu")
-    return LibraryModel{{tensor("input"), valued("slope", arg_json(args, "slope", "0.01"))},
-                        [](Emit& e) { e.out("leaky_relu", {e.in("input")}, {{"slope", e.number_attr("slope")}}); }};
-  if (name == "Gelu")
-    return LibraryModel{{tensor("input"), valued("approximate", arg_json(args, "approximate", "false"))},
-                        [](Emit& e) { e.out("gelu", {e.in("input")}, {{"approximate", e.bool_attr("approximate")}}); }};
-  if (name == "Softmax")
-    return LibraryModel{{tensor("input"), valued("axis", arg_json(args, "axis", "-1"))}, [](Emit& e) {
-                          auto axis = e.attr("axis");
-                          if (!axis.IsNull()) {
-                            e.out("softmax", {e.in("input")}, {{"axis", e.int_attr("axis")}});
-                            return;
-                          }
-                          // axis None: over all elements, numpy's exp(x - max) / sum.
-                          Value x = e.in("input");
-                          Value m = e.apply("max", {x});
-                          Value ex = e.apply("exp", {e.apply("subtract", {x, m})});
-                          e.out("divide", {ex, e.apply("sum", {ex})});
-                        }};
-  if (name == "Sum" || name == "Mean" || name == "Max" || name == "Min" || name == "Prod")
-    return reduction(lower(name), args, false);
-  if (name == "Variance") return reduction("variance", args, true);
-  if (name == "Transpose")
-    return LibraryModel{{tensor("input", KeyKind::any), valued("axes", arg_json(args, "axes", "null"))},
-                        [](Emit& e) { e.out("transpose", {e.in("input")}, {{"axes", e.axes_attr("axes")}}); }};
-  if (name == "PermuteTensor")
-    return LibraryModel{{tensor("input", KeyKind::any), tensor("indices", KeyKind::integer)},
-                        [](Emit& e) { e.out("gather", {e.in("input"), e.in("indices")}); }};
-  if (name == "Flatten")
-    return LibraryModel{{tensor("input", KeyKind::any), valued("start_dim", arg_json(args, "start_dim", "0")),
-                         valued("end_dim", arg_json(args, "end_dim", "-1"))},
-                        [](Emit& e) {
-                          e.out("flatten", {e.in("input")},
-                                {{"start_dim", e.int_attr("start_dim")}, {"end_dim", e.int_attr("end_dim")}});
-                        }};
-  if (name == "Concat")
-    return LibraryModel{{tensor("input", KeyKind::tensor_list), valued("axis", arg_json(args, "axis", "0"))},
-                        [](Emit& e) { e.fail("unreachable"); }};
-  if (name == "Where")
-    return LibraryModel{{tensor("cond", KeyKind::boolean), tensor("input1", KeyKind::any), tensor("input2", KeyKind::any)},
-                        [](Emit& e) { e.out("where", {e.in("cond"), e.in("input1"), e.in("input2")}); }};
-  if (name == "Linear") {
-    bool use_bias = arg_bool(args, "use_bias", true);
-    std::vector<KeyDef> keys = {tensor("weight", KeyKind::floating, true), tensor("input")};
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
-    return LibraryModel{keys, [use_bias](Emit& e) {
-                          // output = input @ weight.T + bias, as Python's Linear composes it.
-                          Value wt = e.apply("transpose", {e.in("weight")});
-                          if (!use_bias) {
-                            e.out("matmul", {e.in("input"), wt});
-                            return;
-                          }
-                          Value mm = e.apply("matmul", {e.in("input"), wt});
-                          e.out("add", {mm, e.in("bias")});
-                        }};
-  }
-  if (name == "LayerNorm") {
-    bool use_scale = arg_bool(args, "use_scale", true), use_bias = arg_bool(args, "use_bias", true);
-    std::vector<KeyDef> keys = {tensor("input"), valued("eps", arg_json(args, "eps", "1e-05"), KeyKind::floating)};
-    if (use_scale) keys.push_back(tensor("weight", KeyKind::floating, true));
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
-    return LibraryModel{keys, [use_scale, use_bias](Emit& e) {
-                          // (x - mean) / sqrt(var + eps) * weight + bias over the last axis, var with ddof 0.
-                          Value x = e.in("input");
-                          Attributes last = {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}};
-                          Value mean = e.apply("mean", {x}, last);
-                          Value centered = e.apply("subtract", {x, mean});
-                          Attributes var_attrs = last;
-                          var_attrs["correction"] = 0.0;
-                          Value var = e.apply("variance", {x}, var_attrs);
-                          Value denominator = e.apply("sqrt", {e.apply("add", {var, e.in("eps")})});
-                          if (!use_scale && !use_bias) {
-                            e.out("divide", {centered, denominator});
-                            return;
-                          }
-                          Value normalized = e.apply("divide", {centered, denominator});
-                          if (use_scale && !use_bias) {
-                            e.out("multiply", {normalized, e.in("weight")});
-                            return;
-                          }
-                          Value scaled = use_scale ? e.apply("multiply", {normalized, e.in("weight")}) : normalized;
-                          e.out("add", {scaled, e.in("bias")});
-                        }};
-  }
-  if (name == "Embedding")
-    return LibraryModel{{tensor("input", KeyKind::integer), tensor("weight", KeyKind::floating, true)},
-                        [](Emit& e) { e.out("gather", {e.in("weight"), e.in("input")}); }};
-  if (name == "Convolution1D") return conv(args, 1, path);
-  if (name == "Convolution2D") return conv(args, 2, path);
-  if (name == "MaxPool1D") return max_pool(args, 1);
-  if (name == "MaxPool2D") return max_pool(args, 2);
-  if (name == "SquaredError")
-    return LibraryModel{{tensor("input"), tensor("target")}, [](Emit& e) {
-                          Value d = e.apply("subtract", {e.in("input"), e.in("target")});
-                          e.out("multiply", {d, d});  // numpy's x ** 2 is x * x
-                        }};
-  if (name == "AbsoluteError")
-    return LibraryModel{{tensor("input"), tensor("target")},
-                        [](Emit& e) { e.out("abs", {e.apply("subtract", {e.in("input"), e.in("target")})}); }};
-  if (name == "CrossEntropy") {
-    std::string input_type = "logits";
-    if (const JValue* t = arg(args, "input_type"); t && t->IsString()) input_type = t->GetString();
-    bool categorical = arg_bool(args, "categorical", true);
-    std::vector<KeyDef> keys = {tensor("input"), tensor("target", categorical ? KeyKind::integer : KeyKind::floating),
-                                valued("weights", arg_json(args, "weights", "\"\"")),
-                                valued("categorical", categorical ? "true" : "false")};
-    if (input_type != "log_probs") {
-      keys.push_back(valued("threshold", arg_json(args, "threshold", fmt::format("{}", kMinPositiveNormal))));
-      keys.push_back(valued("robust", arg_json(args, "robust", "false")));
-    }
-    return LibraryModel{keys, [input_type](Emit& e) {
-                          Attributes a = {{"input_type", input_type}, {"categorical", e.bool_attr("categorical")}};
-                          if (e.has("robust")) {
-                            a["robust"] = e.bool_attr("robust");
-                            a["threshold"] = e.number_attr("threshold");
-                          }
-                          auto w = e.attr("weights");
-                          if (w.IsString() && std::string(w.GetString()) == "auto") a["auto_weights"] = true;
-                          else if (w.IsArray()) {
-                            std::vector<double> weights;
-                            for (const auto& x : w.GetArray()) {
-                              if (!x.IsNumber()) e.fail("weights: expected numbers, got " + compact(w));
-                              weights.push_back(x.GetDouble());
-                            }
-                            a["weights"] = weights;
-                          } else if (!(w.IsString() && std::string(w.GetString()).empty())) {
-                            e.fail("weights: expected \"\", \"auto\" or a list of numbers, got " + compact(w));
-                          }
-                          e.out("cross_entropy", {e.in("input"), e.in("target")}, a);
-                        }};
-  }
-  if (name == "BinaryCrossEntropy") {
-    std::string input_type = "logits";
-    if (const JValue* t = arg(args, "input_type"); t && t->IsString()) input_type = t->GetString();
-    std::vector<KeyDef> keys = {tensor("input"), tensor("target"), valued("pos_weight", arg_json(args, "pos_weight", "1.0")),
-                                valued("threshold", arg_json(args, "threshold", fmt::format("{}", kMinPositiveNormal))),
-                                valued("robust", arg_json(args, "robust", "false"))};
-    return LibraryModel{keys, [input_type](Emit& e) {
-                          Attributes a = {{"input_type", input_type}, {"robust", e.bool_attr("robust")},
-                                          {"threshold", e.number_attr("threshold")}};
-                          auto pw = e.attr("pos_weight");
-                          if (pw.IsString() && std::string(pw.GetString()) == "auto") a["auto_pos_weight"] = true;
-                          else a["pos_weight"] = e.number_attr("pos_weight");
-                          e.out("binary_cross_entropy", {e.in("input"), e.in("target")}, a);
-                        }};
-  }
-  return std::nullopt;
-}
 
 // ------------------------------------------------------------------ flattening
 
@@ -746,9 +247,38 @@ class Flattener {
     if (canonical == "Model") keys = expand_container(model, path, bindings, top);
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
-    else keys = expand_library(canonical, args, path, bindings);
+    else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
+    // Python's order of this model's keys: a library model's as its table lists them, otherwise
+    // inputs then outputs, each in the order they were made.
+    last_key_order_.clear();
+    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP") {
+      for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
+      last_key_order_.push_back("output");
+    } else {
+      std::vector<std::tuple<bool, int, std::string>> sorted;
+      for (const auto& [k, e] : keys) sorted.emplace_back(edge(e).producer >= 0, find(e), k);
+      std::sort(sorted.begin(), sorted.end());
+      for (const auto& item : sorted) last_key_order_.push_back(std::get<2>(item));
+    }
     if (model.IsObject()) apply_assignments(model, path, keys, top);
     return keys;
+  }
+
+  // model_to_dict drops the `robust` arg of Power, Sqrt and Log, but a robust one lists its
+  // `threshold` key in its exposed_keys (Python's own reader then fails): read that as robust.
+  const JValue* robust_if_exposed(const JValue& model, const std::string& canonical, const JValue* args) {
+    if (!model.IsObject() || (canonical != "Power" && canonical != "Sqrt" && canonical != "Log") || arg(args, "robust"))
+      return args;
+    auto x = model.FindMember("exposed_keys");
+    if (x == model.MemberEnd() || !x->value.IsArray()) return args;
+    bool threshold = false;
+    for (const auto& k : x->value.GetArray()) threshold = threshold || (k.IsString() && std::string(k.GetString()) == "threshold");
+    if (!threshold) return args;
+    auto& doc = synthesized_args_.emplace_back();
+    doc.SetObject();
+    if (args && args->IsObject()) doc.CopyFrom(*args, doc.GetAllocator());
+    doc.AddMember("robust", true, doc.GetAllocator());
+    return &doc;
   }
 
   std::map<std::string, int> expand_library(const std::string& name, const JValue* args, const std::string& path,
@@ -774,6 +304,10 @@ class Flattener {
       int e = b != bindings.end() ? b->second() : new_edge("", k.name);
       if (k.default_json && !edge(e).default_value) edge(e).default_value = k.default_json;
       if (k.differentiable) edge(e).library_differentiable = true;
+      if (k.shape && !edge(e).shape_template) {
+        edge(e).shape_template = k.shape;
+        edge(e).template_instance = index;
+      }
       inst.edges[k.name] = find(e);
     }
     auto b = bindings.find("output");
@@ -799,7 +333,7 @@ class Flattener {
       if (auto b = bindings.find(k); b != bindings.end()) linear[k] = b->second;
     int hidden = new_edge("", "output");
     linear["output"] = [hidden] { return hidden; };
-    auto keys = expand_library("Linear", nullptr, path, linear);
+    auto keys = expand_library("Linear", args, path, linear);  // args.dimension is the Linear's
     std::map<std::string, Binding> act = {{"input", [this, hidden] { return find(hidden); }}};
     if (auto b = bindings.find("output"); b != bindings.end()) act["output"] = b->second;
     auto act_keys = expand(*activation, json::child(json::child(path, "args"), "activation"), act);
@@ -849,6 +383,12 @@ class Flattener {
         args_doc.SetObject();
         JValue act_copy((*activations)[i], args_doc.GetAllocator());
         args_doc.AddMember("activation", act_copy, args_doc.GetAllocator());
+        // The layer's width, and its input width (the previous layer's), for the weight shapes.
+        if (dimensions && dimensions->IsArray()) {
+          if ((*dimensions)[i].IsInt64()) args_doc.AddMember("dimension", (*dimensions)[i].GetInt64(), args_doc.GetAllocator());
+          if (i > 0 && (*dimensions)[i - 1].IsInt64())
+            args_doc.AddMember("in_dimension", (*dimensions)[i - 1].GetInt64(), args_doc.GetAllocator());
+        }
         lk = expand_layer(&args_doc, json::child(json::child(json::child(path, "args"), "activations"), i), layer_bindings);
       }
       keys[wi] = lk.at("weight");
@@ -893,6 +433,7 @@ class Flattener {
                 connection(k->value, k->name.GetString(), json::child(cpath, k->name.GetString()), ns, siblings, unnamed);
         }
         siblings[id] = expand(s->value, spath, sub_bindings);
+        if (top) number_auto_keys(siblings[id], conns != model.MemberEnd() ? &conns->value : nullptr, s->name, unnamed);
       }
     }
     std::map<std::string, int> keys;
@@ -904,13 +445,40 @@ class Flattener {
         for (rapidjson::SizeType i = 0; i < x->value.Size(); ++i) {
           const JValue& k = x->value[i];
           if (!k.IsString()) bad(json::child(json::child(path, "exposed_keys"), i), "expected a key name");
-          auto it = keys.find(k.GetString());
-          if (it == keys.end()) bad(json::child(json::child(path, "exposed_keys"), i), std::string("no key named '") + k.GetString() + "'");
-          exposed_.emplace_back(k.GetString(), it->second);
+          std::optional<int> e;
+          if (auto it = keys.find(k.GetString()); it != keys.end()) e = it->second;
+          else if (auto a = auto_keys_.find(k.GetString()); a != auto_keys_.end()) e = a->second;
+          if (!e) bad(json::child(json::child(path, "exposed_keys"), i), std::string("no key named '") + k.GetString() + "'");
+          // An auto-named key ("$3") is an unnamed constant given in a connection (it stays one)
+          // or an unnamed output; anything else means the numbering went wrong.
+          if (k.GetString()[0] == '$' && edge(*e).producer < 0 && !edge(*e).value)
+            bad(json::child(json::child(path, "exposed_keys"), i),
+                std::string("auto-named key '") + k.GetString() + "' resolves to an input without a value");
+          exposed_.emplace_back(k.GetString(), *e);
         }
       }
     }
     return keys;
+  }
+
+  // Python's auto-namer: the top model gives each submodel key that its connection does not name
+  // (or join to an earlier key) a new key "$1", "$2"..., submodels in order, each one's keys in
+  // Python's order (inputs, then output). exposed_keys refers to unnamed constants by these names.
+  void number_auto_keys(const std::map<std::string, int>& child, const JValue* connections, const JValue& id,
+                        const std::set<std::string>& unnamed) {
+    const JValue* conns = connections && connections->HasMember(id) ? &(*connections)[id] : nullptr;
+    for (const std::string& key : last_key_order_) {
+      auto e = child.find(key);
+      if (e == child.end()) continue;
+      const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
+      bool joined = false;
+      if (c && c->IsString()) joined = !python_constant(c->GetString()) && !unnamed.count(c->GetString());
+      if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
+        const JValue& k = (*c)["key"];
+        joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));
+      }
+      if (!joined) auto_keys_["$" + std::to_string(auto_keys_.size() + 1)] = e->second;
+    }
   }
 
   // A keyref of assigned_*: a key name, or [owner, index into owner's external keys].
@@ -1061,7 +629,7 @@ class Flattener {
       if (std::find(order.begin(), order.end(), out) == order.end()) order.push_back(out);
     }
 
-    // Final names: Python names (sanitized), then names for unnamed keys.
+    // Final names: Python names (sanitized), then the names Python's compile gives unnamed keys.
     std::set<std::string> taken;
     std::map<int, std::string> final_name;
     for (int e : order)
@@ -1069,6 +637,7 @@ class Flattener {
         std::string n = unique(identifier(edge(e).name), taken);
         final_name[e] = n;
       }
+    name_like_python_compile(order, final_name, taken);
     auto dtype_of = [&](int e) {
       const Edge& x = edge(e);
       if (!x.type_json.empty()) {
@@ -1089,10 +658,13 @@ class Flattener {
     std::vector<std::pair<std::string, int>> outputs;
     if (!container) {
       outputs.emplace_back("output", keys.at("output"));
-    } else if (!exposed_.empty()) {
+    } else {
       for (const auto& [name, e] : exposed_)
         if (edge(e).producer >= 0) outputs.emplace_back(name, find(e));
-    } else {
+    }
+    // Python's compile uses the canonical outputs (those nothing consumes) when no output is
+    // exposed: exposed_keys may list only inputs holding a value.
+    if (container && outputs.empty()) {
       std::set<int> consumed;
       for (const Instance& inst : instances_)
         for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
@@ -1112,9 +684,9 @@ class Flattener {
       if (x.producer >= 0 || x.value || !used_as_tensor[e]) continue;
       if (x.default_value) continue;  // a valued key: a constant below
       std::string name = final_name.count(e) ? final_name[e] : final_name[e] = unique(identifier(first_key[e]), taken);
-      ValueInfo info = x.shape ? *x.shape : ValueInfo{DType::float64, {}, false};
-      info.dtype = dtype_of(e);
       bool trainable = x.differentiable ? *x.differentiable : x.library_differentiable;
+      ValueInfo info = x.shape ? *x.shape : trainable ? templated_shape(x, final_name) : ValueInfo{DType::float64, {}, false};
+      info.dtype = dtype_of(e);
       if (trainable) values[e] = model->parameter(name, info, Initializer::zeros());
       else values[e] = model->input(name, info);
     }
@@ -1176,7 +748,7 @@ class Flattener {
         }
       }
       int out = find(inst.edges.at("output"));
-      Emit e(*model, inst, in, attrs, final_name.count(out) ? final_name[out] : "", auto_name);
+      Emit e(*model, inst.model, inst.path, in, attrs, final_name.count(out) ? final_name[out] : "", auto_name);
       try {
         inst.emit(e);
       } catch (const Error& err) {
@@ -1210,7 +782,61 @@ class Flattener {
       }
       model->set_metadata("python_mithril.key_types", text + "}");
     }
-    return to_dict(*model, "1.0.0");
+    return mithril::to_dict(*model, "1.0.0");
+  }
+
+  // The shape Python's library model declares for a trainable key (Linear's weight [8, d_in]):
+  // sizes as they are, symbols made unique per instance by the name of its first templated key
+  // ("weight_0_in"), so that shape inference learns them from the inputs at compile time.
+  ValueInfo templated_shape(const Edge& x, std::map<int, std::string>& final_name) {
+    if (!x.shape_template) return ValueInfo{DType::float64, {}, false};
+    std::string prefix;
+    for (const KeyDef& k : instances_[static_cast<std::size_t>(x.template_instance)].keys) {
+      if (!k.shape) continue;
+      int e = find(instances_[static_cast<std::size_t>(x.template_instance)].edges.at(k.name));
+      if (final_name.count(e)) prefix = final_name[e];
+      break;
+    }
+    ValueInfo info{DType::float64, {}, true};
+    for (const std::string& d : *x.shape_template) {
+      if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0]))) info.shape.push_back(Dim::known(std::stoll(d)));
+      else info.shape.push_back(Dim::named(identifier(prefix + "_" + d)));
+    }
+    return info;
+  }
+
+  // Python's compile (FlatModel._name_externals) names each unnamed external key (an input
+  // without a value, or with one given in a connection) after its origin, the library key that
+  // created it: plainly when that origin names one external key, numbered from 0 when several
+  // (weight_0, weight_1), skipping names already taken. Keys inside MLP have MLP's names
+  // (weight0, bias0...) as origins. Other unnamed keys get free names afterwards.
+  void name_like_python_compile(const std::vector<int>& order, std::map<int, std::string>& final_name,
+                                std::set<std::string>& taken) {
+    auto origin = [&](int e) { return edge(e).first_key; };
+    std::vector<int> unnamed;
+    std::map<std::string, int> count;
+    for (int e : order) {
+      const Edge& x = edge(e);
+      if (x.producer >= 0) continue;
+      if (!x.name.empty()) {
+        ++count[identifier(x.name)];
+      } else if (!x.default_value || x.value) {
+        unnamed.push_back(e);
+        ++count[origin(e)];
+      }
+    }
+    std::map<std::string, int> next;
+    for (int e : unnamed) {
+      std::string base = identifier(origin(e));
+      std::string name = base;
+      if (count[base] > 1)
+        do name = base + "_" + std::to_string(next[base]++);
+        while (taken.count(name));
+      else if (taken.count(name))
+        name = unique(base, taken);
+      taken.insert(name);
+      final_name[e] = name;
+    }
   }
 
  private:
@@ -1232,62 +858,20 @@ class Flattener {
   std::deque<std::map<std::string, int>> namespaces_;
   std::map<const JValue*, std::map<std::string, std::map<std::string, int>>> container_siblings_;
   std::vector<std::pair<std::string, int>> exposed_;
+  std::deque<rapidjson::Document> synthesized_args_;  // args made up by robust_if_exposed, kept alive
+  std::map<std::string, int> auto_keys_;        // "$n" -> edge, for the top model
+  std::vector<std::string> last_key_order_;     // keys of the model expand() did last, in Python's order
   std::map<std::string, std::vector<std::string>> metadata_lists_;
   std::map<std::string, std::string> key_types_;
   int shape_group_ = 0;
   std::map<std::string, int> symbol_group_;
 };
 
-// Every model name in the dict (names, Layer activations, MLP activations) with its JSON path.
-void collect_names(const JValue& model, const std::string& path, std::vector<std::pair<std::string, std::string>>& out) {
-  if (model.IsString()) {
-    out.emplace_back(model.GetString(), path);
-    return;
-  }
-  if (!model.IsObject()) return;
-  auto n = model.FindMember("name");
-  if (n != model.MemberEnd() && n->value.IsString()) out.emplace_back(n->value.GetString(), json::child(path, "name"));
-  if (auto s = model.FindMember("submodels"); s != model.MemberEnd() && s->value.IsObject())
-    for (auto it = s->value.MemberBegin(); it != s->value.MemberEnd(); ++it)
-      collect_names(it->value, json::child(json::child(path, "submodels"), it->name.GetString()), out);
-  if (auto a = model.FindMember("args"); a != model.MemberEnd() && a->value.IsObject()) {
-    std::string apath = json::child(path, "args");
-    if (auto act = a->value.FindMember("activation"); act != a->value.MemberEnd())
-      collect_names(act->value, json::child(apath, "activation"), out);
-    if (auto acts = a->value.FindMember("activations"); acts != a->value.MemberEnd() && acts->value.IsArray())
-      for (rapidjson::SizeType i = 0; i < acts->value.Size(); ++i)
-        collect_names(acts->value[i], json::child(json::child(apath, "activations"), i), out);
-  }
-}
-
 }  // namespace
 
-const std::vector<std::string>& python_mithril_model_names() { return model_names(); }
-
-std::string python_mithril_to_1_0_0(const std::string& json, const std::string& source) {
-  rapidjson::Document doc = json::parse(json, source);
-  if (!doc.IsObject() && !doc.IsString())
-    throw Error(ErrorKind::schema, source + ": expected a Python Mithril model dict, got " + json::describe(doc));
-  if (doc.IsObject() && doc.HasMember("version"))
-    throw Error(ErrorKind::schema, source + ": has a \"version\": not an unversioned Python Mithril dict");
-  json::check_no_duplicate_keys(doc, source);
-  if (doc.IsObject() && doc.HasMember("is_train_model"))
-    throw Error(ErrorKind::unsupported, source + ": (top level): a TrainModel dict (losses, regularizations) is not a "
-                                                 "model: migrate its \"model\" entry");
-  std::vector<std::pair<std::string, std::string>> names;
-  collect_names(doc, "", names);
-  if (doc.IsObject() && !doc.HasMember("name"))
-    throw Error(ErrorKind::schema, source + ": (top level): a Python Mithril model dict needs a \"name\"");
-  std::vector<std::string> unknown;
-  for (const auto& [name, path] : names)
-    if (!canonical_name(name)) unknown.push_back(fmt::format("'{}' at {}", name, path));
-  if (!unknown.empty())
-    throw Error(ErrorKind::unsupported,
-                fmt::format("{}: unknown Python Mithril model name{}: {} (the {} names the python-mithril step knows "
-                            "are listed in schemas/VERSIONING.md)",
-                            source, unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", "), model_names().size()));
+std::string flatten(const rapidjson::Value& root, const std::string& source) {
   Flattener flattener(source);
-  return flattener.build(doc);
+  return flattener.build(root);
 }
 
-}  // namespace mithril::versioning
+}  // namespace mithril::versioning::python_mithril

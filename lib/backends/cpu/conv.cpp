@@ -1,0 +1,275 @@
+// conv1d/conv2d and max_pool1d/max_pool2d on oneDNN. Convolutions let oneDNN pick the layouts
+// (blocked nChw16c and the like are much faster than plain NCHW): the input is reordered in and
+// the output out around the primitive, weights known at plan time once. 1-D is 2-D with height 1.
+#include <cmath>
+
+#include "backends/cpu/dnnl_util.h"
+
+namespace mithril::cpu {
+namespace {
+
+using dt = memory::data_type;
+
+// Spatial attributes as 2-D lists, oneDNN's conventions (dilation 0 = dense).
+struct Window {
+  Dims stride, dilation, padding_l, padding_r, kernel;
+};
+
+Window window_of(const Attributes& attrs, bool one_d, bool pool) {
+  std::vector<int64_t> stride = attr_ints(attrs, "stride"), padding = attr_ints(attrs, "padding"),
+                       dilation = attr_ints(attrs, "dilation");
+  std::vector<int64_t> kernel = pool ? attr_ints(attrs, "kernel_size") : std::vector<int64_t>{};
+  if (one_d) {
+    stride.insert(stride.begin(), 1);
+    padding.insert(padding.begin(), {0, 0});
+    dilation.insert(dilation.begin(), 1);
+    if (pool) kernel.insert(kernel.begin(), 1);
+  }
+  Window w;
+  w.stride = Dims(stride.begin(), stride.end());
+  for (int64_t d : dilation) w.dilation.push_back(d - 1);
+  w.padding_l = {padding[0], padding[2]};
+  w.padding_r = {padding[1], padding[3]};
+  w.kernel = Dims(kernel.begin(), kernel.end());
+  return w;
+}
+
+// [N, C, W] -> [N, C, 1, W].
+Dims as_2d(const Shape& shape, bool one_d) {
+  Dims d(shape.begin(), shape.end());
+  if (one_d) d.insert(d.begin() + 2, 1);
+  return d;
+}
+
+bool has_zero(const Dims& d) {
+  for (int64_t v : d)
+    if (v <= 0) return true;
+  return false;
+}
+
+struct ConvBuilt {
+  Dims src, weights, dst;  // dst: the convolution's, before any fused pooling
+  PostOps post_ops;
+  dnnl::convolution_forward::primitive_desc pd;
+  // A trailing max-pool fused into the kernel: it runs on the convolution's own (blocked or
+  // channels-last) output, so only the 4x smaller pooled result is reordered to our layout.
+  std::optional<dnnl::pooling_v2_forward::primitive_desc> pool;
+  Dims pooled;
+};
+
+bool is_max_pool(const OpSchema& op) { return op.domain.empty() && (op.name == "max_pool1d" || op.name == "max_pool2d"); }
+
+std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
+                                                                      bool one_d);
+
+std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
+  if (!all_float32(full)) return std::nullopt;
+  bool one_d = full.op->name == "conv1d";
+  // The convolution and its elementwise chain; a max-pool may end the chain.
+  NodeSpec node = full;
+  const FusedOp* pool = nullptr;
+  if (!node.fused.empty() && is_max_pool(*node.fused.back().op)) {
+    pool = &full.fused.back();
+    if ((pool->op->name == "max_pool1d") != one_d) return std::nullopt;
+    node.fused.pop_back();
+    std::vector<ValueInfo> infos;
+    for (std::size_t i = 0; i < 2; ++i) infos.push_back({node.inputs[i].dtype, to_sym_shape(node.inputs[i].shape)});
+    ValueInfo conv_out = node.op->infer(infos, *node.attributes);
+    node.output = {conv_out.dtype, to_shape(conv_out.shape)};
+  }
+  ConvBuilt b{as_2d(node.inputs[0].shape, one_d), as_2d(node.inputs[1].shape, one_d), as_2d(node.output.shape, one_d), {}, {}, {}, {}};
+  if (has_zero(b.src) || has_zero(b.weights) || has_zero(b.dst)) return std::nullopt;
+  int64_t groups = attr_int(*node.attributes, "groups");
+  Dims weights = b.weights;
+  if (groups > 1) {
+    weights[0] /= groups;
+    weights.insert(weights.begin(), groups);
+  }
+  OperandMapper four_d = same_rank_mapper(b.dst);
+  std::optional<PostOps> post = post_ops_of(node, [&](const Shape& operand) -> std::optional<Dims> {
+    if (!one_d) return four_d(operand);
+    if (operand.size() > 3) return std::nullopt;
+    Dims p = left_pad(operand, 3);
+    return four_d(Shape{p[0], p[1], 1, p[2]});
+  });
+  if (!post) return std::nullopt;
+  b.post_ops = std::move(*post);
+  Window w = window_of(*node.attributes, one_d, false);
+  dt compute = node.bfloat16_compute ? dt::bf16 : dt::f32;
+  auto any = memory::format_tag::any;
+  dnnl::primitive_attr attr = make_attr(&b.post_ops);
+  auto pd = try_primitive_desc<dnnl::convolution_forward::primitive_desc>([&] {
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                         memory::desc(b.src, compute, any), memory::desc(weights, compute, any),
+                                         memory::desc(b.dst, dt::f32, any), w.stride, w.dilation, w.padding_l, w.padding_r);
+    return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+  });
+  if (!pd) return std::nullopt;
+  b.weights = weights;
+  b.pd = std::move(*pd);
+  if (pool) {
+    b.pooled = as_2d(full.output.shape, one_d);
+    b.pool = build_pool_on(b.pd.dst_desc(), b.pooled, *pool->attributes, one_d);
+    if (!b.pool) return std::nullopt;
+  }
+  return b;
+}
+
+class ConvKernel final : public PrimitiveKernel {
+ public:
+  explicit ConvKernel(const NodeSpec& node) {
+    ConvBuilt b = *build_conv(node);
+    memory::desc user_src = plain_desc(b.src, dt::f32), user_dst = plain_desc(b.dst, dt::f32);
+    // Grouped weights [G, O/G, I/G, kh, kw] have the same bytes as ours [O, I/G, kh, kw].
+    memory::desc user_weights = plain_desc(b.weights, dt::f32);
+    if (b.pd.src_desc() == user_src) src_ = unbound_memory(user_src);
+    else src_stage_ = input_stage(user_src, b.pd.src_desc());
+    if (const Tensor* w = node.input_values[1]) {
+      weights_ = fixed_operand(*w, user_weights, b.pd.weights_desc());
+      fixed_weights_ = true;
+    } else if (b.pd.weights_desc() == user_weights) {
+      weights_ = unbound_memory(user_weights);
+    } else {
+      weights_stage_ = input_stage(user_weights, b.pd.weights_desc());
+    }
+    if (b.pool) {
+      // conv -> owned buffer (the primitive's layout) -> pool -> our layout.
+      conv_out_ = own(owned_memory(b.pd.dst_desc())).mem;
+      memory::desc user_pooled = plain_desc(b.pooled, dt::f32);
+      pool_ = dnnl::pooling_v2_forward(*b.pool);
+      if (b.pool->dst_desc() == user_pooled) dst_ = unbound_memory(user_pooled);
+      else dst_stage_ = output_stage(b.pool->dst_desc(), user_pooled);
+      memory::desc pool_scratch = b.pool->scratchpad_desc();
+      if (pool_scratch.get_size() > 0) pool_scratchpad_ = own(owned_memory(pool_scratch)).mem;
+    } else if (b.pd.dst_desc() == user_dst) {
+      dst_ = unbound_memory(user_dst);
+    } else {
+      dst_stage_ = output_stage(b.pd.dst_desc(), user_dst);
+    }
+    set_primitive(dnnl::convolution_forward(b.pd), b.pd, &b.post_ops);
+  }
+
+  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
+    std::unordered_map<int, memory> args;
+    if (src_stage_) {
+      args[DNNL_ARG_SRC] = stage_in(*src_stage_, *inputs[0]);
+    } else {
+      src_.set_data_handle(handle(*inputs[0]));
+      args[DNNL_ARG_SRC] = src_;
+    }
+    if (weights_stage_) {
+      args[DNNL_ARG_WEIGHTS] = stage_in(*weights_stage_, *inputs[1]);
+    } else {
+      if (!fixed_weights_) weights_.set_data_handle(handle(*inputs[1]));
+      args[DNNL_ARG_WEIGHTS] = weights_;
+    }
+    memory pooled;
+    if (dst_stage_) {
+      pooled = dst_stage_->staged;
+    } else {
+      dst_.set_data_handle(out.mutable_data());
+      pooled = dst_;
+    }
+    args[DNNL_ARG_DST] = pool_ ? conv_out_ : pooled;
+    execute(inputs, args);
+    if (pool_) {
+      std::unordered_map<int, memory> pool_args{{DNNL_ARG_SRC, conv_out_}, {DNNL_ARG_DST, pooled}};
+      if (pool_scratchpad_) pool_args[DNNL_ARG_SCRATCHPAD] = *pool_scratchpad_;
+      pool_->execute(stream_, pool_args);
+      stream_.wait();
+    }
+    if (dst_stage_) stage_out(*dst_stage_, out);
+  }
+
+ private:
+  memory src_, weights_, dst_, conv_out_;
+  std::optional<Stage> src_stage_, weights_stage_, dst_stage_;
+  std::optional<dnnl::pooling_v2_forward> pool_;
+  std::optional<memory> pool_scratchpad_;
+  bool fixed_weights_ = false;
+};
+
+// Max pooling: oneDNN skips padded positions while ours (Python Mithril's) sees zeros there, so
+// only windows without padding run here.
+std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool(const NodeSpec& node) {
+  if (!all_float32(node) || !node.fused.empty()) return std::nullopt;
+  for (int64_t p : attr_ints(*node.attributes, "padding"))
+    if (p != 0) return std::nullopt;
+  bool one_d = node.op->name == "max_pool1d";
+  // Every leading axis is a separate plane: pool [1, planes, H, W].
+  auto planar = [one_d](const Shape& shape) -> Dims {
+    std::size_t spatial = one_d ? 1 : 2;
+    if (shape.size() < spatial) return {0};
+    int64_t planes = 1;
+    for (std::size_t i = 0; i + spatial < shape.size(); ++i) planes *= shape[i];
+    int64_t h = one_d ? 1 : shape[shape.size() - 2];
+    return {1, planes, h, shape.back()};
+  };
+  Dims src = planar(node.inputs[0].shape), dst = planar(node.output.shape);
+  if (has_zero(src) || has_zero(dst)) return std::nullopt;
+  Window w = window_of(*node.attributes, one_d, true);
+  dnnl::primitive_attr attr = make_attr(nullptr);
+  return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, plain_desc(src, dt::f32),
+                                        plain_desc(dst, dt::f32), w.stride, w.kernel, w.dilation, w.padding_l, w.padding_r);
+    return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
+  });
+}
+
+std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
+                                                                      bool one_d) {
+  for (int64_t p : attr_ints(attrs, "padding"))
+    if (p != 0) return std::nullopt;
+  Window w = window_of(attrs, one_d, true);
+  dnnl::primitive_attr attr = make_attr(nullptr);
+  return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
+                                        memory::desc(dst, dt::f32, memory::format_tag::any), w.stride, w.kernel, w.dilation,
+                                        w.padding_l, w.padding_r);
+    return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
+  });
+}
+
+class PoolKernel final : public PrimitiveKernel {
+ public:
+  explicit PoolKernel(const NodeSpec& node) {
+    auto pd = *build_pool(node);
+    src_ = unbound_memory(pd.src_desc());
+    dst_ = unbound_memory(pd.dst_desc());
+    set_primitive(dnnl::pooling_v2_forward(pd), pd, nullptr);
+  }
+
+  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
+    src_.set_data_handle(handle(*inputs[0]));
+    dst_.set_data_handle(out.mutable_data());
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
+    execute(inputs, args);
+  }
+
+ private:
+  memory src_, dst_;
+};
+
+}  // namespace
+
+void add_conv_ops(CpuOpTable& table) {
+  CpuOp conv{[](const NodeSpec& node) { return build_conv(node).has_value(); },
+             [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<ConvKernel>(node); },
+             [](const NodeSpec& node) {
+               const Shape& w = node.inputs[1].shape;
+               double k = 1;
+               for (std::size_t i = 1; i < w.size(); ++i) k *= static_cast<double>(w[i]);
+               Tolerance t = node.bfloat16_compute ? Tolerance{2e-2 * std::sqrt(k), 2e-2} : Tolerance{2e-6 * k, 1e-5};
+               return with_fused(t, node);
+             },
+             false};
+  table["conv1d"] = conv;
+  table["conv2d"] = conv;
+  CpuOp pool{[](const NodeSpec& node) { return build_pool(node).has_value(); },
+             [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<PoolKernel>(node); },
+             [](const NodeSpec&) { return Tolerance{}; }, false};
+  table["max_pool1d"] = pool;
+  table["max_pool2d"] = pool;
+}
+
+}  // namespace mithril::cpu

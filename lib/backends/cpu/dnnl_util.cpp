@@ -1,0 +1,231 @@
+#include "backends/cpu/dnnl_util.h"
+
+#include <atomic>
+#include <cmath>
+
+#include <omp.h>
+
+#include "core/error.h"
+
+namespace mithril::cpu {
+
+const dnnl::engine& engine() {
+  static const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
+  return cpu;
+}
+
+std::optional<memory::data_type> dnnl_type(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return memory::data_type::f32;
+    case DType::bfloat16: return memory::data_type::bf16;
+    case DType::float16: return memory::data_type::f16;
+    case DType::int32: return memory::data_type::s32;
+    case DType::int8: return memory::data_type::s8;
+    case DType::uint8: return memory::data_type::u8;
+    default: return std::nullopt;
+  }
+}
+
+Dims dims_of(const Shape& shape) {
+  if (shape.empty()) return {1};
+  return Dims(shape.begin(), shape.end());
+}
+
+memory::desc plain_desc(const Dims& dims, memory::data_type type) {
+  Dims strides(dims.size(), 1);
+  for (std::size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
+  return memory::desc(dims, type, strides);
+}
+
+Dims left_pad(const Shape& shape, std::size_t rank) {
+  Dims dims(rank > shape.size() ? rank - shape.size() : 0, 1);
+  dims.insert(dims.end(), shape.begin(), shape.end());
+  return dims;
+}
+
+memory unbound_memory(const memory::desc& desc) { return memory(desc, engine(), DNNL_MEMORY_NONE); }
+
+OwnedMemory owned_memory(const memory::desc& desc) {
+  OwnedMemory owned;
+  std::size_t bytes = desc.get_size();
+  owned.buffer = Tensor::uninitialized(DType::uint8, Shape{static_cast<int64_t>(bytes)});
+  owned.mem = memory(desc, engine(), bytes ? owned.buffer.mutable_data() : DNNL_MEMORY_NONE);
+  return owned;
+}
+
+std::optional<Eltwise> eltwise_of(const OpSchema& op, const Attributes& attributes) {
+  if (!op.domain.empty()) return std::nullopt;
+  using dnnl::algorithm;
+  const std::string& n = op.name;
+  if (n == "relu") return Eltwise{algorithm::eltwise_relu};
+  if (n == "leaky_relu") return Eltwise{algorithm::eltwise_relu, static_cast<float>(attr_number(attributes, "slope"))};
+  if (n == "sigmoid") return Eltwise{algorithm::eltwise_logistic};
+  if (n == "tanh") return Eltwise{algorithm::eltwise_tanh};
+  if (n == "gelu") return Eltwise{attr_bool(attributes, "approximate") ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf};
+  if (n == "softplus") return Eltwise{algorithm::eltwise_soft_relu};
+  if (n == "exp") return Eltwise{algorithm::eltwise_exp};
+  if (n == "log") return Eltwise{algorithm::eltwise_log};
+  if (n == "sqrt") return Eltwise{algorithm::eltwise_sqrt};
+  if (n == "abs") return Eltwise{algorithm::eltwise_abs};
+  if (n == "negate") return Eltwise{algorithm::eltwise_linear, -1.0f, 0.0f};
+  return std::nullopt;
+}
+
+std::optional<dnnl::algorithm> binary_of(const OpSchema& op) {
+  if (!op.domain.empty()) return std::nullopt;
+  if (op.name == "add") return dnnl::algorithm::binary_add;
+  if (op.name == "subtract") return dnnl::algorithm::binary_sub;
+  if (op.name == "multiply") return dnnl::algorithm::binary_mul;
+  if (op.name == "divide") return dnnl::algorithm::binary_div;
+  return std::nullopt;
+}
+
+std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand) {
+  PostOps post;
+  int position = 0;
+  for (const FusedOp& f : node.fused) {
+    if (f.operand < 0) {
+      auto e = eltwise_of(*f.op, *f.attributes);
+      if (!e) return std::nullopt;
+      post.ops.append_eltwise(1.0f, e->algorithm, e->alpha, e->beta);
+    } else {
+      auto b = binary_of(*f.op);
+      const TensorType& operand = node.inputs.at(static_cast<std::size_t>(f.operand));
+      if (!b || operand.dtype != DType::float32) return std::nullopt;
+      std::optional<Dims> dims = map_operand(operand.shape);
+      if (!dims) return std::nullopt;
+      memory::desc desc = plain_desc(*dims, memory::data_type::f32);
+      post.ops.append_binary(*b, desc);
+      post.operands.push_back(f.operand);
+      post.positions.push_back(position);
+      post.operand_descs.push_back(desc);
+    }
+    ++position;
+  }
+  return post;
+}
+
+OperandMapper same_rank_mapper(const Dims& dst) {
+  return [dst](const Shape& operand) -> std::optional<Dims> {
+    if (operand.size() > dst.size()) return std::nullopt;
+    Dims dims = left_pad(operand, dst.size());
+    for (std::size_t i = 0; i < dims.size(); ++i)
+      if (dims[i] != 1 && dims[i] != dst[i]) return std::nullopt;
+    return dims;
+  };
+}
+
+bool all_float32(const NodeSpec& node) {
+  if (node.output.dtype != DType::float32) return false;
+  for (const TensorType& t : node.inputs)
+    if (t.dtype != DType::float32) return false;
+  return true;
+}
+
+void apply_compute_threads() {
+  static std::atomic<int> applied{0};
+  int wanted = compute_threads();
+  if (applied.exchange(wanted) != wanted) omp_set_num_threads(wanted);
+}
+
+dnnl::primitive_attr make_attr(const PostOps* post_ops) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (post_ops) attr.set_post_ops(post_ops->ops);
+  return attr;
+}
+
+PrimitiveKernel::PrimitiveKernel() : stream_(engine()) {}
+
+uint64_t PrimitiveKernel::held_bytes() const {
+  uint64_t bytes = scratchpad_ ? scratchpad_->buffer.nbytes() : 0;
+  for (const OwnedMemory& m : owned_) bytes += m.buffer.nbytes();
+  return bytes;
+}
+
+void PrimitiveKernel::set_primitive(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd, const PostOps* post_ops) {
+  primitive_ = primitive;
+  memory::desc scratch = pd.scratchpad_desc();
+  if (scratch.get_size() > 0) scratchpad_ = owned_memory(scratch);
+  if (post_ops) {
+    operands_ = post_ops->operands;
+    positions_ = post_ops->positions;
+    for (const memory::desc& d : post_ops->operand_descs) operand_memories_.push_back(unbound_memory(d));
+  }
+}
+
+void PrimitiveKernel::execute(std::span<const Tensor* const> inputs, std::unordered_map<int, memory>& args) {
+  for (std::size_t i = 0; i < operands_.size(); ++i) {
+    operand_memories_[i].set_data_handle(handle(*inputs[static_cast<std::size_t>(operands_[i])]));
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(positions_[i]) | DNNL_ARG_SRC_1] = operand_memories_[i];
+  }
+  if (scratchpad_) args[DNNL_ARG_SCRATCHPAD] = scratchpad_->mem;
+  apply_compute_threads();
+  primitive_.execute(stream_, args);
+  stream_.wait();
+}
+
+const OwnedMemory& PrimitiveKernel::own(OwnedMemory buffer) {
+  owned_.push_back(std::move(buffer));
+  return owned_.back();
+}
+
+PrimitiveKernel::Stage PrimitiveKernel::input_stage(const memory::desc& user, const memory::desc& staged) {
+  memory user_memory = unbound_memory(user);
+  memory staged_memory = own(owned_memory(staged)).mem;
+  return Stage{user_memory, staged_memory, dnnl::reorder(user_memory, staged_memory)};
+}
+
+PrimitiveKernel::Stage PrimitiveKernel::output_stage(const memory::desc& staged, const memory::desc& user) {
+  memory user_memory = unbound_memory(user);
+  memory staged_memory = own(owned_memory(staged)).mem;
+  return Stage{user_memory, staged_memory, dnnl::reorder(staged_memory, user_memory)};
+}
+
+memory& PrimitiveKernel::stage_in(Stage& stage, const Tensor& t) {
+  apply_compute_threads();
+  stage.user.set_data_handle(handle(t));
+  stage.reorder.execute(stream_, stage.user, stage.staged);
+  stream_.wait();
+  return stage.staged;
+}
+
+void PrimitiveKernel::stage_out(Stage& stage, Tensor& out) {
+  stage.user.set_data_handle(out.mutable_data());
+  stage.reorder.execute(stream_, stage.staged, stage.user);
+  stream_.wait();
+}
+
+memory PrimitiveKernel::fixed_operand(const Tensor& value, const memory::desc& user, const memory::desc& wanted) {
+  if (user == wanted) {
+    kept_.push_back(value);
+    return memory(user, engine(), handle(value));
+  }
+  memory from(user, engine(), handle(value));
+  memory to = own(owned_memory(wanted)).mem;
+  dnnl::reorder(from, to).execute(stream_, from, to);
+  stream_.wait();
+  return to;
+}
+
+void* handle(const Tensor& t) { return const_cast<void*>(t.data()); }
+
+Tolerance unary_tolerance(const OpSchema& op) {
+  const std::string& n = op.name;
+  if (n == "relu" || n == "abs" || n == "negate" || n == "add" || n == "subtract" || n == "multiply") return {};
+  if (n == "leaky_relu" || n == "divide") return {0, 1e-6};
+  // Transcendental functions: oneDNN's vectorized approximations are within a few ulps of the
+  // result, or of 1 where the result is near 0 (log near 1 is off by up to ~1.5e-6).
+  return {4e-6, 2e-5};
+}
+
+Tolerance with_fused(Tolerance base, const NodeSpec& node) {
+  for (const FusedOp& f : node.fused) {
+    Tolerance t = unary_tolerance(*f.op);
+    base.atol += t.atol;
+    base.rtol += t.rtol;
+  }
+  return base;
+}
+
+}  // namespace mithril::cpu

@@ -1,0 +1,168 @@
+// matmul on oneDNN: one primitive per node with the fused bias and activations as post-ops.
+// Weights known at plan time are reordered once into the layout the primitive asks for
+// (format_tag::any: blocked for the brgemm kernels), in bfloat16 when computing in bf16.
+#include <cmath>
+
+#include "backends/cpu/dnnl_util.h"
+
+namespace mithril::cpu {
+namespace {
+
+using dt = memory::data_type;
+
+// The node as a 2-D GEMM ([lead*M, K] @ [K, N], weights shared by every leading index) or a 3-D
+// batched one (equal batch dims); other broadcasts stay on reference.
+struct Geometry {
+  Dims src, weights, dst;
+  int64_t k = 0;
+  bool vector_operand = false;  // a 1-D operand: no fused operands (its output drops an axis)
+  OperandMapper mapper;
+};
+
+bool all_ones(const Shape& s) {
+  for (int64_t d : s)
+    if (d != 1) return false;
+  return true;
+}
+
+std::optional<Geometry> geometry_of(const NodeSpec& node) {
+  Shape a = node.inputs[0].shape, b = node.inputs[1].shape;
+  Geometry g;
+  g.vector_operand = a.size() == 1 || b.size() == 1;
+  if (a.size() == 1) a.insert(a.begin(), 1);
+  if (b.size() == 1) b.push_back(1);
+  if (a.size() < 2 || b.size() < 2) return std::nullopt;
+  int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
+  Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
+  int64_t lead = 1;
+  for (int64_t d : a_batch) lead *= d;
+  if (m == 0 || k == 0 || n == 0 || lead == 0) return std::nullopt;
+  g.k = k;
+  const Shape& out = node.output.shape;
+  std::size_t r = out.size();
+  if (all_ones(b_batch)) {
+    g.src = {lead * m, k};
+    g.weights = {k, n};
+    g.dst = {lead * m, n};
+    g.mapper = [out, r, lead, m, n](const Shape& operand) -> std::optional<Dims> {
+      if (operand.size() > r || r < 1) return std::nullopt;
+      Dims p = left_pad(operand, r);
+      bool ones = true, full = true;
+      for (std::size_t i = 0; i + 1 < r; ++i) {
+        ones = ones && p[i] == 1;
+        full = full && p[i] == out[i];
+      }
+      if (!ones && !full) return std::nullopt;
+      if (p[r - 1] != 1 && p[r - 1] != n) return std::nullopt;
+      return Dims{ones ? 1 : lead * m, p[r - 1]};
+    };
+    return g;
+  }
+  if (a_batch == b_batch) {
+    g.src = {lead, m, k};
+    g.weights = {lead, k, n};
+    g.dst = {lead, m, n};
+    g.mapper = [out, r, lead](const Shape& operand) -> std::optional<Dims> {
+      if (operand.size() > r || r < 3) return std::nullopt;
+      Dims p = left_pad(operand, r);
+      bool ones = true, full = true;
+      for (std::size_t i = 0; i + 2 < r; ++i) {
+        ones = ones && p[i] == 1;
+        full = full && p[i] == out[i];
+      }
+      if (!ones && !full) return std::nullopt;
+      if ((p[r - 2] != 1 && p[r - 2] != out[r - 2]) || (p[r - 1] != 1 && p[r - 1] != out[r - 1])) return std::nullopt;
+      return Dims{ones ? 1 : lead, p[r - 2], p[r - 1]};
+    };
+    return g;
+  }
+  return std::nullopt;
+}
+
+struct Built {
+  Geometry geometry;
+  PostOps post_ops;
+  dnnl::matmul::primitive_desc pd;
+};
+
+std::optional<Built> build(const NodeSpec& node) {
+  if (!all_float32(node)) return std::nullopt;
+  std::optional<Geometry> g = geometry_of(node);
+  if (!g || (g->vector_operand && !node.fused.empty())) return std::nullopt;
+  std::optional<PostOps> post = post_ops_of(node, g->mapper);
+  if (!post) return std::nullopt;
+  dt compute = node.bfloat16_compute ? dt::bf16 : dt::f32;
+  bool fixed_weights = node.input_values.size() > 1 && node.input_values[1] != nullptr;
+  memory::desc src = plain_desc(g->src, compute);
+  memory::desc weights = fixed_weights ? memory::desc(g->weights, compute, memory::format_tag::any) : plain_desc(g->weights, compute);
+  memory::desc dst = plain_desc(g->dst, dt::f32);
+  dnnl::primitive_attr attr = make_attr(&*post);
+  auto pd = try_primitive_desc<dnnl::matmul::primitive_desc>(
+      [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, engine()); });
+  if (!pd) return std::nullopt;
+  return Built{std::move(*g), std::move(*post), std::move(*pd)};
+}
+
+class MatmulKernel final : public PrimitiveKernel {
+ public:
+  explicit MatmulKernel(const NodeSpec& node) {
+    Built b = *build(node);
+    bool bf16 = node.bfloat16_compute;
+    memory::desc user_src = plain_desc(b.geometry.src, dt::f32), user_weights = plain_desc(b.geometry.weights, dt::f32);
+    if (bf16) src_stage_ = input_stage(user_src, b.pd.src_desc());
+    else src_ = unbound_memory(b.pd.src_desc());
+    if (const Tensor* w = node.input_values[1]) {
+      weights_ = fixed_operand(*w, user_weights, b.pd.weights_desc());
+      fixed_weights_ = true;
+    } else if (bf16) {
+      weights_stage_ = input_stage(user_weights, b.pd.weights_desc());
+    } else {
+      weights_ = unbound_memory(b.pd.weights_desc());
+    }
+    dst_ = unbound_memory(b.pd.dst_desc());
+    set_primitive(dnnl::matmul(b.pd), b.pd, &b.post_ops);
+  }
+
+  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
+    std::unordered_map<int, memory> args;
+    if (src_stage_) {
+      args[DNNL_ARG_SRC] = stage_in(*src_stage_, *inputs[0]);
+    } else {
+      src_.set_data_handle(handle(*inputs[0]));
+      args[DNNL_ARG_SRC] = src_;
+    }
+    if (weights_stage_) {
+      args[DNNL_ARG_WEIGHTS] = stage_in(*weights_stage_, *inputs[1]);
+    } else {
+      if (!fixed_weights_) weights_.set_data_handle(handle(*inputs[1]));
+      args[DNNL_ARG_WEIGHTS] = weights_;
+    }
+    dst_.set_data_handle(out.mutable_data());
+    args[DNNL_ARG_DST] = dst_;
+    execute(inputs, args);
+  }
+
+ private:
+  memory src_, weights_, dst_;
+  std::optional<Stage> src_stage_, weights_stage_;
+  bool fixed_weights_ = false;
+};
+
+}  // namespace
+
+void add_matmul_ops(CpuOpTable& table) {
+  table["matmul"] = CpuOp{
+      [](const NodeSpec& node) { return build(node).has_value(); },
+      [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<MatmulKernel>(node); },
+      [](const NodeSpec& node) {
+        std::optional<Geometry> g = geometry_of(node);
+        double k = g ? static_cast<double>(g->k) : 1.0;
+        // Summation order differs from the reference loop: a few ulps per accumulated product.
+        // bf16 rounds both operands to 8 significant bits: errors grow like sqrt(k).
+        Tolerance t = node.bfloat16_compute ? Tolerance{2e-2 * std::sqrt(k), 2e-2} : Tolerance{2e-6 * k, 1e-5};
+        return with_fused(t, node);
+      },
+      false};
+}
+
+}  // namespace mithril::cpu

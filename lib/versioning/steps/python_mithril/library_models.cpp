@@ -1,0 +1,417 @@
+// The table of Python Mithril's library models (see library_models.h).
+#include "versioning/steps/python_mithril/library_models.h"
+
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/json_util.h"
+
+namespace mithril::versioning::python_mithril {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = {
+      "Model", "Linear", "Layer", "MLP", "Buffer", "Add", "Subtract", "Multiply", "Divide", "Power",
+      "MatrixMultiply", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Softplus", "Softmax", "Sqrt", "Log",
+      "Exponential", "Absolute", "Sine", "Cosine", "Sum", "Mean", "Max", "Min", "Prod", "Variance", "Transpose",
+      "PermuteTensor", "Flatten", "Concat", "Where", "LayerNorm", "Embedding", "Convolution1D", "Convolution2D",
+      "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy"};
+  return names;
+}
+
+// Python's lookup ignores case.
+std::optional<std::string> canonical_name(const std::string& name) {
+  std::string key = lower(name);
+  for (const std::string& n : model_names())
+    if (lower(n) == key) return n;
+  return std::nullopt;
+}
+
+std::string compact(const JValue& v) { return json::compact(v); }
+
+// Python's value_dict: "Constant.X" and Dtype digits; nullopt for anything else.
+std::optional<std::string> python_constant(const std::string& s) {
+  if (s == "Constant.MIN_POSITIVE_NORMAL") return fmt::format("{}", kMinPositiveNormal);
+  if (s == "Constant.MIN_POSITIVE_SUBNORMAL") return "5e-324";
+  if (s == "Constant.EPSILON") return "2.220446049250313e-16";
+  if (s == "Constant.ZEROS") return "0.0";
+  if (s == "Constant.ONES") return "1.0";
+  return std::nullopt;
+}
+
+bool is_python_constant_name(const std::string& s) { return s.rfind("Constant.", 0) == 0; }
+
+namespace {
+
+std::string arg_json(const JValue* args, const char* name, const std::string& fallback) {
+  const JValue* v = arg(args, name);
+  return v ? compact(*v) : fallback;
+}
+
+bool arg_bool(const JValue* args, const char* name, bool fallback) {
+  const JValue* v = arg(args, name);
+  return v && v->IsBool() ? v->GetBool() : fallback;
+}
+
+KeyDef tensor(const std::string& name, KeyKind kind = KeyKind::floating, bool differentiable = false) {
+  return KeyDef{name, kind, std::nullopt, differentiable, std::nullopt};
+}
+KeyDef valued(const std::string& name, std::string value, KeyKind kind = KeyKind::attribute) {
+  return KeyDef{name, kind, std::move(value), false, std::nullopt};
+}
+
+// A trainable key with the shape Python declares for it.
+KeyDef weight(const std::string& name, std::vector<std::string> shape) {
+  return KeyDef{name, KeyKind::floating, std::nullopt, true, std::move(shape)};
+}
+
+// A size given in args (a positive integer) as a shape entry, or `symbol` when absent or null.
+std::string size_or(const JValue* args, const char* name, const std::string& symbol) {
+  const JValue* v = arg(args, name);
+  return v && v->IsInt64() && v->GetInt64() > 0 ? std::to_string(v->GetInt64()) : symbol;
+}
+
+// Padding of a convolution or pooling in Python's forms -> [before, after] per spatial axis.
+std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_t rank, const std::vector<int64_t>& kernel) {
+  auto v = e.attr(key);
+  auto same = [&] {
+    for (std::size_t i = 0; i < rank; ++i) {
+      // Python: SAME is k//2 on every side for odd kernels and raises for even ones; for a
+      // non-square 2-D kernel it gives ((kh//2, kw//2), (kh//2, kw//2)).
+      if (kernel[i] % 2 == 0) e.fail(key + ": padding SAME needs an odd kernel size, got " + std::to_string(kernel[i]));
+    }
+    if (rank == 1) return std::vector<int64_t>{kernel[0] / 2, kernel[0] / 2};
+    return std::vector<int64_t>{kernel[0] / 2, kernel[1] / 2, kernel[0] / 2, kernel[1] / 2};
+  };
+  if (v.IsString()) {
+    std::string s = v.GetString();
+    if (s.rfind("PaddingType.", 0) == 0) s = s.substr(12);
+    if (s == "SAME") return same();
+    if (s == "VALID") return std::vector<int64_t>(2 * rank, 0);
+    e.fail(key + ": unknown padding type '" + s + "' (expected SAME or VALID)");
+  }
+  if (v.IsInt64()) return std::vector<int64_t>(2 * rank, v.GetInt64());
+  if (v.IsArray()) {
+    std::vector<int64_t> out;
+    if (rank == 1 && v.Size() == 2 && v[0].IsInt64() && v[1].IsInt64()) return {v[0].GetInt64(), v[1].GetInt64()};
+    if (rank == 2 && v.Size() == 2) {
+      if (v[0].IsInt64() && v[1].IsInt64())
+        return {v[0].GetInt64(), v[0].GetInt64(), v[1].GetInt64(), v[1].GetInt64()};
+      if (v[0].IsArray() && v[1].IsArray() && v[0].Size() == 2 && v[1].Size() == 2) {
+        for (int a = 0; a < 2; ++a)
+          for (int b = 0; b < 2; ++b) {
+            if (!v[a][b].IsInt64()) e.fail(key + ": expected integer padding, got " + compact(v));
+            out.push_back(v[a][b].GetInt64());
+          }
+        return out;
+      }
+    }
+  }
+  e.fail(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
+}
+
+LibraryModel unary(const std::string& op) {
+  return {{tensor("input")}, [op](Emit& e) { e.out(op, {e.in("input")}); }};
+}
+
+LibraryModel binary(const std::string& op, const std::string& left = "left", const std::string& right = "right") {
+  return {{tensor(left), tensor(right)}, [op, left, right](Emit& e) { e.out(op, {e.in(left), e.in(right)}); }};
+}
+
+LibraryModel reduction(const std::string& op, const JValue* args, bool variance) {
+  std::vector<KeyDef> keys = {tensor("input"), valued("axis", arg_json(args, "axis", "null")),
+                              valued("keepdim", arg_json(args, "keepdim", "false"))};
+  if (variance) keys.push_back(valued("correction", arg_json(args, "correction", "0.0")));
+  return {keys, [op, variance](Emit& e) {
+            Attributes a = {{"axes", e.axes_attr("axis")}, {"keepdims", e.bool_attr("keepdim")}};
+            if (variance) a["correction"] = e.number_attr("correction");
+            e.out(op, {e.in("input")}, a);
+          }};
+}
+
+// A robust variant takes a `threshold` key (Constant.MIN_POSITIVE_NORMAL by default).
+LibraryModel maybe_robust(const JValue* args, const std::string& plain, const std::string& robust_op,
+                          std::vector<std::string> inputs) {
+  bool robust = arg_bool(args, "robust", false);
+  std::vector<KeyDef> keys;
+  for (const std::string& k : inputs) keys.push_back(tensor(k));
+  if (!robust) return {keys, [plain, inputs](Emit& e) {
+                         std::vector<Value> v;
+                         for (const std::string& k : inputs) v.push_back(e.in(k));
+                         e.out(plain, v);
+                       }};
+  std::string threshold = arg_json(args, "threshold", fmt::format("{}", kMinPositiveNormal));
+  if (threshold == "\"Constant.MIN_POSITIVE_NORMAL\"") threshold = fmt::format("{}", kMinPositiveNormal);
+  keys.push_back(valued("threshold", threshold, KeyKind::floating));
+  return {keys, [robust_op, inputs](Emit& e) {
+            std::vector<Value> v;
+            for (const std::string& k : inputs) v.push_back(e.in(k));
+            v.push_back(e.in("threshold"));
+            e.out(robust_op, v);
+          }};
+}
+
+LibraryModel conv(const JValue* args, std::size_t rank, const std::string& path) {
+  bool use_bias = arg_bool(args, "use_bias", true);
+  const JValue* kernel_arg = arg(args, "kernel_size");
+  std::string stride = arg_json(args, "stride", rank == 1 ? "1" : "[1,1]");
+  std::string padding = arg_json(args, "padding", rank == 1 ? "0" : "[0,0]");
+  std::string dilation = arg_json(args, "dilation", rank == 1 ? "1" : "[1,1]");
+  // Python: weight [out_channels, C_in, k...]. Its bias is [1, out_channels, 1...], but dicts
+  // also give it as [out_channels] and Python broadcasts it: that one keeps no declared shape.
+  std::string out = size_or(args, "out_channels", "out");
+  std::vector<std::string> weight_shape = {out, "in"};
+  for (std::size_t i = 0; i < rank; ++i) {
+    std::string k = std::to_string(i);
+    k.insert(0, 1, 'k');  // (not "k" + ...: GCC 12 warns falsely about that, -Wrestrict)
+    if (kernel_arg && kernel_arg->IsInt64() && kernel_arg->GetInt64() > 0) k = std::to_string(kernel_arg->GetInt64());
+    else if (kernel_arg && kernel_arg->IsArray() && kernel_arg->Size() == rank && (*kernel_arg)[static_cast<rapidjson::SizeType>(i)].IsInt64())
+      k = std::to_string((*kernel_arg)[static_cast<rapidjson::SizeType>(i)].GetInt64());
+    weight_shape.push_back(k);
+  }
+  std::vector<KeyDef> keys;
+  keys.push_back(weight("weight", weight_shape));
+  keys.push_back(valued("padding", padding));
+  if (rank == 1) {
+    keys.push_back(tensor("input"));
+    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
+    keys.push_back(valued("stride", stride));
+    keys.push_back(valued("dilation", dilation));
+  } else {
+    keys.push_back(valued("stride", stride));
+    keys.push_back(valued("dilation", dilation));
+    keys.push_back(tensor("input"));
+    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
+    keys.push_back(valued("groups", arg_json(args, "groups", "1")));
+  }
+  std::vector<int64_t> kernel;
+  if (kernel_arg && kernel_arg->IsInt64()) kernel.assign(rank, kernel_arg->GetInt64());
+  else if (kernel_arg && kernel_arg->IsArray() && kernel_arg->Size() == rank)
+    for (const auto& k : kernel_arg->GetArray()) kernel.push_back(k.IsInt64() ? k.GetInt64() : 0);
+  (void)path;
+  return {keys, [rank, use_bias, kernel](Emit& e) {
+            Attributes a;
+            a["stride"] = e.ints_attr("stride", rank);
+            a["dilation"] = e.ints_attr("dilation", rank);
+            std::vector<int64_t> k = kernel;
+            if (k.size() != rank) k.assign(rank, 1);  // only SAME padding needs it
+            a["padding"] = convert_padding(e, "padding", rank, k);
+            if (rank == 2) a["groups"] = e.int_attr("groups");
+            std::string op = rank == 1 ? "conv1d" : "conv2d";
+            if (!use_bias) {
+              e.out(op, {e.in("input"), e.in("weight")}, a);
+              return;
+            }
+            Value c = e.apply(op, {e.in("input"), e.in("weight")}, a);
+            e.out("add", {c, e.in("bias")});
+          }};
+}
+
+LibraryModel max_pool(const JValue* args, std::size_t rank) {
+  std::string kernel = arg_json(args, "kernel_size", "null");
+  std::string stride = arg_json(args, "stride", "null");
+  std::string padding = arg_json(args, "padding", rank == 1 ? "[0,0]" : "[0,0]");
+  std::string dilation = arg_json(args, "dilation", "1");
+  std::vector<KeyDef> keys;
+  if (rank == 1) keys = {valued("stride", stride), valued("kernel_size", kernel), valued("padding", padding), tensor("input"),
+                         valued("dilation", dilation)};
+  else keys = {valued("kernel_size", kernel), valued("stride", stride), valued("padding", padding), valued("dilation", dilation),
+               tensor("input")};
+  return {keys, [rank](Emit& e) {
+            Attributes a;
+            std::vector<int64_t> k = e.ints_attr("kernel_size", rank);
+            a["kernel_size"] = k;
+            auto stride = e.attr("stride");
+            a["stride"] = stride.IsNull() ? k : e.ints_attr("stride", rank);  // Python: stride None -> kernel_size
+            a["dilation"] = e.ints_attr("dilation", rank);
+            a["padding"] = convert_padding(e, "padding", rank, k);
+            e.out(rank == 1 ? "max_pool1d" : "max_pool2d", {e.in("input")}, a);
+          }};
+}
+
+}  // namespace
+
+const JValue* arg(const JValue* args, const char* name) {
+  if (!args || !args->IsObject()) return nullptr;
+  auto it = args->FindMember(name);
+  return it == args->MemberEnd() ? nullptr : &it->value;
+}
+
+std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path) {
+  if (name == "Buffer") return unary("identity");
+  if (name == "Add") return binary("add");
+  if (name == "Subtract") return binary("subtract");
+  if (name == "Multiply") return binary("multiply");
+  if (name == "Divide") return binary("divide", "numerator", "denominator");
+  if (name == "MatrixMultiply") return binary("matmul");
+  if (name == "Power") return maybe_robust(args, "power", "robust_power", {"base", "exponent"});
+  if (name == "Sqrt") return maybe_robust(args, "sqrt", "robust_sqrt", {"input"});
+  if (name == "Log") return maybe_robust(args, "log", "robust_log", {"input"});
+  if (name == "Relu") return unary("relu");
+  if (name == "Sigmoid") return unary("sigmoid");
+  if (name == "Tanh") return unary("tanh");
+  if (name == "Softplus") return unary("softplus");
+  if (name == "Exponential") return unary("exp");
+  if (name == "Absolute") return unary("abs");
+  if (name == "Sine") return unary("sin");
+  if (name == "Cosine") return unary("cos");
+  if (name == "LeakyRelu")
+    return LibraryModel{{tensor("input"), valued("slope", arg_json(args, "slope", "0.01"))},
+                        [](Emit& e) { e.out("leaky_relu", {e.in("input")}, {{"slope", e.number_attr("slope")}}); }};
+  if (name == "Gelu")
+    return LibraryModel{{tensor("input"), valued("approximate", arg_json(args, "approximate", "false"))},
+                        [](Emit& e) { e.out("gelu", {e.in("input")}, {{"approximate", e.bool_attr("approximate")}}); }};
+  if (name == "Softmax")
+    return LibraryModel{{tensor("input"), valued("axis", arg_json(args, "axis", "-1"))}, [](Emit& e) {
+                          auto axis = e.attr("axis");
+                          if (!axis.IsNull()) {
+                            e.out("softmax", {e.in("input")}, {{"axis", e.int_attr("axis")}});
+                            return;
+                          }
+                          // axis None: over all elements, numpy's exp(x - max) / sum.
+                          Value x = e.in("input");
+                          Value m = e.apply("max", {x});
+                          Value ex = e.apply("exp", {e.apply("subtract", {x, m})});
+                          e.out("divide", {ex, e.apply("sum", {ex})});
+                        }};
+  if (name == "Sum" || name == "Mean" || name == "Max" || name == "Min" || name == "Prod")
+    return reduction(lower(name), args, false);
+  if (name == "Variance") return reduction("variance", args, true);
+  if (name == "Transpose")
+    return LibraryModel{{tensor("input", KeyKind::any), valued("axes", arg_json(args, "axes", "null"))},
+                        [](Emit& e) { e.out("transpose", {e.in("input")}, {{"axes", e.axes_attr("axes")}}); }};
+  if (name == "PermuteTensor")
+    return LibraryModel{{tensor("input", KeyKind::any), tensor("indices", KeyKind::integer)},
+                        [](Emit& e) { e.out("gather", {e.in("input"), e.in("indices")}); }};
+  if (name == "Flatten")
+    return LibraryModel{{tensor("input", KeyKind::any), valued("start_dim", arg_json(args, "start_dim", "0")),
+                         valued("end_dim", arg_json(args, "end_dim", "-1"))},
+                        [](Emit& e) {
+                          e.out("flatten", {e.in("input")},
+                                {{"start_dim", e.int_attr("start_dim")}, {"end_dim", e.int_attr("end_dim")}});
+                        }};
+  if (name == "Concat")
+    return LibraryModel{{tensor("input", KeyKind::tensor_list), valued("axis", arg_json(args, "axis", "0"))},
+                        [](Emit& e) { e.fail("unreachable"); }};
+  if (name == "Where")
+    return LibraryModel{{tensor("cond", KeyKind::boolean), tensor("input1", KeyKind::any), tensor("input2", KeyKind::any)},
+                        [](Emit& e) { e.out("where", {e.in("cond"), e.in("input1"), e.in("input2")}); }};
+  if (name == "Linear") {
+    bool use_bias = arg_bool(args, "use_bias", true);
+    // Python: weight [dimension, d_in], bias [dimension]. "in_dimension" is set by MLP for the
+    // layers after the first (the previous width).
+    std::string out = size_or(args, "dimension", "out"), in = size_or(args, "in_dimension", "in");
+    std::vector<KeyDef> keys = {weight("weight", {out, in}), tensor("input")};
+    if (use_bias) keys.push_back(weight("bias", {out}));
+    return LibraryModel{keys, [use_bias](Emit& e) {
+                          // output = input @ weight.T + bias, as Python's Linear composes it.
+                          Value wt = e.apply("transpose", {e.in("weight")});
+                          if (!use_bias) {
+                            e.out("matmul", {e.in("input"), wt});
+                            return;
+                          }
+                          Value mm = e.apply("matmul", {e.in("input"), wt});
+                          e.out("add", {mm, e.in("bias")});
+                        }};
+  }
+  if (name == "LayerNorm") {
+    bool use_scale = arg_bool(args, "use_scale", true), use_bias = arg_bool(args, "use_bias", true);
+    std::vector<KeyDef> keys = {tensor("input"), valued("eps", arg_json(args, "eps", "1e-05"), KeyKind::floating)};
+    if (use_scale) keys.push_back(weight("weight", {"d"}));  // Python: ["d"], the input's last axis
+    if (use_bias) keys.push_back(weight("bias", {"d"}));
+    return LibraryModel{keys, [use_scale, use_bias](Emit& e) {
+                          // (x - mean) / sqrt(var + eps) * weight + bias over the last axis, var with ddof 0.
+                          Value x = e.in("input");
+                          Attributes last = {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}};
+                          Value mean = e.apply("mean", {x}, last);
+                          Value centered = e.apply("subtract", {x, mean});
+                          Attributes var_attrs = last;
+                          var_attrs["correction"] = 0.0;
+                          Value var = e.apply("variance", {x}, var_attrs);
+                          Value denominator = e.apply("sqrt", {e.apply("add", {var, e.in("eps")})});
+                          if (!use_scale && !use_bias) {
+                            e.out("divide", {centered, denominator});
+                            return;
+                          }
+                          Value normalized = e.apply("divide", {centered, denominator});
+                          if (use_scale && !use_bias) {
+                            e.out("multiply", {normalized, e.in("weight")});
+                            return;
+                          }
+                          Value scaled = use_scale ? e.apply("multiply", {normalized, e.in("weight")}) : normalized;
+                          e.out("add", {scaled, e.in("bias")});
+                        }};
+  }
+  if (name == "Embedding")
+    return LibraryModel{{tensor("input", KeyKind::integer),
+                         weight("weight", {size_or(args, "num_embeddings", "n"), size_or(args, "dim", "dim")})},
+                        [](Emit& e) { e.out("gather", {e.in("weight"), e.in("input")}); }};
+  if (name == "Convolution1D") return conv(args, 1, path);
+  if (name == "Convolution2D") return conv(args, 2, path);
+  if (name == "MaxPool1D") return max_pool(args, 1);
+  if (name == "MaxPool2D") return max_pool(args, 2);
+  if (name == "SquaredError")
+    return LibraryModel{{tensor("input"), tensor("target")}, [](Emit& e) {
+                          Value d = e.apply("subtract", {e.in("input"), e.in("target")});
+                          e.out("multiply", {d, d});  // numpy's x ** 2 is x * x
+                        }};
+  if (name == "AbsoluteError")
+    return LibraryModel{{tensor("input"), tensor("target")},
+                        [](Emit& e) { e.out("abs", {e.apply("subtract", {e.in("input"), e.in("target")})}); }};
+  if (name == "CrossEntropy") {
+    std::string input_type = "logits";
+    if (const JValue* t = arg(args, "input_type"); t && t->IsString()) input_type = t->GetString();
+    bool categorical = arg_bool(args, "categorical", true);
+    std::vector<KeyDef> keys = {tensor("input"), tensor("target", categorical ? KeyKind::integer : KeyKind::floating),
+                                valued("weights", arg_json(args, "weights", "\"\"")),
+                                valued("categorical", categorical ? "true" : "false")};
+    if (input_type != "log_probs") {
+      keys.push_back(valued("threshold", arg_json(args, "threshold", fmt::format("{}", kMinPositiveNormal))));
+      keys.push_back(valued("robust", arg_json(args, "robust", "false")));
+    }
+    return LibraryModel{keys, [input_type](Emit& e) {
+                          Attributes a = {{"input_type", input_type}, {"categorical", e.bool_attr("categorical")}};
+                          if (e.has("robust")) {
+                            a["robust"] = e.bool_attr("robust");
+                            a["threshold"] = e.number_attr("threshold");
+                          }
+                          auto w = e.attr("weights");
+                          if (w.IsString() && std::string(w.GetString()) == "auto") a["auto_weights"] = true;
+                          else if (w.IsArray()) {
+                            std::vector<double> weights;
+                            for (const auto& x : w.GetArray()) {
+                              if (!x.IsNumber()) e.fail("weights: expected numbers, got " + compact(w));
+                              weights.push_back(x.GetDouble());
+                            }
+                            a["weights"] = weights;
+                          } else if (!(w.IsString() && std::string(w.GetString()).empty())) {
+                            e.fail("weights: expected \"\", \"auto\" or a list of numbers, got " + compact(w));
+                          }
+                          e.out("cross_entropy", {e.in("input"), e.in("target")}, a);
+                        }};
+  }
+  if (name == "BinaryCrossEntropy") {
+    std::string input_type = "logits";
+    if (const JValue* t = arg(args, "input_type"); t && t->IsString()) input_type = t->GetString();
+    std::vector<KeyDef> keys = {tensor("input"), tensor("target"), valued("pos_weight", arg_json(args, "pos_weight", "1.0")),
+                                valued("threshold", arg_json(args, "threshold", fmt::format("{}", kMinPositiveNormal))),
+                                valued("robust", arg_json(args, "robust", "false"))};
+    return LibraryModel{keys, [input_type](Emit& e) {
+                          Attributes a = {{"input_type", input_type}, {"robust", e.bool_attr("robust")},
+                                          {"threshold", e.number_attr("threshold")}};
+                          auto pw = e.attr("pos_weight");
+                          if (pw.IsString() && std::string(pw.GetString()) == "auto") a["auto_pos_weight"] = true;
+                          else a["pos_weight"] = e.number_attr("pos_weight");
+                          e.out("binary_cross_entropy", {e.in("input"), e.in("target")}, a);
+                        }};
+  }
+  return std::nullopt;
+}
+
+}  // namespace mithril::versioning::python_mithril

@@ -1,0 +1,157 @@
+#pragma once
+// Internal to the python-mithril step: the table of Python Mithril's library models. Each entry
+// gives a model's keys in Python's order (with defaults and what kind of value each takes) and how
+// it emits operator nodes of format 1.0.0 with numpy's order of operations. The flattener
+// (flatten.h) joins the keys into edges; Emit is what an entry sees when its nodes are written.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include "core/error.h"
+#include "graph/model.h"
+#include "io/json_util.h"
+
+namespace mithril::versioning::python_mithril {
+
+using JValue = rapidjson::Value;
+
+// How a library model's key is used: a tensor of some element kind, or a node attribute.
+enum class KeyKind { floating, integer, boolean, any, attribute, tensor_list };
+
+struct KeyDef {
+  std::string name;
+  KeyKind kind = KeyKind::floating;
+  std::optional<std::string> default_json;  // a value (compact JSON) when the key is valued
+  bool differentiable = false;
+  /// The shape Python's model declares for a trainable key, when it has one: each entry a size
+  /// ("8") or a symbol local to the instance ("in"); the flattener makes the symbols unique.
+  std::optional<std::vector<std::string>> shape;
+};
+
+using Emitter = std::function<void(class Emit& e)>;
+
+inline constexpr double kMinPositiveNormal = 2.2250738585072014e-308;
+
+std::string lower(std::string s);
+/// Every model name the step knows, in the spelling Python Mithril writes.
+const std::vector<std::string>& model_names();
+/// The canonical spelling of `name` (Python's lookup ignores case), or nullopt if unknown.
+std::optional<std::string> canonical_name(const std::string& name);
+/// Python's value_dict: "Constant.X" -> its value as JSON text; nullopt for anything else.
+std::optional<std::string> python_constant(const std::string& s);
+bool is_python_constant_name(const std::string& s);
+
+/// A library model's keys and emitter. Instance ties them to the edges of one use.
+struct LibraryModel {
+  std::vector<KeyDef> keys;
+  Emitter emit;
+};
+
+/// The entry for the canonical `name` with constructor `args` (may be null), or nullopt.
+std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path);
+
+/// args[name], or null when absent or args is not an object.
+const JValue* arg(const JValue* args, const char* name);
+
+// ------------------------------------------------------------------ emission context
+
+std::string compact(const JValue& v);
+
+class Emit {
+ public:
+  /// `model_name` and `path` (the instance's canonical name and JSON path) are for errors.
+  Emit(Model& model, std::string model_name, std::string path, const std::map<std::string, Value>& values,
+       const std::map<std::string, std::string>& attrs, std::string final_name,
+       std::function<std::string(const std::string&)> auto_name)
+      : model_(model), model_name_(std::move(model_name)), path_(std::move(path)), values_(values), attrs_(attrs), final_name_(std::move(final_name)),
+        auto_name_(std::move(auto_name)) {}
+
+  Value in(const std::string& key) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) fail("key '" + key + "' has no tensor value");
+    return it->second;
+  }
+  bool has(const std::string& key) const { return values_.count(key) > 0 || attrs_.count(key) > 0; }
+  // The value of an attribute key, parsed.
+  rapidjson::Document attr(const std::string& key) const {
+    auto it = attrs_.find(key);
+    if (it == attrs_.end()) fail("key '" + key + "' has no value");
+    return json::parse(it->second, "attribute");
+  }
+  Value apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
+    return model_.apply(op, inputs, attrs, auto_name_(op));
+  }
+  Value out(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
+    output_ = model_.apply(op, inputs, attrs, final_name_.empty() ? auto_name_(op) : final_name_);
+    return *output_;
+  }
+  std::optional<Value> output() const { return output_; }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(ErrorKind::unsupported, path_ + " (" + model_name_ + "): " + what);
+  }
+
+  // Attribute conversions with Python's rules.
+  int64_t int_attr(const std::string& key) const {
+    auto v = attr(key);
+    if (!v.IsInt64()) fail(key + ": expected an integer, got " + json::describe(v));
+    return v.GetInt64();
+  }
+  double number_attr(const std::string& key) const {
+    auto v = attr(key);
+    if (v.IsString()) {
+      if (auto c = python_constant(v.GetString())) return std::stod(*c);
+    }
+    if (!v.IsNumber()) fail(key + ": expected a number, got " + json::describe(v));
+    return v.GetDouble();
+  }
+  bool bool_attr(const std::string& key) const {
+    auto v = attr(key);
+    if (!v.IsBool()) fail(key + ": expected true or false, got " + json::describe(v));
+    return v.GetBool();
+  }
+  // null, an int or a list of ints.
+  AttrValue axes_attr(const std::string& key) const {
+    auto v = attr(key);
+    if (v.IsNull()) return std::monostate{};
+    if (v.IsInt64()) return std::vector<int64_t>{v.GetInt64()};
+    if (v.IsArray()) {
+      std::vector<int64_t> axes;
+      for (const auto& a : v.GetArray()) {
+        if (!a.IsInt64()) fail(key + ": expected integer axes, got " + json::describe(a));
+        axes.push_back(a.GetInt64());
+      }
+      return axes;
+    }
+    fail(key + ": expected null, an integer or a list of integers, got " + json::describe(v));
+  }
+  std::vector<int64_t> ints_attr(const std::string& key, std::size_t count) const {
+    auto v = attr(key);
+    if (v.IsInt64()) return std::vector<int64_t>(count, v.GetInt64());
+    std::vector<int64_t> out;
+    if (v.IsArray())
+      for (const auto& a : v.GetArray()) {
+        if (!a.IsInt64()) fail(key + ": expected integers, got " + json::describe(a));
+        out.push_back(a.GetInt64());
+      }
+    if (out.size() != count) fail(fmt::format("{}: expected an integer or {} integers, got {}", key, count, compact(v)));
+    return out;
+  }
+
+ private:
+  Model& model_;
+  std::string model_name_;
+  std::string path_;
+  const std::map<std::string, Value>& values_;
+  const std::map<std::string, std::string>& attrs_;
+  std::string final_name_;
+  std::function<std::string(const std::string&)> auto_name_;
+  std::optional<Value> output_;
+};
+
+}  // namespace mithril::versioning::python_mithril

@@ -1,0 +1,136 @@
+"""The peers of scripts/bench-run, each timed in its own process on the same weights and inputs.
+
+  run_peers.py numpy-mlp PARAMS.npz X.npz RUNS            -> "median_ms min_ms" (numpy float32 forward)
+  run_peers.py torch-mlp PARAMS.npz X.npz RUNS THREADS [--onnx OUT.onnx] [--out Y.npy]
+  run_peers.py torch-cnn PARAMS.npz X.npz RUNS THREADS [--out Y.npy]
+  run_peers.py numpy-process PARAMS.npz X.npz             -> a whole small job: load, forward, print
+
+PARAMS.npz holds a Mithril zoo model's parameters (`mithril-save ... --params`): dense layers
+store weight [in, out] (torch's Linear wants [out, in]); conv layers weight [O, I, 3, 3] and
+bias [1, O, 1, 1]. Times are of the forward pass only, after one warm-up run.
+"""
+import sys
+import time
+
+
+def timed(fn, runs):
+    fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    return times[len(times) // 2], times[0]
+
+
+def dense_layers(p):
+    names = sorted({k.rsplit(".", 1)[0] for k in p.files if k.endswith(".weight") and p[k].ndim == 2},
+                   key=lambda n: [int(s) if s.isdigit() else s for s in __import__("re").split(r"(\d+)", n)])
+    return names
+
+
+def numpy_mlp(params, x, runs):
+    import numpy as np
+    p = np.load(params)
+    layers = [(p[n + ".weight"], p[n + ".bias"]) for n in dense_layers(p)]
+    x = np.load(x)["input"]
+
+    def forward():
+        h = x
+        for i, (w, b) in enumerate(layers):
+            h = h @ w + b
+            if i + 1 < len(layers):
+                h = np.maximum(h, 0)
+        return h
+    return timed(forward, runs)
+
+
+def torch_mlp(params, x, runs, threads, onnx=None, out=None):
+    import numpy as np
+    import torch
+    torch.set_num_threads(threads)
+    p = np.load(params)
+    modules = []
+    names = dense_layers(p)
+    for i, n in enumerate(names):
+        w = p[n + ".weight"]
+        lin = torch.nn.Linear(w.shape[0], w.shape[1])
+        lin.weight.data = torch.from_numpy(np.ascontiguousarray(w.T))
+        lin.bias.data = torch.from_numpy(p[n + ".bias"])
+        modules.append(lin)
+        if i + 1 < len(names):
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules).eval()
+    xt = torch.from_numpy(np.load(x)["input"])
+    with torch.no_grad():
+        result = timed(lambda: model(xt), runs)
+        if out:
+            np.save(out, model(xt).numpy())
+        if onnx:
+            torch.onnx.export(model, xt, onnx, input_names=["input"], output_names=["output"], opset_version=13)
+    return result
+
+
+def torch_cnn(params, x, runs, threads, out=None):
+    import numpy as np
+    import torch
+    torch.set_num_threads(threads)
+    p = np.load(params)
+    convs = sorted({k.split(".")[0] for k in p.files if p[k].ndim == 4 and k.endswith(".weight")})
+    modules = []
+    for n in convs:
+        w = p[n + ".weight"]
+        conv = torch.nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
+        conv.weight.data = torch.from_numpy(w)
+        conv.bias.data = torch.from_numpy(p[n + ".bias"].reshape(-1))
+        modules += [conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2, 2)]
+    modules.append(torch.nn.Flatten())
+    for i, n in enumerate(["hidden", "classifier"]):
+        w = p[n + ".weight"]
+        lin = torch.nn.Linear(w.shape[0], w.shape[1])
+        lin.weight.data = torch.from_numpy(np.ascontiguousarray(w.T))
+        lin.bias.data = torch.from_numpy(p[n + ".bias"])
+        modules.append(lin)
+        if i == 0:
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules).eval()
+    xt = torch.from_numpy(np.load(x)["input"])
+    with torch.no_grad():
+        result = timed(lambda: model(xt), runs)
+        if out:
+            np.save(out, model(xt).numpy())
+    return result
+
+
+def numpy_process(params, x):
+    import numpy as np
+    p = np.load(params)
+    h = np.load(x)["input"]
+    names = dense_layers(p)
+    for i, n in enumerate(names):
+        h = h @ p[n + ".weight"] + p[n + ".bias"]
+        if i + 1 < len(names):
+            h = np.maximum(h, 0)
+    print("output:", h)
+
+
+def main(argv):
+    kind = argv[1]
+    options = {argv[i]: argv[i + 1] for i in range(len(argv)) if argv[i].startswith("--") and i + 1 < len(argv)}
+    if kind == "numpy-mlp":
+        result = numpy_mlp(argv[2], argv[3], int(argv[4]))
+    elif kind == "torch-mlp":
+        result = torch_mlp(argv[2], argv[3], int(argv[4]), int(argv[5]), options.get("--onnx"), options.get("--out"))
+    elif kind == "torch-cnn":
+        result = torch_cnn(argv[2], argv[3], int(argv[4]), int(argv[5]), options.get("--out"))
+    elif kind == "numpy-process":
+        numpy_process(argv[2], argv[3])
+        return
+    else:
+        raise SystemExit("unknown peer " + kind)
+    print("%.3f %.3f" % result)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""Builds test cases with the real Python Mithril (run it inside the oracle root; see
+../shared/python-mithril/oracle/README.md):
+
+    ../shared/python-mithril/oracle/run.sh scripts/python-mithril-cases.py [OUT_DIR]
+
+For every case below it builds a model with Python Mithril's own API, writes the dict that its
+`model_to_dict` produces (NAME.json, json.dump with default=str, as a user would save it), reads
+that file back with Python's own dict_to_model and compiles it with the NumpyBackend in float64, draws parameters (under the names Python's compile
+gives them) and inputs from a seeded generator, evaluates, and writes NAME.params.npz,
+NAME.inputs.npz and NAME.expected.npz (Python's outputs). OUT_DIR defaults to
+testdata/python-mithril/from_python. The cases cover every model name the python-mithril step
+knows, several times, with nesting, shared dims, unnamed keys, constants and each loss mode.
+The replay (tests/e2e/python_mithril_cases.sh) needs none of this: it reads the files.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+import mithril as ml
+from mithril.models import (
+    MLP, AbsoluteError, Absolute, Add, BinaryCrossEntropy, Buffer, Convolution1D, Convolution2D, Cosine,
+    CrossEntropy, Divide, Embedding, Exponential, Flatten, Gelu, IOKey, Layer, LayerNorm, LeakyRelu, Linear,
+    Log, MatrixMultiply, Max, MaxPool1D, MaxPool2D, Mean, Min, Model, Multiply, PermuteTensor, Power, Prod,
+    Relu, Sigmoid, Sine, Softmax, Softplus, Sqrt, SquaredError, Subtract, Sum, Tanh, Transpose, Variance, Where,
+)
+from mithril.utils.dict_conversions import dict_to_model, model_to_dict
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "testdata/python-mithril/from_python"
+CASES = {}
+MANIFEST = {}  # per case: what Python's outputs were computed from
+
+
+def case(shapes, **value_specs):
+    """Registers a case builder: shapes of the inputs, and how to draw particular keys
+    ("positive", "int:N" for integers in [0, N), "bool", "prob" for values in (0, 1), "binary")."""
+    def register(fn):
+        CASES[fn.__name__] = (fn, shapes, value_specs)
+        return fn
+    return register
+
+
+def draw(rng, shape, spec):
+    if spec == "positive":
+        return rng.uniform(0.5, 2.0, shape)
+    if spec == "prob":
+        return rng.uniform(0.05, 0.95, shape)
+    if spec == "binary":
+        return rng.integers(0, 2, shape).astype(np.float64)
+    if spec == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    if spec and spec.startswith("int:"):
+        return rng.integers(0, int(spec[4:]), shape)
+    return rng.standard_normal(shape)
+
+
+# ---------------------------------------------------------------- library models, alone
+
+@case({"input": [4, 3]})
+def linear_alone():
+    return Linear(dimension=5)
+
+
+@case({"input": [2, 3]})
+def linear_no_bias():
+    return Linear(dimension=4, use_bias=False)
+
+
+@case({"input": [3, 4]})
+def mlp_three_layers():
+    return MLP(activations=[Relu(), LeakyRelu(slope=0.2), Sigmoid()], dimensions=[6, 5, 2])
+
+
+@case({"input": [2, 3]})
+def layer_tanh():
+    return Layer(activation=Tanh(), dimension=4)
+
+
+@case({"input": [2, 3, 5]})
+def layernorm_alone():
+    return LayerNorm()
+
+
+@case({"input": [2, 3, 5]})
+def layernorm_no_scale():
+    return LayerNorm(use_scale=False)
+
+
+@case({"input": [2, 3, 9]})
+def conv1d_alone():
+    return Convolution1D(kernel_size=3, out_channels=4)
+
+
+@case({"input": [2, 3, 9]})
+def conv1d_stride_padding():
+    return Convolution1D(kernel_size=3, out_channels=2, stride=2, padding=1, use_bias=False)
+
+
+@case({"input": [1, 2, 7, 6]})
+def conv2d_alone():
+    return Convolution2D(kernel_size=3, out_channels=3)
+
+
+@case({"input": [1, 2, 8, 8]})
+def conv2d_stride_padding():
+    return Convolution2D(kernel_size=(3, 3), out_channels=2, stride=(2, 2), padding=(1, 1))
+
+
+@case({"input": [2, 3, 10]})
+def maxpool1d_alone():
+    return MaxPool1D(kernel_size=2)
+
+
+@case({"input": [1, 2, 6, 6]})
+def maxpool2d_alone():
+    return MaxPool2D(kernel_size=2)
+
+
+@case({"input": [2, 5], "weight": [7, 3]}, input="int:7")
+def embedding_alone():
+    return Embedding(num_embeddings=7, dim=3)
+
+
+# ---------------------------------------------------------------- elementwise and reductions
+
+def tensor(name, **kw):
+    """A named input typed as a float tensor (untyped inputs of Add and the like may be scalars,
+    and Python then refuses a shape for them)."""
+    return IOKey(name, type=ml.Tensor[float], **kw)
+
+
+def binary(model_cls, left="left", right="right"):
+    m = Model()
+    m |= model_cls().connect(**{left: tensor("a"), right: tensor("b")}, output=IOKey("y"))
+    return m
+
+
+@case({"a": [3, 4], "b": [3, 4]})
+def add_sub_mul():
+    m = Model()
+    m |= Add().connect(left=tensor("a"), right=tensor("b"), output="s")
+    m |= Subtract().connect(left="s", right="b", output="d")
+    m |= Multiply().connect(left="d", right="a", output=IOKey("y"))
+    return m
+
+
+@case({"a": [3, 4], "b": [4]}, b="positive")
+def divide_broadcast():
+    return binary(Divide, "numerator", "denominator")
+
+
+@case({"a": [3, 4], "b": [4, 2]})
+def matmul_alone():
+    return binary(MatrixMultiply)
+
+
+@case({"a": [2, 3], "b": [2, 3]}, a="positive")
+def power_alone():
+    return binary(Power, "base", "exponent")
+
+
+@case({"a": [2, 3], "b": [2, 3]})
+def power_robust():
+    m = Model()
+    m |= Power(robust=True).connect(base=tensor("a"), exponent=tensor("b"), output=IOKey("y"))
+    return m
+
+
+def unary_chain(*models):
+    m = Model()
+    key = "x"
+    for i, model in enumerate(models):
+        out = IOKey("y") if i + 1 == len(models) else f"h{i}"
+        m |= model.connect(input=key, output=out)
+        key = out
+    return m
+
+
+@case({"x": [3, 4]})
+def activations_chain():
+    return unary_chain(Relu(), Sigmoid(), Tanh(), Softplus(), Gelu())
+
+
+@case({"x": [3, 4]})
+def leaky_relu_and_softmax():
+    return unary_chain(LeakyRelu(slope=0.3), Softmax())
+
+
+@case({"x": [3, 4]})
+def softmax_axis0():
+    m = Model()
+    m |= Softmax(axis=0).connect(input="x", output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]}, x="positive")
+def sqrt_log_exp():
+    return unary_chain(Sqrt(), Log(), Exponential())
+
+
+@case({"x": [3, 4]})
+def robust_sqrt_log():
+    return unary_chain(Sqrt(robust=True), Log(robust=True))
+
+
+@case({"x": [3, 4]})
+def abs_sin_cos():
+    return unary_chain(Absolute(), Sine(), Cosine())
+
+
+@case({"x": [3, 4]})
+def buffer_alone():
+    m = Model()
+    m |= Buffer().connect(input=tensor("x"), output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3, 4]})
+def reductions_axes():
+    m = Model()
+    m |= Sum(axis=1).connect(input="x", output=IOKey("s"))
+    m |= Mean(axis=(0, 2), keepdim=True).connect(input="x", output=IOKey("mean"))
+    m |= Max(axis=-1).connect(input="x", output=IOKey("mx"))
+    m |= Min().connect(input="x", output=IOKey("mn"))
+    m |= Prod(axis=0).connect(input="x", output=IOKey("p"))
+    return m
+
+
+@case({"x": [4, 5]})
+def variance_correction():
+    m = Model()
+    m |= Variance(axis=0, correction=1.0).connect(input="x", output=IOKey("v1"))
+    m |= Variance().connect(input="x", output=IOKey("v0"))
+    return m
+
+
+@case({"x": [2, 3, 4]})
+def transpose_flatten():
+    m = Model()
+    m |= Transpose(axes=(2, 0, 1)).connect(input="x", output="t")
+    m |= Flatten(start_dim=1).connect(input="t", output=IOKey("y"))
+    m |= Transpose().connect(input="x", output=IOKey("z"))
+    return m
+
+
+@case({"x": [4, 3], "idx": [4]}, idx="int:4")
+def permute_tensor():
+    m = Model()
+    m |= PermuteTensor().connect(input="x", indices="idx", output=IOKey("y"))
+    return m
+
+
+@case({"c": [3, 4], "a": [3, 4], "b": [3, 4]}, c="bool")
+def where_alone():
+    m = Model()
+    m |= Where().connect(cond="c", input1="a", input2="b", output=IOKey("y"))
+    return m
+
+
+# ---------------------------------------------------------------- losses, each mode
+
+@case({"input": [4, 3], "target": [4, 3]})
+def squared_and_absolute_error():
+    m = Model()
+    m |= SquaredError().connect(input="input", target="target", output=IOKey("se"))
+    m |= AbsoluteError().connect(input="input", target="target", output=IOKey("ae"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4]}, target="int:3")
+def cross_entropy_logits():
+    m = Model()
+    m |= CrossEntropy().connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4]}, input="prob", target="int:3")
+def cross_entropy_probs():
+    m = Model()
+    m |= CrossEntropy(input_type="probs").connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [4, 3], "target": [4]}, target="int:3")
+def cross_entropy_log_probs_weights():
+    m = Model()
+    m |= CrossEntropy(input_type="log_probs", weights=[0.5, 1.0, 2.0]).connect(
+        input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [5], "target": [5]}, target="binary")
+def bce_logits():
+    m = Model()
+    m |= BinaryCrossEntropy().connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [5], "target": [5]}, target="binary")
+def bce_logits_auto_pos_weight():
+    m = Model()
+    m |= BinaryCrossEntropy(pos_weight="auto").connect(input="input", target="target", output=IOKey("y"))
+    return m
+
+
+@case({"input": [5], "target": [5]}, input="prob", target="binary")
+def bce_probs_pos_weight():
+    m = Model()
+    m |= BinaryCrossEntropy(input_type="probs", pos_weight=2.0).connect(input="input", target="target",
+                                                                         output=IOKey("y"))
+    return m
+
+
+@case({"input": [5], "target": [5]}, input="prob", target="binary")
+def bce_probs_robust():
+    m = Model()
+    m |= BinaryCrossEntropy(input_type="probs", robust=True).connect(input="input", target="target",
+                                                                      output=IOKey("y"))
+    return m
+
+
+# ---------------------------------------------------------------- composition
+
+@case({"x": [4, 3]})
+def two_linears_shared_names():
+    m = Model()
+    m |= Linear(dimension=8).connect(input="x", output="h")
+    m |= Relu().connect(input="h", output="r")
+    m |= Linear(dimension=2).connect(input="r", output=IOKey("y"))
+    return m
+
+
+@case({"x": [4, 3]})
+def named_weight_shared():
+    # One weight used by two Linears (shared dims: both map 3 -> 3).
+    m = Model()
+    m |= Linear(dimension=3).connect(input="x", weight="w", output="h")
+    m |= Linear(dimension=3).connect(input="h", weight="w", output=IOKey("y"))
+    return m
+
+
+@case({"x": [4, 3]})
+def nested_models():
+    inner = Model()
+    inner |= Linear(dimension=4).connect(input="a", output="b")
+    inner |= Tanh().connect(input="b", output=IOKey("c"))
+    outer = Model()
+    outer |= inner.connect(a="x", c="h")
+    outer |= Linear(dimension=2).connect(input="h", output=IOKey("y"))
+    return outer
+
+
+@case({"x": [4, 3]})
+def nested_twice():
+    inner = Model()
+    inner |= Layer(activation=Relu(), dimension=3).connect(input="a", output=IOKey("b"))
+    middle = Model()
+    middle |= inner.connect(a="p", b="q")
+    middle |= Sigmoid().connect(input="q", output=IOKey("r"))
+    outer = Model()
+    outer |= middle.connect(p="x", r=IOKey("y"))
+    return outer
+
+
+@case({"x": [3, 4]})
+def unnamed_constants():
+    m = Model()
+    m |= Add().connect(left=tensor("x"), right=ml.Tensor(3.0), output="a")
+    m |= Multiply().connect(left="a", right=ml.Tensor([1.0, 2.0, 3.0, 4.0]), output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def named_constant():
+    m = Model()
+    m |= Multiply().connect(left=tensor("x"), right=IOKey("scale", value=ml.Tensor(0.5)), output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def unnamed_intermediates():
+    m = Model()
+    m |= (relu := Relu()).connect(input="x")
+    m |= (sig := Sigmoid()).connect(input=relu.output)
+    m |= Add().connect(left=sig.output, right=relu.output, output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def two_outputs_exposed():
+    m = Model()
+    m |= Relu().connect(input="x", output=IOKey("r"))
+    m |= Sigmoid().connect(input="r", output=IOKey("s"))
+    return m
+
+
+@case({"x": [2, 3]})
+def mlp_in_model_with_loss():
+    m = Model()
+    m |= MLP(activations=[Relu(), Buffer()], dimensions=[4, 2]).connect(input="x", output="logits")
+    m |= CrossEntropy().connect(input="logits", target="t", output=IOKey("loss"))
+    return m
+
+
+@case({"x": [2, 3], "t": [2, 3]})
+def weights_used_in_two_places():
+    m = Model()
+    m |= Linear(dimension=3).connect(input="x", output="h")
+    m |= Linear(dimension=3).connect(input="h", output="g")
+    m |= SquaredError().connect(input="g", target="t", output=IOKey("loss"))
+    m |= Add().connect(left="g", right="h", output=IOKey("sum"))
+    return m
+
+
+@case({"x": [1, 2, 8, 8]})
+def conv_pool_flatten_linear():
+    m = Model()
+    m |= Convolution2D(kernel_size=3, out_channels=2).connect(input="x", output="c")
+    m |= Relu().connect(input="c", output="r")
+    m |= MaxPool2D(kernel_size=2).connect(input="r", output="p")
+    m |= Flatten(start_dim=1).connect(input="p", output="f")
+    m |= Linear(dimension=3).connect(input="f", output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4], "w": [4, 2]})
+def trainable_matmul_input():
+    # A plain input marked trainable: Python draws it as a parameter.
+    m = Model()
+    m |= MatrixMultiply().connect(left="x", right=IOKey("w", differentiable=True), output=IOKey("y"))
+    return m
+
+
+@case({})
+def no_runtime_inputs():
+    # Every input is trainable, so the model has parameters and no data inputs.
+    m = Model()
+    m |= Add().connect(left=IOKey("a", differentiable=True, shape=[2, 3]),
+                       right=IOKey("b", differentiable=True, shape=[2, 3]), output=IOKey("y"))
+    return m
+
+
+VALUE_SPECS_EXTRA = {"mlp_in_model_with_loss": {"t": ("int:2", [2])}}
+
+
+def run_case(name):
+    fn, shapes, specs = CASES[name]
+    model = fn()
+    d = model_to_dict(model)
+    text = json.dumps(d, default=str)
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        f.write(text + "\n")
+    shapes = dict(shapes)
+    extra = VALUE_SPECS_EXTRA.get(name, {})
+    for key, (_, shape) in extra.items():
+        shapes[key] = shape
+    # The truth is what Python makes of the file (model_to_dict drops some constructor args, e.g.
+    # Transpose axes): compile what its own dict_to_model reads back from the JSON text. Where it
+    # cannot read its own JSON (README of the oracle: tuples become lists, "Constant.X" strings in
+    # args), what it reads from the dict in memory, and failing that the model as built.
+    truths = [("its JSON", lambda: dict_to_model(json.loads(text))), ("its dict in memory", lambda: dict_to_model(d)),
+              ("the model as built", lambda: model)]
+    problems = []
+    for truth, make in truths:
+        try:
+            params, data, out = evaluate(make(), shapes, specs, extra, name)
+            break
+        except Exception as e:  # noqa: BLE001 (Python's own reader failing is what we record)
+            problems.append(f"{type(e).__name__}: {str(e).splitlines()[0]}")
+    else:
+        raise RuntimeError("; ".join(problems))
+    MANIFEST[name] = {"truth": truth} | ({"python_cannot_read_its_json": problems[0]} if problems else {})
+    np.savez(os.path.join(OUT, name + ".params.npz"), **params)
+    np.savez(os.path.join(OUT, name + ".inputs.npz"), **data)
+    np.savez(os.path.join(OUT, name + ".expected.npz"), **{k: np.asarray(v) for k, v in out.items()})
+
+
+def evaluate(model, shapes, specs, extra, name):
+    """Compiles `model` in float64, draws its parameters and inputs, returns them and the outputs."""
+    be = ml.NumpyBackend(dtype=ml.float64)
+    pm = ml.compile(model, be, shapes=shapes, jit=False, inference=True)
+    rng = np.random.default_rng(sum(map(ord, name)))  # stable across runs (hash() is salted)
+    params = {k: draw(rng, np.shape(v), specs.get(k)) for k, v in sorted(pm.randomize_params().items())}
+    data = {}
+    for key in sorted(shapes):
+        if key in params:
+            continue
+        spec = extra[key][0] if key in extra else specs.get(key)
+        data[key] = draw(rng, shapes[key], spec)
+    out = pm.evaluate({k: be.array(v) for k, v in params.items()}, {k: be.array(v) for k, v in data.items()})
+    return params, data, out
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    only = sys.argv[2:]
+    failed = 0
+    for name in CASES:
+        if only and name not in only:
+            continue
+        try:
+            run_case(name)
+        except Exception as e:  # a case Python itself cannot build is a bug in this script
+            failed += 1
+            print(f"{name}: {type(e).__name__}: {e}", file=sys.stderr)
+    if not only:
+        with open(os.path.join(OUT, "MANIFEST.json"), "w") as f:
+            json.dump(MANIFEST, f, indent=1, sort_keys=True)
+            f.write("\n")
+    print(f"{len(CASES) - failed} cases written to {OUT}, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

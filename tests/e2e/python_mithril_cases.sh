@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Replays the cases made with the real Python Mithril (scripts/python-mithril-cases.py, checked in
+# under testdata/python-mithril/), without the oracle:
+#  - from_python/: each dict Python's model_to_dict wrote is migrated with mithril-migrate, run
+#    with mithril-run in float64 on the case's parameters (Python's names) and inputs, and must
+#    match Python's outputs within 1e-10; the few refused on purpose must fail with their reason.
+#  - to_python/: each dict our `mithril-migrate --to python-mithril` wrote (scripts/python-mithril-
+#    roundtrip) must still be written byte for byte the same (so the oracle's verdict, recorded
+#    next to it, still holds), and Python's recorded outputs for it must match ours within 1e-10;
+#    each recorded refusal must still be refused with the same message.
+source "$(dirname "$0")/lib/common.bash"
+MIGRATE="$MITHRIL_BIN/mithril-migrate"
+CASES="$MITHRIL_TESTDATA/python-mithril"
+
+# Cases refused on purpose, with a fragment of the error each must give.
+declare -A REFUSED=(
+)
+
+# compare EXPECTED.npz GOT.npz: same names, shapes and values within 1e-10 (NaN matches NaN).
+compare() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import sys
+import numpy as np
+exp, got = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert sorted(exp.files) == sorted(got.files), ("outputs", sorted(exp.files), sorted(got.files))
+for k in exp.files:
+    e, g = exp[k], got[k]
+    assert e.shape == g.shape, (k, "shape", e.shape, g.shape)
+    if e.dtype == bool or g.dtype == bool:
+        assert np.array_equal(e, g), (k, "values differ")
+        continue
+    e, g = e.astype(np.float64), g.astype(np.float64)
+    assert np.allclose(e, g, rtol=1e-10, atol=1e-10, equal_nan=True), (k, "max abs error", np.nanmax(np.abs(e - g)))
+PY
+}
+
+passed=0
+refused=0
+total=0
+for dict in "$CASES"/from_python/*.json; do
+  name=$(basename "$dict" .json)
+  [[ $name != MANIFEST ]] || continue
+  total=$((total + 1))
+  base="$CASES/from_python/$name"
+  cp "$dict" "$WORK/$name.json"
+  if [[ -n ${REFUSED[$name]+x} ]]; then
+    expect_error "${REFUSED[$name]}" -- "$MIGRATE" --no-backup -q "$WORK/$name.json"
+    refused=$((refused + 1))
+    continue
+  fi
+  expect 0 "$MIGRATE" --no-backup -q "$WORK/$name.json"
+  grep -q '"version"' "$WORK/$name.json" || continue
+  inputs=(--inputs "$base.inputs.npz")
+  # A model with no runtime inputs runs without --inputs.
+  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$base.inputs.npz" || inputs=()
+  expect 0 "$RUN" "$WORK/$name.json" --params "$base.params.npz" "${inputs[@]}" --dtype float64 -o "$WORK/$name.out.npz"
+  [[ -f $WORK/$name.out.npz ]] || continue
+  checks=$((checks + 1))
+  if compare "$base.expected.npz" "$WORK/$name.out.npz"; then passed=$((passed + 1)); else fail "$name: outputs differ from Python's"; fi
+done
+echo "from Python: $total dicts, $passed migrated and matched Python's outputs, $refused refused on purpose"
+checks=$((checks + 1))
+[[ $total -ge 50 ]] || fail "expected at least 50 cases in $CASES/from_python, found $total"
+
+# To Python: each recorded export is written again byte for byte, our outputs on the model it came
+# from match what Python computed for the exported dict, and each recorded refusal is repeated.
+exported=0
+matched=0
+refusals=0
+for source in "$CASES"/to_python/*.source.json; do
+  name=$(basename "$source" .source.json)
+  base="$CASES/to_python/$name"
+  cp "$source" "$WORK/$name.export.json"
+  if [[ -f $base.refused.txt ]]; then
+    expect_error "$(cat "$base.refused.txt")" -- "$MIGRATE" --to python-mithril --no-backup -q "$WORK/$name.export.json"
+    refusals=$((refusals + 1))
+    continue
+  fi
+  expect 0 "$MIGRATE" --to python-mithril --no-backup -q "$WORK/$name.export.json"
+  checks=$((checks + 1))
+  cmp -s "$WORK/$name.export.json" "$base.dict.json" || fail "$name: the export differs from the one Python Mithril checked ($base.dict.json)"
+  exported=$((exported + 1))
+  values=$base
+  [[ -f $values.params.npz ]] || values="$CASES/from_python/$name"
+  inputs=(--inputs "$values.inputs.npz")
+  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$values.inputs.npz" || inputs=()
+  expect 0 "$RUN" "$source" --params "$values.params.npz" "${inputs[@]}" --dtype float64 -o "$WORK/$name.ours.npz"
+  [[ -f $WORK/$name.ours.npz ]] || continue
+  checks=$((checks + 1))
+  if compare "$base.python.npz" "$WORK/$name.ours.npz"; then matched=$((matched + 1)); else fail "$name: Python's outputs for our export differ from ours"; fi
+done
+echo "to Python: $exported exports written as recorded, $matched computed by Python Mithril as we do, $refusals refused as recorded"
+checks=$((checks + 1))
+[[ $exported -ge 50 && $matched -eq $exported ]] || fail "expected at least 50 exports, all matching"
+
+# Layer widths survive migration: a Linear(dimension=8) on an input of width 3 initializes and
+# runs from the input shape alone, its weight [8, 3] inferred as Python's compile infers it.
+expect 0 "$RUN" "$CASES/from_python/two_linears_shared_names.json" --init --random --shape x=4,3 -o "$WORK/widths.npz"
+py "assert np.load('$WORK/widths.npz')['y'].shape == (4, 2)"
+cp "$CASES/from_python/mlp_three_layers.json" "$WORK/mlp_widths.json"
+expect 0 "$MIGRATE" --no-backup -q "$WORK/mlp_widths.json"
+contains "$WORK/mlp_widths.json" '"shape": [6, "weight0_in"]' '"shape": [5, 6]' '"shape": [2, 5]' '"shape": [2]'
+
+# A bare model name is a model dict (Python's dict_to_model("Relu")): migrated, loaded and run.
+echo '"Relu"' > "$WORK/bare.json"
+echo '{"input": [[-1.5, 2.0]]}' > "$WORK/bare_inputs.json"
+expect 0 "$RUN" "$WORK/bare.json" --inputs "$WORK/bare_inputs.json" -o "$WORK/bare_out.npz"
+py "r = np.load('$WORK/bare_out.npz')['output']; assert r.tolist() == [[0.0, 2.0]], r"
+cp "$WORK/bare.json" "$WORK/bare_migrated.json"
+expect 0 "$MIGRATE" --no-backup -q "$WORK/bare_migrated.json"
+contains "$WORK/bare_migrated.json" '"op": "relu"' '"migrated_from": "python-mithril"'
+echo '"NoSuchModel"' > "$WORK/bare_unknown.json"
+expect_error "unknown Python Mithril model name: 'NoSuchModel' at (top level)" -- "$RUN" "$WORK/bare_unknown.json" --random
+
+# Only a model that has inputs needs --inputs.
+expect_error "no inputs: give --inputs" -- "$RUN" "$CASES/from_python/linear_alone.json" --params "$CASES/from_python/linear_alone.params.npz"
+expect 0 "$RUN" --help
+contains "$WORK/out" "a model with no inputs (all parameters) runs without --inputs"
+
+finish
