@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
   app.add_flag("--allow-extra", o.allow_extra, "drop tensors that are not parameters of the model instead of refusing them");
   app.add_flag("--verify", o.verify, ".mbin input: also check the padding between tensors (every tensor's checksum is always checked)");
+  app.add_option("--format", o.format, "kind of -o when its name does not tell it (e.g. -o /dev/null)")
+      ->check(CLI::IsMember({"json", "npz", "npy", "mithril", "mbin", "pt", "safetensors"}));
   app.add_flag("--force", o.force, "replace outputs that are read-only (refused otherwise)");
   app.add_option("--extract-inputs", o.extract_inputs,
                  "extract a part: the values it starts from (model inputs or intermediate values such as hidden.output)")

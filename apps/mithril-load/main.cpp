@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   LoadOptions o;
   bool json = false;
   bool quiet = false;
-  app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)")->required();
+  bool ops = false;
+  app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)");
+  app.add_flag("--ops", ops, "list every operator a model can use (after --plugin): inputs, attributes with defaults, backends");
   app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .pt, .safetensors, .mithril, .mbin)");
   app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
   bool no_verify = false;
@@ -38,6 +40,17 @@ int main(int argc, char** argv) {
              "Exit codes: 0 valid, 2 usage error or invalid/unreadable input.");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
   o.check_tensors = !no_verify;
+  if (!ops && o.path.empty()) {
+    std::cerr << tool << ": error: artifact is required (or --ops) (see " << tool << " --help)\n";
+    return static_cast<int>(kExitInputError);
+  }
+  if (ops) {
+    return run_guarded(tool, [&] {
+      std::vector<OperatorInfo> list = list_operators(o.plugins);
+      std::cout << (json ? operators_json(list) : format_operators(list));
+      return static_cast<int>(kExitOk);
+    }, json);
+  }
 
   return run_guarded(tool, [&] {
     LoadReport report;

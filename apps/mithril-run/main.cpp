@@ -42,10 +42,13 @@ int main(int argc, char** argv) {
   app.add_option("--compare", o.compare, "another model artifact to evaluate on the same inputs");
   app.add_option("--compare-params", o.compare_params, "parameter values for a structure JSON --compare model");
   app.add_option("--atol", o.atol, "absolute tolerance of --compare (default 0)")->check(tolerance_validator());
+  app.add_flag("--equal-nan", o.equal_nan, "--compare: NaN against NaN counts as equal (NaN against a number never does)");
   app.add_option("--rtol", o.rtol, "relative tolerance of --compare (default 0): pass when |a-b| <= atol + rtol*|b|")
       ->check(tolerance_validator());
   app.add_option("-o,--output", o.output, "write the outputs to this tensor file (.npz, .pt, .safetensors, .mbin; .npy for a single output); '-' = .npz to stdout");
   app.add_flag("--compress", o.compress, "deflate the .npz members");
+  app.add_option("--format", o.format, "kind of -o when its name does not tell it (e.g. -o /dev/null): npz, npy, pt or safetensors")
+      ->check(CLI::IsMember({"npz", "npy", "pt", "safetensors"}));
   app.add_flag("--force", o.force, "replace an output that is read-only (refused otherwise)");
   bool no_verify = false;
   app.add_flag("--no-verify", no_verify, ".mbin: skip the per-tensor XXH3 checksums (raw speed; a corrupted value goes unnoticed)");

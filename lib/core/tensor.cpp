@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -31,11 +32,30 @@ void prefault_for_write([[maybe_unused]] void* data, [[maybe_unused]] std::size_
 #endif
 }
 
-std::shared_ptr<void> allocate_aligned(std::size_t nbytes, bool zero = true) {
+std::string gib(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (uint64_t{1} << 30));
+  return text;
+}
+
+// The memory of this machine (0 if unknown): a tensor larger than it cannot be meant.
+uint64_t physical_memory() {
+  static const uint64_t bytes = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : uint64_t{0};
+  }();
+  return bytes;
+}
+
+// Refused before allocating when it cannot fit; the message says what and how much (callers add
+// where it was for: "--random input 'input': ...").
+std::shared_ptr<void> allocate_aligned(DType dtype, const Shape& shape, std::size_t nbytes, bool zero = true) {
+  auto what = [&] { return std::string(dtype_name(dtype)) + shape_str(shape); };
+  check_fits_in_memory(dtype, shape);
   std::size_t rounded = (nbytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0) rounded = kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
-  if (!p) throw std::bad_alloc();
+  if (!p) throw Error(ErrorKind::invalid_argument, "tensor " + what() + ": cannot allocate " + gib(nbytes) + ": out of memory");
   if (zero) std::memset(p, 0, rounded);
   else prefault_for_write(p, rounded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
@@ -79,11 +99,19 @@ void convert(const From* in, To* out, int64_t n) {
 
 }  // namespace
 
+void check_fits_in_memory(DType dtype, const Shape& shape) {
+  uint64_t nbytes = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype);  // numel <= 2^62, size <= 16: no overflow
+  uint64_t memory = physical_memory();
+  if (memory && nbytes > memory)
+    throw Error(ErrorKind::invalid_argument, "tensor " + std::string(dtype_name(dtype)) + shape_str(shape) + " needs " + gib(nbytes) +
+                                                 ", more than the " + gib(memory) + " of memory of this machine");
+}
+
 Tensor::Tensor() : Tensor(DType::float32, Shape{}) {}
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = shape_numel(shape_);
-  auto buffer = allocate_aligned(nbytes());
+  auto buffer = allocate_aligned(dtype_, shape_, nbytes());
   data_ = buffer.get();
   owner_ = std::move(buffer);
 }
@@ -93,7 +121,7 @@ Tensor Tensor::uninitialized(DType dtype, Shape shape) {
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   t.numel_ = shape_numel(t.shape_);
-  auto buffer = allocate_aligned(t.nbytes(), false);
+  auto buffer = allocate_aligned(t.dtype_, t.shape_, t.nbytes(), false);
   t.data_ = buffer.get();
   t.owner_ = std::move(buffer);
   return t;

@@ -86,4 +86,9 @@ class Tensor {
 /// "float32[5,10]".
 std::string describe(const Tensor& tensor);
 
+/// Throws Error(invalid_argument) naming the dtype, shape and size when such a tensor could not
+/// fit in this machine's memory (every allocation checks this before allocating; callers that
+/// build a tensor in steps check it first, so the message names the tensor they were asked for).
+void check_fits_in_memory(DType dtype, const Shape& shape);
+
 }  // namespace mithril

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json_util.h"
 #include "io/mbin.h"
 #include "io/model_json.h"
 #include "io/npy.h"
@@ -200,7 +201,7 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
   uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) size = std::numeric_limits<uint64_t>::max();
   if (looks_like_safetensors(head.data(), head.size(), size)) return ArtifactKind::safetensors;
-  for (char c : head) {
+  for (char c : json::skip_bom(head)) {  // a UTF-8 byte-order mark may precede a JSON model
     if (std::isspace(static_cast<unsigned char>(c))) continue;
     if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
     // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
@@ -213,7 +214,13 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
                                              ".npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
 }
 
-ArtifactKind artifact_kind_for_output(const std::string& path) {
+ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format) {
+  if (!format.empty()) {
+    for (ArtifactKind kind : {ArtifactKind::structure_json, ArtifactKind::npz, ArtifactKind::npy, ArtifactKind::mithril, ArtifactKind::mbin,
+                              ArtifactKind::pt, ArtifactKind::safetensors})
+      if (format == (kind == ArtifactKind::structure_json ? "json" : artifact_kind_name(kind))) return kind;
+    throw Error(ErrorKind::invalid_argument, "--format '" + format + "': expected json, npz, npy, mithril, mbin, pt or safetensors");
+  }
   if (ends_with(path, ".json")) return ArtifactKind::structure_json;
   if (ends_with(path, ".npz")) return ArtifactKind::npz;
   if (ends_with(path, ".npy")) return ArtifactKind::npy;
@@ -222,7 +229,7 @@ ArtifactKind artifact_kind_for_output(const std::string& path) {
   if (ends_with(path, ".pt") || ends_with(path, ".pth")) return ArtifactKind::pt;
   if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
   throw Error(ErrorKind::invalid_argument, path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, "
-                                                  ".mithril, .mbin, .pt, .pth or .safetensors)");
+                                                  ".mithril, .mbin, .pt, .pth or .safetensors, or give --format)");
 }
 
 std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,
@@ -252,8 +259,8 @@ Artifact load_artifact(const std::string& path, const ArtifactLoadOptions& optio
 }
 
 void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress,
-                  const std::map<std::string, std::string>& metadata) {
-  ArtifactKind kind = path == "-" ? ArtifactKind::npz : artifact_kind_for_output(path);
+                  const std::map<std::string, std::string>& metadata, const std::string& format) {
+  ArtifactKind kind = path == "-" && format.empty() ? ArtifactKind::npz : artifact_kind_for_output(path, format);
   if (kind == ArtifactKind::npy) {
     if (tensors.size() != 1)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: an .npy holds exactly one tensor, got {}; write an .npz", path, tensors.size()));

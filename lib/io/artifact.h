@@ -32,9 +32,11 @@ const char* artifact_kind_name(ArtifactKind kind);
 /// cannot be read, Error(format) if it is none of the kinds (naming the file and what it starts with).
 ArtifactKind detect_artifact_kind(const std::string& path);
 
-/// The kind a file about to be written should have, by extension (.json .npz .npy .mithril
-/// .mbin .pt .pth .safetensors). Throws Error(invalid_argument) listing the known extensions.
-ArtifactKind artifact_kind_for_output(const std::string& path);
+/// The kind a file about to be written should have: `format` when given ("json", "npz", "npy",
+/// "mithril", "mbin", "pt", "safetensors": the tools' --format, for outputs without an extension
+/// such as /dev/null), else by extension (.json .npz .npy .mithril .mbin .pt .pth .safetensors).
+/// Throws Error(invalid_argument) listing the known extensions (and --format).
+ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format = "");
 
 /// True for kinds that hold a model (structure json, .mithril, .mbin).
 bool holds_model(ArtifactKind kind);
@@ -88,9 +90,9 @@ std::optional<ArtifactKind> parse_tensor_bytes(const std::string& bytes, const s
 /// (optionally deflated), an .npy (exactly one tensor), a .pt state dict, a .safetensors file or
 /// a tensor-only .mbin. Dtypes the format cannot hold are refused by name before anything is written.
 /// `metadata` (string to string) goes where the format has a place for it: a safetensors
-/// "__metadata__".
+/// "__metadata__". `format` as artifact_kind_for_output.
 void save_tensors(const std::string& path, const NamedTensors& tensors, bool compress = false,
-                  const std::map<std::string, std::string>& metadata = {});
+                  const std::map<std::string, std::string>& metadata = {}, const std::string& format = "");
 
 /// Writes a tensor-only .mbin (no structure; metadata "content": "tensors").
 void write_tensor_mbin(const std::string& path, const NamedTensors& tensors);

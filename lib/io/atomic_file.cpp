@@ -159,7 +159,16 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   }
   target_path_ = follow_symlinks(path_);
   struct stat st;
-  bool exists = stat(target_path_.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  bool found = stat(target_path_.c_str(), &st) == 0;
+  if (found && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    // A device or a pipe (/dev/null, a named pipe): written directly, as '>' would. A temporary
+    // file renamed over it would replace the device node itself.
+    fd_ = ::open(target_path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw io_error(path_, "cannot open for writing");
+    is_direct_ = true;
+    return;
+  }
+  bool exists = found && S_ISREG(st.st_mode);
   if (exists && ((st.st_mode & 0222) == 0 || access(target_path_.c_str(), W_OK) != 0) &&
       !(t_group && t_group->options_.replace_read_only)) {
     char mode[8];
@@ -184,7 +193,8 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
 }
 
 AtomicFile::~AtomicFile() {
-  if (is_stdout_ || committed_) return;
+  if (is_direct_ && fd_ >= 0) close(fd_);
+  if (is_stdout_ || is_direct_ || committed_) return;
   if (fd_ >= 0) close(fd_);
   unlink(temp_path_.c_str());
 }
@@ -223,6 +233,13 @@ void AtomicFile::commit() {
   if (committed_) return;
   if (is_stdout_) {
     committed_ = true;
+    return;
+  }
+  if (is_direct_) {
+    committed_ = true;
+    int rc = close(fd_);
+    fd_ = -1;
+    if (rc != 0) throw io_error(path_, "close failed");
     return;
   }
   if (fsync(fd_) != 0) throw io_error(path_, "fsync failed");

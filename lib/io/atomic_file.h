@@ -9,6 +9,8 @@
 // file is removed.
 //
 // Also:
+// - An existing device or pipe (/dev/null, a named pipe) is written directly, like standard
+//   output: there is nothing to replace atomically.
 // - A destination without any write permission bit (e.g. 0444), or one this process may not write,
 //   is refused before anything is written (as a shell redirect or numpy.save would refuse it),
 //   unless an AtomicWriteGroup with replace_read_only is active on this thread (the tools' --force).
@@ -62,6 +64,7 @@ class AtomicFile {
   uint64_t size_ = 0;
   bool committed_ = false;
   bool is_stdout_ = false;
+  bool is_direct_ = false;  ///< a device or pipe: written in place, no temporary
 };
 
 /// Makes the files committed on this thread while it lives one atomic set: AtomicFile::commit()

@@ -164,7 +164,18 @@ class NumberConverter {
 
 }  // namespace
 
+std::string_view skip_bom(std::string_view text) {
+  return text.substr(0, 3) == "\xEF\xBB\xBF" ? text.substr(3) : text;
+}
+
+bool starts_like_object(std::string_view text) {
+  text = skip_bom(text);
+  std::size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '{';
+}
+
 rapidjson::Document parse(std::string_view text, const std::string& source) {
+  text = skip_bom(text);  // (line and column numbers below count from after it)
   rapidjson::Document doc;
   rapidjson::MemoryStream stream(text.data(), text.size());
   rapidjson::Reader reader;

@@ -9,9 +9,17 @@
 
 namespace mithril::json {
 
-/// Parses `text` (full-precision numbers, NaN/Inf refused). Throws Error(format)
+/// Parses `text` (full-precision numbers, NaN/Inf refused; a leading UTF-8 byte-order mark, as
+/// some Windows editors write, is skipped). Throws Error(format)
 /// "<source>: invalid JSON at line L, column C: <what>".
 rapidjson::Document parse(std::string_view text, const std::string& source);
+
+/// `text` without a leading UTF-8 byte-order mark (EF BB BF).
+std::string_view skip_bom(std::string_view text);
+
+/// True when `text` starts, after a byte-order mark and white space, with '{': how the readers
+/// tell a JSON object (model dict, inputs) from other content.
+bool starts_like_object(std::string_view text);
 
 /// Deepest nesting of arrays and objects accepted (validation and reading recurse over it).
 inline constexpr int kMaxJsonDepth = 200;

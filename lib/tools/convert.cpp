@@ -23,7 +23,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
     throw Error(ErrorKind::invalid_argument, "only one output can be '-' (standard output)");
   // Kinds by extension first: a typo fails before the input is read.
   std::optional<ArtifactKind> out_kind;
-  if (!options.output.empty() && options.output != "-") out_kind = artifact_kind_for_output(options.output);
+  if (!options.output.empty() && options.output != "-") out_kind = artifact_kind_for_output(options.output, options.format);
   if (!options.params_out.empty() && options.params_out != "-") {
     ArtifactKind k = artifact_kind_for_output(options.params_out);
     if (!is_tensor_output(k))
@@ -121,7 +121,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
       report.written.push_back(written_file(out, kind, fmt::format("'{}' with {} parameters", a.model->name(), tensors.size())));
     } else {
       need_values(out);
-      save_tensors(out, file_tensors, options.compress, tensor_metadata);
+      save_tensors(out, file_tensors, options.compress, tensor_metadata, options.format);
       report.written.push_back(written_file(out, out == "-" ? ArtifactKind::npz : kind, fmt::format("{} {}", tensors.size(), tensor_word)));
     }
   }

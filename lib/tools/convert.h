@@ -23,6 +23,7 @@ struct ConvertOptions {
   /// anyway (always: a conversion must not give corrupted values fresh, valid checksums).
   bool verify = false;
   bool force = false;        ///< replace outputs that are read-only (refused otherwise)
+  std::string format;        ///< kind of `output` when its name does not tell (-o /dev/null): json, npz, npy, mithril, mbin
   /// Extract the part of the model between these values (graph/extract.h) and write only it,
   /// with exactly the parameters it uses. Both lists must be given together.
   std::vector<std::string> extract_inputs;

@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <complex>
 #include <set>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "ops/registry.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
 #include "versioning/format_history.h"
@@ -37,6 +41,42 @@ std::string tensor_table(const NamedTensors& tensors) {
   return out;
 }
 
+// NaN and infinite values per floating-point tensor (real and imaginary parts of complex ones).
+std::vector<LoadReport::NonFinite> count_non_finite(const NamedTensors& tensors) {
+  std::vector<LoadReport::NonFinite> out;
+  for (const auto& [name, t] : tensors) {
+    if (!is_floating(t.dtype()) && !is_complex(t.dtype())) continue;
+    LoadReport::NonFinite c{name, 0, 0};
+    auto count = [&](double v) {
+      c.nan += std::isnan(v);
+      c.inf += std::isinf(v);
+    };
+    visit_dtype(t.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* p = t.data_as<T>();
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        for (int64_t i = 0; i < t.numel(); ++i) count(static_cast<double>(p[i]));
+      } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          count(static_cast<double>(p[i].real()));
+          count(static_cast<double>(p[i].imag()));
+        }
+      } else {
+        for (int64_t i = 0; i < t.numel(); ++i) count(t.value_at(i));  // float16, bfloat16
+      }
+    });
+    if (c.nan || c.inf) out.push_back(c);
+  }
+  return out;
+}
+
+std::string non_finite_line(const std::vector<LoadReport::NonFinite>& non_finite) {
+  std::vector<std::string> items;
+  for (const auto& c : non_finite) items.push_back(fmt::format("'{}' {} NaN, {} inf", c.name, c.nan, c.inf));
+  return fmt::format("warning: non-finite values in {} tensor{}: {}\n", non_finite.size(), non_finite.size() == 1 ? "" : "s",
+                     fmt::join(items, "; "));
+}
+
 }  // namespace
 
 LoadReport inspect_artifact(const LoadOptions& options) {
@@ -59,6 +99,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
                                         detect_artifact_kind(options.params_path) == ArtifactKind::mbin));
   if (!a.model) {
     report.tensors = std::move(a.tensors);
+    report.non_finite = count_non_finite(report.tensors);
     return report;
   }
   report.is_model = true;
@@ -95,6 +136,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
     report.has_parameters = true;
   }
   report.summary = summarize_model(*a.model, report.tensors);
+  report.non_finite = count_non_finite(report.tensors);
   return report;
 }
 
@@ -111,6 +153,7 @@ std::string format_load_report(const LoadReport& r) {
       for (const auto& [k, v] : r.metadata) items.push_back(k + "=" + v);
       out += fmt::format("metadata: {}\n", fmt::join(items, ", "));
     }
+    if (!r.non_finite.empty()) out += non_finite_line(r.non_finite);
     return out;
   }
   std::string format = r.format_version.empty() ? "?" : r.format_version;
@@ -133,7 +176,61 @@ std::string format_load_report(const LoadReport& r) {
                                                 fmt::join(r.fallback_ops, ", "));
   else
     out += "parameters: none (structure only; give --params FILE to check values)\n";
+  if (!r.non_finite.empty()) out += non_finite_line(r.non_finite);
   return out;
+}
+
+std::vector<OperatorInfo> list_operators(const std::vector<std::string>& plugins) {
+  load_tool_plugins(plugins);
+  reference_backend();  // backends attach their kernels when first used
+  std::vector<OperatorInfo> out;
+  const OpRegistry& registry = OpRegistry::global();
+  for (const std::string& name : registry.names()) {
+    const OpSchema* op = registry.find(name);
+    if (!op) continue;
+    OperatorInfo info;
+    info.name = name;
+    info.version = op->version;
+    info.doc = op->doc;
+    info.function = static_cast<bool>(op->expand);
+    for (const InputSpec& in : op->inputs) info.inputs.push_back(in.variadic ? in.name + "..." : in.name);
+    for (const AttrSpec& a : op->attributes)
+      info.attributes.push_back(fmt::format("{}: {}{}", a.name, attr_type_name(a.type),
+                                            a.default_value ? " = " + attr_str(*a.default_value) : std::string()));
+    for (const auto& [backend, kernel] : op->kernels) info.backends.push_back(backend);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::string format_operators(const std::vector<OperatorInfo>& ops) {
+  std::string out = fmt::format("{} operators (a node names one in \"op\"; attributes without a default are required):\n", ops.size());
+  for (const OperatorInfo& op : ops) {
+    out += fmt::format("{} (version {}): inputs {}; attributes {}; {}\n", op.name, op.version,
+                       op.inputs.empty() ? "none" : fmt::format("{}", fmt::join(op.inputs, ", ")),
+                       op.attributes.empty() ? "none" : fmt::format("{}", fmt::join(op.attributes, ", ")),
+                       op.function ? "a function: expanded into other operators, runs on every backend"
+                                   : fmt::format("backends: {}", op.backends.empty() ? "none" : fmt::format("{}", fmt::join(op.backends, ", "))));
+    if (!op.doc.empty()) out += "    " + op.doc + "\n";
+  }
+  return out;
+}
+
+std::string operators_json(const std::vector<OperatorInfo>& ops) {
+  JsonOut j;
+  j.begin_object().key("operators").begin_array();
+  for (const OperatorInfo& op : ops) {
+    j.begin_object().key("name").str(op.name).key("version").num(op.version).key("function").boolean(op.function);
+    j.key("inputs").begin_array();
+    for (const std::string& s : op.inputs) j.str(s);
+    j.end_array().key("attributes").begin_array();
+    for (const std::string& s : op.attributes) j.str(s);
+    j.end_array().key("backends").begin_array();
+    for (const std::string& s : op.backends) j.str(s);
+    j.end_array().key("doc").str(op.doc).end_object();
+  }
+  j.end_array().end_object();
+  return j.text();
 }
 
 std::string load_error_json(const std::string& path, const Error& error) {
@@ -150,6 +247,9 @@ std::string load_report_json(const LoadReport& r) {
   if (!r.params_path.empty()) j.key("params").str(r.params_path);
   j.key("kind").str(artifact_kind_name(r.kind)).key("valid").boolean(true);
   j.key("verified").boolean(r.verified);
+  j.key("non_finite").begin_array();
+  for (const auto& c : r.non_finite) j.begin_object().key("name").str(c.name).key("nan").num(c.nan).key("inf").num(c.inf).end_object();
+  j.end_array();
   if (!r.backend.empty()) {
     j.key("backend").str(r.backend).key("fallback_ops").begin_array();
     for (const std::string& op : r.fallback_ops) j.str(op);

@@ -39,6 +39,13 @@ struct LoadReport {
   bool verified = false;                        ///< .mbin checksums checked (every tensor the model uses)
   std::vector<std::string> ignored;             ///< extra tensors accepted by allow_extra
   std::vector<std::string> unknown_ops;         ///< opaque nodes kept by allow_unknown_ops: "path (op)"
+  /// Tensors holding NaN or infinite values (flagged, not refused: a model may mean them).
+  struct NonFinite {
+    std::string name;
+    int64_t nan = 0;
+    int64_t inf = 0;
+  };
+  std::vector<NonFinite> non_finite;
   ModelSummary summary;                         ///< for models
   std::string backend;                          ///< the backend the model was compiled for (with parameters)
   std::vector<std::string> fallback_ops;        ///< operators that backend lacks: they run on reference
@@ -54,6 +61,22 @@ LoadReport inspect_artifact(const LoadOptions& options);
 /// The human report: the model summary table (or the tensor list) and a status line.
 std::string format_load_report(const LoadReport& report);
 std::string load_report_json(const LoadReport& report);
+
+/// An operator as a person writing a model by hand needs it (mithril-load --ops).
+struct OperatorInfo {
+  std::string name;                     ///< qualified: "add", "acme.scale"
+  int version = 1;
+  std::vector<std::string> inputs;      ///< "left"; a variadic one as "inputs..."
+  std::vector<std::string> attributes;  ///< "axis: int = -1"; required ones without "= ..."
+  std::vector<std::string> backends;    ///< backends with a kernel; empty for a function (expanded)
+  bool function = false;                ///< defined as a composition of others (expanded when compiled)
+  std::string doc;
+};
+
+/// Every registered operator (built-ins, the given plugins, functions loaded so far), sorted by name.
+std::vector<OperatorInfo> list_operators(const std::vector<std::string>& plugins = {});
+std::string format_operators(const std::vector<OperatorInfo>& ops);
+std::string operators_json(const std::vector<OperatorInfo>& ops);
 
 /// The JSON report of a file that failed to load or validate: {"path", "valid": false,
 /// "error_kind", "error"}, so a CI step that parses --json output always gets JSON.

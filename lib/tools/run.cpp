@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/json_tensors.h"
+#include "io/json_util.h"
 #include "io/mbin.h"
 #include "io/npy.h"
 #include "physical/persistence.h"
@@ -137,8 +138,7 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
     std::string name = model.inputs().size() == 1 ? model.inputs()[0].name : file_stem(path);
     tensors.emplace_back(name, t);
   } else {
-    std::size_t first = bytes.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos || bytes[first] != '{')
+    if (!json::starts_like_object(bytes))
       throw Error(ErrorKind::format, source + ": inputs must be an .npz, .npy, .pt, .safetensors or tensor-only .mbin file, or a JSON object {\"name\": [...]}");
     for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
   }
@@ -194,12 +194,17 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
     std::string stream = "input:" + in.name;
     DType dtype = in.info.dtype;
     Tensor t;
-    if (is_floating(dtype) || is_complex(dtype))
-      t = initialize(Initializer::normal(1.0), dtype, shape, seed, stream);
-    else if (dtype == DType::bool_)
-      t = initialize(Initializer::uniform(0, 2), DType::int64, shape, seed, stream).cast(DType::bool_);
-    else
-      t = initialize(Initializer::uniform(0, 10), dtype, shape, seed, stream);
+    try {
+      check_fits_in_memory(dtype, shape);
+      if (is_floating(dtype) || is_complex(dtype))
+        t = initialize(Initializer::normal(1.0), dtype, shape, seed, stream);
+      else if (dtype == DType::bool_)
+        t = initialize(Initializer::uniform(0, 2), DType::int64, shape, seed, stream).cast(DType::bool_);
+      else
+        t = initialize(Initializer::uniform(0, 10), dtype, shape, seed, stream);
+    } catch (const Error& e) {
+      throw e.with_context(fmt::format("--random input '{}'", in.name));
+    }
     out.emplace_back(in.name, t);
   }
   if (!missing.empty())
@@ -208,10 +213,11 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
   return out;
 }
 
-CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol) {
+CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol, bool equal_nan) {
   CompareResult result;
   result.atol = atol;
   result.rtol = rtol;
+  result.equal_nan = equal_nan;
   std::map<std::string, const Tensor*> others;
   for (const auto& [name, t] : b) others[name] = &t;
   for (const auto& [name, x] : a) {
@@ -227,9 +233,18 @@ CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, doub
       const Tensor& y = *it->second;
       for (int64_t i = 0; i < x.numel(); ++i) {
         double u = x.value_at(i), v = y.value_at(i);
-        if (std::isnan(u) && std::isnan(v)) continue;
+        bool nu = std::isnan(u), nv = std::isnan(v);
+        d.nan_a += nu;
+        d.nan_b += nv;
+        if (nu || nv) {  // counted, not folded into the differences (an "inf" there would hide them)
+          if (!(nu && nv && equal_nan)) {
+            d.nan_mismatches += 1;
+            d.mismatches += 1;
+          }
+          continue;
+        }
         double diff = u == v ? 0.0 : std::abs(u - v);  // u == v also covers equal infinities
-        if (std::isnan(diff)) diff = std::numeric_limits<double>::infinity();
+        if (std::isnan(diff)) diff = std::numeric_limits<double>::infinity();  // inf against -inf
         if (diff == 0) continue;
         double rel = v == 0 ? std::numeric_limits<double>::infinity() : diff / std::abs(v);
         d.max_abs = std::max(d.max_abs, diff);
@@ -270,7 +285,7 @@ RunReport run_model(const RunOptions& o) {
   const Backend* compare_backend = o.compare_backend.empty() ? nullptr : &backend_by_name(o.compare_backend);
   set_compute_threads(o.threads);
   if (!o.output.empty() && o.output != "-") {
-    ArtifactKind kind = artifact_kind_for_output(o.output);
+    ArtifactKind kind = artifact_kind_for_output(o.output, o.format);
     if (!is_tensor_output(kind))
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: outputs are written to a tensor file ({}; .npy for one output)", o.output,
                                                            tensor_output_extensions()));
@@ -349,14 +364,14 @@ RunReport run_model(const RunOptions& o) {
     const Backend& other_backend = compare_backend ? *compare_backend : backend;
     Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, other_backend, o);
     NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.compare);
-    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
+    report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol, o.equal_nan);
     report.compare->other = compare_backend ? fmt::format("{} on the {} backend", o.compare, other_backend.name()) : o.compare;
   }
   if (!o.output.empty()) {
     AtomicWriteGroup group({o.force});
-    save_tensors(o.output, report.outputs, o.compress);
+    save_tensors(o.output, report.outputs, o.compress, {}, o.format);
     group.commit();
-    ArtifactKind kind = o.output == "-" ? ArtifactKind::npz : artifact_kind_for_output(o.output);
+    ArtifactKind kind = o.output == "-" && o.format.empty() ? ArtifactKind::npz : artifact_kind_for_output(o.output, o.format);
     report.written.push_back(written_file(o.output, kind, fmt::format("{} outputs", report.outputs.size())));
   }
   return report;
@@ -367,9 +382,15 @@ std::string format_compare(const CompareResult& c) {
   for (const OutputDiff& d : c.outputs) {
     if (!d.problem.empty())
       rows.push_back({d.name, "", "", "", "FAIL: " + d.problem});
-    else
-      rows.push_back({d.name, shape_str(d.shape), fmt::format("{:g}", d.max_abs), fmt::format("{:g}", d.max_rel),
-                      d.pass ? "ok" : fmt::format("FAIL: {} values beyond tolerance", d.mismatches)});
+    else {
+      std::string nans = d.nan_a || d.nan_b ? fmt::format(" (NaN: {} here, {} there{})", d.nan_a, d.nan_b,
+                                                          c.equal_nan ? ", equal where both" : "")
+                                            : "";
+      std::string status = d.pass ? "ok" : fmt::format("FAIL: {} values beyond tolerance", d.mismatches);
+      if (d.nan_mismatches)
+        status += fmt::format(", {} of them NaN against {}", d.nan_mismatches, c.equal_nan ? "a number" : "a number or NaN (--equal-nan)");
+      rows.push_back({d.name, shape_str(d.shape), fmt::format("{:g}", d.max_abs), fmt::format("{:g}", d.max_rel), status + nans});
+    }
   }
   std::array<std::size_t, 5> w{};
   for (const auto& r : rows)
@@ -452,11 +473,13 @@ std::string run_report_json(const RunReport& r, bool include_values) {
   j.end_array().end_object();
   if (r.compare) {
     const CompareResult& c = *r.compare;
-    j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol).key("pass").boolean(c.pass);
+    j.key("compare").begin_object().key("other").str(c.other).key("atol").real(c.atol).key("rtol").real(c.rtol);
+    j.key("equal_nan").boolean(c.equal_nan).key("pass").boolean(c.pass);
     j.key("outputs").begin_array();
     for (const OutputDiff& d : c.outputs) {
       j.begin_object().key("name").str(d.name).key("pass").boolean(d.pass).key("problem").str(d.problem);
-      j.key("max_abs_diff").real(d.max_abs).key("max_rel_diff").real(d.max_rel).key("mismatches").num(d.mismatches).end_object();
+      j.key("max_abs_diff").real(d.max_abs).key("max_rel_diff").real(d.max_rel).key("mismatches").num(d.mismatches);
+      j.key("nan").num(d.nan_a).key("nan_other").num(d.nan_b).key("nan_mismatches").num(d.nan_mismatches).end_object();
     }
     j.end_array().end_object();
   }

@@ -37,7 +37,8 @@ struct RunOptions {
   bool allow_extra = false;           ///< ignore tensors that are not parameters
   std::string compare;                ///< a second model artifact evaluated on the same inputs
   std::string compare_params;         ///< parameters for a structure JSON `compare`
-  double atol = 0;                    ///< |a - b| <= atol + rtol * |b| elementwise, NaN equal to NaN
+  double atol = 0;                    ///< |a - b| <= atol + rtol * |b| elementwise
+  bool equal_nan = false;             ///< NaN against NaN counts as equal (else a mismatch, like any NaN)
   double rtol = 0;
   std::string output;                 ///< write outputs here (.npz; .npy for a single output; "-": .npz to stdout)
   bool compress = false;
@@ -45,6 +46,7 @@ struct RunOptions {
   std::vector<std::string> plugins;
   bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)
   bool force = false;  ///< replace a read-only output (refused otherwise)
+  std::string format;  ///< kind of `output` when its name does not tell (-o /dev/null): npz or npy
 };
 
 /// A dtype change --dtype made: `count` tensors of `what` ("parameters", "inputs") went from `from` to `to`.
@@ -59,9 +61,12 @@ struct CastNote {
 struct OutputDiff {
   std::string name;
   std::string problem;  ///< non-empty when the outputs are not comparable ("missing in B", "shape [5,1] vs [5,2]")
-  double max_abs = 0;   ///< max |a - b|
-  double max_rel = 0;   ///< max |a - b| / |b| over elements where they differ (inf where b == 0)
-  int64_t mismatches = 0;  ///< elements beyond tolerance
+  double max_abs = 0;   ///< max |a - b| over elements where neither is NaN
+  double max_rel = 0;   ///< max |a - b| / |b| over elements where they differ (inf where b == 0), NaN excluded
+  int64_t mismatches = 0;  ///< elements beyond tolerance, NaN mismatches included
+  int64_t nan_a = 0;       ///< NaN elements in this model's output
+  int64_t nan_b = 0;       ///< NaN elements in the other's
+  int64_t nan_mismatches = 0;  ///< elements NaN in one output only (or in both, without equal_nan)
   Shape shape;           ///< of this model's output
   bool pass = true;
 };
@@ -70,6 +75,7 @@ struct CompareResult {
   std::string other;
   double atol = 0;
   double rtol = 0;
+  bool equal_nan = false;
   std::vector<OutputDiff> outputs;
   bool pass = true;
 };
@@ -97,7 +103,8 @@ struct RunReport {
 RunReport run_model(const RunOptions& options);
 
 /// Elementwise comparison of two output sets (names in `a` order; extra names in `b` fail too).
-CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol);
+/// NaN never compares equal to a number; NaN against NaN is equal only with `equal_nan`.
+CompareResult compare_outputs(const NamedTensors& a, const NamedTensors& b, double atol, double rtol, bool equal_nan = false);
 
 /// Reads an inputs file (.npz, .npy or JSON, by content) for `model`; "-" reads standard input.
 NamedTensors read_inputs(const std::string& path, const Model& model);

@@ -55,3 +55,13 @@ TEST_CASE("shape arithmetic is checked", "[core]") {
   REQUIRE_THROWS_AS(shape_numel({int64_t{1} << 40, int64_t{1} << 40}), Error);
   REQUIRE(shape_str(SymShape{Dim::any(), Dim::named("batch"), Dim::known(3)}) == "[null,batch,3]");
 }
+
+TEST_CASE("Tensor: a tensor larger than the machine's memory is refused before allocating, naming it and its size", "[core][tensor]") {
+  // 2^40 float64 elements = 8 TiB: more than any test machine has.
+  REQUIRE_THROWS_WITH(Tensor(DType::float64, {int64_t{1} << 20, int64_t{1} << 20}),
+                      Catch::Matchers::StartsWith("tensor float64[1048576,1048576] needs 8192.0 GiB, more than the ") &&
+                          Catch::Matchers::EndsWith(" GiB of memory of this machine"));
+  REQUIRE_THROWS_AS(Tensor::uninitialized(DType::float32, {int64_t{1} << 42}), Error);
+  REQUIRE_THROWS_WITH(check_fits_in_memory(DType::int8, {int64_t{1} << 50}), Catch::Matchers::Contains("tensor int8[1125899906842624] needs"));
+  REQUIRE_NOTHROW(check_fits_in_memory(DType::float32, {1000, 1000}));
+}

@@ -126,4 +126,65 @@ json_error mithril-migrate io "$MIGRATE" --json no_such_folder
 expect 2 "$LOAD" nope.json --json
 py "r = json.load(open('out')); assert r['valid'] is False and r['error_kind'] == 'io', r"
 
+# 16. An input too large for the machine is refused before allocating, naming it and its size.
+expect_error "--random input 'input': tensor float32[1000000000,10] needs 37.3 GiB, more than the" "GiB of memory of this machine" -- \
+  "$RUN" model.json --params params.npz --random --shape input=1000000000,10
+
+# 19. A UTF-8 byte-order mark (as some Windows editors write) before a model or inputs JSON is accepted.
+printf '\xef\xbb\xbf' >bom.json && cat model.json >>bom.json
+printf '\xef\xbb\xbf{"input": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}' >bom_inputs.json
+expect 0 "$LOAD" bom.json --params params.npz
+expect 0 "$RUN" bom.json --params params.npz --inputs bom_inputs.json -o bom_out.npz
+expect 0 "$CONVERT" bom.json -o nobom.json
+checks=$((checks + 1)); cmp -s nobom.json model.json || fail "a model read with a byte-order mark was not written back as the same model"
+
+# 17. NaN in --compare is counted per output and never passes silently (NaN against NaN only with
+# --equal-nan); mithril-load flags NaN and infinite parameter values per tensor.
+"$PYTHON" -c "
+import numpy as np
+p = dict(np.load('params.npz')); w = p['layer0.weight'].copy(); w[0, 0] = np.nan; w[1, 1] = np.inf; w[2, 2] = np.nan
+p['layer0.weight'] = w; np.savez('nan_params.npz', **p)"
+expect 0 "$LOAD" model.json --params nan_params.npz
+contains out "warning: non-finite values in 1 tensor: 'layer0.weight' 2 NaN, 1 inf"
+expect 0 "$LOAD" model.json --params nan_params.npz --json
+py "r = json.load(open('out')); assert r['non_finite'] == [{'name': 'layer0.weight', 'nan': 2, 'inf': 1}], r['non_finite']"
+expect 1 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 --compare model.json --compare-params nan_params.npz
+contains out "3 of them NaN against a number or NaN (--equal-nan)" "NaN: 3 here, 3 there" "result: outputs differ"
+expect 0 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 --compare model.json --compare-params nan_params.npz --equal-nan
+expect 1 "$RUN" model.json --params nan_params.npz --random --shape input=3,10 --compare model.json --compare-params params.npz \
+  --equal-nan --atol 1e30 --json
+py "c = json.load(open('out'))['compare']['outputs'][0]; assert (c['nan'], c['nan_other'], c['nan_mismatches']) == (3, 0, 3), c
+assert c['max_abs_diff'] == 0, c"
+
+# 19. -o /dev/null is allowed where --format tells the kind (the device stays a device); without
+# --format the message says to give it. A named pipe is written in place too.
+expect_error "/dev/null: cannot tell the output kind from the extension" "or give --format" -- \
+  "$CONVERT" model.json --params params.npz -o /dev/null
+for kind in mbin mithril json; do
+  expect 0 "$CONVERT" model.json --params params.npz -o /dev/null --format $kind
+done
+expect 0 "$RUN" model.json --params params.npz --random --shape input=2,10 -o /dev/null --format npz
+checks=$((checks + 1)); [[ -c /dev/null ]] || fail "/dev/null is no longer a character device"
+expect_error "--format" -- "$RUN" model.json --params params.npz --random --shape input=2,10 -o /dev/null --format mbin
+mkfifo outputs.fifo
+(cat outputs.fifo >from_fifo.npz) &
+reader=$!
+expect 0 "$RUN" model.json --params params.npz --random --shape input=2,10 -o outputs.fifo --format npz
+wait $reader
+py "assert np.load('from_fifo.npz')['output'].shape == (2, 1)"
+checks=$((checks + 1)); [[ -p outputs.fifo ]] || fail "the named pipe was replaced by a file"
+
+# 20 (part). mithril-load --ops lists every operator for a person writing JSON by hand.
+expect 0 "$LOAD" --ops
+contains out "add (version 1): inputs left, right; attributes none; backends: reference" "softmax (version 1): inputs input; attributes axis: int = -1"
+expect 0 "$LOAD" --ops --json
+py "ops = {o['name']: o for o in json.load(open('out'))['operators']}
+assert len(ops) > 30 and ops['matmul']['inputs'] == ['left', 'right'] and 'reference' in ops['matmul']['backends'], ops['matmul']
+assert any(a.startswith('axis: int') for a in ops['softmax']['attributes']), ops['softmax']"
+if [[ -n ${MITHRIL_PLUGIN_DIR:-} && -f $MITHRIL_PLUGIN_DIR/scale_plugin.so ]]; then
+  expect 0 "$LOAD" --ops --plugin "$MITHRIL_PLUGIN_DIR/scale_plugin.so"
+  contains out "acme.scale (version 1): inputs input; attributes factor: float = 1; backends: reference"
+fi
+expect_error "artifact is required (or --ops)" -- "$LOAD"
+
 finish

@@ -153,3 +153,27 @@ TEST_CASE("AtomicFile: the first write into a folder removes stale temporaries o
   expected.insert("out.json");
   REQUIRE(names_in(dir) == expected);
 }
+
+TEST_CASE("AtomicFile: a device or a named pipe is written in place, not replaced", "[io][atomic]") {
+  TempDir dir;
+  {
+    AtomicWriteGroup group;  // not part of the set: there is nothing to rename
+    write_file_atomic("/dev/null", "discarded");
+    group.commit();
+  }
+  struct stat st;
+  REQUIRE(stat("/dev/null", &st) == 0);
+  REQUIRE(S_ISCHR(st.st_mode));
+  const std::string fifo = dir / "pipe";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // a reader, so the writer's open does not block
+  REQUIRE(reader >= 0);
+  write_file_atomic(fifo, "through the pipe");
+  char buffer[64] = {};
+  REQUIRE(read(reader, buffer, sizeof buffer) == 16);
+  REQUIRE(std::string(buffer) == "through the pipe");
+  close(reader);
+  REQUIRE(stat(fifo.c_str(), &st) == 0);
+  REQUIRE(S_ISFIFO(st.st_mode));
+  REQUIRE(names_in(dir) == std::set<std::string>{"pipe"});
+}

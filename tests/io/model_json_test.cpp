@@ -248,3 +248,11 @@ TEST_CASE("from_dict: a mistake inside an inline model body names its exact path
   REQUIRE_THROWS_WITH(from_dict(number, "m.json"),
                       "m.json: nodes[0].model: expected the name of a definition or an inline model body, got the number 7");
 }
+
+TEST_CASE("from_dict: a UTF-8 byte-order mark at the start is accepted", "[io][json]") {
+  std::string text = to_dict(*simple_mlp());
+  auto model = from_dict("\xEF\xBB\xBF" + text, "bom.json");
+  REQUIRE(to_dict(*model) == text);
+  // Only at the start: elsewhere it is not JSON.
+  REQUIRE_THROWS_WITH(from_dict("\xEF\xBB\xBF\xEF\xBB\xBF" + text, "bom.json"), Contains("bom.json: invalid JSON at line 1"));
+}

@@ -9,7 +9,9 @@
 #include "io/artifact.h"
 #include "io/model_json.h"
 #include "io/npz.h"
+#include "ops/registry.h"
 #include "tools/common.h"
+#include "tools/load.h"
 #include "tools/run.h"
 #include "backends/backend.h"
 #include "physical/persistence.h"
@@ -67,4 +69,20 @@ TEST_CASE("parameter problems are all listed at once, shapes included", "[tools]
   REQUIRE_THROWS_WITH(compile_with_parameters(model, reference_backend(), values, "p.npz"),
                       "p.npz: tensor 'w': shape [2,3], expected [3,2]; tensor 'v': dtype float64, expected float32; "
                       "tensor 'extra' is not a parameter of the model; parameter 'b' is missing");
+}
+
+TEST_CASE("list_operators: every registered operator with its inputs, attributes and backends", "[tools][messages]") {
+  std::vector<OperatorInfo> ops = list_operators();
+  REQUIRE(ops.size() == OpRegistry::global().names().size());
+  auto find = [&](const std::string& name) -> const OperatorInfo& {
+    for (const OperatorInfo& op : ops)
+      if (op.name == name) return op;
+    FAIL("no operator " << name);
+    return ops.front();
+  };
+  CHECK(find("matmul").inputs == std::vector<std::string>{"left", "right"});
+  CHECK(find("matmul").backends == std::vector<std::string>{"reference"});
+  CHECK(find("softmax").attributes.at(0) == "axis: int = -1");
+  CHECK_THAT(format_operators(ops), Contains("add (version 1): inputs left, right; attributes none; backends: reference"));
+  CHECK_THAT(operators_json(ops), Contains("\"name\": \"concat\""));
 }

@@ -124,10 +124,23 @@ TEST_CASE("compare_outputs: differences, tolerances, NaN, missing and extra outp
   CHECK_THAT(format_compare(diff), Contains("FAIL: 1 values beyond tolerance"));
 
   float nan = std::numeric_limits<float>::quiet_NaN();
-  CHECK(compare_outputs({{"y", vec({nan, 1})}}, {{"y", vec({nan, 1})}}, 0, 0).pass);
-  CompareResult one_nan = compare_outputs({{"y", vec({nan, 1})}}, {{"y", vec({0, 1})}}, 1e9, 0);
+  // NaN against NaN: a mismatch unless equal_nan; counted either way.
+  CompareResult both_nan = compare_outputs({{"y", vec({nan, 1})}}, {{"y", vec({nan, 1})}}, 0, 0);
+  CHECK_FALSE(both_nan.pass);
+  CHECK(both_nan.outputs[0].nan_a == 1);
+  CHECK(both_nan.outputs[0].nan_b == 1);
+  CHECK(both_nan.outputs[0].nan_mismatches == 1);
+  CHECK_THAT(format_compare(both_nan), Contains("1 of them NaN against a number or NaN (--equal-nan)") && Contains("NaN: 1 here, 1 there"));
+  CompareResult equal_nan = compare_outputs({{"y", vec({nan, 1})}}, {{"y", vec({nan, 1})}}, 0, 0, true);
+  CHECK(equal_nan.pass);
+  CHECK_THAT(format_compare(equal_nan), Contains("NaN: 1 here, 1 there, equal where both"));
+  // NaN against a number never passes, whatever the tolerance, and does not turn the differences into inf.
+  CompareResult one_nan = compare_outputs({{"y", vec({nan, 1, 2})}}, {{"y", vec({0, 1, 2.5f})}}, 1e9, 0, true);
   CHECK_FALSE(one_nan.pass);
-  CHECK(std::isinf(one_nan.outputs[0].max_abs));
+  CHECK(one_nan.outputs[0].max_abs == 0.5);
+  CHECK(one_nan.outputs[0].max_rel == Approx(0.2));
+  CHECK(one_nan.outputs[0].nan_mismatches == 1);
+  CHECK(one_nan.outputs[0].mismatches == 1);
 
   CompareResult shape = compare_outputs(a, {{"y", vec({1, 2})}}, 0, 0);
   CHECK_FALSE(shape.pass);
