@@ -46,21 +46,21 @@ def numpy_mlp(params, x, runs):
     return timed(forward, runs)
 
 
-def torch_mlp(params, x, runs, threads, onnx=None, out=None):
+def torch_linear(p, name):
+    """torch.nn.Linear holding dense layer `name` (ours stores weight [in, out], torch [out, in])."""
     import numpy as np
     import torch
-    torch.set_num_threads(threads)
-    p = np.load(params)
-    modules = []
-    names = dense_layers(p)
-    for i, n in enumerate(names):
-        w = p[n + ".weight"]
-        lin = torch.nn.Linear(w.shape[0], w.shape[1])
-        lin.weight.data = torch.from_numpy(np.ascontiguousarray(w.T))
-        lin.bias.data = torch.from_numpy(p[n + ".bias"])
-        modules.append(lin)
-        if i + 1 < len(names):
-            modules.append(torch.nn.ReLU())
+    w = p[name + ".weight"]
+    lin = torch.nn.Linear(w.shape[0], w.shape[1])
+    lin.weight.data = torch.from_numpy(np.ascontiguousarray(w.T))
+    lin.bias.data = torch.from_numpy(p[name + ".bias"])
+    return lin
+
+
+def time_module(modules, x, runs, out=None, onnx=None):
+    """Times torch.nn.Sequential(modules) on the input of X.npz; saves its output and ONNX export if asked."""
+    import numpy as np
+    import torch
     model = torch.nn.Sequential(*modules).eval()
     xt = torch.from_numpy(np.load(x)["input"])
     with torch.no_grad():
@@ -70,6 +70,20 @@ def torch_mlp(params, x, runs, threads, onnx=None, out=None):
         if onnx:
             torch.onnx.export(model, xt, onnx, input_names=["input"], output_names=["output"], opset_version=13)
     return result
+
+
+def torch_mlp(params, x, runs, threads, onnx=None, out=None):
+    import numpy as np
+    import torch
+    torch.set_num_threads(threads)
+    p = np.load(params)
+    modules = []
+    names = dense_layers(p)
+    for i, n in enumerate(names):
+        modules.append(torch_linear(p, n))
+        if i + 1 < len(names):
+            modules.append(torch.nn.ReLU())
+    return time_module(modules, x, runs, out, onnx)
 
 
 def torch_cnn(params, x, runs, threads, out=None):
@@ -86,21 +100,8 @@ def torch_cnn(params, x, runs, threads, out=None):
         conv.bias.data = torch.from_numpy(p[n + ".bias"].reshape(-1))
         modules += [conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2, 2)]
     modules.append(torch.nn.Flatten())
-    for i, n in enumerate(["hidden", "classifier"]):
-        w = p[n + ".weight"]
-        lin = torch.nn.Linear(w.shape[0], w.shape[1])
-        lin.weight.data = torch.from_numpy(np.ascontiguousarray(w.T))
-        lin.bias.data = torch.from_numpy(p[n + ".bias"])
-        modules.append(lin)
-        if i == 0:
-            modules.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*modules).eval()
-    xt = torch.from_numpy(np.load(x)["input"])
-    with torch.no_grad():
-        result = timed(lambda: model(xt), runs)
-        if out:
-            np.save(out, model(xt).numpy())
-    return result
+    modules += [torch_linear(p, "hidden"), torch.nn.ReLU(), torch_linear(p, "classifier")]
+    return time_module(modules, x, runs, out)
 
 
 def numpy_process(params, x):

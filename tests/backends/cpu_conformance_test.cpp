@@ -156,6 +156,18 @@ CompileOptions all_on_backend() {
   return o;
 }
 
+// Runs `spec` on cpu and compares with `want` (the reference result) within the node's tolerance.
+void check_on_cpu(const NodeSpec& spec, const std::vector<Tensor>& inputs, const Tensor& want) {
+  const Backend& cpu = cpu_backend();
+  REQUIRE(cpu.supports(spec));
+  Tensor got = Tensor::uninitialized(spec.output.dtype, spec.output.shape);
+  cpu.prepare(spec)->run(pointers(inputs), got);
+  std::string first;
+  int64_t bad = mismatches(got, want, cpu.tolerance(spec), first);
+  INFO(first);
+  CHECK(bad == 0);
+}
+
 TensorMap random_inputs(const PhysicalModel& pm, int64_t batch, uint64_t seed) {
   TensorMap inputs;
   for (const InputDecl& in : pm.inputs()) {
@@ -226,7 +238,6 @@ TEST_CASE("every operator case runs on cpu within the node's tolerance of refere
 }
 
 TEST_CASE("matmul with fused bias and activation matches the unfused reference, f32 and bf16", "[backends][cpu]") {
-  const Backend& cpu = cpu_backend();
   const Backend& reference = reference_backend();
   const OpRegistry& ops = OpRegistry::global();
   for (const char* activation : {"relu", "tanh", "gelu", "sigmoid"}) {
@@ -251,20 +262,12 @@ TEST_CASE("matmul with fused bias and activation matches the unfused reference, 
       spec.fused = {FusedOp{ops.find("add"), &none, 2}, FusedOp{ops.find(activation), &act, -1}};
       spec.output = {DType::float32, {6, 32}};
       spec.bfloat16_compute = bf16;
-      REQUIRE(cpu.supports(spec));
-      Tensor got = Tensor::uninitialized(DType::float32, {6, 32});
-      std::vector<Tensor> inputs{x, w, b};
-      cpu.prepare(spec)->run(pointers(inputs), got);
-      std::string first;
-      int64_t bad = mismatches(got, want, cpu.tolerance(spec), first);
-      INFO(first);
-      CHECK(bad == 0);
+      check_on_cpu(spec, {x, w, b}, want);
     }
   }
 }
 
 TEST_CASE("convolution with fused bias, relu and max-pool matches the unfused reference", "[backends][cpu]") {
-  const Backend& cpu = cpu_backend();
   const Backend& reference = reference_backend();
   const OpRegistry& ops = OpRegistry::global();
   struct Geometry {
@@ -307,14 +310,7 @@ TEST_CASE("convolution with fused bias, relu and max-pool matches the unfused re
     spec.input_values = {nullptr, &w, &b};
     spec.fused = {FusedOp{ops.find("add"), &none, 2}, FusedOp{ops.find("relu"), &none, -1}, FusedOp{pool, &pool_attrs, -1}};
     spec.output = {DType::float32, pooled};
-    REQUIRE(cpu.supports(spec));
-    Tensor got = Tensor::uninitialized(DType::float32, pooled);
-    std::vector<Tensor> inputs{x, w, b};
-    cpu.prepare(spec)->run(pointers(inputs), got);
-    std::string first;
-    int64_t bad = mismatches(got, want, cpu.tolerance(spec), first);
-    INFO(first);
-    CHECK(bad == 0);
+    check_on_cpu(spec, {x, w, b}, want);
   }
 }
 

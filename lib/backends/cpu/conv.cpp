@@ -122,16 +122,8 @@ class ConvKernel final : public PrimitiveKernel {
     memory::desc user_src = plain_desc(b.src, dt::f32), user_dst = plain_desc(b.dst, dt::f32);
     // Grouped weights [G, O/G, I/G, kh, kw] have the same bytes as ours [O, I/G, kh, kw].
     memory::desc user_weights = plain_desc(b.weights, dt::f32);
-    if (b.pd.src_desc() == user_src) src_ = unbound_memory(user_src);
-    else src_stage_ = input_stage(user_src, b.pd.src_desc());
-    if (const Tensor* w = node.input_values[1]) {
-      weights_ = fixed_operand(*w, user_weights, b.pd.weights_desc());
-      fixed_weights_ = true;
-    } else if (b.pd.weights_desc() == user_weights) {
-      weights_ = unbound_memory(user_weights);
-    } else {
-      weights_stage_ = input_stage(user_weights, b.pd.weights_desc());
-    }
+    src_ = operand(user_src, b.pd.src_desc());
+    weights_ = operand(user_weights, b.pd.weights_desc(), node.input_values[1]);
     if (b.pool) {
       // conv -> owned buffer (the primitive's layout) -> pool -> our layout.
       conv_out_ = own(owned_memory(b.pd.dst_desc())).mem;
@@ -150,19 +142,7 @@ class ConvKernel final : public PrimitiveKernel {
   }
 
   void run(std::span<const Tensor* const> inputs, Tensor& out) override {
-    std::unordered_map<int, memory> args;
-    if (src_stage_) {
-      args[DNNL_ARG_SRC] = stage_in(*src_stage_, *inputs[0]);
-    } else {
-      src_.set_data_handle(handle(*inputs[0]));
-      args[DNNL_ARG_SRC] = src_;
-    }
-    if (weights_stage_) {
-      args[DNNL_ARG_WEIGHTS] = stage_in(*weights_stage_, *inputs[1]);
-    } else {
-      if (!fixed_weights_) weights_.set_data_handle(handle(*inputs[1]));
-      args[DNNL_ARG_WEIGHTS] = weights_;
-    }
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, bind(src_, *inputs[0])}, {DNNL_ARG_WEIGHTS, bind(weights_, *inputs[1])}};
     memory pooled;
     if (dst_stage_) {
       pooled = dst_stage_->staged;
@@ -182,11 +162,11 @@ class ConvKernel final : public PrimitiveKernel {
   }
 
  private:
-  memory src_, weights_, dst_, conv_out_;
-  std::optional<Stage> src_stage_, weights_stage_, dst_stage_;
+  Operand src_, weights_;
+  memory dst_, conv_out_;
+  std::optional<Stage> dst_stage_;
   std::optional<dnnl::pooling_v2_forward> pool_;
   std::optional<memory> pool_scratchpad_;
-  bool fixed_weights_ = false;
 };
 
 // Max pooling: oneDNN skips padded positions while ours (Python Mithril's) sees zeros there, so
@@ -230,26 +210,6 @@ std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memo
   });
 }
 
-class PoolKernel final : public PrimitiveKernel {
- public:
-  explicit PoolKernel(const NodeSpec& node) {
-    auto pd = *build_pool(node);
-    src_ = unbound_memory(pd.src_desc());
-    dst_ = unbound_memory(pd.dst_desc());
-    set_primitive(dnnl::pooling_v2_forward(pd), pd, nullptr);
-  }
-
-  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
-    src_.set_data_handle(handle(*inputs[0]));
-    dst_.set_data_handle(out.mutable_data());
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
-    execute(inputs, args);
-  }
-
- private:
-  memory src_, dst_;
-};
-
 }  // namespace
 
 void add_conv_ops(CpuOpTable& table) {
@@ -266,7 +226,10 @@ void add_conv_ops(CpuOpTable& table) {
   table["conv1d"] = conv;
   table["conv2d"] = conv;
   CpuOp pool{[](const NodeSpec& node) { return build_pool(node).has_value(); },
-             [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<PoolKernel>(node); },
+             [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
+               auto pd = *build_pool(node);
+               return std::make_unique<SrcDstKernel>(dnnl::pooling_v2_forward(pd), pd, nullptr);
+             },
              [](const NodeSpec&) { return Tolerance{}; }, false};
   table["max_pool1d"] = pool;
   table["max_pool2d"] = pool;

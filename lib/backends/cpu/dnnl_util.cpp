@@ -196,6 +196,25 @@ void PrimitiveKernel::stage_out(Stage& stage, Tensor& out) {
   stream_.wait();
 }
 
+PrimitiveKernel::Operand PrimitiveKernel::operand(const memory::desc& user, const memory::desc& wanted, const Tensor* known) {
+  Operand o;
+  if (known) {
+    o.direct = fixed_operand(*known, user, wanted);
+    o.fixed = true;
+  } else if (user == wanted) {
+    o.direct = unbound_memory(user);
+  } else {
+    o.stage = input_stage(user, wanted);
+  }
+  return o;
+}
+
+memory PrimitiveKernel::bind(Operand& operand, const Tensor& t) {
+  if (operand.stage) return stage_in(*operand.stage, t);
+  if (!operand.fixed) operand.direct.set_data_handle(handle(t));
+  return operand.direct;
+}
+
 memory PrimitiveKernel::fixed_operand(const Tensor& value, const memory::desc& user, const memory::desc& wanted) {
   if (user == wanted) {
     kept_.push_back(value);
@@ -206,6 +225,18 @@ memory PrimitiveKernel::fixed_operand(const Tensor& value, const memory::desc& u
   dnnl::reorder(from, to).execute(stream_, from, to);
   stream_.wait();
   return to;
+}
+
+SrcDstKernel::SrcDstKernel(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd, const PostOps* post_ops)
+    : src_(unbound_memory(pd.src_desc())), dst_(unbound_memory(pd.dst_desc())) {
+  set_primitive(primitive, pd, post_ops);
+}
+
+void SrcDstKernel::run(std::span<const Tensor* const> inputs, Tensor& out) {
+  src_.set_data_handle(handle(*inputs[0]));
+  dst_.set_data_handle(out.mutable_data());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
+  execute(inputs, args);
 }
 
 void* handle(const Tensor& t) { return const_cast<void*>(t.data()); }

@@ -125,6 +125,18 @@ class PrimitiveKernel : public Kernel {
   memory& stage_in(Stage& stage, const Tensor& t);
   /// Binds `out` and reorders the staged buffer into it.
   void stage_out(Stage& stage, Tensor& out);
+  /// A primitive argument taken from one of our tensors: bound directly, staged through a
+  /// reorder each run, or fixed at prepare time (weights).
+  struct Operand {
+    memory direct;
+    std::optional<Stage> stage;
+    bool fixed = false;
+  };
+  /// How to pass a tensor of our `user` layout where the primitive wants `wanted`: fixed once when
+  /// its value is `known` at prepare time, else bound directly when the layouts agree, else staged.
+  Operand operand(const memory::desc& user, const memory::desc& wanted, const Tensor* known = nullptr);
+  /// The memory to pass for `operand` on this run, holding `t`'s values.
+  memory bind(Operand& operand, const Tensor& t);
   /// A value known at prepare time (weights) in the `wanted` layout: its own buffer when the layout
   /// is already right (the tensor is kept alive with the kernel), else reordered once into an owned one.
   memory fixed_operand(const Tensor& value, const memory::desc& user, const memory::desc& wanted);
@@ -139,6 +151,17 @@ class PrimitiveKernel : public Kernel {
   std::optional<OwnedMemory> scratchpad_;
   std::vector<OwnedMemory> owned_;
   std::vector<Tensor> kept_;
+};
+
+/// A kernel of one primitive reading inputs[0] (DNNL_ARG_SRC) and writing the output
+/// (DNNL_ARG_DST), both in our plain layout: eltwise, softmax, reduction, pooling.
+class SrcDstKernel final : public PrimitiveKernel {
+ public:
+  SrcDstKernel(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd, const PostOps* post_ops);
+  void run(std::span<const Tensor* const> inputs, Tensor& out) override;
+
+ private:
+  memory src_, dst_;
 };
 
 /// The bytes of a tensor as a non-const pointer for set_data_handle (inputs are only read).

@@ -57,27 +57,6 @@ std::optional<dnnl::binary::primitive_desc> build_binary(const NodeSpec& node, P
   return pd;
 }
 
-class UnaryKernel final : public PrimitiveKernel {
- public:
-  explicit UnaryKernel(const NodeSpec& node) {
-    PostOps post;
-    auto pd = *build_unary(node, &post);
-    src_ = unbound_memory(pd.src_desc());
-    dst_ = unbound_memory(pd.dst_desc());
-    set_primitive(dnnl::eltwise_forward(pd), pd, &post);
-  }
-
-  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
-    src_.set_data_handle(handle(*inputs[0]));
-    dst_.set_data_handle(out.mutable_data());
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
-    execute(inputs, args);
-  }
-
- private:
-  memory src_, dst_;
-};
-
 class BinaryKernel final : public PrimitiveKernel {
  public:
   explicit BinaryKernel(const NodeSpec& node) : order_(*order_of(node)) {
@@ -106,7 +85,11 @@ class BinaryKernel final : public PrimitiveKernel {
 
 void add_elementwise_ops(CpuOpTable& table) {
   CpuOp unary{[](const NodeSpec& node) { return build_unary(node, nullptr).has_value(); },
-              [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<UnaryKernel>(node); },
+              [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
+                PostOps post;
+                auto pd = *build_unary(node, &post);
+                return std::make_unique<SrcDstKernel>(dnnl::eltwise_forward(pd), pd, &post);
+              },
               [](const NodeSpec& node) { return with_fused(unary_tolerance(*node.op), node); }, true};
   for (const char* name : {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "exp", "log", "sqrt", "abs", "negate"})
     table[name] = unary;

@@ -107,45 +107,23 @@ class MatmulKernel final : public PrimitiveKernel {
  public:
   explicit MatmulKernel(const NodeSpec& node) {
     Built b = *build(node);
-    bool bf16 = node.bfloat16_compute;
     memory::desc user_src = plain_desc(b.geometry.src, dt::f32), user_weights = plain_desc(b.geometry.weights, dt::f32);
-    if (bf16) src_stage_ = input_stage(user_src, b.pd.src_desc());
-    else src_ = unbound_memory(b.pd.src_desc());
-    if (const Tensor* w = node.input_values[1]) {
-      weights_ = fixed_operand(*w, user_weights, b.pd.weights_desc());
-      fixed_weights_ = true;
-    } else if (bf16) {
-      weights_stage_ = input_stage(user_weights, b.pd.weights_desc());
-    } else {
-      weights_ = unbound_memory(b.pd.weights_desc());
-    }
+    src_ = operand(user_src, b.pd.src_desc());
+    weights_ = operand(user_weights, b.pd.weights_desc(), node.input_values[1]);
     dst_ = unbound_memory(b.pd.dst_desc());
     set_primitive(dnnl::matmul(b.pd), b.pd, &b.post_ops);
   }
 
   void run(std::span<const Tensor* const> inputs, Tensor& out) override {
-    std::unordered_map<int, memory> args;
-    if (src_stage_) {
-      args[DNNL_ARG_SRC] = stage_in(*src_stage_, *inputs[0]);
-    } else {
-      src_.set_data_handle(handle(*inputs[0]));
-      args[DNNL_ARG_SRC] = src_;
-    }
-    if (weights_stage_) {
-      args[DNNL_ARG_WEIGHTS] = stage_in(*weights_stage_, *inputs[1]);
-    } else {
-      if (!fixed_weights_) weights_.set_data_handle(handle(*inputs[1]));
-      args[DNNL_ARG_WEIGHTS] = weights_;
-    }
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, bind(src_, *inputs[0])}, {DNNL_ARG_WEIGHTS, bind(weights_, *inputs[1])}};
     dst_.set_data_handle(out.mutable_data());
     args[DNNL_ARG_DST] = dst_;
     execute(inputs, args);
   }
 
  private:
-  memory src_, weights_, dst_;
-  std::optional<Stage> src_stage_, weights_stage_;
-  bool fixed_weights_ = false;
+  Operand src_, weights_;
+  memory dst_;
 };
 
 }  // namespace

@@ -18,31 +18,14 @@ std::optional<dnnl::softmax_forward::primitive_desc> build_softmax(const NodeSpe
   });
 }
 
-class SoftmaxKernel final : public PrimitiveKernel {
- public:
-  explicit SoftmaxKernel(const NodeSpec& node) {
-    auto pd = *build_softmax(node);
-    src_ = unbound_memory(pd.src_desc());
-    dst_ = unbound_memory(pd.dst_desc());
-    set_primitive(dnnl::softmax_forward(pd), pd, nullptr);
-  }
-
-  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
-    src_.set_data_handle(handle(*inputs[0]));
-    dst_.set_data_handle(out.mutable_data());
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
-    execute(inputs, args);
-  }
-
- private:
-  memory src_, dst_;
-};
-
 }  // namespace
 
 void add_softmax_ops(CpuOpTable& table) {
   table["softmax"] = CpuOp{[](const NodeSpec& node) { return build_softmax(node).has_value(); },
-                           [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<SoftmaxKernel>(node); },
+                           [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
+                             auto pd = *build_softmax(node);
+                             return std::make_unique<SrcDstKernel>(dnnl::softmax_forward(pd), pd, nullptr);
+                           },
                            [](const NodeSpec&) { return Tolerance{1e-6, 2e-5}; }, false};
 }
 

@@ -74,31 +74,14 @@ std::optional<ReductionBuilt> build_reduction(const NodeSpec& node) {
   return ReductionBuilt{std::move(*post), std::move(*pd)};
 }
 
-class ReductionKernel final : public PrimitiveKernel {
- public:
-  explicit ReductionKernel(const NodeSpec& node) {
-    ReductionBuilt b = *build_reduction(node);
-    src_ = unbound_memory(b.pd.src_desc());
-    dst_ = unbound_memory(b.pd.dst_desc());
-    set_primitive(dnnl::reduction(b.pd), b.pd, &b.post_ops);
-  }
-
-  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
-    src_.set_data_handle(handle(*inputs[0]));
-    dst_.set_data_handle(out.mutable_data());
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
-    execute(inputs, args);
-  }
-
- private:
-  memory src_, dst_;
-};
-
 }  // namespace
 
 void add_reduction_ops(CpuOpTable& table) {
   CpuOp reduction{[](const NodeSpec& node) { return build_reduction(node).has_value(); },
-                  [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<ReductionKernel>(node); },
+                  [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
+                    ReductionBuilt b = *build_reduction(node);
+                    return std::make_unique<SrcDstKernel>(dnnl::reduction(b.pd), b.pd, &b.post_ops);
+                  },
                   [](const NodeSpec& node) {
                     std::optional<ReductionDims> r = dims_of_reduction(node);
                     double n = r ? static_cast<double>(r->length) : 1.0;
