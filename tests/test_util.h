@@ -4,9 +4,22 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <string>
 
+#include "core/error.h"
+
 namespace mithril::testing {
+
+/// The message of the mithril::Error `f` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 /// The exit code of a test process whose every test case skipped; CTest's SKIP_RETURN_CODE for the
 /// Catch2 executables and the e2e scripts (tests/CMakeLists.txt).

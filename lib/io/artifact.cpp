@@ -188,6 +188,21 @@ ArtifactKind zip_kind(const std::string& path) {
   return ArtifactKind::npz;
 }
 
+// Formats people bring that we recognise by their first bytes but do not read, named so the user
+// knows what they have: "" when none matches.
+std::string foreign_format(const std::string& head, const std::string& path) {
+  auto starts = [&](std::string_view magic) { return head.compare(0, magic.size(), magic) == 0; };
+  if (starts("GGUF")) return "a GGUF file (llama.cpp's model format)";
+  if (starts(std::string_view("\x89HDF\r\n\x1a\n", 8))) return "an HDF5 file (e.g. a Keras .h5 model or weights)";
+  // An ONNX ModelProto is protobuf: field 1 (ir_version, a small varint) first, then a
+  // length-delimited field (producer_name, graph, opset_import, ...).
+  auto byte = [&](std::size_t i) { return i < head.size() ? static_cast<unsigned char>(head[i]) : 0u; };
+  bool protobuf_model = byte(0) == 0x08 && byte(1) >= 1 && byte(1) <= 20 && (byte(2) & 0x07) == 2 && byte(2) <= 0x7a;
+  if (protobuf_model || ends_with(path, ".onnx")) return "an ONNX model";
+  if (ends_with(path, ".tflite") || (head.size() >= 8 && head.compare(4, 4, "TFL3") == 0)) return "a TensorFlow Lite model";
+  return "";
+}
+
 }  // namespace
 
 ArtifactKind detect_artifact_kind(const std::string& path) {
@@ -210,6 +225,9 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
   }
   // A header length out of bounds, a header that is not an object: the reader says which rule broke.
   if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
+  if (std::string foreign = foreign_format(head, path); !foreign.empty())
+    throw Error(ErrorKind::unsupported, fmt::format("{}: {}, a format these tools do not read (they read JSON model dicts, .mithril, "
+                                                    ".mbin, .npz, .npy, .pt and .safetensors)", path, foreign));
   throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
                                              ".npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
 }

@@ -36,14 +36,7 @@ StateDictMapping reverse_mapping() {
   return m;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using mithril::testing::error_of;
 
 }  // namespace
 

@@ -9,20 +9,14 @@
 #include "core/error.h"
 #include "io/model_json.h"
 #include "versioning/format_history.h"
+#include "test_util.h"
 
 using namespace mithril;
 namespace v = mithril::versioning;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using mithril::testing::error_of;
 
 std::vector<std::string> names(const std::vector<ParameterDecl>& decls) {
   std::vector<std::string> out;

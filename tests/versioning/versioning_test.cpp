@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "io/model_json.h"
 #include "versioning/format_history.h"
+#include "test_util.h"
 
 using namespace mithril;
 using namespace mithril::versioning;
@@ -16,14 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using mithril::testing::error_of;
 
 // Golden pairs live in testdata/versioning/<from>_to_<to>/<name>.before.json / .after.json.
 std::vector<fs::path> golden_befores(const std::string& step) {
