@@ -3,6 +3,8 @@
 
 #include "../common/cli_app.h"
 #include "backends/backend.h"
+#include "io/atomic_file.h"
+#include "tools/graphviz.h"
 #include "tools/load.h"
 
 int main(int argc, char** argv) {
@@ -17,7 +19,12 @@ int main(int argc, char** argv) {
   bool json = false;
   bool quiet = false;
   bool ops = false;
+  std::string dot;
   app.add_option("artifact", o.path, "the file to load ('-': a structure JSON on stdin)");
+  app.add_option("--dot", dot, "write a Graphviz picture of the model to this file ('-': stdout, instead of the report): "
+                              "submodels as clusters, dtype and shape on every edge; draw it with dot -Tsvg");
+  app.add_option("--depth", o.depth, "expand submodels this many levels deep in the summary table (default 0)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--ops", ops, "list every operator a model can use (after --plugin): inputs, attributes with defaults, backends");
   app.add_option("--params", o.params_path, "parameter values for a structure JSON (.npz, .npy, .pt, .safetensors, .mithril, .mbin)");
   app.add_flag("--allow-extra", o.allow_extra, "accept (and list) tensors that are not parameters of the model");
@@ -59,6 +66,16 @@ int main(int argc, char** argv) {
     } catch (const mithril::Error& e) {
       if (json) std::cout << load_error_json(o.path, e);  // still one line on stderr, below
       throw;
+    }
+    if (!dot.empty()) {
+      if (!report.model)
+        throw mithril::Error(mithril::ErrorKind::invalid_argument, o.path + ": --dot draws a model; this file holds only tensors");
+      std::string picture = model_dot(*report.model);
+      if (dot == "-") {
+        std::cout << picture;
+        return static_cast<int>(kExitOk);
+      }
+      mithril::write_file_atomic(dot, picture);
     }
     if (json) std::cout << load_report_json(report);
     else if (!quiet) std::cout << format_load_report(report);

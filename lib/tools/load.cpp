@@ -103,6 +103,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
     return report;
   }
   report.is_model = true;
+  report.model = a.model;
   report.format_version = stored_version(a.structure_json);
   report.unknown_ops = a.model->opaque_nodes();
   if (a.has_parameters && !report.unknown_ops.empty()) {
@@ -135,7 +136,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
     report.tensors = parameter_tensors(pm);
     report.has_parameters = true;
   }
-  report.summary = summarize_model(*a.model, report.tensors);
+  report.summary = summarize_model(*a.model, report.tensors, options.depth);
   report.non_finite = count_non_finite(report.tensors);
   return report;
 }

@@ -26,6 +26,7 @@ struct LoadOptions {
   MapOptions map;  ///< how the --params file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
   std::string backend = "cpu";  ///< the model is compiled for this backend (backends/backend.h)
+  int depth = 0;                ///< levels of submodels the summary expands
 };
 
 struct LoadReport {
@@ -47,6 +48,7 @@ struct LoadReport {
   };
   std::vector<NonFinite> non_finite;
   ModelSummary summary;                         ///< for models
+  std::shared_ptr<const Model> model;           ///< the logical model (for --dot), null for a tensor file
   std::string backend;                          ///< the backend the model was compiled for (with parameters)
   std::vector<std::string> fallback_ops;        ///< operators that backend lacks: they run on reference
   NamedTensors tensors;                         ///< the tensors of a tensor file, or the bound parameters

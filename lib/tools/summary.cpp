@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
 
 #include <fmt/format.h>
@@ -20,7 +21,7 @@ std::string join_outputs(const std::vector<std::pair<std::string, ValueInfo>>& o
 
 }  // namespace
 
-ModelSummary summarize_model(const Model& model, const NamedTensors& values) {
+ModelSummary summarize_model(const Model& model, const NamedTensors& values, int depth) {
   ModelSummary s;
   s.model = model.name();
   s.node_count = model.node_count();
@@ -52,14 +53,21 @@ ModelSummary summarize_model(const Model& model, const NamedTensors& values) {
   };
 
   for (const InputDecl& in : model.inputs()) s.rows.push_back({in.name, "input", "", info_str(in.info), 0});
-  for (const ParameterDecl& p : model.parameters())
-    s.rows.push_back({p.name, "parameter", p.init.str(), info_str(p.info), counts[p.name]});
-  for (const Step& step : model.steps()) {
-    if (step.is_submodel())
-      s.rows.push_back({step.name, "model", step.submodel->name(), join_outputs(step.outputs), owned_by(step.name + ".")});
-    else
-      s.rows.push_back({step.name, "op", step.op->qualified_name(), info_str(step.output), 0});
-  }
+  // A model's parameters and steps, names under `prefix`, submodels expanded `levels` deep.
+  std::function<void(const Model&, const std::string&, int)> add_body = [&](const Model& m, const std::string& prefix, int levels) {
+    for (const ParameterDecl& p : m.parameters())
+      s.rows.push_back({prefix + p.name, "parameter", p.init.str(), info_str(p.info), counts[prefix + p.name]});
+    for (const Step& step : m.steps()) {
+      std::string name = prefix + step.name;
+      if (!step.is_submodel()) {
+        s.rows.push_back({name, "op", step.op->qualified_name(), info_str(step.output), 0});
+        continue;
+      }
+      s.rows.push_back({name, "model", step.submodel->name(), join_outputs(step.outputs), owned_by(name + ".")});
+      if (levels > 0) add_body(*step.submodel, name + ".", levels - 1);
+    }
+  };
+  add_body(model, "", depth);
   for (const OutputDecl& out : model.outputs()) s.rows.push_back({out.name, "output", out.value, info_str(out.info), 0});
   return s;
 }

@@ -29,8 +29,10 @@ struct ModelSummary {
 };
 
 /// Summarizes `model`. Parameter counts come from `values` (by dotted path) where given, else
-/// from the declared shapes (a symbolic one counts 0 and clears counts_known).
-ModelSummary summarize_model(const Model& model, const NamedTensors& values = {});
+/// from the declared shapes (a symbolic one counts 0 and clears counts_known). `depth` levels of
+/// submodels are expanded: their parameters and steps follow the submodel's row, with dotted
+/// names ("hidden.weight", "hidden.matmul_0").
+ModelSummary summarize_model(const Model& model, const NamedTensors& values = {}, int depth = 0);
 
 /// The summary as an aligned text table with a totals line, ending with a newline.
 std::string format_summary(const ModelSummary& summary);

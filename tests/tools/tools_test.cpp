@@ -91,6 +91,19 @@ TEST_CASE("summarize_model: rows, parameter counts and totals of simple_mlp", "[
   CHECK(linear.parameter_count == 8);
 }
 
+TEST_CASE("summarize_model: depth expands submodels under dotted names and keeps the totals", "[tools]") {
+  ModelSummary deep = summarize_model(*zoo_model("simple_mlp"), {}, 1);
+  std::vector<std::string> names;
+  for (const SummaryRow& row : deep.rows) names.push_back(row.name);
+  CHECK(names == std::vector<std::string>{"input", "hidden", "hidden.weight", "hidden.bias", "hidden.matmul_0", "hidden.add_0", "relu_0",
+                                          "output_layer", "output_layer.weight", "output_layer.bias", "output_layer.matmul_0",
+                                          "output_layer.add_0", "output"});
+  CHECK(deep.rows[2].parameters == 500);
+  CHECK(deep.rows[4].what == "matmul");
+  CHECK(deep.parameter_count == 601);
+  CHECK(summarize_model(*zoo_model("simple_mlp"), {}, 0).rows.size() == 5);
+}
+
 TEST_CASE("format_tensor prints numpy-like", "[tools]") {
   CHECK(format_tensor(Tensor::scalar(DType::float64, 2.5)) == "2.5");
   CHECK(format_tensor(vec({1, 2.5f, -3})) == "[ 1., 2.5, -3.]");
