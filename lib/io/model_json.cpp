@@ -108,7 +108,7 @@ struct DefinitionTable {
   std::vector<std::pair<std::string, const Model*>> in_order;  // definitions in first-use order
 };
 
-void write_body(Writer& w, const Model& m, const DefinitionTable& defs, bool top_level);
+void write_body(Writer& w, const Model& m, const DefinitionTable& defs);
 
 void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) {
   w.Key("name");
@@ -169,7 +169,7 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       w.Key("model");
       auto it = defs.names.find(step.submodel.get());
       if (it != defs.names.end()) write_string(w, it->second);
-      else write_body(w, *step.submodel, defs, false);
+      else write_body(w, *step.submodel, defs);
       w.Key("inputs");
       w.StartObject();
       for (const auto& [input, ref] : step.bindings) {
@@ -210,7 +210,7 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
   w.EndObject();
 }
 
-void write_body(Writer& w, const Model& m, const DefinitionTable& defs, bool) {
+void write_body(Writer& w, const Model& m, const DefinitionTable& defs) {
   w.StartObject();
   write_body_members(w, m, defs);
   w.EndObject();
@@ -219,7 +219,7 @@ void write_body(Writer& w, const Model& m, const DefinitionTable& defs, bool) {
 std::string body_text(const Model& m, const DefinitionTable& defs) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
-  write_body(w, m, defs, false);
+  write_body(w, m, defs);
   return buffer.GetString();
 }
 

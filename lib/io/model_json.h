@@ -1,9 +1,10 @@
 #pragma once
-// The model dict: a logical model as versioned JSON (format 1.0.0).
+// The model dict: a logical model as versioned JSON (format 1.1.0, kModelFormatVersion; 1.0.0 is 1.1.0
+// without "functions").
 //
-// Layout (schema: schemas/model-1.0.0.schema.json; policy: schemas/VERSIONING.md):
+// Layout (schema: schemas/model-1.1.0.schema.json; policy: schemas/VERSIONING.md):
 //   {
-//     "version": "1.0.0",                       format version (semver)
+//     "version": "1.1.0",                       format version (semver)
 //     "name": "simple_mlp",
 //     "metadata": {"producer": "..."},          optional, strings only
 //     "inputs": {"input": {"shape": [null, 10], "dtype": "float32"}},
