@@ -262,6 +262,10 @@ TEST_CASE("matmul with fused bias and activation matches the unfused reference, 
       spec.fused = {FusedOp{ops.find("add"), &none, 2}, FusedOp{ops.find(activation), &act, -1}};
       spec.output = {DType::float32, {6, 32}};
       spec.bfloat16_compute = bf16;
+      if (bf16 && !cpu_backend().supports(spec)) {
+        WARN("this CPU has no bf16 matmul in oneDNN (needs AVX-512 or AMX): bf16 not checked");
+        continue;
+      }
       check_on_cpu(spec, {x, w, b}, want);
     }
   }
@@ -494,7 +498,9 @@ TEST_CASE("bfloat16 compute keeps float32 values and stays within its documented
   int64_t bad = mismatches(got.at("output"), want.at("output"), {0.05 * scale, 0}, first);
   INFO(first);
   CHECK(bad == 0);
-  CHECK(!got.at("output").bitwise_equal(want.at("output")));  // it really computed in bf16
+  // Where oneDNN has bf16 matmul on this CPU (AVX-512 or AMX), the products really were bf16.
+  bool on_cpu = fast.plan_info(inputs).nodes_on.count("cpu") > 0;
+  if (on_cpu) CHECK(!got.at("output").bitwise_equal(want.at("output")));
 }
 
 TEST_CASE("compute threads are a setting: results do not depend on them beyond rounding", "[backends][cpu]") {

@@ -64,12 +64,14 @@ a = np.load('bf16.npz')['output']; b = np.load('reference.npz')['output']
 assert a.dtype == np.float32
 scale = np.abs(b).max()
 assert np.abs(a - b).max() <= 0.05 * scale, (np.abs(a - b).max(), scale)
-assert not np.array_equal(a, b)
 "
 expect 0 "$RUN" mlp.mbin --inputs x.npz --dtype bfloat16 --json
 cp out bf16.json
 py "
 r = json.load(open('bf16.json')); assert r['compute_dtype'] == 'bfloat16' and r['casts'] == [], r
+# Where the matmuls ran on cpu (oneDNN has bf16 on AVX-512/AMX CPUs), the products really were bf16.
+if r['plan']['nodes_on'].get('cpu'):
+    assert not np.array_equal(np.load('bf16.npz')['output'], np.load('reference.npz')['output'])
 "
 
 # A small model runs on reference: preparing oneDNN primitives would cost more than the arithmetic.
