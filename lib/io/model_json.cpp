@@ -110,55 +110,45 @@ struct DefinitionTable {
 
 void write_body(Writer& w, const Model& m, const DefinitionTable& defs);
 
+// Writes `"key": {name: {fields...}, ...}` for a non-empty list; `fields` writes one entry's
+// members (their order is part of the deterministic bytes).
+template <class Items, class Fields>
+void write_named_section(Writer& w, const char* key, const Items& items, Fields fields) {
+  if (items.empty()) return;
+  w.Key(key);
+  w.StartObject();
+  for (const auto& item : items) {
+    write_string(w, item.name);
+    w.StartObject();
+    fields(item);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
 void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) {
   w.Key("name");
   write_string(w, m.name());
-  if (!m.inputs().empty()) {
-    w.Key("inputs");
-    w.StartObject();
-    for (const InputDecl& in : m.inputs()) {
-      write_string(w, in.name);
-      w.StartObject();
-      w.Key("shape");
-      write_shape(w, in.info.shape, in.info.rank_known);
-      w.Key("dtype");
-      write_string(w, dtype_name(in.info.dtype));
-      w.EndObject();
-    }
-    w.EndObject();
-  }
-  if (!m.parameters().empty()) {
-    w.Key("parameters");
-    w.StartObject();
-    for (const ParameterDecl& p : m.parameters()) {
-      write_string(w, p.name);
-      w.StartObject();
-      w.Key("shape");
-      write_shape(w, p.info.shape, p.info.rank_known);
-      w.Key("dtype");
-      write_string(w, dtype_name(p.info.dtype));
-      w.Key("init");
-      write_string(w, p.init.str());
-      w.EndObject();
-    }
-    w.EndObject();
-  }
-  if (!m.constants().empty()) {
-    w.Key("constants");
-    w.StartObject();
-    for (const ConstantDecl& c : m.constants()) {
-      write_string(w, c.name);
-      w.StartObject();
-      w.Key("dtype");
-      write_string(w, dtype_name(c.value.dtype()));
-      w.Key("shape");
-      write_shape(w, to_sym_shape(c.value.shape()));
-      w.Key("data");
-      write_constant_data(w, c.value);
-      w.EndObject();
-    }
-    w.EndObject();
-  }
+  auto shape_and_dtype = [&w](const ValueInfo& info) {
+    w.Key("shape");
+    write_shape(w, info.shape, info.rank_known);
+    w.Key("dtype");
+    write_string(w, dtype_name(info.dtype));
+  };
+  write_named_section(w, "inputs", m.inputs(), [&](const InputDecl& in) { shape_and_dtype(in.info); });
+  write_named_section(w, "parameters", m.parameters(), [&](const ParameterDecl& p) {
+    shape_and_dtype(p.info);
+    w.Key("init");
+    write_string(w, p.init.str());
+  });
+  write_named_section(w, "constants", m.constants(), [&](const ConstantDecl& c) {
+    w.Key("dtype");
+    write_string(w, dtype_name(c.value.dtype()));
+    w.Key("shape");
+    write_shape(w, to_sym_shape(c.value.shape()));
+    w.Key("data");
+    write_constant_data(w, c.value);
+  });
   w.Key("nodes");
   w.StartArray();
   for (const Step& step : m.steps()) {
