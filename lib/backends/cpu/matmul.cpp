@@ -25,6 +25,29 @@ bool all_ones(const Shape& s) {
   return true;
 }
 
+// Maps a fused operand (broadcast against the output `out`) onto dims where the output's leading
+// axes are collapsed into one of size `collapsed`: the operand's leading axes must be all 1 or all
+// the output's, each of its `kept` trailing axes 1 or the output's.
+OperandMapper collapsing_mapper(const Shape& out, std::size_t kept, int64_t collapsed) {
+  return [out, kept, collapsed](const Shape& operand) -> std::optional<Dims> {
+    std::size_t r = out.size();
+    if (operand.size() > r || r < kept) return std::nullopt;
+    Dims p = left_pad(operand, r);
+    bool ones = true, full = true;
+    for (std::size_t i = 0; i + kept < r; ++i) {
+      ones = ones && p[i] == 1;
+      full = full && p[i] == out[i];
+    }
+    if (!ones && !full) return std::nullopt;
+    Dims mapped{ones ? 1 : collapsed};
+    for (std::size_t i = r - kept; i < r; ++i) {
+      if (p[i] != 1 && p[i] != out[i]) return std::nullopt;
+      mapped.push_back(p[i]);
+    }
+    return mapped;
+  };
+}
+
 std::optional<Geometry> geometry_of(const NodeSpec& node) {
   Shape a = node.inputs[0].shape, b = node.inputs[1].shape;
   Geometry g;
@@ -39,41 +62,18 @@ std::optional<Geometry> geometry_of(const NodeSpec& node) {
   if (m == 0 || k == 0 || n == 0 || lead == 0) return std::nullopt;
   g.k = k;
   const Shape& out = node.output.shape;
-  std::size_t r = out.size();
   if (all_ones(b_batch)) {
     g.src = {lead * m, k};
     g.weights = {k, n};
     g.dst = {lead * m, n};
-    g.mapper = [out, r, lead, m, n](const Shape& operand) -> std::optional<Dims> {
-      if (operand.size() > r || r < 1) return std::nullopt;
-      Dims p = left_pad(operand, r);
-      bool ones = true, full = true;
-      for (std::size_t i = 0; i + 1 < r; ++i) {
-        ones = ones && p[i] == 1;
-        full = full && p[i] == out[i];
-      }
-      if (!ones && !full) return std::nullopt;
-      if (p[r - 1] != 1 && p[r - 1] != n) return std::nullopt;
-      return Dims{ones ? 1 : lead * m, p[r - 1]};
-    };
+    g.mapper = collapsing_mapper(out, 1, lead * m);
     return g;
   }
   if (a_batch == b_batch) {
     g.src = {lead, m, k};
     g.weights = {lead, k, n};
     g.dst = {lead, m, n};
-    g.mapper = [out, r, lead](const Shape& operand) -> std::optional<Dims> {
-      if (operand.size() > r || r < 3) return std::nullopt;
-      Dims p = left_pad(operand, r);
-      bool ones = true, full = true;
-      for (std::size_t i = 0; i + 2 < r; ++i) {
-        ones = ones && p[i] == 1;
-        full = full && p[i] == out[i];
-      }
-      if (!ones && !full) return std::nullopt;
-      if ((p[r - 2] != 1 && p[r - 2] != out[r - 2]) || (p[r - 1] != 1 && p[r - 1] != out[r - 1])) return std::nullopt;
-      return Dims{ones ? 1 : lead, p[r - 2], p[r - 1]};
-    };
+    g.mapper = collapsing_mapper(out, 2, lead);
     return g;
   }
   return std::nullopt;
