@@ -271,6 +271,44 @@ TEST_CASE("matmul with fused bias and activation matches the unfused reference, 
   }
 }
 
+TEST_CASE("fused operands map onto collapsed and batched GEMMs, and unmappable ones are not fused", "[backends][cpu]") {
+  const Backend& reference = reference_backend();
+  const OpRegistry& ops = OpRegistry::global();
+  Attributes none;
+  struct Case {
+    Shape a, b, operand;
+    bool fusable;
+  };
+  // [2,3,4]@[4,5] collapses to a [6,4]@[4,5] GEMM; [3,4,8]@[3,8,5] is a batched one.
+  std::vector<Case> cases = {{{2, 3, 4}, {4, 5}, {5}, true},       {{2, 3, 4}, {4, 5}, {2, 3, 5}, true},
+                             {{2, 3, 4}, {4, 5}, {3, 1}, false},   {{3, 4, 8}, {3, 8, 5}, {5}, true},
+                             {{3, 4, 8}, {3, 8, 5}, {3, 4, 1}, true}, {{3, 4, 8}, {3, 8, 5}, {3, 1, 1}, true}};
+  for (const Case& c : cases) {
+    INFO(shape_str(c.a) << " @ " << shape_str(c.b) << " + " << shape_str(c.operand));
+    Tensor a = initialize(Initializer::normal(1.0), DType::float32, c.a, 1, "a");
+    Tensor b = initialize(Initializer::normal(1.0), DType::float32, c.b, 2, "b");
+    Tensor o = initialize(Initializer::normal(1.0), DType::float32, c.operand, 3, "o");
+    Shape out = c.a;
+    out.back() = c.b.back();
+    Tensor product(DType::float32, out), want(DType::float32, out);
+    reference.execute(*ops.find("matmul"), {a, b}, none, product);
+    reference.execute(*ops.find("add"), {product, o}, none, want);
+    NodeSpec spec;
+    spec.path = "mm";
+    spec.op = ops.find("matmul");
+    spec.attributes = &none;
+    spec.inputs = {{DType::float32, c.a}, {DType::float32, c.b}, {DType::float32, c.operand}};
+    spec.input_values = {nullptr, nullptr, nullptr};
+    spec.fused = {FusedOp{ops.find("add"), &none, 2}};
+    spec.output = {DType::float32, out};
+    if (!c.fusable) {
+      CHECK_FALSE(cpu_backend().supports(spec));
+      continue;
+    }
+    check_on_cpu(spec, {a, b, o}, want);
+  }
+}
+
 TEST_CASE("convolution with fused bias, relu and max-pool matches the unfused reference", "[backends][cpu]") {
   const Backend& reference = reference_backend();
   const OpRegistry& ops = OpRegistry::global();
