@@ -30,20 +30,29 @@ def dense_layers(p):
     return names
 
 
-def numpy_mlp(params, x, runs):
+def numpy_layers(params):
+    """The (weight, bias) pairs of PARAMS.npz's dense layers, in order."""
     import numpy as np
     p = np.load(params)
-    layers = [(p[n + ".weight"], p[n + ".bias"]) for n in dense_layers(p)]
-    x = np.load(x)["input"]
+    return [(p[n + ".weight"], p[n + ".bias"]) for n in dense_layers(p)]
 
-    def forward():
-        h = x
-        for i, (w, b) in enumerate(layers):
-            h = h @ w + b
-            if i + 1 < len(layers):
-                h = np.maximum(h, 0)
-        return h
-    return timed(forward, runs)
+
+def numpy_forward(layers, x):
+    """The MLP forward pass: dense layers with ReLU between them."""
+    import numpy as np
+    h = x
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i + 1 < len(layers):
+            h = np.maximum(h, 0)
+    return h
+
+
+def numpy_mlp(params, x, runs):
+    import numpy as np
+    layers = numpy_layers(params)
+    x = np.load(x)["input"]
+    return timed(lambda: numpy_forward(layers, x), runs)
 
 
 def torch_linear(p, name):
@@ -106,14 +115,7 @@ def torch_cnn(params, x, runs, threads, out=None):
 
 def numpy_process(params, x):
     import numpy as np
-    p = np.load(params)
-    h = np.load(x)["input"]
-    names = dense_layers(p)
-    for i, n in enumerate(names):
-        h = h @ p[n + ".weight"] + p[n + ".bias"]
-        if i + 1 < len(names):
-            h = np.maximum(h, 0)
-    print("output:", h)
+    print("output:", numpy_forward(numpy_layers(params), np.load(x)["input"]))
 
 
 def main(argv):

@@ -17,6 +17,16 @@ declare -A REFUSED=(
 )
 
 # compare EXPECTED.npz GOT.npz: same names, shapes and values within 1e-10 (NaN matches NaN).
+# run_with VALUES MODEL OUT: mithril-run MODEL in float64 on VALUES.params.npz and VALUES.inputs.npz
+# (a model with no runtime inputs runs without --inputs); true when OUT was written.
+run_with() {
+  local values=$1 model=$2 out=$3
+  local inputs=(--inputs "$values.inputs.npz")
+  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$values.inputs.npz" || inputs=()
+  expect 0 "$RUN" "$model" --params "$values.params.npz" "${inputs[@]}" --dtype float64 -o "$out"
+  [[ -f $out ]]
+}
+
 compare() {
   "$PYTHON" - "$1" "$2" <<'PY'
 import sys
@@ -50,11 +60,7 @@ for dict in "$CASES"/from_python/*.json; do
   fi
   expect 0 "$MIGRATE" --no-backup -q "$WORK/$name.json"
   grep -q '"version"' "$WORK/$name.json" || continue
-  inputs=(--inputs "$base.inputs.npz")
-  # A model with no runtime inputs runs without --inputs.
-  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$base.inputs.npz" || inputs=()
-  expect 0 "$RUN" "$WORK/$name.json" --params "$base.params.npz" "${inputs[@]}" --dtype float64 -o "$WORK/$name.out.npz"
-  [[ -f $WORK/$name.out.npz ]] || continue
+  run_with "$base" "$WORK/$name.json" "$WORK/$name.out.npz" || continue
   checks=$((checks + 1))
   if compare "$base.expected.npz" "$WORK/$name.out.npz"; then passed=$((passed + 1)); else fail "$name: outputs differ from Python's"; fi
 done
@@ -82,10 +88,7 @@ for source in "$CASES"/to_python/*.source.json; do
   exported=$((exported + 1))
   values=$base
   [[ -f $values.params.npz ]] || values="$CASES/from_python/$name"
-  inputs=(--inputs "$values.inputs.npz")
-  "$PYTHON" -c "import numpy as np, sys; sys.exit(0 if np.load(sys.argv[1]).files else 1)" "$values.inputs.npz" || inputs=()
-  expect 0 "$RUN" "$source" --params "$values.params.npz" "${inputs[@]}" --dtype float64 -o "$WORK/$name.ours.npz"
-  [[ -f $WORK/$name.ours.npz ]] || continue
+  run_with "$values" "$source" "$WORK/$name.ours.npz" || continue
   checks=$((checks + 1))
   if compare "$base.python.npz" "$WORK/$name.ours.npz"; then matched=$((matched + 1)); else fail "$name: Python's outputs for our export differ from ours"; fi
 done

@@ -241,7 +241,7 @@ void SrcDstKernel::run(std::span<const Tensor* const> inputs, Tensor& out) {
 
 void* handle(const Tensor& t) { return const_cast<void*>(t.data()); }
 
-Tolerance unary_tolerance(const OpSchema& op) {
+Tolerance elementwise_tolerance(const OpSchema& op) {
   const std::string& n = op.name;
   if (n == "relu" || n == "abs" || n == "negate" || n == "add" || n == "subtract" || n == "multiply") return {};
   if (n == "leaky_relu" || n == "divide") return {0, 1e-6};
@@ -252,7 +252,7 @@ Tolerance unary_tolerance(const OpSchema& op) {
 
 Tolerance with_fused(Tolerance base, const NodeSpec& node) {
   for (const FusedOp& f : node.fused) {
-    Tolerance t = unary_tolerance(*f.op);
+    Tolerance t = elementwise_tolerance(*f.op);
     base.atol += t.atol;
     base.rtol += t.rtol;
   }

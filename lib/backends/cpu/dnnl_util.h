@@ -169,7 +169,7 @@ void* handle(const Tensor& t);
 
 /// Tolerance of an elementwise operator compared with reference (exact for relu, a few ulps for
 /// the transcendental ones); zero for unknown ones.
-Tolerance unary_tolerance(const OpSchema& op);
+Tolerance elementwise_tolerance(const OpSchema& op);
 /// `base` widened by the tolerance of every fused operator.
 Tolerance with_fused(Tolerance base, const NodeSpec& node);
 

@@ -90,13 +90,13 @@ void add_elementwise_ops(CpuOpTable& table) {
                 auto pd = *build_unary(node, &post);
                 return std::make_unique<SrcDstKernel>(dnnl::eltwise_forward(pd), pd, &post);
               },
-              [](const NodeSpec& node) { return with_fused(unary_tolerance(*node.op), node); }, true};
+              [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true};
   for (const char* name : {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "exp", "log", "sqrt", "abs", "negate"})
     table[name] = unary;
   // In place only over src0 when src0 is inputs[0] (the executor aliases inputs[0] with the output).
   CpuOp binary{[](const NodeSpec& node) { return build_binary(node, nullptr).has_value(); },
                [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<BinaryKernel>(node); },
-               [](const NodeSpec& node) { return with_fused(unary_tolerance(*node.op), node); }, true};
+               [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true};
   for (const char* name : {"add", "subtract", "multiply", "divide"}) table[name] = binary;
 }
 
