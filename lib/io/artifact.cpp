@@ -118,6 +118,14 @@ void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& 
       a.metadata = std::move(st.metadata);
       break;
     }
+    case ArtifactKind::onnx: {
+      OnnxModel imported = import_onnx(path, options.onnx);
+      a.model = std::move(imported.model);
+      a.tensors = std::move(imported.parameters);
+      a.metadata = std::move(imported.metadata);
+      a.has_parameters = true;
+      break;
+    }
   }
 }
 
@@ -159,12 +167,14 @@ const char* artifact_kind_name(ArtifactKind kind) {
     case ArtifactKind::pt: return "pt";
     case ArtifactKind::safetensors: return "safetensors";
     case ArtifactKind::safetensors_index: return "safetensors index";
+    case ArtifactKind::onnx: return "onnx";
   }
   return "?";
 }
 
 bool holds_model(ArtifactKind kind) {
-  return kind == ArtifactKind::structure_json || kind == ArtifactKind::mithril || kind == ArtifactKind::mbin;
+  return kind == ArtifactKind::structure_json || kind == ArtifactKind::mithril || kind == ArtifactKind::mbin ||
+         kind == ArtifactKind::onnx;
 }
 
 bool is_tensor_output(ArtifactKind kind) {
@@ -188,17 +198,19 @@ ArtifactKind zip_kind(const std::string& path) {
   return ArtifactKind::npz;
 }
 
+// An ONNX ModelProto is protobuf: field 1 (ir_version, a small varint) first, then a
+// length-delimited field (producer_name, graph, opset_import, ...).
+bool looks_like_onnx(const std::string& head) {
+  auto byte = [&](std::size_t i) { return i < head.size() ? static_cast<unsigned char>(head[i]) : 0u; };
+  return byte(0) == 0x08 && byte(1) >= 1 && byte(1) <= 20 && (byte(2) & 0x07) == 2 && byte(2) <= 0x7a;
+}
+
 // Formats people bring that we recognise by their first bytes but do not read, named so the user
 // knows what they have: "" when none matches.
 std::string foreign_format(const std::string& head, const std::string& path) {
   auto starts = [&](std::string_view magic) { return head.compare(0, magic.size(), magic) == 0; };
   if (starts("GGUF")) return "a GGUF file (llama.cpp's model format)";
   if (starts(std::string_view("\x89HDF\r\n\x1a\n", 8))) return "an HDF5 file (e.g. a Keras .h5 model or weights)";
-  // An ONNX ModelProto is protobuf: field 1 (ir_version, a small varint) first, then a
-  // length-delimited field (producer_name, graph, opset_import, ...).
-  auto byte = [&](std::size_t i) { return i < head.size() ? static_cast<unsigned char>(head[i]) : 0u; };
-  bool protobuf_model = byte(0) == 0x08 && byte(1) >= 1 && byte(1) <= 20 && (byte(2) & 0x07) == 2 && byte(2) <= 0x7a;
-  if (protobuf_model || ends_with(path, ".onnx")) return "an ONNX model";
   if (ends_with(path, ".tflite") || (head.size() >= 8 && head.compare(4, 4, "TFL3") == 0)) return "a TensorFlow Lite model";
   return "";
 }
@@ -223,21 +235,22 @@ ArtifactKind detect_artifact_kind(const std::string& path) {
     if (c == '"') return ArtifactKind::structure_json;
     break;
   }
+  if (looks_like_onnx(head) || ends_with(path, ".onnx")) return ArtifactKind::onnx;
   // A header length out of bounds, a header that is not an object: the reader says which rule broke.
   if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
   if (std::string foreign = foreign_format(head, path); !foreign.empty())
     throw Error(ErrorKind::unsupported, fmt::format("{}: {}, a format these tools do not read (they read JSON model dicts, .mithril, "
-                                                    ".mbin, .npz, .npy, .pt and .safetensors)", path, foreign));
+                                                    ".mbin, .onnx, .npz, .npy, .pt and .safetensors)", path, foreign));
   throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
-                                             ".npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
+                                             ".onnx, .npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
 }
 
 ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format) {
   if (!format.empty()) {
     for (ArtifactKind kind : {ArtifactKind::structure_json, ArtifactKind::npz, ArtifactKind::npy, ArtifactKind::mithril, ArtifactKind::mbin,
-                              ArtifactKind::pt, ArtifactKind::safetensors})
+                              ArtifactKind::pt, ArtifactKind::safetensors, ArtifactKind::onnx})
       if (format == (kind == ArtifactKind::structure_json ? "json" : artifact_kind_name(kind))) return kind;
-    throw Error(ErrorKind::invalid_argument, "--format '" + format + "': expected json, npz, npy, mithril, mbin, pt or safetensors");
+    throw Error(ErrorKind::invalid_argument, "--format '" + format + "': expected json, npz, npy, mithril, mbin, pt, safetensors or onnx");
   }
   if (ends_with(path, ".json")) return ArtifactKind::structure_json;
   if (ends_with(path, ".npz")) return ArtifactKind::npz;
@@ -246,8 +259,9 @@ ArtifactKind artifact_kind_for_output(const std::string& path, const std::string
   if (ends_with(path, ".mbin")) return ArtifactKind::mbin;
   if (ends_with(path, ".pt") || ends_with(path, ".pth")) return ArtifactKind::pt;
   if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
+  if (ends_with(path, ".onnx")) return ArtifactKind::onnx;
   throw Error(ErrorKind::invalid_argument, path + ": cannot tell the output kind from the extension (expected .json, .npz, .npy, "
-                                                  ".mithril, .mbin, .pt, .pth or .safetensors, or give --format)");
+                                                  ".mithril, .mbin, .onnx, .pt, .pth or .safetensors, or give --format)");
 }
 
 std::shared_ptr<Model> model_from_json_any_version(const std::string& json, const std::string& source,

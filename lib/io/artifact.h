@@ -8,6 +8,7 @@
 //                     only (empty structure, metadata "content": "tensors")
 //   .pt / .pth        tensors only: a torch.save'd state dict (io/torch_file.h)
 //   .safetensors      tensors only (io/safetensors.h); "*.safetensors.index.json" names a sharded set
+//   .onnx             an ONNX model: imported on read, exported on write (io/onnx.h)
 //
 // Kinds are recognised by content (magic bytes, zip members) when the file exists, and by
 // extension for files about to be written.
@@ -20,12 +21,13 @@
 #include "graph/model.h"
 #include "io/mithril_file.h"
 #include "io/npz.h"
+#include "io/onnx.h"
 
 namespace mithril {
 
-enum class ArtifactKind { structure_json, npz, npy, mithril, mbin, pt, safetensors, safetensors_index };
+enum class ArtifactKind { structure_json, npz, npy, mithril, mbin, pt, safetensors, safetensors_index, onnx };
 
-/// "structure json", "npz", "npy", "mithril", "mbin", "pt", "safetensors", "safetensors index".
+/// "structure json", "npz", "npy", "mithril", "mbin", "pt", "safetensors", "safetensors index", "onnx".
 const char* artifact_kind_name(ArtifactKind kind);
 
 /// The kind of an existing file, by its first bytes (and zip members). Throws Error(io) if it
@@ -38,7 +40,7 @@ ArtifactKind detect_artifact_kind(const std::string& path);
 /// Throws Error(invalid_argument) listing the known extensions (and --format).
 ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format = "");
 
-/// True for kinds that hold a model (structure json, .mithril, .mbin).
+/// True for kinds that hold a model (structure json, .mithril, .mbin, .onnx).
 bool holds_model(ArtifactKind kind);
 
 /// True for the kinds save_tensors writes: .npz, .npy, .pt, .safetensors and tensor-only .mbin.
@@ -69,6 +71,7 @@ struct ArtifactLoadOptions {
   /// current format in memory before it is parsed; the tools pass the format history's
   /// update_model_dict_version. Unset: such dicts are refused with from_dict's message.
   std::function<std::string(const std::string& json, const std::string& source)> upgrade;
+  OnnxImportOptions onnx;  ///< how an .onnx input is imported
 };
 
 /// Reads any artifact and parses its model (if any). Does not check parameters against the
