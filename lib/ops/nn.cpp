@@ -168,7 +168,7 @@ void register_nn_ops(OpRegistry& registry) {
       "numpy.take(input, indices, axis) / ONNX Gather (axis default 0: input[indices]): output shape "
       "input.shape[:axis] + indices.shape + input.shape[axis+1:]; indices are int32 or int64, negative ones count "
       "from the end, out-of-range ones are an error.",
-      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}}}, infer_gather));
+      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}, true}}, infer_gather));
   const std::string conv_doc =
       " Cross-correlation (no kernel flip) with zero padding; stride, padding (before, after per spatial axis), "
       "dilation and groups as in torch. Input and weight share the dtype; add a bias with `add`.";
