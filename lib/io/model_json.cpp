@@ -182,10 +182,10 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       Attributes written;
       for (const auto& [name, value] : step.attributes) {
         auto spec = std::find_if(step.op->attributes.begin(), step.op->attributes.end(),
-                                 [&](const AttrSpec& a) { return a.name == name; });
-        bool omitted = spec != step.op->attributes.end() && !spec->written_when_default && spec->default_value &&
+                                 [&, &name = name](const AttrSpec& s) { return s.name == name; });
+        bool omitted = spec != step.op->attributes.end() && spec->omitted_when_default && spec->default_value &&
                        *spec->default_value == value;
-        if (!omitted) written[name] = value;
+        if (!omitted) written.emplace(name, value);
       }
       if (!written.empty()) {
         w.Key("attributes");

@@ -19,11 +19,14 @@ void require_index_dtype(const std::string& op, DType dtype) {
     throw Error(ErrorKind::shape, op + ": indices must be int32 or int64, got " + std::string(dtype_name(dtype)));
 }
 
-ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes&) {
+ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   require_index_dtype("gather", in[1].dtype);
-  if (in[0].shape.empty()) throw Error(ErrorKind::shape, "gather: cannot index a 0-d value");
-  SymShape out = in[1].shape;
-  out.insert(out.end(), in[0].shape.begin() + 1, in[0].shape.end());
+  const SymShape& input = in[0].shape;
+  if (input.empty()) throw Error(ErrorKind::shape, "gather: cannot index a 0-d value");
+  auto axis = normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(input.size()));
+  SymShape out(input.begin(), input.begin() + axis);
+  out.insert(out.end(), in[1].shape.begin(), in[1].shape.end());
+  out.insert(out.end(), input.begin() + axis + 1, input.end());
   return ValueInfo{in[0].dtype, out};
 }
 
@@ -348,9 +351,10 @@ void register_nn_ops(OpRegistry& registry) {
                               [](const std::vector<ValueInfo>& in, const Attributes&) { return in[0]; }));
   registry.add(builtin_schema(
       "gather",
-      "input[indices] along axis 0 (numpy fancy indexing): output shape indices.shape + input.shape[1:]; indices "
-      "are int32 or int64, negative ones count from the end, out-of-range ones are an error.",
-      {{"input"}, {"indices"}}, {}, infer_gather));
+      "numpy.take(input, indices, axis) / ONNX Gather (axis default 0: input[indices]): output shape "
+      "input.shape[:axis] + indices.shape + input.shape[axis+1:]; indices are int32 or int64, negative ones count "
+      "from the end, out-of-range ones are an error.",
+      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}, true}}, infer_gather));
   const std::string conv_doc =
       " Cross-correlation (no kernel flip) with zero padding; stride, padding (before, after per spatial axis), "
       "dilation and groups as in torch. Input and weight share the dtype; add a bias with `add`.";
@@ -380,8 +384,8 @@ void register_nn_ops(OpRegistry& registry) {
        {"stride", AttrType::int_list, std::nullopt},
        {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0}}},
        {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}},
-       {"ceil_mode", AttrType::boolean, AttrValue{false}, false},
-       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, false}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}, true},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, true}},
       infer_pool(1)));
   registry.add(builtin_schema(
       "max_pool2d",
@@ -392,8 +396,8 @@ void register_nn_ops(OpRegistry& registry) {
        {"stride", AttrType::int_list, std::nullopt},
        {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0, 0, 0}}},
        {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}},
-       {"ceil_mode", AttrType::boolean, AttrValue{false}, false},
-       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, false}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}, true},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, true}},
       infer_pool(2)));
   registry.add(builtin_schema(
       "robust_sqrt",

@@ -304,6 +304,204 @@ def compute_nn(op, a, x):
         axes = tuple(range(a["axis"] % x[0].ndim, x[0].ndim))
         return normalize(x[0], axes, a["epsilon"]) * x[1] + x[2]
     return None
+# --- ONNX shape/indexing ops (issue 14)
+
+def onnx_pad(x, a):
+    # Negative pads crop first; the rest is numpy.pad in the mode (ONNX's reference uses numpy.pad).
+    rank = x.ndim
+    pads = a["pads"]
+    crop = tuple(slice(max(0, -pads[i]), x.shape[i] - max(0, -pads[i + rank])) for i in range(rank))
+    x = x[crop]
+    widths = [(max(0, pads[i]), max(0, pads[i + rank])) for i in range(rank)]
+    if a["mode"] == "constant":
+        return np.pad(x, widths, mode="constant", constant_values=np.array(a["value"]).astype(x.dtype))
+    if a["mode"] == "wrap":
+        # Periodic, as onnxruntime wraps: numpy.pad's "wrap" stops being periodic once a pad on
+        # both sides exceeds the axis (it wraps the already padded array).
+        for axis, (before, after) in enumerate(widths):
+            x = np.take(x, np.arange(-before, x.shape[axis] + after) % max(x.shape[axis], 1), axis=axis)
+        return x
+    return np.pad(x, widths, mode=a["mode"])
+
+
+def depth_to_space(x, b, mode):
+    n, c, h, w = x.shape
+    if mode == "DCR":
+        y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    else:
+        y = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
+    return y.reshape(n, c // (b * b), h * b, w * b)
+
+
+def space_to_depth(x, b, mode):
+    n, c, h, w = x.shape
+    y = x.reshape(n, c, h // b, b, w // b, b)
+    y = y.transpose(0, 3, 5, 1, 2, 4) if mode == "DCR" else y.transpose(0, 1, 3, 5, 2, 4)
+    return y.reshape(n, c * b * b, h // b, w // b)
+
+
+def gather_elements(x, idx, axis):
+    axis %= x.ndim
+    window = tuple(slice(None) if i == axis else slice(0, idx.shape[i]) for i in range(x.ndim))
+    return np.take_along_axis(x[window], np.where(idx < 0, idx + x.shape[axis], idx), axis=axis)
+
+
+def reduce_into(y, t, u, reduction):
+    if reduction == "none":
+        y[t] = u
+    elif reduction == "add":
+        y[t] = y[t] + u
+    elif reduction == "mul":
+        y[t] = y[t] * u
+    elif reduction == "max":
+        y[t] = np.maximum(y[t], u)
+    else:
+        y[t] = np.minimum(y[t], u)
+
+
+def scatter_elements(x, idx, upd, a):
+    y = x.copy()
+    axis = a["axis"] % x.ndim
+    for p in np.ndindex(*idx.shape):
+        t = list(p)
+        t[axis] = int(idx[p])
+        reduce_into(y, tuple(t), upd[p], a["reduction"])
+    return y
+
+
+def gather_nd(x, idx, b):
+    batch = idx.shape[:b]
+    out = np.empty(idx.shape[:-1] + x.shape[b + idx.shape[-1]:], dtype=x.dtype)
+    for p in np.ndindex(*idx.shape[:-1]):
+        out[p] = x[p[:b] + tuple(int(i) for i in idx[p])]
+    assert batch == x.shape[:b]
+    return out
+
+
+def scatter_nd(x, idx, upd, reduction):
+    y = x.copy()
+    for p in np.ndindex(*idx.shape[:-1]):
+        reduce_into(y, tuple(int(i) for i in idx[p]), upd[p], reduction)
+    return y
+
+
+def one_hot(idx, values, a):
+    depth = a["depth"]
+    i = idx.astype(np.int64)
+    i = np.where(i < 0, i + depth, i)
+    hot = i[..., None] == np.arange(depth)
+    out = np.where(hot, values[1], values[0]).astype(values.dtype)
+    return np.moveaxis(out, -1, a["axis"] % (idx.ndim + 1))
+
+
+def cumsum(x, a):
+    axis = a["axis"]
+    if a["reverse"]:
+        x = np.flip(x, axis)
+    y = np.cumsum(x, axis=axis, dtype=x.dtype)
+    if a["exclusive"]:
+        y = np.concatenate([np.zeros_like(np.take(y, [0], axis=axis)), np.delete(y, -1, axis=axis)], axis=axis)
+    return np.flip(y, axis) if a["reverse"] else y
+
+
+def top_k(x, a, want_indices):
+    axis, k = a["axis"] % x.ndim, a["k"]
+    moved = np.moveaxis(x, axis, -1)
+    values = np.empty(moved.shape[:-1] + (k,), dtype=x.dtype)
+    indices = np.empty(moved.shape[:-1] + (k,), dtype=np.int64)
+    for p in np.ndindex(*moved.shape[:-1]):
+        line = [v.item() for v in moved[p]]
+        if a["largest"]:
+            key = lambda i: (not math.isnan(line[i]), 0 if math.isnan(line[i]) else -line[i], i)
+        else:
+            key = lambda i: (math.isnan(line[i]), 0 if math.isnan(line[i]) else line[i], i)
+        order = sorted(range(len(line)), key=key)[:k]
+        indices[p] = order
+        values[p] = [moved[p][i] for i in order]
+    return np.moveaxis(indices if want_indices else values, -1, axis)
+
+
+# Resize as ONNX's reference (onnx/backend/test/case/node/resize.py) computes it: every output
+# point interpolated one axis at a time (innermost first) from the n points nearest to its source
+# coordinate in the edge-padded axis.
+def resize_coeffs(a, ratio):
+    mode = a["mode"]
+    if mode == "nearest":
+        if ratio == 1:
+            return np.array([0.0, 1.0])
+        nm = a["nearest_mode"]
+        if nm == "round_prefer_floor":
+            return np.array([ratio <= 0.5, ratio > 0.5], dtype=np.float64)
+        if nm == "round_prefer_ceil":
+            return np.array([ratio < 0.5, ratio >= 0.5], dtype=np.float64)
+        return np.array([1.0, 0.0]) if nm == "floor" else np.array([0.0, 1.0])
+    if mode == "linear":
+        return np.array([1 - ratio, ratio])
+    A = a["cubic_coeff_a"]
+    return np.array([((A * (ratio + 1) - 5 * A) * (ratio + 1) + 8 * A) * (ratio + 1) - 4 * A,
+                     ((A + 2) * ratio - (A + 3)) * ratio * ratio + 1,
+                     ((A + 2) * (1 - ratio) - (A + 3)) * (1 - ratio) * (1 - ratio) + 1,
+                     ((A * ((1 - ratio) + 1) - 5 * A) * ((1 - ratio) + 1) + 8 * A) * ((1 - ratio) + 1) - 4 * A])
+
+
+def resize_1d(data, scale, x, roi, a):
+    ctm = a["coordinate_transformation_mode"]
+    width = len(data)
+    out_width = scale * width
+    if ctm == "align_corners":
+        x_ori = 0.0 if out_width == 1 else x * (width - 1) / (out_width - 1)
+    elif ctm == "asymmetric":
+        x_ori = x / scale
+    elif ctm == "tf_crop_and_resize":
+        if out_width == 1:
+            x_ori = (roi[1] - roi[0]) * (width - 1) / 2
+        else:
+            x_ori = x * (roi[1] - roi[0]) * (width - 1) / (out_width - 1)
+        x_ori += roi[0] * (width - 1)
+        if x_ori < 0 or x_ori > width - 1:
+            return a["extrapolation_value"]
+    elif ctm == "tf_half_pixel_for_nn":
+        x_ori = (x + 0.5) / scale
+    elif ctm == "pytorch_half_pixel":
+        x_ori = -0.5 if out_width == 1 else (x + 0.5) / scale - 0.5
+    else:
+        x_ori = (x + 0.5) / scale - 0.5
+    x_ori = float(x_ori)
+    ratio = 1 if x_ori.is_integer() else x_ori - math.floor(x_ori)
+    coeffs = resize_coeffs(a, ratio)
+    n = len(coeffs)
+    pad = int(np.ceil(n / 2))
+    padded = np.pad(np.asarray(data, dtype=np.float64), pad, mode="edge")
+    xp = x_ori + pad
+    idxes = sorted(sorted(range(len(padded)), key=lambda i: (abs(xp - i), i))[:n])
+    if a["exclude_outside"]:
+        for k, i in enumerate(idxes):
+            if i - pad < 0 or i - pad >= width:
+                coeffs[k] = 0
+        coeffs = coeffs / coeffs.sum()
+    return float(np.dot(coeffs, padded[idxes]))
+
+
+def resize_nd(data, scales, x, roi, a):
+    n = data.ndim
+    if n == 1:
+        return resize_1d(data, scales[0], x[0], roi, a)
+    inner_roi = None if roi is None else np.concatenate([roi[1:n], roi[n + 1:]])
+    rows = [resize_nd(data[i], scales[1:], x[1:], inner_roi, a) for i in range(data.shape[0])]
+    return resize_1d(rows, scales[0], x[0], None if roi is None else [roi[0], roi[n]], a)
+
+
+def resize(x, a):
+    sizes = [x.shape[i] if s == -1 else s for i, s in enumerate(a["sizes"])]
+    scales = np.array(a["scales"], dtype=np.float64) if a["scales"] else np.array(sizes) / np.array(x.shape)
+    roi = np.array(a["roi"], dtype=np.float64) if a["roi"] else None
+    out = np.zeros(sizes)
+    for p in np.ndindex(*sizes):
+        out[p] = resize_nd(x.astype(np.float64), scales, p, roi, a)
+    if np.issubdtype(x.dtype, np.integer):
+        info = np.iinfo(x.dtype)
+        return np.clip(np.rint(out), info.min, info.max).astype(x.dtype)
+    return out.astype(x.dtype)
 
 
 def compute(op, a, x):
@@ -348,7 +546,7 @@ def compute(op, a, x):
     if op == "identity":
         return x[0].copy()
     if op == "gather":
-        return x[0][x[1]]
+        return np.take(x[0], x[1], axis=a["axis"])
     if op in ("conv1d", "conv2d"):
         return conv(x[0], x[1], a, int(op[4]))
     if op in ("max_pool1d", "max_pool2d") and not a["ceil_mode"] and not a["pad_with_neg_inf"]:
@@ -420,6 +618,42 @@ def compute_onnx_math(op, a, x):
         result = compute_nn(op, a, x)
     if result is not None:
         return result
+    # --- ONNX shape/indexing ops (issue 14)
+    if op == "slice":
+        window = [slice(None)] * x[0].ndim
+        axes = a["axes"] if a["axes"] is not None else list(range(len(a["starts"])))
+        steps = a["steps"] if a["steps"] is not None else [1] * len(a["starts"])
+        for axis, start, end, step in zip(axes, a["starts"], a["ends"], steps):
+            window[axis] = slice(start, end, step)  # Python's slice clamping is ONNX's
+        return x[0][tuple(window)]
+    if op == "expand":
+        return np.broadcast_to(x[0], np.broadcast_shapes(x[0].shape, tuple(a["shape"]))).copy()
+    if op == "tile":
+        return np.tile(x[0], a["repeats"]) if a["repeats"] else x[0].copy()
+    if op == "pad":
+        return onnx_pad(x[0], a)
+    if op == "depth_to_space":
+        return depth_to_space(x[0], a["blocksize"], a["mode"])
+    if op == "space_to_depth":
+        return space_to_depth(x[0], a["blocksize"], a["mode"])
+    if op == "gather_elements":
+        return gather_elements(x[0], x[1], a["axis"])
+    if op == "scatter_elements":
+        return scatter_elements(x[0], x[1], x[2], a)
+    if op == "gather_nd":
+        return gather_nd(x[0], x[1], a["batch_dims"])
+    if op == "scatter_nd":
+        return scatter_nd(x[0], x[1], x[2], a["reduction"])
+    if op == "one_hot":
+        return one_hot(x[0], x[1], a)
+    if op == "trilu":
+        return np.triu(x[0], a["k"]) if a["upper"] else np.tril(x[0], a["k"])
+    if op == "cumsum":
+        return cumsum(x[0], a)
+    if op == "resize":
+        return resize(x[0], a)
+    if op in ("top_k_values", "top_k_indices"):
+        return top_k(x[0], a, op == "top_k_indices")
     raise ValueError("the oracle does not know operator " + op)
 
 

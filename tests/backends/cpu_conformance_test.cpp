@@ -131,6 +131,17 @@ std::vector<OpCase> cpu_cases() {
       {f32({1, 4, 5, 6}), f32({4, 3, 3, 2})});
   add("conv_transpose1d", {{"stride", ints({3})}, {"padding", ints({1, 2})}}, {f32({2, 3, 7}), f32({3, 5, 4})});
   add("conv_transpose3d", {{"stride", ints({2, 2, 2})}}, {f32({1, 2, 3, 3, 3}), f32({2, 3, 2, 2, 2})});
+  // --- ONNX shape/indexing ops (issue 14): resize where oneDNN's resampling maps as ONNX does.
+  auto text = [](const char* s) { return AttrValue{std::string(s)}; };
+  add("resize", {{"sizes", ints({2, 3, 32, 48})}, {"mode", text("linear")}}, {f32({2, 3, 16, 16})});
+  add("resize", {{"sizes", ints({1, 2, 5, 7})}, {"mode", text("linear")}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}},
+      {f32({1, 2, 9, 4})});
+  add("resize", {{"sizes", ints({1, 2, 6, 4, 10})}, {"mode", text("linear")}}, {f32({1, 2, 3, 4, 5})});
+  add("resize", {{"sizes", ints({2, 4, 32, 32})}, {"scales", AttrValue{std::vector<double>{1, 1, 2, 2}}},
+                 {"coordinate_transformation_mode", text("asymmetric")}, {"nearest_mode", text("floor")}},
+      {f32({2, 4, 16, 16})});
+  add("resize", {{"sizes", ints({1, 3, 9, 8})}, {"nearest_mode", text("round_prefer_ceil")}}, {f32({1, 3, 3, 2})});
+  add("resize", {{"sizes", ints({2, 3, 12})}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}}, {f32({2, 3, 4})});
   return c;
 }
 
@@ -613,4 +624,30 @@ TEST_CASE("backends by name", "[backends]") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("unknown backend 'gpu' (known: cpu, reference)") != std::string::npos);
   }
+}
+
+// --- ONNX shape/indexing ops (issue 14)
+TEST_CASE("resize runs on cpu only where oneDNN maps coordinates as ONNX does", "[backends][cpu]") {
+  auto text = [](const char* s) { return AttrValue{std::string(s)}; };
+  auto supported = [&](const Attributes& attrs, Shape input) {
+    Prepared p = prepare_case(OpCase{"resize", attrs, {{DType::float32, std::move(input)}}}, 1);
+    return cpu_backend().supports(spec_of(p, false));
+  };
+  const Shape image = {1, 2, 4, 4};
+  CHECK(supported({{"sizes", ints({1, 2, 8, 8})}}, image));
+  CHECK(supported({{"sizes", ints({1, 2, 6, 3})}, {"mode", text("linear")}}, image));
+  // Nearest picks differ from oneDNN's for factors that are not integers, for asymmetric with
+  // rounding, and for half_pixel with floor.
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 6, 6})}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"coordinate_transformation_mode", text("asymmetric")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"nearest_mode", text("floor")}}, image));
+  // Other mappings, cubic, scales that are not the size ratio, resized N or C, other dtypes.
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"mode", text("linear")}, {"coordinate_transformation_mode", text("align_corners")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 1, 8})}, {"mode", text("linear")}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"mode", text("cubic")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 2, 2})}, {"mode", text("linear")}, {"scales", AttrValue{std::vector<double>{1, 1, 0.6, 0.6}}}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 4, 8, 8})}, {"mode", text("linear")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({8, 8})}, {"mode", text("linear")}}, {4, 4}));
+  Prepared p = prepare_case(OpCase{"resize", {{"sizes", ints({1, 2, 8, 8})}}, {{DType::float64, image}}}, 1);
+  CHECK_FALSE(cpu_backend().supports(spec_of(p, false)));
 }

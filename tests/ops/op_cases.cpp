@@ -386,6 +386,129 @@ std::vector<OpCase> build_cases() {
   add("layer_norm", {}, {f32({2, 3, 8}), f32({8}), f32({8})});
   add("layer_norm", {{"axis", int64_t{1}}, {"epsilon", 1e-3}}, {f64({2, 3, 4}), f64({3, 4}), f64({4})});
   add("layer_norm", {{"axis", int64_t{0}}}, {f64({3, 5}, 100, 101), f64({1}), f64({5})});
+  // --- ONNX shape/indexing ops (issue 14). Data movement runs over every element size.
+  auto typed = [](DType dtype, Shape shape, double low = -9, double high = 9) { return TensorSpec{dtype, std::move(shape), low, high}; };
+  using Numbers = std::vector<double>;
+  const int64_t max64 = std::numeric_limits<int64_t>::max(), min64 = std::numeric_limits<int64_t>::min();
+  add("slice", {{"starts", Ints{1, 0}}, {"ends", Ints{3, -1}}}, {f32({4, 5})});
+  add("slice", {{"starts", Ints{-1}}, {"ends", Ints{min64}}, {"axes", Ints{1}}, {"steps", Ints{-1}}}, {i64({3, 4})});
+  add("slice", {{"starts", Ints{0, 1}}, {"ends", Ints{max64, 1000}}, {"axes", Ints{0, 2}}, {"steps", Ints{2, 3}}},
+      {typed(DType::uint8, {5, 3, 7}, 0, 255)});
+  add("slice", {{"starts", Ints{-3}}, {"ends", Ints{-1}}, {"axes", Ints{-1}}}, {boolean({2, 6})});
+  add("slice", {{"starts", Ints{3}}, {"ends", Ints{1}}}, {f64({5})});
+  add("slice", {{"starts", Ints{1}}, {"ends", Ints{3}}, {"axes", Ints{0}}, {"steps", Ints{1}}}, {typed(DType::float16, {4, 4})});
+  add("slice", {{"starts", Ints{100}}, {"ends", Ints{-100}}, {"steps", Ints{-2}}}, {typed(DType::int8, {7})});
+  add("slice", {{"starts", Ints{-1000, 5}}, {"ends", Ints{2, -6}}, {"axes", Ints{0, 1}}, {"steps", Ints{1, -1}}},
+      {i32({4, 2})});
+  add("expand", {{"shape", Ints{2, 3, 4}}}, {f32({3, 1})});
+  add("expand", {{"shape", Ints{2, 1}}}, {i64({4})});
+  add("expand", {{"shape", Ints{3}}}, {boolean({1})});
+  add("expand", {{"shape", Ints{2, 1}}}, {typed(DType::uint8, {2, 1, 3}, 0, 255)});
+  add("expand", {{"shape", Ints{2, 2}}}, {typed(DType::float16, {})});
+  add("expand", {{"shape", Ints{3, 0}}}, {f64({3, 1})});
+  add("tile", {{"repeats", Ints{2, 1}}}, {f32({2, 3})});
+  add("tile", {{"repeats", Ints{3}}}, {typed(DType::int8, {3})});
+  add("tile", {{"repeats", Ints{1, 3}}}, {boolean({2, 2})});
+  add("tile", {{"repeats", Ints{1, 2, 0}}}, {f64({2, 1, 2})});
+  add("tile", {{"repeats", Ints{}}}, {typed(DType::float16, {})});
+  add("pad", {{"pads", Ints{1, 0, 0, 2}}, {"value", 1.5}}, {f32({2, 3})});
+  add("pad", {{"pads", Ints{2, 1, 1, 3}}, {"mode", std::string("reflect")}}, {f64({3, 4})});
+  add("pad", {{"pads", Ints{0, 2, 1, 1}}, {"mode", std::string("edge")}}, {i32({2, 3})});
+  add("pad", {{"pads", Ints{1, 2, 4, 1}}, {"mode", std::string("wrap")}}, {i64({3, 2})});
+  add("pad", {{"pads", Ints{-1, 1, 0, -2}}}, {f32({4, 5})});
+  add("pad", {{"pads", Ints{-1, 3, 2, -1}}, {"mode", std::string("reflect")}}, {f64({5, 4})});
+  add("pad", {{"pads", Ints{5, 4}}, {"mode", std::string("reflect")}}, {f64({3})});
+  add("pad", {{"pads", Ints{2, 2}}, {"mode", std::string("reflect")}}, {i64({1})});
+  add("pad", {{"pads", Ints{1, 0, 1, 1}}, {"value", int64_t{7}}}, {typed(DType::uint8, {2, 2}, 0, 255)});
+  add("pad", {{"pads", Ints{1, 1}}, {"value", int64_t{1}}}, {boolean({3})});
+  add("pad", {{"pads", Ints{1, 1, 1, 1}}, {"mode", std::string("edge")}}, {typed(DType::float16, {2, 2})});
+  add("depth_to_space", {{"blocksize", int64_t{2}}}, {f32({1, 8, 2, 3})});
+  add("depth_to_space", {{"blocksize", int64_t{2}}, {"mode", std::string("CRD")}}, {f64({2, 8, 2, 2})});
+  add("depth_to_space", {{"blocksize", int64_t{3}}}, {typed(DType::uint8, {1, 9, 1, 2}, 0, 255)});
+  add("space_to_depth", {{"blocksize", int64_t{2}}}, {f32({1, 2, 4, 6})});
+  add("space_to_depth", {{"blocksize", int64_t{3}}, {"mode", std::string("CRD")}}, {i64({2, 1, 6, 3})});
+  add("gather", {{"axis", int64_t{1}}}, {f32({3, 4, 5}), i64({2, 2}, -4, 3)});
+  add("gather", {{"axis", int64_t{-1}}}, {boolean({4, 3}), values(DType::int32, {2}, {2, -3})});
+  add("gather", {{"axis", int64_t{0}}}, {typed(DType::uint8, {2, 3}, 0, 255), values(DType::int64, {}, {1})});
+  add("gather", {{"axis", int64_t{1}}}, {typed(DType::float16, {5, 2}), values(DType::int64, {3}, {1, 0, 1})});
+  add("gather_elements", {}, {f32({3, 4}), i64({2, 4}, -3, 2)});
+  add("gather_elements", {{"axis", int64_t{1}}}, {i32({3, 3}), i32({3, 2}, -3, 2)});
+  add("gather_elements", {{"axis", int64_t{-1}}}, {boolean({2, 3, 4}), i64({2, 3, 2}, -4, 3)});
+  add("gather_elements", {{"axis", int64_t{0}}}, {typed(DType::float16, {4, 2}), i64({1, 2}, 0, 3)});
+  add("gather_elements", {{"axis", int64_t{1}}}, {f64({3, 4}), i64({2, 5}, -4, 3)});
+  add("scatter_elements", {}, {f32({3, 4}), i64({2, 4}, -3, 2), f32({2, 4})});
+  add("scatter_elements", {{"reduction", std::string("add")}}, {f64({4, 3}), i64({5, 3}, 0, 3), f64({5, 3})});
+  add("scatter_elements", {{"axis", int64_t{1}}, {"reduction", std::string("mul")}}, {i32({3, 4}), i32({3, 5}, 0, 3), i32({3, 5}, -3, 3)});
+  add("scatter_elements", {{"axis", int64_t{1}}, {"reduction", std::string("max")}}, {f32({2, 5}), i64({2, 4}, -5, 4), f32({2, 4})});
+  add("scatter_elements", {{"axis", int64_t{-1}}, {"reduction", std::string("min")}}, {i64({2, 2, 3}), i64({2, 2, 4}, 0, 2), i64({2, 2, 4})});
+  add("scatter_elements", {{"axis", int64_t{0}}}, {boolean({4, 2}), i32({2, 2}, 0, 3), boolean({2, 2})});
+  add("scatter_elements", {{"reduction", std::string("add")}}, {typed(DType::uint8, {3}, 0, 255), i64({4}, 0, 2), typed(DType::uint8, {4}, 0, 255)});
+  add("gather_nd", {}, {f32({2, 3, 4}), values(DType::int64, {3, 2}, {1, 2, 0, -1, -2, 0})});
+  add("gather_nd", {{"batch_dims", int64_t{1}}}, {f64({2, 3, 4}), values(DType::int64, {2, 2, 1}, {2, 0, -1, 1})});
+  add("gather_nd", {}, {boolean({3, 2}), values(DType::int32, {2, 2, 2}, {0, 1, 2, 0, 1, 1, -1, -2})});
+  add("gather_nd", {{"batch_dims", int64_t{2}}}, {i64({2, 2, 3}), values(DType::int64, {2, 2, 1}, {0, 2, 1, -1})});
+  add("scatter_nd", {}, {f32({4, 3}), values(DType::int64, {2, 1}, {3, 0}), f32({2, 3})});
+  add("scatter_nd", {{"reduction", std::string("add")}}, {f64({4}), values(DType::int64, {3, 1}, {1, 1, -1}), f64({3})});
+  add("scatter_nd", {{"reduction", std::string("mul")}}, {i64({2, 3, 2}), values(DType::int32, {2, 2}, {1, 2, 0, 0}), i64({2, 2})});
+  add("scatter_nd", {{"reduction", std::string("max")}}, {f32({2, 2}), values(DType::int64, {2, 2}, {0, 1, 0, 1}), f32({2})});
+  add("scatter_nd", {{"reduction", std::string("min")}}, {i32({3, 2}), values(DType::int64, {1, 1}, {2}), i32({1, 2})});
+  add("scatter_nd", {}, {typed(DType::int8, {2, 2}), values(DType::int64, {1, 2}, {1, 0}), typed(DType::int8, {1})});
+  add("one_hot", {{"depth", int64_t{4}}}, {i64({2, 3}, -5, 5), values(DType::float32, {2}, {0, 1})});
+  add("one_hot", {{"depth", int64_t{3}}, {"axis", int64_t{0}}}, {i32({3}, -3, 2), values(DType::int64, {2}, {-1, 5})});
+  add("one_hot", {{"depth", int64_t{3}}, {"axis", int64_t{-1}}},
+      {values(DType::float32, {4}, {0.7, 2.2, -1.5, 3}), values(DType::bool_, {2}, {0, 1})});
+  add("one_hot", {{"depth", int64_t{5}}, {"axis", int64_t{1}}}, {typed(DType::uint8, {2, 2}, 0, 6), f64({2})});
+  add("trilu", {}, {f32({4, 5})});
+  add("trilu", {{"upper", false}, {"k", int64_t{1}}}, {f32({4, 5})});
+  add("trilu", {{"k", int64_t{-1}}}, {f64({2, 3, 4})});
+  add("trilu", {{"upper", false}}, {boolean({3, 3})});
+  add("trilu", {{"k", int64_t{10}}}, {i64({3, 5})});
+  add("trilu", {{"upper", false}, {"k", int64_t{-2}}}, {typed(DType::uint8, {2, 4, 3}, 0, 255)});
+  add("trilu", {{"upper", true}, {"k", max64}}, {typed(DType::float16, {2, 2})});
+  add("cumsum", {{"axis", int64_t{0}}}, {f32({3, 4})});
+  add("cumsum", {{"axis", int64_t{1}}, {"exclusive", true}}, {f64({2, 5})});
+  add("cumsum", {{"axis", int64_t{0}}, {"reverse", true}}, {i32({5})});
+  add("cumsum", {{"axis", int64_t{-2}}, {"exclusive", true}, {"reverse", true}}, {i64({2, 3, 2})});
+  add("cumsum", {{"axis", int64_t{0}}}, {typed(DType::uint8, {6}, 0, 255)});
+  add("cumsum", {{"axis", int64_t{0}}}, {values(DType::uint32, {3}, {4294967295.0, 2, 3})});
+  const std::string mode = "mode", ctm = "coordinate_transformation_mode", nearest_mode = "nearest_mode";
+  auto str = [](const char* s) { return AttrValue{std::string(s)}; };
+  add("resize", {{"sizes", Ints{1, 1, 4, 6}}}, {f32({1, 1, 2, 2})});
+  add("resize", {{"sizes", Ints{1, 1, 4, 6}}, {"scales", Numbers{1, 1, 2, 3}}, {ctm, str("asymmetric")}, {nearest_mode, str("floor")}},
+      {f32({1, 1, 2, 2})});
+  add("resize", {{"sizes", Ints{1, 2, 3, 4}}, {ctm, str("align_corners")}, {nearest_mode, str("round_prefer_ceil")}},
+      {f32({1, 2, 5, 7})});
+  add("resize", {{"sizes", Ints{1, 1, 5, 3}}, {ctm, str("pytorch_half_pixel")}, {nearest_mode, str("ceil")}}, {f64({1, 1, 3, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 8, 8}}, {mode, str("linear")}}, {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{2, 5, 3}}, {mode, str("linear")}, {ctm, str("align_corners")}}, {f64({2, 3, 5})});
+  add("resize", {{"sizes", Ints{1, 1, 2, 2}}, {"scales", Numbers{1, 1, 0.6, 0.6}}, {mode, str("linear")}, {ctm, str("asymmetric")}},
+      {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 1, 3}}, {mode, str("linear")}, {ctm, str("pytorch_half_pixel")}}, {f64({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 8, 8}}, {mode, str("cubic")}}, {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 3, 6}}, {mode, str("cubic")}, {ctm, str("align_corners")}, {"cubic_coeff_a", -0.5},
+                 {"exclude_outside", true}},
+      {f64({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 6, 5}}, {"scales", Numbers{1, 1, 1.6, 1.4}}, {mode, str("cubic")}, {ctm, str("asymmetric")}},
+      {f64({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 3, 3}}, {"roi", Numbers{0, 0, 0.4, 0.6, 1, 1, 0.6, 0.8}}, {mode, str("linear")},
+                 {ctm, str("tf_crop_and_resize")}, {"extrapolation_value", 10.0}},
+      {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 4, 3}}, {"roi", Numbers{0, 0, -0.2, 0.1, 1, 1, 1.3, 0.9}}, {ctm, str("tf_crop_and_resize")},
+                 {"extrapolation_value", int64_t{-1}}},
+      {f64({1, 1, 5, 4})});
+  add("resize", {{"sizes", Ints{1, 3, 6, 5}}, {mode, str("linear")}}, {typed(DType::uint8, {1, 3, 4, 4}, 0, 255)});
+  add("resize", {{"sizes", Ints{-1, -1, 7}}, {mode, str("linear")}}, {f32({2, 3, 4})});
+  add("resize", {{"sizes", Ints{2, 6}}, {mode, str("nearest")}}, {i32({2, 3})});
+  for (bool largest : {true, false}) {
+    for (const char* op : {"top_k_values", "top_k_indices"}) {
+      add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});
+      add(op, {{"k", int64_t{3}}, {"axis", int64_t{0}}, {"largest", largest}, {"sorted", false}}, {f64({4, 3})});
+      add(op, {{"k", int64_t{4}}, {"largest", largest}}, {values(DType::int64, {2, 6}, {3, 1, 3, 2, 1, 3, 0, 0, 5, 0, 5, 0})});
+      add(op, {{"k", int64_t{3}}, {"largest", largest}}, {values(DType::float64, {5}, {1, nan, 3, nan, 2})});
+      add(op, {{"k", int64_t{0}}, {"axis", int64_t{1}}, {"largest", largest}}, {i32({2, 3})});
+      add(op, {{"k", int64_t{2}}, {"axis", int64_t{-2}}, {"largest", largest}}, {typed(DType::uint8, {3, 2}, 0, 255)});
+    }
+  }
   return cases;
 }
 

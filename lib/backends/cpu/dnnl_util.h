@@ -202,5 +202,7 @@ void add_elementwise_ops(CpuOpTable& table);  // elementwise.cpp: unary eltwise,
 void add_softmax_ops(CpuOpTable& table);      // normalization.cpp: softmax
 void add_reduction_ops(CpuOpTable& table);    // reduction.cpp: sum, mean, prod
 void add_layout_ops(CpuOpTable& table);       // layout.cpp: transpose, concat
+// --- ONNX shape/indexing ops (issue 14)
+void add_resize_ops(CpuOpTable& table);       // resize.cpp: resize (nearest, linear) on resampling
 
 }  // namespace mithril::cpu

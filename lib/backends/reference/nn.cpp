@@ -25,21 +25,32 @@ void identity_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& o
   if (out.nbytes() > 0) std::memcpy(out.mutable_data(), in[0].data(), out.nbytes());
 }
 
-void gather_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+// Viewed as [outer, rows, block]: for each outer index, the block of every indexed row in turn.
+void gather_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
   const Tensor& input = in[0];
   const Tensor& indices = in[1];
-  int64_t rows = input.shape()[0];
-  std::size_t row_bytes = rows == 0 ? 0 : input.nbytes() / static_cast<std::size_t>(rows);
-  const char* src = static_cast<const char*>(input.data());
-  char* dst = static_cast<char*>(out.mutable_data());
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), input.ndim()));
+  int64_t rows = input.shape()[axis], outer = 1, block = 1;
+  for (std::size_t a = 0; a < axis; ++a) outer *= input.shape()[a];
+  for (std::size_t a = axis + 1; a < input.shape().size(); ++a) block *= input.shape()[a];
+  std::size_t block_bytes = static_cast<std::size_t>(block) * dtype_size(input.dtype());
+  std::vector<int64_t> checked(static_cast<std::size_t>(indices.numel()));
   for (int64_t i = 0; i < indices.numel(); ++i) {
-    int64_t index = static_cast<int64_t>(indices.value_at(i));
+    int64_t index = indices.dtype() == DType::int64 ? indices.data_as<int64_t>()[i] : indices.data_as<int32_t>()[i];
     int64_t row = index < 0 ? index + rows : index;
     if (row < 0 || row >= rows)
-      throw Error(ErrorKind::shape, "gather: index " + std::to_string(index) + " is out of range for axis 0 of size " +
-                                        std::to_string(rows));
-    if (row_bytes) std::memcpy(dst + static_cast<std::size_t>(i) * row_bytes, src + static_cast<std::size_t>(row) * row_bytes, row_bytes);
+      throw Error(ErrorKind::shape, "gather: index " + std::to_string(index) + " is out of range for axis " +
+                                        std::to_string(axis) + " of size " + std::to_string(rows));
+    checked[static_cast<std::size_t>(i)] = row;
   }
+  if (block_bytes == 0) return;
+  const char* src = static_cast<const char*>(input.data());
+  char* dst = static_cast<char*>(out.mutable_data());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t row : checked) {
+      std::memcpy(dst, src + static_cast<std::size_t>(o * rows + row) * block_bytes, block_bytes);
+      dst += block_bytes;
+    }
 }
 
 // Convolution over `rank` spatial axes (1 or 2), treating 1-D as 2-D with height 1.

@@ -94,6 +94,10 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   if (op == "softmax") return Translation{"Softmax", {"input"}, {{"axis", a.at("axis")}}, {}};
   if (op == "where") return Translation{"Where", {"cond", "input1", "input2"}, {}, {}};
   if (op == "gather") {
+    if (auto axis = a.find("axis"); axis != a.end() && attr_str(axis->second) != "0") {
+      why = "gather along axis " + attr_str(axis->second) + " (Python Mithril indexes axis 0 only)";
+      return std::nullopt;
+    }
     // Same numbers, different shape rules in Python: Embedding is weight[input] for a 2-D float
     // table and any indices; PermuteTensor is input[indices] for 1-D indices as long as input's
     // first axis. A table of unknown rank is taken for an Embedding when it is a parameter.
