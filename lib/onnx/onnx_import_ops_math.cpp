@@ -1,0 +1,367 @@
+// Converters of ONNX's element-wise math, activations, softmax, reductions and matrix products.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "onnx/onnx_import_context.h"
+#include "ops/registry.h"
+
+namespace mithril::onnx_import {
+
+namespace {
+
+bool have_op(const std::string& name) { return OpRegistry::global().find(name) != nullptr; }
+
+Converter unary(const std::string& op) {
+  return [op](NodeContext& c) { c.output(0, c.apply(op, {c.input(0)})); };
+}
+
+// ONNX binary ops broadcast like numpy and take one dtype; Pow alone allows a different exponent type.
+Converter binary(const std::string& op) {
+  return [op](NodeContext& c) { c.output(0, c.apply(op, {c.input(0), c.input(1)})); };
+}
+
+Operand cast_to(const NodeContext& c, const Operand& x, DType dtype) {
+  if (x.info().dtype == dtype) return x;
+  return c.apply("cast", {x}, {{"dtype", dtype_attr(dtype)}});
+}
+
+void convert_div(NodeContext& c) {
+  Operand a = c.input(0), b = c.input(1);
+  // Our divide is true division; ONNX divides integers with truncation (the ONNX tests use numpy's
+  // a / b then a cast). floor_divide agrees for same-signed operands.
+  c.output(0, c.apply(is_floating(a.info().dtype) ? "divide" : "floor_divide", {a, b}));
+}
+
+void convert_pow(NodeContext& c) {
+  Operand a = c.input(0), b = c.input(1);
+  c.output(0, c.apply("power", {a, cast_to(c, b, a.info().dtype)}));
+}
+
+// Sum, Mean, Max, Min with any number of inputs: a chain of binary ops.
+Converter variadic(const std::string& op, bool mean) {
+  return [op, mean](NodeContext& c) {
+    Operand acc = c.input(0);
+    for (int i = 1; i < c.inputs(); ++i) acc = c.apply(op, {acc, c.input(i)});
+    if (mean && c.inputs() > 1) acc = c.apply("divide", {acc, scalar_like(c, acc.info().dtype, c.inputs())});
+    c.output(0, acc);
+  };
+}
+
+void convert_identity(NodeContext& c) { c.output(0, c.input(0)); }
+
+void convert_dropout(NodeContext& c) {
+  // Inference: the input unchanged; the optional mask is all true.
+  if (c.has(2)) {
+    const Tensor* training = c.known(2);
+    if (!training || training->value_at(0) != 0) c.refuse("training mode is not supported (random masks)");
+  }
+  Operand x = c.input(0);
+  c.output(0, x);
+  if (c.wants_output(1)) {
+    std::optional<Shape> shape = concrete_shape(x);
+    if (!shape) c.refuse("the mask output needs a known input shape");
+    Tensor mask(DType::bool_, *shape);
+    for (int64_t i = 0; i < mask.numel(); ++i) mask.mutable_data_as<uint8_t>()[i] = 1;
+    c.output(1, c.constant(mask));
+  }
+}
+
+void convert_cast(NodeContext& c) {
+  std::optional<DType> to = dtype_from_onnx(static_cast<int32_t>(c.attr_int("to", 0)));
+  if (!to) c.refuse("cast to " + onnx_type_name(static_cast<int32_t>(c.attr_int("to", 0))) + " is not supported");
+  c.output(0, cast_to(c, c.input(0), *to));
+}
+
+void convert_cast_like(NodeContext& c) { c.output(0, cast_to(c, c.input(0), c.input(1).info().dtype)); }
+
+void convert_leaky_relu(NodeContext& c) {
+  c.output(0, c.apply("leaky_relu", {c.input(0)}, {{"slope", c.attr_float("alpha", 0.01)}}));
+}
+
+void convert_gelu(NodeContext& c) {
+  c.output(0, c.apply("gelu", {c.input(0)}, {{"approximate", c.attr_string("approximate", "none") == "tanh"}}));
+}
+
+void convert_reciprocal(NodeContext& c) {
+  Operand x = c.input(0);
+  if (have_op("reciprocal")) return c.output(0, c.apply("reciprocal", {x}));
+  c.output(0, c.apply("divide", {scalar_like(c, x.info().dtype, 1), x}));
+}
+
+// An op B adds (nn/math contract) when present; `fallback` composes it from existing ops. Without
+// either the converter is null and not registered: the op is then imported through its ONNX function
+// body when it has one, or listed as unsupported.
+Converter prefer(const std::string& op, std::function<void(NodeContext&)> fallback, std::function<Attributes(NodeContext&)> attrs = {}) {
+  if (!have_op(op) && !fallback) return nullptr;
+  return [op, fallback, attrs](NodeContext& c) {
+    if (have_op(op)) {
+      std::vector<Operand> ins;
+      for (int i = 0; i < c.inputs(); ++i)
+        if (c.has(i)) ins.push_back(c.input(i));
+      c.output(0, c.apply(op, ins, attrs ? attrs(c) : Attributes{}));
+      return;
+    }
+    fallback(c);
+  };
+}
+
+Operand softmax_like(const NodeContext& c, const Operand& x, int64_t axis, bool log) {
+  int64_t rank = rank_of(c, x);
+  int64_t a = norm_axis(c, axis, rank);
+  if (log) {
+    if (have_op("log_softmax")) return c.apply("log_softmax", {x}, {{"axis", a}});
+    // x - max - log(sum(exp(x - max))): exact where log(softmax) would underflow to -inf.
+    Operand m = c.apply("max", {x}, {{"axes", std::vector<int64_t>{a}}, {"keepdims", true}});
+    Operand shifted = c.apply("subtract", {x, m});
+    Operand s = c.apply("sum", {c.apply("exp", {shifted})}, {{"axes", std::vector<int64_t>{a}}, {"keepdims", true}});
+    return c.apply("subtract", {shifted, c.apply("log", {s})});
+  }
+  return c.apply("softmax", {x}, {{"axis", a}});
+}
+
+// Softmax, LogSoftmax, Hardmax before opset 13 work on the input seen as 2-D [prod(:axis), prod(axis:)].
+Converter softmax(bool log) {
+  return [log](NodeContext& c) {
+    Operand x = c.input(0);
+    if (c.opset() >= 13) return c.output(0, softmax_like(c, x, c.attr_int("axis", -1), log));
+    int64_t rank = rank_of(c, x);
+    int64_t axis = c.attr_int("axis", 1);
+    axis = axis < 0 ? axis + rank : axis;
+    if (axis == rank - 1 || rank == 0) return c.output(0, softmax_like(c, x, -1, log));
+    std::optional<Shape> shape = concrete_shape(x);
+    if (!shape) c.refuse("opset < 13 softmax over several axes needs a known input shape");
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= (*shape)[i];
+    Operand flat = reshape_to(c, x, {outer, inner});
+    c.output(0, reshape_to(c, softmax_like(c, flat, -1, log), *shape));
+  };
+}
+
+// --- reductions ---
+
+std::optional<std::vector<int64_t>> reduce_axes(NodeContext& c) {
+  // Axes are an attribute before ReduceSum-13 / other reductions-18, an optional input after.
+  if (c.has_attr("axes")) return c.attr_ints("axes");
+  if (c.has(1)) {
+    std::vector<int64_t> axes = c.need_ints(1, "axes");
+    if (!axes.empty()) return axes;
+  }
+  return std::nullopt;
+}
+
+Operand reduce(NodeContext& c, const std::string& op, const Operand& x) {
+  std::optional<std::vector<int64_t>> axes = reduce_axes(c);
+  bool keepdims = c.attr_int("keepdims", 1) != 0;
+  if (!axes) {
+    if (c.attr_int("noop_with_empty_axes", 0)) return x;
+    return c.apply(op, {x}, {{"axes", AttrValue{}}, {"keepdims", keepdims}});
+  }
+  int64_t rank = rank_of(c, x);
+  std::vector<int64_t> normalized;
+  for (int64_t a : *axes) normalized.push_back(norm_axis(c, a, rank));
+  return c.apply(op, {x}, {{"axes", normalized}, {"keepdims", keepdims}});
+}
+
+Converter reduction(const std::string& op) {
+  return [op](NodeContext& c) { c.output(0, reduce(c, op, c.input(0))); };
+}
+
+void convert_reduce_l1(NodeContext& c) { c.output(0, reduce(c, "sum", c.apply("abs", {c.input(0)}))); }
+
+void convert_reduce_sum_square(NodeContext& c) {
+  Operand x = c.input(0);
+  c.output(0, reduce(c, "sum", c.apply("multiply", {x, x})));
+}
+
+void convert_reduce_l2(NodeContext& c) {
+  Operand x = c.input(0);
+  Operand s = reduce(c, "sum", c.apply("multiply", {x, x}));
+  if (is_floating(s.info().dtype)) return c.output(0, c.apply("sqrt", {s}));
+  // Integer inputs: the square root in float64, truncated back as numpy's astype does.
+  DType dtype = s.info().dtype;
+  c.output(0, cast_to(c, c.apply("sqrt", {cast_to(c, s, DType::float64)}), dtype));
+}
+
+void convert_reduce_log_sum(NodeContext& c) { c.output(0, c.apply("log", {reduce(c, "sum", c.input(0))})); }
+
+void convert_reduce_log_sum_exp(NodeContext& c) {
+  Operand x = c.input(0);
+  DType dtype = x.info().dtype;
+  if (!is_floating(dtype)) x = cast_to(c, x, DType::float64);
+  Operand r = c.apply("log", {reduce(c, "sum", c.apply("exp", {x}))});
+  c.output(0, cast_to(c, r, dtype));
+}
+
+// --- matrix products ---
+
+void convert_matmul(NodeContext& c) { c.output(0, c.apply("matmul", {c.input(0), c.input(1)})); }
+
+void convert_gemm(NodeContext& c) {
+  Operand a = c.input(0), b = c.input(1);
+  if (c.attr_int("transA", 0)) a = c.apply("transpose", {a}, {{"axes", std::vector<int64_t>{1, 0}}});
+  if (c.attr_int("transB", 0)) b = c.apply("transpose", {b}, {{"axes", std::vector<int64_t>{1, 0}}});
+  Operand y = c.apply("matmul", {a, b});
+  DType dtype = y.info().dtype;
+  double alpha = c.attr_float("alpha", 1.0), beta = c.attr_float("beta", 1.0);
+  if (alpha != 1.0) y = c.apply("multiply", {y, scalar_like(c, dtype, alpha)});
+  if (c.has(2)) {
+    Operand bias = c.input(2);
+    if (beta != 1.0) bias = c.apply("multiply", {bias, scalar_like(c, dtype, beta)});
+    y = c.apply("add", {y, bias});
+  }
+  c.output(0, y);
+}
+
+// --- element-wise compositions for activations B may not have added yet ---
+
+void convert_clip(NodeContext& c) {
+  Operand x = c.input(0);
+  DType dtype = x.info().dtype;
+  std::optional<Operand> lo, hi;
+  if (c.opset() < 11) {
+    if (c.has_attr("min")) lo = scalar_like(c, dtype, c.attr_float("min", 0));
+    if (c.has_attr("max")) hi = scalar_like(c, dtype, c.attr_float("max", 0));
+  } else {
+    if (c.has(1)) lo = c.input(1);
+    if (c.has(2)) hi = c.input(2);
+  }
+  if (have_op("clip") && (!lo || lo->is_known()) && (!hi || hi->is_known())) {
+    Attributes attrs{{"min", lo ? AttrValue{lo->known->value_at(0)} : AttrValue{}},
+                     {"max", hi ? AttrValue{hi->known->value_at(0)} : AttrValue{}}};
+    return c.output(0, c.apply("clip", {x}, attrs));
+  }
+  if (lo) x = c.apply("maximum", {x, *lo});
+  if (hi) x = c.apply("minimum", {x, *hi});
+  c.output(0, x);
+}
+
+void convert_hard_sigmoid_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  Operand y = c.apply("add", {c.apply("multiply", {x, scalar_like(c, t, c.attr_float("alpha", 0.2))}),
+                              scalar_like(c, t, c.attr_float("beta", 0.5))});
+  y = c.apply("minimum", {c.apply("maximum", {y, scalar_like(c, t, 0)}), scalar_like(c, t, 1)});
+  c.output(0, y);
+}
+
+void convert_elu_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  Operand neg = c.apply("multiply", {c.apply("subtract", {c.apply("exp", {c.apply("minimum", {x, scalar_like(c, t, 0)})}), scalar_like(c, t, 1)}),
+                                     scalar_like(c, t, c.attr_float("alpha", 1.0))});
+  c.output(0, c.apply("add", {c.apply("relu", {x}), neg}));
+}
+
+void convert_softsign_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  c.output(0, c.apply("divide", {x, c.apply("add", {c.apply("abs", {x}), scalar_like(c, t, 1)})}));
+}
+
+void convert_prelu_fallback(NodeContext& c) {
+  Operand x = c.input(0), slope = c.input(1);
+  DType t = x.info().dtype;
+  Operand zero = scalar_like(c, t, 0);
+  c.output(0, c.apply("add", {c.apply("maximum", {x, zero}), c.apply("multiply", {slope, c.apply("minimum", {x, zero})})}));
+}
+
+void convert_selu_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  double alpha = c.attr_float("alpha", 1.67326319217681884765625), gamma = c.attr_float("gamma", 1.05070102214813232421875);
+  Operand zero = scalar_like(c, t, 0);
+  Operand neg = c.apply("multiply", {c.apply("subtract", {c.apply("exp", {c.apply("minimum", {x, zero})}), scalar_like(c, t, 1)}),
+                                     scalar_like(c, t, alpha)});
+  c.output(0, c.apply("multiply", {c.apply("add", {c.apply("maximum", {x, zero}), neg}), scalar_like(c, t, gamma)}));
+}
+
+Attributes attrs_alpha(NodeContext& c, double fallback) { return {{"alpha", c.attr_float("alpha", fallback)}}; }
+
+}  // namespace
+
+void register_math_converters(ConverterTable& t) {
+  t["Add"] = binary("add");
+  t["Sub"] = binary("subtract");
+  t["Mul"] = binary("multiply");
+  t["Div"] = convert_div;
+  t["Pow"] = convert_pow;
+  t["Max"] = variadic("maximum", false);
+  t["Min"] = variadic("minimum", false);
+  t["Sum"] = variadic("add", false);
+  t["Mean"] = variadic("add", true);
+  t["Relu"] = unary("relu");
+  t["Sigmoid"] = unary("sigmoid");
+  t["Tanh"] = unary("tanh");
+  t["Softplus"] = unary("softplus");
+  t["Exp"] = unary("exp");
+  t["Log"] = unary("log");
+  t["Sqrt"] = unary("sqrt");
+  t["Abs"] = unary("abs");
+  t["Neg"] = unary("negate");
+  t["Sin"] = unary("sin");
+  t["Cos"] = unary("cos");
+  t["Identity"] = convert_identity;
+  t["Dropout"] = convert_dropout;
+  t["Cast"] = convert_cast;
+  t["CastLike"] = convert_cast_like;
+  t["LeakyRelu"] = convert_leaky_relu;
+  t["Gelu"] = convert_gelu;
+  t["Reciprocal"] = convert_reciprocal;
+  t["Softmax"] = softmax(false);
+  t["LogSoftmax"] = softmax(true);
+  t["ReduceSum"] = reduction("sum");
+  t["ReduceMean"] = reduction("mean");
+  t["ReduceMax"] = reduction("max");
+  t["ReduceMin"] = reduction("min");
+  t["ReduceProd"] = reduction("prod");
+  t["ReduceL1"] = convert_reduce_l1;
+  t["ReduceL2"] = convert_reduce_l2;
+  t["ReduceSumSquare"] = convert_reduce_sum_square;
+  t["ReduceLogSum"] = convert_reduce_log_sum;
+  t["ReduceLogSumExp"] = convert_reduce_log_sum_exp;
+  t["MatMul"] = convert_matmul;
+  t["Gemm"] = convert_gemm;
+  t["Clip"] = convert_clip;
+  t["HardSigmoid"] = prefer("hard_sigmoid", convert_hard_sigmoid_fallback, [](NodeContext& c) {
+    return Attributes{{"alpha", c.attr_float("alpha", 0.2)}, {"beta", c.attr_float("beta", 0.5)}};
+  });
+  t["Elu"] = prefer("elu", convert_elu_fallback, [](NodeContext& c) { return attrs_alpha(c, 1.0); });
+  t["Celu"] = prefer("celu", nullptr, [](NodeContext& c) { return attrs_alpha(c, 1.0); });
+  t["Selu"] = prefer("selu", convert_selu_fallback, [](NodeContext& c) {
+    return Attributes{{"alpha", c.attr_float("alpha", 1.67326319217681884765625)}, {"gamma", c.attr_float("gamma", 1.05070102214813232421875)}};
+  });
+  t["Softsign"] = prefer("softsign", convert_softsign_fallback);
+  t["PRelu"] = prefer("prelu", convert_prelu_fallback);
+  t["ThresholdedRelu"] = prefer("thresholded_relu", nullptr, [](NodeContext& c) { return attrs_alpha(c, 1.0); });
+  t["Shrink"] = prefer("shrink", nullptr, [](NodeContext& c) {
+    return Attributes{{"bias", c.attr_float("bias", 0)}, {"lambd", c.attr_float("lambd", 0.5)}};
+  });
+  t["HardSwish"] = prefer("hard_swish", nullptr);
+  t["Mish"] = prefer("mish", nullptr);
+  // Unary math B adds.
+  for (auto [onnx, ours] : std::vector<std::pair<const char*, const char*>>{
+           {"Erf", "erf"}, {"Floor", "floor"}, {"Ceil", "ceil"}, {"Round", "round"}, {"Sign", "sign"}, {"Tan", "tan"},
+           {"Asin", "asin"}, {"Acos", "acos"}, {"Atan", "atan"}, {"Sinh", "sinh"}, {"Cosh", "cosh"}, {"Asinh", "asinh"},
+           {"Acosh", "acosh"}, {"Atanh", "atanh"}, {"IsNaN", "isnan"}, {"Not", "logical_not"}})
+    t[onnx] = prefer(ours, nullptr);
+  t["IsInf"] = prefer("isinf", nullptr, [](NodeContext& c) {
+    return Attributes{{"detect_positive", c.attr_int("detect_positive", 1) != 0}, {"detect_negative", c.attr_int("detect_negative", 1) != 0}};
+  });
+  t["Mod"] = prefer("mod", nullptr, [](NodeContext& c) { return Attributes{{"fmod", c.attr_int("fmod", 0) != 0}}; });
+  for (auto [onnx, ours] : std::vector<std::pair<const char*, const char*>>{
+           {"Equal", "equal"}, {"Less", "less"}, {"LessOrEqual", "less_equal"}, {"Greater", "greater"},
+           {"GreaterOrEqual", "greater_equal"}, {"And", "logical_and"}, {"Or", "logical_or"}, {"Xor", "logical_xor"},
+           {"BitwiseAnd", "bitwise_and"}, {"BitwiseOr", "bitwise_or"}, {"BitwiseXor", "bitwise_xor"}, {"BitwiseNot", "bitwise_not"}})
+    t[onnx] = prefer(ours, nullptr);
+  for (const char* arg : {"ArgMax", "ArgMin"}) {
+    std::string ours = std::string(arg) == "ArgMax" ? "argmax" : "argmin";
+    t[arg] = prefer(ours, nullptr, [](NodeContext& c) {
+      return Attributes{{"axis", c.attr_int("axis", 0)}, {"keepdims", c.attr_int("keepdims", 1) != 0},
+                        {"select_last_index", c.attr_int("select_last_index", 0) != 0}};
+    });
+  }
+}
+
+}  // namespace mithril::onnx_import

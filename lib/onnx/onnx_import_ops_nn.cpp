@@ -1,0 +1,250 @@
+// Converters of ONNX's convolution, pooling and normalization ops.
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "onnx/onnx_import_context.h"
+#include "ops/registry.h"
+
+namespace mithril::onnx_import {
+
+namespace {
+
+bool have_op(const std::string& name) { return OpRegistry::global().find(name) != nullptr; }
+
+bool op_has_attr(const std::string& op, const std::string& attr) {
+  const OpSchema* s = OpRegistry::global().find(op);
+  if (!s) return false;
+  for (const AttrSpec& a : s->attributes)
+    if (a.name == attr) return true;
+  return false;
+}
+
+// Window geometry shared by Conv, ConvTranspose and the pools.
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations;
+  std::vector<int64_t> pads;  ///< ours: (before, after) per spatial axis
+};
+
+// ONNX pads [b1, b2, ..., e1, e2, ...] or auto_pad -> ours (b1, e1, b2, e2, ...).
+Window window(NodeContext& c, const Operand& x, std::vector<int64_t> kernel, bool ceil_mode = false) {
+  std::size_t n = kernel.size();
+  Window w;
+  w.kernel = kernel;
+  w.strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  w.dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  if (w.strides.size() != n || w.dilations.size() != n) c.refuse("strides or dilations do not match the kernel's rank");
+  std::vector<int64_t> onnx_pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  if (onnx_pads.size() != 2 * n) c.refuse("pads must hold two values per spatial axis");
+  std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    SymShape shape = x.info().shape;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Dim& d = shape[2 + i];
+      if (!d.is_known()) c.refuse("auto_pad " + auto_pad + " needs known spatial sizes");
+      int64_t out = (d.size + w.strides[i] - 1) / w.strides[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + (kernel[i] - 1) * w.dilations[i] + 1 - d.size);
+      int64_t small = total / 2, big = total - small;
+      onnx_pads[i] = auto_pad == "SAME_UPPER" ? small : big;
+      onnx_pads[i + n] = auto_pad == "SAME_UPPER" ? big : small;
+    }
+  } else if (auto_pad == "VALID") {
+    onnx_pads.assign(2 * n, 0);
+  } else if (auto_pad != "NOTSET") {
+    c.refuse("auto_pad '" + auto_pad + "' is not known");
+  }
+  (void)ceil_mode;
+  for (std::size_t i = 0; i < n; ++i) {
+    w.pads.push_back(onnx_pads[i]);
+    w.pads.push_back(onnx_pads[i + n]);
+  }
+  return w;
+}
+
+// A per-channel vector [C] reshaped to broadcast against [N, C, spatial...].
+Operand channel_vector(NodeContext& c, const Operand& v, int64_t rank) {
+  std::vector<int64_t> shape(static_cast<std::size_t>(std::max<int64_t>(rank - 1, 1)), 1);
+  shape[0] = -1;
+  return reshape_to(c, v, shape);
+}
+
+void convert_conv(NodeContext& c) {
+  Operand x = c.input(0), weight = c.input(1);
+  int64_t rank = rank_of(c, weight);
+  int64_t spatial = rank - 2;
+  std::optional<Shape> wshape = concrete_shape(weight);
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  if (kernel.empty()) {
+    if (!wshape) c.refuse("the weight's shape must be known");
+    kernel.assign(wshape->begin() + 2, wshape->end());
+  }
+  Window w = window(c, x, kernel);
+  std::string op = spatial == 1 ? "conv1d" : spatial == 2 ? "conv2d" : spatial == 3 ? "conv3d" : "";
+  if (op.empty() || !have_op(op)) c.refuse(fmt::format("{}-D convolution is not supported", spatial));
+  Operand y = c.apply(op, {x, weight},
+                      {{"stride", w.strides}, {"padding", w.pads}, {"dilation", w.dilations}, {"groups", c.attr_int("group", 1)}});
+  if (c.has(2)) y = c.apply("add", {y, channel_vector(c, c.input(2), rank)});
+  c.output(0, y);
+}
+
+void convert_conv_transpose(NodeContext& c) {
+  Operand x = c.input(0), weight = c.input(1);
+  int64_t rank = rank_of(c, weight);
+  int64_t spatial = rank - 2;
+  std::string op = fmt::format("conv_transpose{}d", spatial);
+  if (!have_op(op)) c.refuse(fmt::format("{}-D transposed convolution is not supported", spatial));
+  std::optional<Shape> wshape = concrete_shape(weight);
+  std::optional<Shape> xshape = concrete_shape(x);
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  if (kernel.empty()) {
+    if (!wshape) c.refuse("the weight's shape must be known");
+    kernel.assign(wshape->begin() + 2, wshape->end());
+  }
+  std::size_t n = kernel.size();
+  std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> out_pad = c.attr_ints("output_padding", std::vector<int64_t>(n, 0));
+  std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
+  std::vector<int64_t> output_shape = c.attr_ints("output_shape");
+  if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    if (!xshape) c.refuse("output_shape / auto_pad need a known input shape");
+    for (std::size_t i = 0; i < n; ++i) {
+      int64_t in = (*xshape)[2 + i];
+      int64_t out = output_shape.empty() ? in * strides[i] : output_shape[output_shape.size() - n + i];
+      int64_t total = strides[i] * (in - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1 - out;
+      if (total < 0) {
+        out_pad[i] -= total;
+        total = 0;
+      }
+      bool upper = auto_pad != "SAME_LOWER";
+      pads[i] = upper ? total / 2 : total - total / 2;
+      pads[i + n] = total - pads[i];
+    }
+  } else if (auto_pad == "VALID") {
+    pads.assign(2 * n, 0);
+  }
+  std::vector<int64_t> ours;
+  for (std::size_t i = 0; i < n; ++i) {
+    ours.push_back(pads[i]);
+    ours.push_back(pads[i + n]);
+  }
+  Operand y = c.apply(op, {x, weight},
+                      {{"stride", strides}, {"padding", ours}, {"output_padding", out_pad}, {"dilation", dilations},
+                       {"groups", c.attr_int("group", 1)}});
+  if (c.has(2)) y = c.apply("add", {y, channel_vector(c, c.input(2), rank)});
+  c.output(0, y);
+}
+
+void convert_max_pool(NodeContext& c) {
+  if (c.wants_output(1)) c.refuse("the Indices output is not supported");
+  Operand x = c.input(0);
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  Window w = window(c, x, kernel);
+  bool padded = std::any_of(w.pads.begin(), w.pads.end(), [](int64_t p) { return p != 0; });
+  bool ceil_mode = c.attr_int("ceil_mode", 0) != 0;
+  if (c.attr_int("storage_order", 0) != 0) c.refuse("storage_order 1 is not supported");
+  std::string op = fmt::format("max_pool{}d", kernel.size());
+  if (!have_op(op)) c.refuse(fmt::format("{}-D max pooling is not supported", kernel.size()));
+  Attributes attrs{{"kernel_size", kernel}, {"stride", w.strides}, {"padding", w.pads}, {"dilation", w.dilations}};
+  if (padded) {
+    if (!op_has_attr(op, "pad_with_neg_inf")) c.refuse("padding needs -inf padding, which our max pool does not have");
+    attrs["pad_with_neg_inf"] = true;
+  }
+  if (ceil_mode) {
+    if (!op_has_attr(op, "ceil_mode")) c.refuse("ceil_mode is not supported");
+    attrs["ceil_mode"] = true;
+  }
+  c.output(0, c.apply(op, {x}, attrs));
+}
+
+void convert_average_pool(NodeContext& c) {
+  Operand x = c.input(0);
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  Window w = window(c, x, kernel);
+  std::string op = fmt::format("avg_pool{}d", kernel.size());
+  if (!have_op(op)) c.refuse(fmt::format("{}-D average pooling is not supported", kernel.size()));
+  Attributes attrs{{"kernel_size", kernel}, {"stride", w.strides}, {"padding", w.pads},
+                   {"ceil_mode", c.attr_int("ceil_mode", 0) != 0}, {"count_include_pad", c.attr_int("count_include_pad", 0) != 0}};
+  if (op_has_attr(op, "dilation")) attrs["dilation"] = w.dilations;
+  c.output(0, c.apply(op, {x}, attrs));
+}
+
+Converter global_pool(const std::string& op) {
+  return [op](NodeContext& c) {
+    Operand x = c.input(0);
+    int64_t rank = rank_of(c, x);
+    std::vector<int64_t> axes;
+    for (int64_t i = 2; i < rank; ++i) axes.push_back(i);
+    c.output(0, c.apply(op, {x}, {{"axes", axes}, {"keepdims", true}}));
+  };
+}
+
+void convert_batch_norm(NodeContext& c) {
+  if (c.attr_int("training_mode", 0) != 0 || c.wants_output(1) || c.wants_output(2))
+    c.refuse("training mode (running statistics outputs) is not supported");
+  Operand x = c.input(0), scale = c.input(1), bias = c.input(2), mean = c.input(3), var = c.input(4);
+  double eps = c.attr_float("epsilon", 1e-5);
+  if (have_op("batch_norm")) return c.output(0, c.apply("batch_norm", {x, scale, bias, mean, var}, {{"epsilon", eps}}));
+  int64_t rank = rank_of(c, x);
+  DType t = x.info().dtype;
+  // y = (x - mean) * scale / sqrt(var + eps) + bias, per channel.
+  Operand inv = c.apply("divide", {scale, c.apply("sqrt", {c.apply("add", {var, scalar_like(c, t, eps)})})});
+  Operand centered = c.apply("subtract", {x, channel_vector(c, mean, rank)});
+  c.output(0, c.apply("add", {c.apply("multiply", {centered, channel_vector(c, inv, rank)}), channel_vector(c, bias, rank)}));
+}
+
+void convert_instance_norm(NodeContext& c) {
+  Operand x = c.input(0), scale = c.input(1), bias = c.input(2);
+  double eps = c.attr_float("epsilon", 1e-5);
+  if (have_op("instance_norm")) return c.output(0, c.apply("instance_norm", {x, scale, bias}, {{"epsilon", eps}}));
+  int64_t rank = rank_of(c, x);
+  DType t = x.info().dtype;
+  std::vector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i) axes.push_back(i);
+  Operand mean = c.apply("mean", {x}, {{"axes", axes}, {"keepdims", true}});
+  Operand centered = c.apply("subtract", {x, mean});
+  Operand var = c.apply("mean", {c.apply("multiply", {centered, centered})}, {{"axes", axes}, {"keepdims", true}});
+  Operand normed = c.apply("divide", {centered, c.apply("sqrt", {c.apply("add", {var, scalar_like(c, t, eps)})})});
+  c.output(0, c.apply("add", {c.apply("multiply", {normed, channel_vector(c, scale, rank)}), channel_vector(c, bias, rank)}));
+}
+
+void convert_layer_norm(NodeContext& c) {
+  Operand x = c.input(0), scale = c.input(1);
+  int64_t rank = rank_of(c, x);
+  int64_t axis = norm_axis(c, c.attr_int("axis", -1), rank);
+  double eps = c.attr_float("epsilon", 1e-5);
+  DType t = x.info().dtype;
+  std::vector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i) axes.push_back(i);
+  if (c.attr_int("stash_type", 1) != 1 && t != DType::float64) c.refuse("stash_type other than float is not supported");
+  bool extra_outputs = c.wants_output(1) || c.wants_output(2);
+  if (have_op("layer_norm") && !extra_outputs) {
+    Operand bias = c.has(2) ? c.input(2) : c.apply("multiply", {scale, scalar_like(c, scale.info().dtype, 0)});
+    return c.output(0, c.apply("layer_norm", {x, scale, bias}, {{"axis", axis}, {"epsilon", eps}}));
+  }
+  Operand mean = c.apply("mean", {x}, {{"axes", axes}, {"keepdims", true}});
+  Operand centered = c.apply("subtract", {x, mean});
+  Operand var = c.apply("mean", {c.apply("multiply", {centered, centered})}, {{"axes", axes}, {"keepdims", true}});
+  Operand inv_std = c.apply("divide", {scalar_like(c, t, 1), c.apply("sqrt", {c.apply("add", {var, scalar_like(c, t, eps)})})});
+  Operand y = c.apply("multiply", {c.apply("multiply", {centered, inv_std}), scale});
+  if (c.has(2)) y = c.apply("add", {y, c.input(2)});
+  c.output(0, y);
+  c.output(1, mean);
+  c.output(2, inv_std);
+}
+
+}  // namespace
+
+void register_nn_converters(ConverterTable& t) {
+  t["Conv"] = convert_conv;
+  t["ConvTranspose"] = convert_conv_transpose;
+  t["MaxPool"] = convert_max_pool;
+  t["AveragePool"] = convert_average_pool;
+  t["GlobalAveragePool"] = global_pool("mean");
+  t["GlobalMaxPool"] = global_pool("max");
+  t["BatchNormalization"] = convert_batch_norm;
+  t["InstanceNormalization"] = convert_instance_norm;
+  t["LayerNormalization"] = convert_layer_norm;
+}
+
+}  // namespace mithril::onnx_import
