@@ -36,7 +36,12 @@ void convert_div(NodeContext& c) {
 
 void convert_pow(NodeContext& c) {
   Operand a = c.input(0), b = c.input(1);
-  c.output(0, c.apply("power", {a, cast_to(c, b, a.info().dtype)}));
+  DType dtype = a.info().dtype;
+  if (is_floating(dtype)) return c.output(0, c.apply("power", {a, cast_to(c, b, dtype)}));
+  // Integer bases: our power is floating-point; float64 holds the test range exactly, and the
+  // result is truncated back to the base's type as ONNX's reference does.
+  Operand p = c.apply("power", {cast_to(c, a, DType::float64), cast_to(c, b, DType::float64)});
+  c.output(0, cast_to(c, p, dtype));
 }
 
 // Sum, Mean, Max, Min with any number of inputs: a chain of binary ops.
@@ -260,8 +265,22 @@ void convert_softsign_fallback(NodeContext& c) {
   c.output(0, c.apply("divide", {x, c.apply("add", {c.apply("abs", {x}), scalar_like(c, t, 1)})}));
 }
 
+// PRelu before opset 7 took a per-channel slope [C] for any input [N, C, ...]; the version
+// converter keeps it as is, so such a slope is laid out to broadcast over axis 1.
+Operand prelu_slope(NodeContext& c, const Operand& x, const Operand& slope) {
+  ValueInfo xi = x.info(), si = slope.info();
+  if (!xi.rank_known || xi.shape.size() < 3 || si.shape.size() != 1 || !si.shape[0].is_known()) return slope;
+  const Dim& channels = xi.shape[1];
+  const Dim& last = xi.shape.back();
+  if (!channels.is_known() || channels.size != si.shape[0].size || si.shape[0].size == 1 || (last.is_known() && last.size == channels.size))
+    return slope;
+  std::vector<int64_t> shape(xi.shape.size() - 1, 1);
+  shape[0] = channels.size;
+  return reshape_to(c, slope, shape);
+}
+
 void convert_prelu_fallback(NodeContext& c) {
-  Operand x = c.input(0), slope = c.input(1);
+  Operand x = c.input(0), slope = prelu_slope(c, c.input(0), c.input(1));
   DType t = x.info().dtype;
   Operand zero = scalar_like(c, t, 0);
   c.output(0, c.apply("add", {c.apply("maximum", {x, zero}), c.apply("multiply", {slope, c.apply("minimum", {x, zero})})}));
@@ -333,7 +352,10 @@ void register_math_converters(ConverterTable& t) {
     return Attributes{{"alpha", c.attr_float("alpha", 1.67326319217681884765625)}, {"gamma", c.attr_float("gamma", 1.05070102214813232421875)}};
   });
   t["Softsign"] = prefer("softsign", convert_softsign_fallback);
-  t["PRelu"] = prefer("prelu", convert_prelu_fallback);
+  t["PRelu"] = [](NodeContext& c) {
+    if (!have_op("prelu")) return convert_prelu_fallback(c);
+    c.output(0, c.apply("prelu", {c.input(0), prelu_slope(c, c.input(0), c.input(1))}));
+  };
   t["ThresholdedRelu"] = prefer("thresholded_relu", nullptr, [](NodeContext& c) { return attrs_alpha(c, 1.0); });
   t["Shrink"] = prefer("shrink", nullptr, [](NodeContext& c) {
     return Attributes{{"bias", c.attr_float("bias", 0)}, {"lambd", c.attr_float("lambd", 0.5)}};

@@ -252,7 +252,7 @@ void convert_split(NodeContext& c) {
   Operand x = c.input(0);
   int64_t rank = rank_of(c, x);
   int64_t axis = norm_axis(c, c.attr_int("axis", 0), rank);
-  const Dim& d = x.info().shape[static_cast<std::size_t>(axis)];
+  const Dim d = x.info().shape[static_cast<std::size_t>(axis)];
   std::optional<std::vector<int64_t>> sizes = ints_operand(c, 1, "split");
   int n = c.outputs();
   if (!sizes) {
