@@ -445,9 +445,13 @@ OnnxModel Importer::run() {
   bytes.shrink_to_fit();
   if (!proto.has_graph()) throw Error(ErrorKind::format, path_ + ": not a valid ONNX model (no graph)");
 
+  bool external = false;
+  for (const onnx::TensorProto& t : proto.graph().initializer()) external = external || t.data_location() == onnx::TensorProto::EXTERNAL;
   if (options_.check) {
     try {
-      onnx::checker::check_model(proto);
+      // The path form resolves external data relative to the model's folder (it parses again).
+      if (external) onnx::checker::check_model(path_);
+      else onnx::checker::check_model(proto);
     } catch (const std::exception& e) {
       throw Error(ErrorKind::format, path_ + ": ONNX checker: " + e.what());
     }
@@ -458,7 +462,25 @@ OnnxModel Importer::run() {
   result_.metadata["onnx.opset"] = std::to_string(file_opset);
   if (file_opset > 0 && file_opset < kOldestNativeOpset) {
     try {
-      proto = onnx::version_conversion::ConvertVersion(proto, kOldestNativeOpset);
+      // The converter's adapters need the shapes of every node input: inferred ones, and those of
+      // initializers, which files since IR 4 need not list as graph inputs.
+      onnx::ModelProto typed = proto;
+      std::set<std::string> listed;
+      for (const onnx::ValueInfoProto& v : typed.graph().input()) listed.insert(v.name());
+      for (const onnx::TensorProto& t : typed.graph().initializer()) {
+        if (listed.count(t.name())) continue;
+        onnx::ValueInfoProto* v = typed.mutable_graph()->add_input();
+        v->set_name(t.name());
+        auto* tt = v->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(t.data_type());
+        for (int64_t d : t.dims()) tt->mutable_shape()->add_dim()->set_dim_value(d);
+      }
+      try {
+        onnx::shape_inference::InferShapes(typed);
+      } catch (const std::exception&) {
+        // The converter says what it lacks.
+      }
+      proto = onnx::version_conversion::ConvertVersion(typed, kOldestNativeOpset);
       opsets_[""] = kOldestNativeOpset;
       result_.metadata["onnx.converted_to_opset"] = std::to_string(kOldestNativeOpset);
     } catch (const std::exception& e) {

@@ -17,9 +17,28 @@ Converter unary(const std::string& op) {
   return [op](NodeContext& c) { c.output(0, c.apply(op, {c.input(0)})); };
 }
 
+// Before opset 7, binary ops broadcast only with attribute broadcast=1, aligning the right
+// operand's axes at `axis` (default: trailing, as numpy). Lays it out for numpy broadcasting.
+Operand legacy_broadcast(NodeContext& c, const Operand& a, const Operand& b) {
+  if (c.opset() >= 7 || !c.attr_int("broadcast", 0) || !c.has_attr("axis")) return b;
+  int64_t ra = rank_of(c, a), rb = rank_of(c, b);
+  int64_t axis = c.attr_int("axis", 0);
+  if (axis < 0) axis += ra;
+  int64_t trailing = ra - axis - rb;
+  if (trailing <= 0) return b;
+  std::optional<Shape> shape = concrete_shape(b);
+  if (!shape) c.refuse("legacy broadcasting needs the right operand's shape");
+  std::vector<int64_t> target(shape->begin(), shape->end());
+  target.insert(target.end(), static_cast<std::size_t>(trailing), 1);
+  return reshape_to(c, b, target);
+}
+
 // ONNX binary ops broadcast like numpy and take one dtype; Pow alone allows a different exponent type.
 Converter binary(const std::string& op) {
-  return [op](NodeContext& c) { c.output(0, c.apply(op, {c.input(0), c.input(1)})); };
+  return [op](NodeContext& c) {
+    Operand a = c.input(0);
+    c.output(0, c.apply(op, {a, legacy_broadcast(c, a, c.input(1))}));
+  };
 }
 
 Operand cast_to(const NodeContext& c, const Operand& x, DType dtype) {
@@ -31,11 +50,11 @@ void convert_div(NodeContext& c) {
   Operand a = c.input(0), b = c.input(1);
   // Our divide is true division; ONNX divides integers with truncation (the ONNX tests use numpy's
   // a / b then a cast). floor_divide agrees for same-signed operands.
-  c.output(0, c.apply(is_floating(a.info().dtype) ? "divide" : "floor_divide", {a, b}));
+  c.output(0, c.apply(is_floating(a.info().dtype) ? "divide" : "floor_divide", {a, legacy_broadcast(c, a, b)}));
 }
 
 void convert_pow(NodeContext& c) {
-  Operand a = c.input(0), b = c.input(1);
+  Operand a = c.input(0), b = legacy_broadcast(c, c.input(0), c.input(1));
   DType dtype = a.info().dtype;
   if (is_floating(dtype)) return c.output(0, c.apply("power", {a, cast_to(c, b, dtype)}));
   // Integer bases: our power is floating-point; float64 holds the test range exactly, and the

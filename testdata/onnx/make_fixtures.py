@@ -95,7 +95,7 @@ def old_opset():
     inits = [numpy_helper.from_array(np.array(v, dtype=np.float32), n) for n, v in
              (("scale", [1, 2]), ("bias", [0, 1]), ("mean", [0.5, -0.5]), ("var", [1, 4]))]
     nodes = [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["bn"], epsilon=1e-5),
-             helper.make_node("Add", ["bn", "bias"], ["y"], broadcast=1, axis=1)]
+             helper.make_node("Add", ["bn", "bias"], ["y"], broadcast=1)]
     g = helper.make_graph(nodes, "old", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, 2, 2])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, 2, 2])], inits)
     save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 6)]), "old_opset6.onnx")
