@@ -1,4 +1,6 @@
 // Converters of ONNX's convolution, pooling and normalization ops.
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -135,6 +137,54 @@ void convert_conv_transpose(NodeContext& c) {
   c.output(0, y);
 }
 
+// x padded on its spatial axes with `value` (pads: ours, before/after per spatial axis), by
+// concatenating constant blocks: for the pools when our operator lacks the padding semantics.
+Operand pad_with(NodeContext& c, const Operand& x, const std::vector<int64_t>& pads, double value) {
+  std::optional<Shape> shape = concrete_shape(x);
+  if (!shape) c.refuse("padding needs a known input shape");
+  Operand y = x;
+  Shape s = *shape;
+  for (std::size_t i = 0; 2 * i < pads.size(); ++i) {
+    int64_t axis = static_cast<int64_t>(i) + 2;
+    std::vector<Operand> parts;
+    for (int side = 0; side < 2; ++side) {
+      int64_t n = pads[2 * i + static_cast<std::size_t>(side)];
+      if (n < 0) c.refuse("negative padding is not supported");
+      if (n == 0) continue;
+      Shape block = s;
+      block[static_cast<std::size_t>(axis)] = n;
+      Tensor t = Tensor(DType::float64, block);
+      for (int64_t k = 0; k < t.numel(); ++k) t.mutable_data_as<double>()[k] = value;
+      parts.push_back(c.constant(t.cast(x.info().dtype)));
+    }
+    if (parts.empty()) continue;
+    std::vector<Operand> all;
+    if (pads[2 * i] > 0) all.push_back(parts.front());
+    all.push_back(y);
+    if (pads[2 * i + 1] > 0) all.push_back(parts.back());
+    y = c.apply("concat", all, {{"axis", axis}});
+    s[static_cast<std::size_t>(axis)] += pads[2 * i] + pads[2 * i + 1];
+  }
+  return y;
+}
+
+// Extra padding at the end of each spatial axis so that floor-mode pooling gives ceil_mode's
+// output size (ONNX: ceil((in + pads - dilated kernel) / stride) + 1 windows).
+std::vector<int64_t> ceil_mode_pads(NodeContext& c, const Operand& x, const Window& w) {
+  std::optional<Shape> shape = concrete_shape(x);
+  if (!shape) c.refuse("ceil_mode needs a known input shape");
+  std::vector<int64_t> pads = w.pads;
+  for (std::size_t i = 0; i < w.kernel.size(); ++i) {
+    int64_t in = (*shape)[2 + i] + w.pads[2 * i] + w.pads[2 * i + 1];
+    int64_t span = (w.kernel[i] - 1) * w.dilations[i] + 1;
+    int64_t out = (in - span + w.strides[i] - 1) / w.strides[i] + 1;
+    // The last window must start inside the input or its left padding (as torch and ONNX's reference).
+    if ((out - 1) * w.strides[i] >= (*shape)[2 + i] + w.pads[2 * i]) --out;
+    pads[2 * i + 1] += std::max<int64_t>(0, (out - 1) * w.strides[i] + span - in);
+  }
+  return pads;
+}
+
 void convert_max_pool(NodeContext& c) {
   if (c.wants_output(1)) c.refuse("the Indices output is not supported");
   Operand x = c.input(0);
@@ -146,15 +196,60 @@ void convert_max_pool(NodeContext& c) {
   std::string op = fmt::format("max_pool{}d", kernel.size());
   if (!have_op(op)) c.refuse(fmt::format("{}-D max pooling is not supported", kernel.size()));
   Attributes attrs{{"kernel_size", kernel}, {"stride", w.strides}, {"padding", w.pads}, {"dilation", w.dilations}};
-  if (padded) {
-    if (!op_has_attr(op, "pad_with_neg_inf")) c.refuse("padding needs -inf padding, which our max pool does not have");
-    attrs["pad_with_neg_inf"] = true;
+  if ((!padded || op_has_attr(op, "pad_with_neg_inf")) && (!ceil_mode || op_has_attr(op, "ceil_mode"))) {
+    if (padded) attrs["pad_with_neg_inf"] = true;
+    if (ceil_mode) attrs["ceil_mode"] = true;
+    return c.output(0, c.apply(op, {x}, attrs));
   }
-  if (ceil_mode) {
-    if (!op_has_attr(op, "ceil_mode")) c.refuse("ceil_mode is not supported");
-    attrs["ceil_mode"] = true;
+  // Our max pool pads with zeros: pad with -inf here and pool without padding.
+  std::vector<int64_t> pads = ceil_mode ? ceil_mode_pads(c, x, w) : w.pads;
+  Operand padded_x = pad_with(c, x, pads, -std::numeric_limits<double>::infinity());
+  attrs["padding"] = std::vector<int64_t>(pads.size(), 0);
+  c.output(0, c.apply(op, {padded_x}, attrs));
+}
+
+// Average pooling as a depthwise convolution with a kernel of ones: sums of each window, divided
+// by the window size, or (count_include_pad 0) by the same convolution of a ones image, which
+// counts the window's elements inside the input.
+void average_pool_by_conv(NodeContext& c, const Operand& x, const Window& w) {
+  std::optional<Shape> shape = concrete_shape(x);
+  std::size_t n = w.kernel.size();
+  std::string conv = n == 1 ? "conv1d" : n == 2 ? "conv2d" : "";
+  if (!shape || conv.empty()) c.refuse(fmt::format("{}-D average pooling needs our avg_pool{}d operator", n, n));
+  bool include_pad = c.attr_int("count_include_pad", 0) != 0;
+  bool ceil_mode = c.attr_int("ceil_mode", 0) != 0;
+  std::vector<int64_t> pads = ceil_mode ? ceil_mode_pads(c, x, w) : w.pads;
+  DType t = x.info().dtype;
+  int64_t channels = (*shape)[1];
+  Shape kshape{channels, 1};
+  kshape.insert(kshape.end(), w.kernel.begin(), w.kernel.end());
+  Tensor ones = Tensor(DType::float64, kshape);
+  for (int64_t k = 0; k < ones.numel(); ++k) ones.mutable_data_as<double>()[k] = 1;
+  Attributes attrs{{"stride", w.strides}, {"padding", pads}, {"dilation", w.dilations}, {"groups", channels}};
+  Operand sums = c.apply(conv, {x, c.constant(ones.cast(t))}, attrs);
+  if (include_pad && !ceil_mode) {
+    int64_t size = 1;
+    for (int64_t k : w.kernel) size *= k;
+    return c.output(0, c.apply("divide", {sums, scalar_like(c, t, static_cast<double>(size))}));
   }
-  c.output(0, c.apply(op, {x}, attrs));
+  // Element counts: a ones image (its declared padding counted too when count_include_pad).
+  Shape image{1, 1};
+  image.insert(image.end(), shape->begin() + 2, shape->end());
+  Tensor img(DType::float64, image);
+  for (int64_t k = 0; k < img.numel(); ++k) img.mutable_data_as<double>()[k] = 1;
+  Operand counted = c.constant(img.cast(t));
+  std::vector<int64_t> count_pads = pads;
+  if (include_pad) {
+    counted = pad_with(c, counted, w.pads, 1.0);
+    for (std::size_t i = 0; i < pads.size(); ++i) count_pads[i] -= w.pads[i];
+  }
+  Shape one_kernel{1, 1};
+  one_kernel.insert(one_kernel.end(), w.kernel.begin(), w.kernel.end());
+  Tensor k1(DType::float64, one_kernel);
+  for (int64_t k = 0; k < k1.numel(); ++k) k1.mutable_data_as<double>()[k] = 1;
+  Operand counts = c.apply(conv, {counted, c.constant(k1.cast(t))},
+                           {{"stride", w.strides}, {"padding", count_pads}, {"dilation", w.dilations}, {"groups", int64_t{1}}});
+  c.output(0, c.apply("divide", {sums, counts}));
 }
 
 void convert_average_pool(NodeContext& c) {
@@ -162,7 +257,7 @@ void convert_average_pool(NodeContext& c) {
   std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
   Window w = window(c, x, kernel);
   std::string op = fmt::format("avg_pool{}d", kernel.size());
-  if (!have_op(op)) c.refuse(fmt::format("{}-D average pooling is not supported", kernel.size()));
+  if (!have_op(op)) return average_pool_by_conv(c, x, w);
   Attributes attrs{{"kernel_size", kernel}, {"stride", w.strides}, {"padding", w.pads},
                    {"ceil_mode", c.attr_int("ceil_mode", 0) != 0}, {"count_include_pad", c.attr_int("count_include_pad", 0) != 0}};
   if (op_has_attr(op, "dilation")) attrs["dilation"] = w.dilations;
