@@ -1,5 +1,6 @@
 // Converters of ONNX's element-wise math, activations, softmax, reductions and matrix products.
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -315,6 +316,60 @@ void convert_selu_fallback(NodeContext& c) {
   c.output(0, c.apply("multiply", {c.apply("add", {c.apply("maximum", {x, zero}), neg}), scalar_like(c, t, gamma)}));
 }
 
+// Comparisons and logic from arithmetic, for builds without helper B's comparison operators:
+// a > b exactly when a - b > 0 (distinct floats never subtract to 0), and casting a number to
+// bool gives "nonzero". Integer differences that overflow and infinities compared with themselves
+// are outside what these fallbacks get right; the real operators replace them when present.
+Operand to_bool(const NodeContext& c, const Operand& x) { return cast_to(c, x, DType::bool_); }
+
+Operand positive_part_of_difference(const NodeContext& c, const Operand& a, const Operand& b) {
+  DType t = a.info().dtype;
+  if (t == DType::bool_) c.refuse("comparing bool values needs our comparison operators");
+  Operand d = c.apply("subtract", {a, b});
+  return c.apply("maximum", {d, scalar_like(c, t, 0)});
+}
+
+Operand logical_not(const NodeContext& c, const Operand& x) {
+  Operand i = cast_to(c, to_bool(c, x), DType::int32);
+  return to_bool(c, c.apply("subtract", {scalar_like(c, DType::int32, 1), i}));
+}
+
+Operand greater(const NodeContext& c, const Operand& a, const Operand& b) { return to_bool(c, positive_part_of_difference(c, a, b)); }
+
+Operand equal(const NodeContext& c, const Operand& a, const Operand& b) {
+  if (a.info().dtype == DType::bool_) {
+    Operand d = c.apply("subtract", {cast_to(c, a, DType::int32), cast_to(c, b, DType::int32)});
+    return logical_not(c, d);
+  }
+  return logical_not(c, c.apply("subtract", {a, b}));
+}
+
+Operand logic(const NodeContext& c, const std::string& kind, const Operand& a, const Operand& b) {
+  Operand x = cast_to(c, a, DType::int32), y = cast_to(c, b, DType::int32);
+  if (kind == "and") return to_bool(c, c.apply("multiply", {x, y}));
+  if (kind == "or") return to_bool(c, c.apply("add", {x, y}));
+  return to_bool(c, c.apply("abs", {c.apply("subtract", {x, y})}));
+}
+
+void register_comparison_fallbacks(ConverterTable& t) {
+  auto two = [](std::function<Operand(NodeContext&, const Operand&, const Operand&)> f) {
+    return [f](NodeContext& c) { c.output(0, f(c, c.input(0), c.input(1))); };
+  };
+  std::map<std::string, std::function<void(NodeContext&)>> fallbacks{
+      {"Greater", two([](NodeContext& c, const Operand& a, const Operand& b) { return greater(c, a, b); })},
+      {"Less", two([](NodeContext& c, const Operand& a, const Operand& b) { return greater(c, b, a); })},
+      {"GreaterOrEqual", two([](NodeContext& c, const Operand& a, const Operand& b) { return logical_not(c, greater(c, b, a)); })},
+      {"LessOrEqual", two([](NodeContext& c, const Operand& a, const Operand& b) { return logical_not(c, greater(c, a, b)); })},
+      {"Equal", two([](NodeContext& c, const Operand& a, const Operand& b) { return equal(c, a, b); })},
+      {"And", two([](NodeContext& c, const Operand& a, const Operand& b) { return logic(c, "and", a, b); })},
+      {"Or", two([](NodeContext& c, const Operand& a, const Operand& b) { return logic(c, "or", a, b); })},
+      {"Xor", two([](NodeContext& c, const Operand& a, const Operand& b) { return logic(c, "xor", a, b); })},
+      {"Not", [](NodeContext& c) { c.output(0, logical_not(c, c.input(0))); }},
+  };
+  for (auto& [onnx, fallback] : fallbacks)
+    if (!t.count(onnx) || !t[onnx]) t[onnx] = fallback;
+}
+
 Attributes attrs_alpha(NodeContext& c, double fallback) { return {{"alpha", c.attr_float("alpha", fallback)}}; }
 
 }  // namespace
@@ -396,6 +451,7 @@ void register_math_converters(ConverterTable& t) {
            {"GreaterOrEqual", "greater_equal"}, {"And", "logical_and"}, {"Or", "logical_or"}, {"Xor", "logical_xor"},
            {"BitwiseAnd", "bitwise_and"}, {"BitwiseOr", "bitwise_or"}, {"BitwiseXor", "bitwise_xor"}, {"BitwiseNot", "bitwise_not"}})
     t[onnx] = prefer(ours, nullptr);
+  register_comparison_fallbacks(t);
   for (const char* arg : {"ArgMax", "ArgMin"}) {
     std::string ours = std::string(arg) == "ArgMax" ? "argmax" : "argmin";
     t[arg] = prefer(ours, nullptr, [](NodeContext& c) {
