@@ -101,6 +101,17 @@ def old_opset():
     save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 6)]), "old_opset6.onnx")
 
 
+def function_op():
+    # MeanVarianceNormalization has no converter: it is imported through its ONNX function body.
+    # The Constant node feeding Mul (a data operand) becomes a constant of the model.
+    nodes = [helper.make_node("MeanVarianceNormalization", ["x"], ["n"], axes=[0, 2, 3]),
+             helper.make_node("Constant", [], ["two"], value=numpy_helper.from_array(np.array([2], dtype=np.float32))),
+             helper.make_node("Mul", ["n", "two"], ["y"])]
+    g = helper.make_graph(nodes, "mvn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 2, 2])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 2, 2])])
+    save(helper.make_model(g, opset_imports=OPSET), "function_op.onnx")
+
+
 if __name__ == "__main__":
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
     linear()
@@ -113,6 +124,7 @@ if __name__ == "__main__":
     external("external_out_of_bounds.onnx", "external.bin", 8, 12, False)
     external("external_escape.onnx", "../external.bin", 0, 12, False)
     old_opset()
+    function_op()
     with open("linear.onnx", "rb") as f:
         data = f.read()
     with open("truncated.onnx", "wb") as f:

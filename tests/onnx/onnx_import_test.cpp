@@ -126,3 +126,20 @@ TEST_CASE("onnx import: an opset-6 model goes through ONNX's version converter")
   CHECK(y[4] == Approx(1).margin(1e-4));
   CHECK(y[5] == Approx(1 + 2 * 2 / std::sqrt(4 + 1e-5) + 1).margin(1e-4));
 }
+
+TEST_CASE("onnx import: an op without a converter is imported through its ONNX function body; Constant nodes are constants") {
+  OnnxModel m = import_onnx(fixture("function_op.onnx"));
+  bool has_two = false;
+  for (const ConstantDecl& c : m.model->constants()) has_two = has_two || c.name == "two";
+  CHECK(has_two);
+  std::vector<float> x{1, 2, 3, 4, -1, 0, 1, 6};
+  TensorMap out = run(m, {{"x", floats({1, 2, 2, 2}, x)}});
+  const float* y = out.at("y").data_as<float>();
+  for (int channel = 0; channel < 2; ++channel) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < 4; ++i) mean += x[channel * 4 + i] / 4.0;
+    for (int i = 0; i < 4; ++i) var += (x[channel * 4 + i] - mean) * (x[channel * 4 + i] - mean) / 4.0;
+    for (int i = 0; i < 4; ++i)
+      CHECK(y[channel * 4 + i] == Approx(2 * (x[channel * 4 + i] - mean) / (std::sqrt(var) + 1e-9)).margin(1e-5));
+  }
+}
