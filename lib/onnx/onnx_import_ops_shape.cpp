@@ -400,33 +400,46 @@ void convert_resize(NodeContext& c) {
   Operand x = c.input(0);
   Shape in = need_shape(c, x, "Resize");
   std::vector<int64_t> sizes;
-  AttrValue scales_attr{};
+  std::vector<double> scales, roi;
+  // Opset 10: (X, scales); 11 and later: (X, roi, scales, sizes), empty tensors meaning absent.
   int scales_at = c.opset() >= 11 ? 2 : 1, sizes_at = 3;
   if (c.has(sizes_at) && c.need(sizes_at, "sizes").numel() > 0) {
     sizes = c.need_ints(sizes_at, "sizes");
-  } else if (c.has(scales_at)) {
+  } else if (c.has(scales_at) && c.need(scales_at, "scales").numel() > 0) {
     Tensor s = c.need(scales_at, "scales");
-    std::vector<double> scales;
     for (int64_t i = 0; i < s.numel(); ++i) scales.push_back(s.value_at(i));
     if (scales.size() != in.size()) c.refuse("scales must have one value per axis");
     for (std::size_t i = 0; i < in.size(); ++i) sizes.push_back(static_cast<int64_t>(std::floor(static_cast<double>(in[i]) * scales[i])));
-    scales_attr = scales;
   } else {
     c.refuse("neither scales nor sizes is given");
   }
+  if (sizes.size() != in.size()) c.refuse("sizes must have one value per axis");
+  std::string ctm = c.attr_string("coordinate_transformation_mode", c.opset() < 11 ? "asymmetric" : "half_pixel");
+  if (ctm == "tf_crop_and_resize" && c.has(1)) {
+    Tensor r = c.need(1, "roi");
+    for (int64_t i = 0; i < r.numel(); ++i) roi.push_back(r.value_at(i));
+  }
   if (c.has_attr("axes")) c.refuse("the axes attribute is not supported");
   if (c.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") c.refuse("keep_aspect_ratio_policy is not supported");
-  std::string mode = c.attr_string("mode", "nearest");
-  std::string ctm = c.attr_string("coordinate_transformation_mode", c.opset() < 11 ? "asymmetric" : "half_pixel");
   Attributes attrs{{"sizes", sizes},
-                   {"mode", mode},
+                   {"scales", scales},
+                   {"roi", roi},
+                   {"mode", c.attr_string("mode", "nearest")},
                    {"coordinate_transformation_mode", ctm},
                    {"nearest_mode", c.attr_string("nearest_mode", c.opset() < 11 ? "floor" : "round_prefer_floor")},
                    {"cubic_coeff_a", c.attr_float("cubic_coeff_a", -0.75)},
                    {"exclude_outside", c.attr_int("exclude_outside", 0) != 0},
-                   {"extrapolation_value", c.attr_float("extrapolation_value", 0.0)},
-                   {"scales", scales_attr}};
+                   {"extrapolation_value", c.attr_float("extrapolation_value", 0.0)}};
   c.output(0, c.apply("resize", {x}, attrs));
+}
+
+void convert_top_k(NodeContext& c) {
+  Operand x = c.input(0);
+  int64_t k = c.opset() < 10 ? c.attr_int("k", 1) : c.need_ints(1, "k").at(0);
+  Attributes attrs{{"k", k}, {"axis", c.attr_int("axis", -1)}, {"largest", c.attr_int("largest", 1) != 0},
+                   {"sorted", c.attr_int("sorted", 1) != 0}};
+  if (c.wants_output(0)) c.output(0, c.apply("top_k_values", {x}, attrs));
+  if (c.wants_output(1)) c.output(1, c.apply("top_k_indices", {x}, attrs));
 }
 
 Converter if_have(const std::string& op, Converter f) { return have_op(op) ? f : nullptr; }
@@ -457,6 +470,7 @@ void register_shape_converters(ConverterTable& t) {
   t["CumSum"] = if_have("cumsum", convert_cumsum);
   t["OneHot"] = if_have("one_hot", convert_one_hot);
   t["Resize"] = if_have("resize", convert_resize);
+  t["TopK"] = if_have("top_k_values", convert_top_k);
   t["GatherElements"] = simple("gather_elements", [](NodeContext& c) { return Attributes{{"axis", c.attr_int("axis", 0)}}; });
   t["ScatterElements"] = simple("scatter_elements", [](NodeContext& c) {
     return Attributes{{"axis", c.attr_int("axis", 0)}, {"reduction", c.attr_string("reduction", "none")}};
@@ -467,6 +481,8 @@ void register_shape_converters(ConverterTable& t) {
     return Attributes{{"blocksize", c.attr_int("blocksize", 1)}, {"mode", c.attr_string("mode", "DCR")}};
   });
   t["SpaceToDepth"] = simple("space_to_depth", [](NodeContext& c) { return Attributes{{"blocksize", c.attr_int("blocksize", 1)}}; });
+  // Upsample (deprecated since opset 10) is Resize with scales, no roi.
+  t["Upsample"] = if_have("resize", convert_resize);
   t["Einsum"] = simple("einsum", [](NodeContext& c) { return Attributes{{"equation", c.attr_string("equation", "")}}; });
 }
 
