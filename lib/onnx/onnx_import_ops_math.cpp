@@ -79,8 +79,10 @@ void convert_identity(NodeContext& c) { c.output(0, c.input(0)); }
 void convert_dropout(NodeContext& c) {
   // Inference: the input unchanged; the optional mask is all true.
   if (c.has(2)) {
-    const Tensor* training = c.known(2);
-    if (!training || training->value_at(0) != 0) c.refuse("training mode is not supported (random masks)");
+    // Training mode keeps everything only with ratio 0 (no random mask then).
+    bool training = c.need(2, "training_mode").value_at(0) != 0;
+    double ratio = !training ? 0 : c.has(1) ? c.need(1, "ratio").value_at(0) : 0.5;
+    if (ratio != 0) c.refuse("training mode is not supported (random masks)");
   }
   Operand x = c.input(0);
   c.output(0, x);
@@ -351,6 +353,34 @@ Operand logic(const NodeContext& c, const std::string& kind, const Operand& a, c
   return to_bool(c, c.apply("abs", {c.apply("subtract", {x, y})}));
 }
 
+Operand select(const NodeContext& c, const Operand& condition, const Operand& a, const Operand& b) {
+  return c.apply("where", {condition, a, b});
+}
+
+void convert_thresholded_relu_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  c.output(0, select(c, greater(c, x, scalar_like(c, t, c.attr_float("alpha", 1.0))), x, scalar_like(c, t, 0)));
+}
+
+void convert_shrink_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  double lambd = c.attr_float("lambd", 0.5), bias = c.attr_float("bias", 0);
+  Operand above = greater(c, x, scalar_like(c, t, lambd));
+  Operand below = greater(c, scalar_like(c, t, -lambd), x);
+  Operand y = select(c, above, c.apply("subtract", {x, scalar_like(c, t, bias)}), scalar_like(c, t, 0));
+  c.output(0, select(c, below, c.apply("add", {x, scalar_like(c, t, bias)}), y));
+}
+
+void convert_sign_fallback(NodeContext& c) {
+  Operand x = c.input(0);
+  DType t = x.info().dtype;
+  Operand zero = scalar_like(c, t, 0);
+  Operand y = select(c, greater(c, x, zero), scalar_like(c, t, 1), zero);
+  c.output(0, select(c, greater(c, zero, x), scalar_like(c, t, -1), y));
+}
+
 void register_comparison_fallbacks(ConverterTable& t) {
   auto two = [](std::function<Operand(NodeContext&, const Operand&, const Operand&)> f) {
     return [f](NodeContext& c) { c.output(0, f(c, c.input(0), c.input(1))); };
@@ -365,6 +395,9 @@ void register_comparison_fallbacks(ConverterTable& t) {
       {"Or", two([](NodeContext& c, const Operand& a, const Operand& b) { return logic(c, "or", a, b); })},
       {"Xor", two([](NodeContext& c, const Operand& a, const Operand& b) { return logic(c, "xor", a, b); })},
       {"Not", [](NodeContext& c) { c.output(0, logical_not(c, c.input(0))); }},
+      {"ThresholdedRelu", convert_thresholded_relu_fallback},
+      {"Shrink", convert_shrink_fallback},
+      {"Sign", convert_sign_fallback},
   };
   for (auto& [onnx, fallback] : fallbacks)
     if (!t.count(onnx) || !t[onnx]) t[onnx] = fallback;
