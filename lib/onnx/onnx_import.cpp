@@ -37,6 +37,7 @@ const ConverterTable& converters() {
     register_math_converters(t);
     register_nn_converters(t);
     register_shape_converters(t);
+    register_training_converters(t);
     std::erase_if(t, [](const auto& entry) { return !entry.second; });
     return t;
   }();
@@ -341,7 +342,7 @@ void Importer::check_supported(const onnx::GraphProto& graph) {
     std::string domain = is_default_domain(node.domain()) ? "" : node.domain();
     int opset = opset_of(domain);
     std::string label = (domain.empty() ? "" : domain + ".") + node.op_type();
-    if (domain.empty() && converters().count(node.op_type())) continue;
+    if (converters().count(label)) continue;
     const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
     if (schema && (schema->HasFunction() || schema->HasContextDependentFunction())) continue;
     unsupported[fmt::format("{} (opset {})", label, opset)]++;
@@ -359,7 +360,8 @@ void Importer::convert_node(const onnx::NodeProto& node, int depth) {
   for (const std::string& i : node.input())
     if (!i.empty()) inputs.push_back(i);
   for (const std::string& o : node.output()) producers_[o] = inputs;
-  auto it = domain.empty() ? converters().find(node.op_type()) : converters().end();
+  // Converters are keyed by op type, prefixed by the domain outside the default one.
+  auto it = converters().find(domain.empty() ? node.op_type() : domain + "." + node.op_type());
   if (it != converters().end()) {
     NodeContext context(*this, node, opset);
     try {

@@ -109,6 +109,8 @@ using ConverterTable = std::map<std::string, Converter>;
 void register_math_converters(ConverterTable& table);
 void register_nn_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
+/// ai.onnx.preview.training optimizers (keys "ai.onnx.preview.training.Adam", ...).
+void register_training_converters(ConverterTable& table);
 
 // --- small helpers shared by the converters ---
 
