@@ -274,18 +274,41 @@ Converter global_pool(const std::string& op) {
   };
 }
 
-void convert_batch_norm(NodeContext& c) {
-  if (c.attr_int("training_mode", 0) != 0 || c.wants_output(1) || c.wants_output(2))
-    c.refuse("training mode (running statistics outputs) is not supported");
-  Operand x = c.input(0), scale = c.input(1), bias = c.input(2), mean = c.input(3), var = c.input(4);
-  double eps = c.attr_float("epsilon", 1e-5);
-  if (have_op("batch_norm")) return c.output(0, c.apply("batch_norm", {x, scale, bias, mean, var}, {{"epsilon", eps}}));
+// y = (x - mean) * scale / sqrt(var + eps) + bias, per channel.
+Operand batch_norm(NodeContext& c, const Operand& x, const Operand& scale, const Operand& bias, const Operand& mean,
+                   const Operand& var, double eps) {
   int64_t rank = rank_of(c, x);
   DType t = x.info().dtype;
-  // y = (x - mean) * scale / sqrt(var + eps) + bias, per channel.
   Operand inv = c.apply("divide", {scale, c.apply("sqrt", {c.apply("add", {var, scalar_like(c, t, eps)})})});
   Operand centered = c.apply("subtract", {x, channel_vector(c, mean, rank)});
-  c.output(0, c.apply("add", {c.apply("multiply", {centered, channel_vector(c, inv, rank)}), channel_vector(c, bias, rank)}));
+  return c.apply("add", {c.apply("multiply", {centered, channel_vector(c, inv, rank)}), channel_vector(c, bias, rank)});
+}
+
+void convert_batch_norm(NodeContext& c) {
+  Operand x = c.input(0), scale = c.input(1), bias = c.input(2), mean = c.input(3), var = c.input(4);
+  double eps = c.attr_float("epsilon", 1e-5);
+  if (c.attr_int("training_mode", 0) != 0) {
+    // Statistics of this batch normalize it; the running ones are updated with `momentum`.
+    int64_t rank = rank_of(c, x);
+    DType t = x.info().dtype;
+    std::vector<int64_t> axes{0};
+    for (int64_t i = 2; i < rank; ++i) axes.push_back(i);
+    Operand batch_mean = c.apply("mean", {x}, {{"axes", axes}, {"keepdims", false}});
+    Operand centered = c.apply("subtract", {x, channel_vector(c, batch_mean, rank)});
+    Operand batch_var = c.apply("mean", {c.apply("multiply", {centered, centered})}, {{"axes", axes}, {"keepdims", false}});
+    double momentum = c.attr_float("momentum", 0.9);
+    auto blend = [&](const Operand& running, const Operand& batch) {
+      return c.apply("add", {c.apply("multiply", {running, scalar_like(c, t, momentum)}),
+                             c.apply("multiply", {batch, scalar_like(c, t, 1 - momentum)})});
+    };
+    c.output(0, batch_norm(c, x, scale, bias, batch_mean, batch_var, eps));
+    c.output(1, blend(mean, batch_mean));
+    c.output(2, blend(var, batch_var));
+    return;
+  }
+  if (c.wants_output(1) || c.wants_output(2)) c.refuse("statistics outputs are only defined in training mode");
+  if (have_op("batch_norm")) return c.output(0, c.apply("batch_norm", {x, scale, bias, mean, var}, {{"epsilon", eps}}));
+  c.output(0, batch_norm(c, x, scale, bias, mean, var, eps));
 }
 
 void convert_instance_norm(NodeContext& c) {
