@@ -425,7 +425,10 @@ void Importer::convert_node(const onnx::NodeProto& node, int depth) {
     try {
       convert_node(inner, depth + 1);
     } catch (const Error& e) {
-      throw e.with_context(where + " (expanded from its ONNX function body)");
+      // One path prefix per message: the inner node's error names the file too.
+      std::string message = e.what();
+      if (message.rfind(path_ + ": ", 0) == 0) message = message.substr(path_.size() + 2);
+      throw Error(e.kind(), where + ", expanded from its ONNX function body: " + message);
     }
   }
 }
