@@ -86,7 +86,8 @@ class Importer {
 
  private:
   void declare_inputs(const onnx::GraphProto& graph);
-  void convert_node(const onnx::NodeProto& node, int depth);
+  /// `body_opset`: the default domain's opset of the function body the node comes from (0: the file's).
+  void convert_node(const onnx::NodeProto& node, int depth, int body_opset = 0);
   void check_supported(const onnx::GraphProto& graph);
   std::string unique_identifier(const std::string& onnx_name);
   int opset_of(const std::string& domain) const {
@@ -353,9 +354,9 @@ void Importer::check_supported(const onnx::GraphProto& graph) {
   throw Error(ErrorKind::unsupported, fmt::format("{}: unsupported ONNX operators: {}", path_, fmt::join(parts, ", ")));
 }
 
-void Importer::convert_node(const onnx::NodeProto& node, int depth) {
+void Importer::convert_node(const onnx::NodeProto& node, int depth, int body_opset) {
   std::string domain = is_default_domain(node.domain()) ? "" : node.domain();
-  int opset = opset_of(domain);
+  int opset = domain.empty() && body_opset > 0 ? body_opset : opset_of(domain);
   std::vector<std::string> inputs;
   for (const std::string& i : node.input())
     if (!i.empty()) inputs.push_back(i);
@@ -413,17 +414,34 @@ void Importer::convert_node(const onnx::NodeProto& node, int depth) {
     if (!schema->BuildContextDependentFunction(build, body))
       throw Error(ErrorKind::unsupported, where + ": ONNX could not build its function body for these inputs");
   }
+  // A body attribute referring to one of the op's attributes (ref_attr_name) that the node does
+  // not set and that has no default means "absent" (NegativeLogLikelihoodLoss's ignore_index).
+  // FunctionExpandHelper would give it a zero value instead: drop it first.
+  std::set<std::string> given;
+  for (const onnx::AttributeProto& a : node.attribute()) given.insert(a.name());
+  for (onnx::NodeProto& inner : *body.mutable_node()) {
+    auto* attrs = inner.mutable_attribute();
+    for (int i = attrs->size() - 1; i >= 0; --i) {
+      const std::string& ref = attrs->Get(i).ref_attr_name();
+      if (ref.empty() || given.count(ref)) continue;
+      auto spec = schema->attributes().find(ref);
+      bool has_default = spec != schema->attributes().end() && spec->second.default_value.type() != onnx::AttributeProto::UNDEFINED;
+      if (!has_default) attrs->DeleteSubrange(i, 1);
+    }
+  }
   onnx::GraphProto expanded;
   try {
     onnx::FunctionExpandHelper(node, body, expanded, fmt::format("__{}_{}_", node.op_type(), expansions_++));
   } catch (const std::exception& e) {
     throw Error(ErrorKind::unsupported, where + ": expanding its function body failed: " + e.what());
   }
-  // Body nodes are converted under the file's opset: converters read the attribute and the input
-  // forms of an operand alike, which is where function bodies and files differ in practice.
+  // Body nodes follow the opset the body was written for (LogSoftmax's semantics changed at 13).
+  int inner_opset = 0;
+  for (const onnx::OperatorSetIdProto& id : body.opset_import())
+    if (is_default_domain(id.domain())) inner_opset = static_cast<int>(id.version());
   for (const onnx::NodeProto& inner : expanded.node()) {
     try {
-      convert_node(inner, depth + 1);
+      convert_node(inner, depth + 1, inner_opset);
     } catch (const Error& e) {
       // One path prefix per message: the inner node's error names the file too.
       std::string message = e.what();
