@@ -49,6 +49,10 @@ struct AttrSpec {
   std::string name;
   AttrType type;
   std::optional<AttrValue> default_value;
+  /// False for an attribute added to an operator after model files used it: writers leave it out
+  /// while it holds its default, so files that do not use it stay byte for byte what they were
+  /// (readers fill the default in).
+  bool written_when_default = true;
 };
 
 /// Computes the output dtype and shape from the inputs' and the (complete, type-checked)
