@@ -403,6 +403,41 @@ void register_comparison_fallbacks(ConverterTable& t) {
     if (!t.count(onnx) || !t[onnx]) t[onnx] = fallback;
 }
 
+// Quantization parameters: a scalar, or a 1-D tensor along attribute `axis` of x, laid out to
+// broadcast against x.
+Operand along_axis(NodeContext& c, const Operand& x, const Operand& v) {
+  ValueInfo vi = v.info();
+  if (vi.shape.empty()) return v;
+  int64_t rank = rank_of(c, x);
+  int64_t axis = norm_axis(c, c.attr_int("axis", 1), rank);
+  std::vector<int64_t> shape(static_cast<std::size_t>(rank - axis), 1);
+  shape[0] = -1;
+  return reshape_to(c, v, shape);
+}
+
+void convert_dequantize_linear(NodeContext& c) {
+  Operand x = c.input(0);
+  Operand scale = along_axis(c, x, c.input(1));
+  DType t = scale.info().dtype;
+  Operand y = cast_to(c, x, t);
+  if (c.has(2)) y = c.apply("subtract", {y, cast_to(c, along_axis(c, x, c.input(2)), t)});
+  c.output(0, c.apply("multiply", {y, scale}));
+}
+
+void convert_quantize_linear(NodeContext& c) {
+  Operand x = c.input(0);
+  Operand scale = along_axis(c, x, c.input(1));
+  DType t = x.info().dtype;
+  DType out = c.has(2) ? c.input(2).info().dtype : DType::uint8;
+  if (out != DType::uint8 && out != DType::int8) c.refuse("only uint8 and int8 outputs are supported");
+  // saturate(round_half_to_even(x / scale) + zero_point)
+  Operand y = c.apply("round", {c.apply("divide", {x, cast_to(c, scale, t)})});
+  if (c.has(2)) y = c.apply("add", {y, cast_to(c, along_axis(c, x, c.input(2)), t)});
+  bool is_unsigned = out == DType::uint8;
+  y = c.apply("clip", {y}, {{"min", is_unsigned ? 0.0 : -128.0}, {"max", is_unsigned ? 255.0 : 127.0}});
+  c.output(0, cast_to(c, y, out));
+}
+
 Attributes attrs_alpha(NodeContext& c, double fallback) { return {{"alpha", c.attr_float("alpha", fallback)}}; }
 
 }  // namespace
@@ -485,6 +520,8 @@ void register_math_converters(ConverterTable& t) {
            {"BitwiseAnd", "bitwise_and"}, {"BitwiseOr", "bitwise_or"}, {"BitwiseXor", "bitwise_xor"}, {"BitwiseNot", "bitwise_not"}})
     t[onnx] = prefer(ours, nullptr);
   register_comparison_fallbacks(t);
+  t["DequantizeLinear"] = convert_dequantize_linear;
+  if (have_op("round") && have_op("clip")) t["QuantizeLinear"] = convert_quantize_linear;
   for (const char* arg : {"ArgMax", "ArgMin"}) {
     std::string ours = std::string(arg) == "ArgMax" ? "argmax" : "argmin";
     t[arg] = prefer(ours, nullptr, [](NodeContext& c) {
