@@ -351,9 +351,36 @@ void convert_layer_norm(NodeContext& c) {
   c.output(2, inv_std);
 }
 
+// LRN: x / (bias + alpha / size * sum of x^2 over a window of `size` channels)^beta. The window
+// mean (alpha / size * sum) is an average pool over the channel axis of [N, 1, C, spatial...].
+void convert_lrn(NodeContext& c) {
+  Operand x = c.input(0);
+  std::optional<Shape> shape = concrete_shape(x);
+  if (!shape || shape->size() < 3 || shape->size() > 4) c.refuse("needs a known 3-D or 4-D input shape");
+  int64_t size = c.attr_int("size", 1);
+  double alpha = c.attr_float("alpha", 1e-4), beta = c.attr_float("beta", 0.75), bias = c.attr_float("bias", 1.0);
+  std::size_t spatial = shape->size() - 2;
+  std::string pool = spatial == 1 ? "avg_pool2d" : "avg_pool3d";
+  if (!have_op(pool)) c.refuse("needs our " + pool + " operator");
+  DType t = x.info().dtype;
+  std::vector<int64_t> lifted{(*shape)[0], 1};
+  lifted.insert(lifted.end(), shape->begin() + 1, shape->end());
+  Operand squares = reshape_to(c, c.apply("multiply", {x, x}), lifted);
+  std::vector<int64_t> kernel(spatial + 1, 1), stride(spatial + 1, 1), padding(2 * (spatial + 1), 0);
+  kernel[0] = size;
+  padding[0] = (size - 1) / 2;
+  padding[1] = size - 1 - (size - 1) / 2;
+  Operand window_mean = c.apply(pool, {squares}, {{"kernel_size", kernel}, {"stride", stride}, {"padding", padding},
+                                           {"count_include_pad", true}});
+  Operand mean = reshape_to(c, window_mean, std::vector<int64_t>(shape->begin(), shape->end()));
+  Operand base = c.apply("add", {scalar_like(c, t, bias), c.apply("multiply", {mean, scalar_like(c, t, alpha)})});
+  c.output(0, c.apply("divide", {x, c.apply("power", {base, scalar_like(c, t, beta)})}));
+}
+
 }  // namespace
 
 void register_nn_converters(ConverterTable& t) {
+  t["LRN"] = convert_lrn;
   t["Conv"] = convert_conv;
   t["ConvTranspose"] = convert_conv_transpose;
   t["MaxPool"] = convert_max_pool;
