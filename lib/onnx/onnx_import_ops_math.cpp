@@ -148,21 +148,40 @@ Operand softmax_like(const NodeContext& c, const Operand& x, int64_t axis, bool 
   return c.apply("softmax", {x}, {{"axis", a}});
 }
 
+// 1 at the first maximum along `axis`, 0 elsewhere (argmax, then one_hot back along the axis).
+Operand hardmax(const NodeContext& c, const Operand& x, int64_t axis) {
+  int64_t rank = rank_of(c, x);
+  int64_t a = norm_axis(c, axis, rank);
+  const Dim depth = x.info().shape[static_cast<std::size_t>(a)];
+  if (!depth.is_known()) c.refuse("the size of the axis must be known");
+  Operand idx = c.apply("argmax", {x}, {{"axis", a}, {"keepdims", false}, {"select_last_index", false}});
+  Tensor values(DType::float64, Shape{2});
+  values.mutable_data_as<double>()[1] = 1;
+  return c.apply("one_hot", {idx, c.constant(values.cast(x.info().dtype))}, {{"depth", depth.size}, {"axis", a}});
+}
+
+enum class SoftmaxKind { softmax, log_softmax, hardmax };
+
+Operand softmax_of_kind(const NodeContext& c, const Operand& x, int64_t axis, SoftmaxKind kind) {
+  return kind == SoftmaxKind::hardmax ? hardmax(c, x, axis) : softmax_like(c, x, axis, kind == SoftmaxKind::log_softmax);
+}
+
 // Softmax, LogSoftmax, Hardmax before opset 13 work on the input seen as 2-D [prod(:axis), prod(axis:)].
-Converter softmax(bool log) {
-  return [log](NodeContext& c) {
+Converter softmax(SoftmaxKind kind) {
+  if (kind == SoftmaxKind::hardmax && (!have_op("argmax") || !have_op("one_hot"))) return nullptr;
+  return [kind](NodeContext& c) {
     Operand x = c.input(0);
-    if (c.opset() >= 13) return c.output(0, softmax_like(c, x, c.attr_int("axis", -1), log));
+    if (c.opset() >= 13) return c.output(0, softmax_of_kind(c, x, c.attr_int("axis", -1), kind));
     int64_t rank = rank_of(c, x);
     int64_t axis = c.attr_int("axis", 1);
     axis = axis < 0 ? axis + rank : axis;
-    if (axis == rank - 1 || rank == 0) return c.output(0, softmax_like(c, x, -1, log));
+    if (axis == rank - 1 || rank == 0) return c.output(0, softmax_of_kind(c, x, -1, kind));
     std::optional<Shape> shape = concrete_shape(x);
     if (!shape) c.refuse("opset < 13 softmax over several axes needs a known input shape");
     int64_t outer = 1, inner = 1;
     for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= (*shape)[i];
     Operand flat = reshape_to(c, x, {outer, inner});
-    c.output(0, reshape_to(c, softmax_like(c, flat, -1, log), *shape));
+    c.output(0, reshape_to(c, softmax_of_kind(c, flat, -1, kind), *shape));
   };
 }
 
@@ -470,8 +489,9 @@ void register_math_converters(ConverterTable& t) {
   t["LeakyRelu"] = convert_leaky_relu;
   t["Gelu"] = convert_gelu;
   t["Reciprocal"] = convert_reciprocal;
-  t["Softmax"] = softmax(false);
-  t["LogSoftmax"] = softmax(true);
+  t["Softmax"] = softmax(SoftmaxKind::softmax);
+  t["LogSoftmax"] = softmax(SoftmaxKind::log_softmax);
+  t["Hardmax"] = softmax(SoftmaxKind::hardmax);
   t["ReduceSum"] = reduction("sum");
   t["ReduceMean"] = reduction("mean");
   t["ReduceMax"] = reduction("max");
