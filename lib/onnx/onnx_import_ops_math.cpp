@@ -457,6 +457,35 @@ void convert_quantize_linear(NodeContext& c) {
   c.output(0, cast_to(c, y, out));
 }
 
+void convert_bit_shift(NodeContext& c) {
+  std::string direction = c.attr_string("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT") c.refuse("direction must be LEFT or RIGHT");
+  c.output(0, c.apply(direction == "LEFT" ? "shift_left" : "shift_right", {c.input(0), c.input(1)}));
+}
+
+// x - zero_point in a wider type (the zero point scalar or per row/column as ONNX allows).
+Operand centered(NodeContext& c, int zero_point_at, const Operand& x, DType wide, std::optional<int64_t> axis = std::nullopt) {
+  Operand y = cast_to(c, x, wide);
+  if (!c.has(zero_point_at)) return y;
+  Operand zp = cast_to(c, c.input(zero_point_at), wide);
+  ValueInfo zi = zp.info();
+  if (axis && zi.shape.size() == 1) {
+    int64_t rank = rank_of(c, x);
+    std::vector<int64_t> shape(static_cast<std::size_t>(rank - *axis), 1);
+    shape[0] = -1;
+    zp = reshape_to(c, zp, shape);
+  }
+  return c.apply("subtract", {y, zp});
+}
+
+// MatMulInteger: products of 8-bit integers summed exactly in float64 (2^53 covers every K a
+// model can have), then int32 as ONNX defines the output.
+void convert_matmul_integer(NodeContext& c) {
+  Operand a = centered(c, 2, c.input(0), DType::float64, int64_t{0});
+  Operand b = centered(c, 3, c.input(1), DType::float64, std::nullopt);
+  c.output(0, cast_to(c, c.apply("matmul", {a, b}), DType::int32));
+}
+
 Attributes attrs_alpha(NodeContext& c, double fallback) { return {{"alpha", c.attr_float("alpha", fallback)}}; }
 
 }  // namespace
@@ -541,6 +570,8 @@ void register_math_converters(ConverterTable& t) {
     t[onnx] = prefer(ours, nullptr);
   register_comparison_fallbacks(t);
   t["DequantizeLinear"] = convert_dequantize_linear;
+  t["BitShift"] = convert_bit_shift;
+  t["MatMulInteger"] = convert_matmul_integer;
   if (have_op("round") && have_op("clip")) t["QuantizeLinear"] = convert_quantize_linear;
   for (const char* arg : {"ArgMax", "ArgMin"}) {
     std::string ours = std::string(arg) == "ArgMax" ? "argmax" : "argmin";
