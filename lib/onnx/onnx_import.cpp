@@ -81,6 +81,13 @@ class Importer {
   }
   const std::string& path() const { return path_; }
   const std::string& folder() const { return folder_; }
+  /// Converts a subgraph's nodes in place (NodeContext::inline_graph).
+  std::vector<Operand> inline_graph(const onnx::GraphProto& graph, const std::string& where) {
+    for (const onnx::NodeProto& node : graph.node()) convert_node(node, 1);
+    std::vector<Operand> outputs;
+    for (const onnx::ValueInfoProto& out : graph.output()) outputs.push_back(operand(out.name(), where));
+    return outputs;
+  }
   /// The value names a shape operand depends on that come from graph inputs, for the --freeze hint.
   std::vector<std::string> graph_inputs_behind(const std::string& name);
 
@@ -214,6 +221,8 @@ void NodeContext::output(int i, Operand value) const {
   if (!wants_output(i)) return;
   importer_.set(node_.output(i), std::move(value));
 }
+
+std::vector<Operand> NodeContext::inline_graph(const onnx::GraphProto& graph) const { return importer_.inline_graph(graph, where()); }
 
 void NodeContext::refuse(const std::string& what) const {
   throw Error(ErrorKind::unsupported, fmt::format("{}: {}: {}", importer_.path(), where(), what));

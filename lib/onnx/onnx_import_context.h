@@ -93,6 +93,10 @@ class NodeContext {
   int outputs() const { return node_.output_size(); }
   bool wants_output(int i) const { return i < node_.output_size() && !node_.output(i).empty(); }
 
+  /// Converts the nodes of a subgraph (If's branches) into the model as if they were in the main
+  /// graph (they may read any value defined so far) and returns its outputs in order.
+  std::vector<Operand> inline_graph(const onnx::GraphProto& graph) const;
+
   /// Throws Error(unsupported) "<where>: <what>".
   [[noreturn]] void refuse(const std::string& what) const;
 

@@ -442,12 +442,23 @@ void convert_top_k(NodeContext& c) {
   if (c.wants_output(1)) c.output(1, c.apply("top_k_indices", {x}, attrs));
 }
 
+// If with a condition known at import (a constant, or a frozen input): the chosen branch's nodes
+// become part of the model. A condition computed at run time is refused (no control flow here).
+void convert_if(NodeContext& c) {
+  bool condition = c.need(0, "cond").value_at(0) != 0;
+  const onnx::AttributeProto* branch = c.attr(condition ? "then_branch" : "else_branch");
+  if (!branch || !branch->has_g()) c.refuse("the branch graph is missing");
+  std::vector<Operand> outs = c.inline_graph(branch->g());
+  for (std::size_t i = 0; i < outs.size(); ++i) c.output(static_cast<int>(i), outs[i]);
+}
+
 Converter if_have(const std::string& op, Converter f) { return have_op(op) ? f : nullptr; }
 
 }  // namespace
 
 void register_shape_converters(ConverterTable& t) {
   t["Constant"] = convert_constant;
+  t["If"] = convert_if;
   t["Shape"] = convert_shape;
   t["Size"] = convert_size;
   t["Reshape"] = convert_reshape;
