@@ -62,6 +62,11 @@ Window window(NodeContext& c, const Operand& x, std::vector<int64_t> kernel, boo
   return w;
 }
 
+Operand cast_to_wide(NodeContext& c, const Operand& x) {
+  if (x.info().dtype == DType::float64) return x;
+  return c.apply("cast", {x}, {{"dtype", dtype_attr(DType::float64)}});
+}
+
 // A per-channel vector [C] reshaped to broadcast against [N, C, spatial...].
 Operand channel_vector(NodeContext& c, const Operand& v, int64_t rank) {
   std::vector<int64_t> shape(static_cast<std::size_t>(std::max<int64_t>(rank - 1, 1)), 1);
@@ -69,8 +74,8 @@ Operand channel_vector(NodeContext& c, const Operand& v, int64_t rank) {
   return reshape_to(c, v, shape);
 }
 
-void convert_conv(NodeContext& c) {
-  Operand x = c.input(0), weight = c.input(1);
+// Conv's attributes (kernel_shape, strides, pads or auto_pad, dilations, group) applied to x and weight.
+Operand conv(NodeContext& c, const Operand& x, const Operand& weight) {
   int64_t rank = rank_of(c, weight);
   int64_t spatial = rank - 2;
   std::optional<Shape> wshape = concrete_shape(weight);
@@ -82,10 +87,29 @@ void convert_conv(NodeContext& c) {
   Window w = window(c, x, kernel);
   std::string op = spatial == 1 ? "conv1d" : spatial == 2 ? "conv2d" : spatial == 3 ? "conv3d" : "";
   if (op.empty() || !have_op(op)) c.refuse(fmt::format("{}-D convolution is not supported", spatial));
-  Operand y = c.apply(op, {x, weight},
-                      {{"stride", w.strides}, {"padding", w.pads}, {"dilation", w.dilations}, {"groups", c.attr_int("group", 1)}});
-  if (c.has(2)) y = c.apply("add", {y, channel_vector(c, c.input(2), rank)});
+  return c.apply(op, {x, weight},
+                 {{"stride", w.strides}, {"padding", w.pads}, {"dilation", w.dilations}, {"groups", c.attr_int("group", 1)}});
+}
+
+void convert_conv(NodeContext& c) {
+  Operand weight = c.input(1);
+  Operand y = conv(c, c.input(0), weight);
+  if (c.has(2)) y = c.apply("add", {y, channel_vector(c, c.input(2), rank_of(c, weight))});
   c.output(0, y);
+}
+
+// ConvInteger: (x - x_zero_point) * (w - w_zero_point) summed exactly in float64, output int32.
+// Padding adds zeros after the zero point is subtracted (what ONNX's reference computes).
+void convert_conv_integer(NodeContext& c) {
+  Operand x = cast_to_wide(c, c.input(0));
+  Operand w = cast_to_wide(c, c.input(1));
+  if (c.has(2)) x = c.apply("subtract", {x, cast_to_wide(c, c.input(2))});
+  if (c.has(3)) {
+    Operand zp = cast_to_wide(c, c.input(3));
+    if (zp.info().shape.size() == 1) zp = channel_vector(c, zp, rank_of(c, w) + 1);
+    w = c.apply("subtract", {w, zp});
+  }
+  c.output(0, c.apply("cast", {conv(c, x, w)}, {{"dtype", dtype_attr(DType::int32)}}));
 }
 
 void convert_conv_transpose(NodeContext& c) {
@@ -382,6 +406,7 @@ void convert_lrn(NodeContext& c) {
 void register_nn_converters(ConverterTable& t) {
   t["LRN"] = convert_lrn;
   t["Conv"] = convert_conv;
+  t["ConvInteger"] = convert_conv_integer;
   t["ConvTranspose"] = convert_conv_transpose;
   t["MaxPool"] = convert_max_pool;
   t["AveragePool"] = convert_average_pool;
