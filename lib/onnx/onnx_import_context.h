@@ -132,6 +132,10 @@ int64_t rank_of(const NodeContext& c, const Operand& x);
 int64_t norm_axis(const NodeContext& c, int64_t axis, int64_t rank);
 /// reshape to a fully given shape (no 0/-1 semantics).
 Operand reshape_to(const NodeContext& c, const Operand& x, const std::vector<int64_t>& shape);
+/// saturate(round(acc * a_scale * b_scale / y_scale) + y_zero_point) in the zero point's type (uint8
+/// or int8), from an exact float64 accumulator of integer products (QLinearMatMul, QLinearConv).
+Operand requantize(NodeContext& c, const Operand& acc, const Operand& a_scale, const Operand& b_scale, const Operand& y_scale,
+                   const Operand& y_zero_point);
 /// The shape of an operand when every dim is known, else nullopt.
 std::optional<Shape> concrete_shape(const Operand& x);
 

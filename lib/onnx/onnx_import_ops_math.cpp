@@ -486,9 +486,34 @@ void convert_matmul_integer(NodeContext& c) {
   c.output(0, cast_to(c, c.apply("matmul", {a, b}), DType::int32));
 }
 
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): integer products summed exactly
+// in float64, then requantized.
+void convert_qlinear_matmul(NodeContext& c) {
+  Operand a = c.apply("subtract", {cast_to(c, c.input(0), DType::float64), cast_to(c, c.input(2), DType::float64)});
+  Operand b = c.apply("subtract", {cast_to(c, c.input(3), DType::float64), cast_to(c, c.input(5), DType::float64)});
+  c.output(0, requantize(c, c.apply("matmul", {a, b}), c.input(1), c.input(4), c.input(6), c.input(7)));
+}
+
 Attributes attrs_alpha(NodeContext& c, double fallback) { return {{"alpha", c.attr_float("alpha", fallback)}}; }
 
 }  // namespace
+
+// Requantizes an exact float64 accumulator: saturate(round(acc * multiplier) + zero_point) into
+// the zero point's type (uint8 or int8), multiplier = a_scale * b_scale / y_scale.
+Operand requantize(NodeContext& c, const Operand& acc, const Operand& a_scale, const Operand& b_scale, const Operand& y_scale,
+                   const Operand& y_zero_point) {
+  auto wide = [&](const Operand& v) {
+    return v.info().dtype == DType::float64 ? v : c.apply("cast", {v}, {{"dtype", dtype_attr(DType::float64)}});
+  };
+  Operand multiplier = c.apply("divide", {c.apply("multiply", {wide(a_scale), wide(b_scale)}), wide(y_scale)});
+  Operand y = c.apply("round", {c.apply("multiply", {acc, multiplier})});
+  y = c.apply("add", {y, wide(y_zero_point)});
+  DType out = y_zero_point.info().dtype;
+  if (out != DType::uint8 && out != DType::int8) c.refuse("only uint8 and int8 outputs are supported");
+  bool is_unsigned = out == DType::uint8;
+  y = c.apply("clip", {y}, {{"min", is_unsigned ? 0.0 : -128.0}, {"max", is_unsigned ? 255.0 : 127.0}});
+  return c.apply("cast", {y}, {{"dtype", dtype_attr(out)}});
+}
 
 void register_math_converters(ConverterTable& t) {
   t["Add"] = binary("add");
@@ -572,6 +597,7 @@ void register_math_converters(ConverterTable& t) {
   t["DequantizeLinear"] = convert_dequantize_linear;
   t["BitShift"] = convert_bit_shift;
   t["MatMulInteger"] = convert_matmul_integer;
+  if (have_op("round") && have_op("clip")) t["QLinearMatMul"] = convert_qlinear_matmul;
   if (have_op("round") && have_op("clip")) t["QuantizeLinear"] = convert_quantize_linear;
   for (const char* arg : {"ArgMax", "ArgMin"}) {
     std::string ours = std::string(arg) == "ArgMax" ? "argmax" : "argmin";

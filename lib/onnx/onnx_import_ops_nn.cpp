@@ -98,6 +98,22 @@ void convert_conv(NodeContext& c) {
   c.output(0, y);
 }
 
+// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B): ConvInteger's exact sum plus
+// the int32 bias, requantized (w_scale may be per output channel).
+void convert_qlinear_conv(NodeContext& c) {
+  Operand x = c.apply("subtract", {cast_to_wide(c, c.input(0)), cast_to_wide(c, c.input(2))});
+  Operand w = cast_to_wide(c, c.input(3));
+  int64_t rank = rank_of(c, w);
+  Operand wzp = cast_to_wide(c, c.input(5));
+  if (wzp.info().shape.size() == 1) wzp = channel_vector(c, wzp, rank + 1);
+  w = c.apply("subtract", {w, wzp});
+  Operand acc = conv(c, x, w);
+  if (c.has(8)) acc = c.apply("add", {acc, channel_vector(c, cast_to_wide(c, c.input(8)), rank)});
+  Operand w_scale = c.input(4);
+  if (w_scale.info().shape.size() == 1) w_scale = channel_vector(c, w_scale, rank);
+  c.output(0, requantize(c, acc, c.input(1), w_scale, c.input(6), c.input(7)));
+}
+
 // ConvInteger: (x - x_zero_point) * (w - w_zero_point) summed exactly in float64, output int32.
 // Padding adds zeros after the zero point is subtracted (what ONNX's reference computes).
 void convert_conv_integer(NodeContext& c) {
@@ -407,6 +423,7 @@ void register_nn_converters(ConverterTable& t) {
   t["LRN"] = convert_lrn;
   t["Conv"] = convert_conv;
   t["ConvInteger"] = convert_conv_integer;
+  if (have_op("round") && have_op("clip")) t["QLinearConv"] = convert_qlinear_conv;
   t["ConvTranspose"] = convert_conv_transpose;
   t["MaxPool"] = convert_max_pool;
   t["AveragePool"] = convert_average_pool;
