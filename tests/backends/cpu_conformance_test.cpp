@@ -520,6 +520,27 @@ TEST_CASE("a plan fuses, falls back, views, works in place and reuses its arena"
   CHECK(mlp_info.kernel_bytes > 0);
 }
 
+TEST_CASE("a residual add of two convolutions is fused into one chain only", "[backends][plan]") {
+  // resnet's downsample block: relu(conv(x, a) + conv(x, b)). Both convolutions' chains reach the
+  // add; it must run once (it ran in both chains, the second one reading an unwritten buffer).
+  auto model = std::make_shared<Model>("residual");
+  Value x = model->input("x", {Dim::known(1), Dim::known(8), Dim::known(16), Dim::known(16)});
+  Value a = model->parameter("a", {Dim::known(8), Dim::known(8), Dim::known(3), Dim::known(3)}, DType::float32, Initializer::normal(0.1));
+  Value b = model->parameter("b", {Dim::known(8), Dim::known(8), Dim::known(1), Dim::known(1)}, DType::float32, Initializer::normal(0.1));
+  Value left = model->apply("conv2d", {x, a}, {{"padding", std::vector<int64_t>{1, 1, 1, 1}}});
+  Value right = model->apply("conv2d", {x, b});
+  model->output("y", model->apply("relu", {model->apply("add", {left, right})}));
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+  TensorMap inputs = random_inputs(pm, 1, 3);
+  int chains_with_add = 0;
+  for (const PlanNodeInfo& n : pm.plan_info(inputs).nodes)
+    chains_with_add += std::count(n.fused.begin(), n.fused.end(), std::string("add_0"));
+  CHECK(chains_with_add <= 1);
+  PhysicalModel reference = PhysicalModel::compile(model, reference_backend(), {});
+  reference.set_values(pm.get_values());
+  require_close(pm.evaluate(inputs), reference.evaluate(inputs), {1e-4, 1e-4});
+}
+
 TEST_CASE("small nodes run on reference unless told otherwise, and the threshold is per node", "[backends][plan]") {
   auto model = zoo_model("mlp", {{"dims", "10,50,1"}});
   PhysicalModel by_default = PhysicalModel::compile(model, cpu_backend(), {});
