@@ -201,13 +201,21 @@ std::string export_model(const Model& model, const NamedTensors& parameters, con
     for (const std::string& o : graph->node(i).output())
       if (infos.count(o)) node_infos[o] = infos[o];
   writer.set_scope("outputs");
+  std::map<std::string, std::string> renamed;  // node value -> the output name it took
   for (const OutputDecl& out : model.outputs()) {
     const FlatValue& v = outputs.at(out.name);
-    if (out.name != v.path) {
+    std::string source = renamed.count(v.path) ? renamed[v.path] : v.path;
+    if (out.name != source) {
       if (names.count(out.name))
         throw Error(ErrorKind::unsupported, fmt::format("{}: output '{}' has the name of another value of the flat graph; "
                                                         "ONNX needs distinct names (rename the output)", what, out.name));
-      writer.node("Identity", {v.path}, {}, out.name);
+      if (node_infos.count(source) && !renamed.count(v.path)) {
+        // A node's value exposed once: it takes the output's name (no Identity node).
+        rename_value(graph, 0, source, out.name);
+        renamed[v.path] = out.name;
+      } else {
+        writer.node("Identity", {source}, {}, out.name);
+      }
       names.insert(out.name);
     }
     set_type(graph->add_output(), out.name, v.info);
