@@ -61,6 +61,14 @@ OnnxAttr o_ints(const std::string& name, const std::vector<int64_t>& v) {
   return a;
 }
 
+OnnxAttr o_floats(const std::string& name, const std::vector<double>& v) {
+  OnnxAttr a;
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::FLOATS);
+  for (double x : v) a.add_floats(static_cast<float>(x));
+  return a;
+}
+
 std::string GraphWriter::fresh(const std::string& base) {
   int& n = counters_[base];
   return fmt::format("{}/{}_{}", scope_, base, n++);
@@ -76,6 +84,19 @@ std::string GraphWriter::node(const std::string& op_type, const std::vector<std:
   n->add_output(out);
   for (const OnnxAttr& a : attrs) *n->add_attribute() = a;
   return out;
+}
+
+std::vector<std::string> GraphWriter::node_outputs(const std::string& op_type, const std::vector<std::string>& inputs,
+                                                   const std::vector<OnnxAttr>& attrs, int count) {
+  onnx::NodeProto* n = graph_->add_node();
+  n->set_op_type(op_type);
+  std::vector<std::string> outs;
+  for (int i = 0; i < count; ++i) outs.push_back(fresh(op_type));
+  n->set_name(outs.front());
+  for (const std::string& in : inputs) n->add_input(in);
+  for (const std::string& out : outs) n->add_output(out);
+  for (const OnnxAttr& a : attrs) *n->add_attribute() = a;
+  return outs;
 }
 
 void GraphWriter::initializer(const std::string& name, const Tensor& value) {

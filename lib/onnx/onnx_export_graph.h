@@ -29,6 +29,7 @@ OnnxAttr o_int(const std::string& name, int64_t v);
 OnnxAttr o_float(const std::string& name, double v);
 OnnxAttr o_str(const std::string& name, const std::string& v);
 OnnxAttr o_ints(const std::string& name, const std::vector<int64_t>& v);
+OnnxAttr o_floats(const std::string& name, const std::vector<double>& v);
 
 /// Appends nodes and initializers to one GraphProto; hands out names no flat path can take
 /// (paths never contain '/').
@@ -47,6 +48,10 @@ class GraphWriter {
   /// Appends a node with one output (a fresh name unless `output` is given); returns the output.
   std::string node(const std::string& op_type, const std::vector<std::string>& inputs,
                    const std::vector<OnnxAttr>& attrs = {}, const std::string& output = "");
+
+  /// Appends a node with `count` outputs, all fresh names; returns them.
+  std::vector<std::string> node_outputs(const std::string& op_type, const std::vector<std::string>& inputs,
+                                        const std::vector<OnnxAttr>& attrs, int count);
 
   /// Adds `value` as an initializer named `name` (raw little-endian bytes).
   void initializer(const std::string& name, const Tensor& value);

@@ -2,6 +2,7 @@
 // map one to one; the others are compositions that compute what our reference kernels compute,
 // in the same order where that matters for rounding.
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include <fmt/format.h>
@@ -203,49 +204,74 @@ std::string conv(G& g, const N& n) {
                  o_ints("dilations", attr_ints(n.attrs, "dilation")), o_int("group", attr_int(n.attrs, "groups"))});
 }
 
-// Our max pools pad with zeros (Python Mithril), ONNX's with -inf: the zeros are concatenated
-// explicitly. (Not a Pad node: onnxruntime 1.31 fuses a zero Pad into the following MaxPool's pads,
-// which changes the result.) ONNX pools [N, C, spatial...]; other ranks are reshaped to
-// [-1, 1, spatial...] first and back to the output's shape after.
+// ONNX pools [N, C, spatial...]; our pools take any rank >= k: other ranks are reshaped to
+// [-1, 1, spatial...] for `pool` (given that value and its declared shape) and back after.
+std::string pool_nc(G& g, const N& n, int64_t k, const std::function<std::string(const std::string&, SymShape&)>& pool) {
+  const SymShape& in = n.input_infos[0].shape;
+  int64_t rank = static_cast<int64_t>(in.size());
+  if (rank == k + 2) {
+    SymShape shape = in;
+    return pool(n.inputs[0], shape);
+  }
+  std::string x = g.reshape(n.inputs[0], g.node("Concat", {g.ints({-1, 1}), g.dims(n.inputs[0], in, rank - k, rank)}, {o_int("axis", 0)}));
+  SymShape shape = {Dim::any(), Dim::known(1)};
+  shape.insert(shape.end(), in.end() - k, in.end());
+  std::string y = pool(x, shape);
+  const SymShape& out = n.output.shape;
+  std::string target = is_concrete(out) ? g.ints(to_shape(out))
+                                        : g.node("Concat", {g.dims(n.inputs[0], in, 0, rank - k), g.slice(g.node("Shape", {y}), {2}, {2 + k}, {0})},
+                                                 {o_int("axis", 0)});
+  return g.reshape(y, target);
+}
+
+bool flag(const N& n, const std::string& name) { return n.attrs.count(name) && attr_bool(n.attrs, name); }
+
+// Our max pools pad with zeros (Python Mithril) unless pad_with_neg_inf, ONNX's with -inf: zero
+// padding is concatenated explicitly. (Not a Pad node: onnxruntime 1.31 fuses a zero Pad into the
+// following MaxPool's pads, which changes the result.)
 Lowering max_pool(int64_t k) {
   return [k](G& g, const N& n) {
-    const SymShape& in = n.input_infos[0].shape;
-    int64_t rank = static_cast<int64_t>(in.size());
-    std::string x = n.inputs[0];
-    SymShape shape = in;
-    bool reshaped = rank != k + 2;
-    if (reshaped) {
-      x = g.reshape(x, g.node("Concat", {g.ints({-1, 1}), g.dims(n.inputs[0], in, rank - k, rank)}, {o_int("axis", 0)}));
-      shape = {Dim::any(), Dim::known(1)};
-      shape.insert(shape.end(), in.end() - k, in.end());
-    }
-    std::vector<int64_t> padding = attr_ints(n.attrs, "padding");
-    std::string zero = num(g, n.output.dtype, 0);
-    for (int64_t i = 0; i < k; ++i) {
-      int64_t axis = 2 + i;
-      int64_t before = padding[static_cast<std::size_t>(2 * i)], after = padding[static_cast<std::size_t>(2 * i + 1)];
-      if (before == 0 && after == 0) continue;
-      auto zeros = [&](int64_t size) {
-        std::string block_shape = g.node("Concat", {g.dims(x, shape, 0, axis), g.ints({size}), g.dims(x, shape, axis + 1, k + 2)}, {o_int("axis", 0)});
-        return g.node("Expand", {zero, block_shape});
-      };
-      std::vector<std::string> parts;
-      if (before > 0) parts.push_back(zeros(before));
-      parts.push_back(x);
-      if (after > 0) parts.push_back(zeros(after));
-      x = g.node("Concat", parts, {o_int("axis", axis)});
-      Dim& d = shape[static_cast<std::size_t>(axis)];
-      d = d.is_known() ? Dim::known(d.size + before + after) : Dim::any();
-    }
-    std::string y = g.node("MaxPool", {x},
-                           {o_ints("kernel_shape", attr_ints(n.attrs, "kernel_size")), o_ints("strides", attr_ints(n.attrs, "stride")),
-                            o_ints("dilations", attr_ints(n.attrs, "dilation"))});
-    if (!reshaped) return y;
-    const SymShape& out = n.output.shape;
-    std::string target = is_concrete(out) ? g.ints(to_shape(out))
-                                          : g.node("Concat", {g.dims(n.inputs[0], in, 0, rank - k), g.slice(g.node("Shape", {y}), {2}, {2 + k}, {0})},
-                                                   {o_int("axis", 0)});
-    return g.reshape(y, target);
+    return pool_nc(g, n, k, [&](std::string x, SymShape& shape) {
+      std::vector<int64_t> padding = attr_ints(n.attrs, "padding");
+      std::vector<OnnxAttr> attrs = {o_ints("kernel_shape", attr_ints(n.attrs, "kernel_size")), o_ints("strides", attr_ints(n.attrs, "stride")),
+                                     o_ints("dilations", attr_ints(n.attrs, "dilation"))};
+      if (flag(n, "ceil_mode")) attrs.push_back(o_int("ceil_mode", 1));
+      if (flag(n, "pad_with_neg_inf")) {
+        attrs.push_back(o_ints("pads", onnx_pads(padding)));
+        return g.node("MaxPool", {x}, attrs);
+      }
+      std::string zero = num(g, n.output.dtype, 0);
+      for (int64_t i = 0; i < k; ++i) {
+        int64_t axis = 2 + i;
+        int64_t before = padding[static_cast<std::size_t>(2 * i)], after = padding[static_cast<std::size_t>(2 * i + 1)];
+        if (before == 0 && after == 0) continue;
+        auto zeros = [&](int64_t size) {
+          std::string block_shape = g.node("Concat", {g.dims(x, shape, 0, axis), g.ints({size}), g.dims(x, shape, axis + 1, k + 2)}, {o_int("axis", 0)});
+          return g.node("Expand", {zero, block_shape});
+        };
+        std::vector<std::string> parts;
+        if (before > 0) parts.push_back(zeros(before));
+        parts.push_back(x);
+        if (after > 0) parts.push_back(zeros(after));
+        x = g.node("Concat", parts, {o_int("axis", axis)});
+        Dim& d = shape[static_cast<std::size_t>(axis)];
+        d = d.is_known() ? Dim::known(d.size + before + after) : Dim::any();
+      }
+      return g.node("MaxPool", {x}, attrs);
+    });
+  };
+}
+
+Lowering avg_pool(int64_t k) {
+  return [k](G& g, const N& n) {
+    for (int64_t d : attr_ints(n.attrs, "dilation"))
+      if (d != 1) throw Error(ErrorKind::unsupported, "a dilated average pool needs AveragePool's dilations (opset 19)");
+    return pool_nc(g, n, k, [&](const std::string& x, SymShape&) {
+      return g.node("AveragePool", {x},
+                    {o_ints("kernel_shape", attr_ints(n.attrs, "kernel_size")), o_ints("strides", attr_ints(n.attrs, "stride")),
+                     o_ints("pads", onnx_pads(attr_ints(n.attrs, "padding"))), o_int("ceil_mode", flag(n, "ceil_mode") ? 1 : 0),
+                     o_int("count_include_pad", flag(n, "count_include_pad") ? 1 : 0)});
+    });
   };
 }
 
@@ -419,6 +445,228 @@ std::string binary_cross_entropy(G& g, const N& n) {
   return g.node("Sub", {first, second});
 }
 
+// --- ONNX nn/math operators (issue 14) ---
+
+// An attribute-only ONNX activation; its float attributes as given.
+Lowering activation(const std::string& op_type, std::vector<std::pair<std::string, std::string>> attrs = {}) {
+  return [op_type, attrs](G& g, const N& n) {
+    std::vector<OnnxAttr> out;
+    for (const auto& [ours, theirs] : attrs) out.push_back(o_float(theirs, attr_number(n.attrs, ours)));
+    return g.node(op_type, n.inputs, out);
+  };
+}
+
+std::string prelu(G& g, const N& n) {
+  // PRelu's slope broadcasts one way (to the input); a slope that widens the output is a Where.
+  if (n.output.shape == n.input_infos[0].shape) return g.node("PRelu", n.inputs);
+  const std::string& x = n.inputs[0];
+  return g.node("Where", {g.node("Less", {x, num(g, n.output.dtype, 0)}), g.node("Mul", {n.inputs[1], x}), x});
+}
+
+std::string celu(G& g, const N& n) {
+  if (n.output.dtype == DType::float32) return g.node("Celu", n.inputs, {o_float("alpha", attr_number(n.attrs, "alpha"))});
+  DType t = n.output.dtype;  // ONNX's Celu is float32 only
+  const std::string& x = n.inputs[0];
+  std::string alpha = num(g, t, attr_number(n.attrs, "alpha"));
+  std::string neg = g.node("Mul", {alpha, g.node("Sub", {g.node("Exp", {g.node("Div", {x, alpha})}), num(g, t, 1)})});
+  return g.node("Add", {g.node("Relu", {x}), g.node("Min", {neg, num(g, t, 0)})});
+}
+
+std::string hard_swish(G& g, const N& n) {
+  if (g.opset() >= 14) return g.node("HardSwish", n.inputs);
+  return g.node("Mul", {n.inputs[0], g.node("HardSigmoid", n.inputs, {o_float("alpha", 1.0 / 6), o_float("beta", 0.5)})});
+}
+
+std::string mish(G& g, const N& n) {
+  if (g.opset() >= 18) return g.node("Mish", n.inputs);
+  return g.node("Mul", {n.inputs[0], g.node("Tanh", {softplus(g, n.inputs[0], n.output.dtype)})});
+}
+
+std::string clip(G& g, const N& n) {
+  DType t = n.output.dtype;
+  std::vector<std::string> inputs = {n.inputs[0]};
+  inputs.push_back(attr_is_null(n.attrs, "min") ? "" : num(g, t, attr_number(n.attrs, "min")));
+  inputs.push_back(attr_is_null(n.attrs, "max") ? "" : num(g, t, attr_number(n.attrs, "max")));
+  while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
+  return g.node("Clip", inputs);
+}
+
+// ONNX's Mod needs fmod=1 on floats: numpy's sign-of-divisor remainder is fmod plus the divisor
+// where the signs differ. Integers: ONNX's fmod=0 is Python's %, with 0 for a zero divisor as ours.
+std::string mod(G& g, const N& n) {
+  DType t = n.output.dtype;
+  const std::string& a = n.inputs[0];
+  const std::string& b = n.inputs[1];
+  bool c_fmod = attr_bool(n.attrs, "fmod");
+  std::string zero = num(g, t, 0);
+  if (is_floating(t)) {
+    std::string r = g.node("Mod", {a, b}, {o_int("fmod", 1)});
+    if (c_fmod) return r;
+    std::string fix = g.node("And", {g.node("Not", {g.node("Equal", {r, zero})}),
+                                     g.node("Xor", {g.node("Less", {r, zero}), g.node("Less", {b, zero})})});
+    return g.node("Where", {fix, g.node("Add", {r, b}), r});
+  }
+  std::string b_zero = g.node("Equal", {b, zero});
+  std::string safe_b = g.node("Where", {b_zero, num(g, t, 1), b});
+  return g.node("Where", {b_zero, zero, g.node("Mod", {a, safe_b}, {o_int("fmod", c_fmod ? 1 : 0)})});
+}
+
+Lowering arg(const std::string& op_type) {
+  return [op_type](G& g, const N& n) {
+    return g.node(op_type, n.inputs,
+                  {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n))), o_int("keepdims", attr_bool(n.attrs, "keepdims") ? 1 : 0),
+                   o_int("select_last_index", attr_bool(n.attrs, "select_last_index") ? 1 : 0)});
+  };
+}
+
+std::string conv_transpose(G& g, const N& n) {
+  return g.node("ConvTranspose", n.inputs,
+                {o_ints("strides", attr_ints(n.attrs, "stride")), o_ints("pads", onnx_pads(attr_ints(n.attrs, "padding"))),
+                 o_ints("output_padding", attr_ints(n.attrs, "output_padding")), o_ints("dilations", attr_ints(n.attrs, "dilation")),
+                 o_int("group", attr_int(n.attrs, "groups"))});
+}
+
+// LayerNormalization from opset 17 when scale and bias have the normalized shape; else
+// (x - mean) / sqrt(var + eps) * scale + bias over axes [axis, rank).
+std::string layer_norm(G& g, const N& n) {
+  DType t = n.output.dtype;
+  int64_t rank = rank_of(n);
+  int64_t axis = normalize_axis(attr_int(n.attrs, "axis"), rank);
+  double eps = attr_number(n.attrs, "epsilon");
+  SymShape normalized(n.input_infos[0].shape.begin() + axis, n.input_infos[0].shape.end());
+  if (g.opset() >= 17 && n.input_infos[1].shape == normalized && n.input_infos[2].shape == normalized)
+    return g.node("LayerNormalization", n.inputs, {o_int("axis", axis), o_float("epsilon", eps)});
+  std::vector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i) axes.push_back(i);
+  const std::string& x = n.inputs[0];
+  std::string d = g.node("Sub", {x, g.reduce("ReduceMean", x, axes, true)});
+  std::string var = g.reduce("ReduceMean", g.node("Mul", {d, d}), axes, true);
+  std::string normed = g.node("Div", {d, g.node("Sqrt", {g.node("Add", {var, num(g, t, eps)})})});
+  return g.node("Add", {g.node("Mul", {normed, n.inputs[1]}), n.inputs[2]});
+}
+
+// --- ONNX shape/indexing operators (issue 14) ---
+
+std::string slice(G& g, const N& n) {
+  std::vector<std::string> inputs = {n.inputs[0], g.ints(attr_ints(n.attrs, "starts")), g.ints(attr_ints(n.attrs, "ends"))};
+  bool steps = !attr_is_null(n.attrs, "steps");
+  if (!attr_is_null(n.attrs, "axes")) inputs.push_back(g.ints(attr_ints(n.attrs, "axes")));
+  else if (steps) {
+    std::vector<int64_t> axes;
+    for (std::size_t i = 0; i < attr_ints(n.attrs, "starts").size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    inputs.push_back(g.ints(axes));
+  }
+  if (steps) inputs.push_back(g.ints(attr_ints(n.attrs, "steps")));
+  return g.node("Slice", inputs);
+}
+
+std::string pad(G& g, const N& n) {
+  const std::string& mode = attr_string(n.attrs, "mode");
+  if (mode == "wrap" && g.opset() < 19) throw Error(ErrorKind::unsupported, "pad mode \"wrap\" needs opset 19 (Pad's wrap mode)");
+  std::vector<std::string> inputs = {n.inputs[0], g.ints(attr_ints(n.attrs, "pads"))};
+  if (mode == "constant") inputs.push_back(num(g, n.output.dtype, attr_number(n.attrs, "value")));
+  return g.node("Pad", inputs, {o_str("mode", mode)});
+}
+
+Lowering with_reduction(const std::string& op_type, bool has_axis) {
+  return [op_type, has_axis](G& g, const N& n) {
+    std::vector<OnnxAttr> attrs;
+    if (has_axis) attrs.push_back(o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n))));
+    const std::string& reduction = attr_string(n.attrs, "reduction");
+    int needs = reduction == "none" ? 13 : reduction == "add" || reduction == "mul" ? 16 : 18;
+    if (g.opset() < needs)
+      throw Error(ErrorKind::unsupported, fmt::format("reduction \"{}\" needs {}'s reduction attribute of opset {}", reduction, op_type, needs));
+    if (reduction != "none") attrs.push_back(o_str("reduction", reduction));
+    return g.node(op_type, n.inputs, attrs);
+  };
+}
+
+std::string trilu(G& g, const N& n) {
+  bool upper = attr_bool(n.attrs, "upper");
+  int64_t k = attr_int(n.attrs, "k");
+  if (g.opset() >= 14) return g.node("Trilu", {n.inputs[0], g.constant(Tensor::scalar(DType::int64, static_cast<double>(k)))}, {o_int("upper", upper ? 1 : 0)});
+  // Opset 13: a constant mask of the last two axes.
+  const SymShape& s = n.input_infos[0].shape;
+  const Dim& rows = s[s.size() - 2];
+  const Dim& cols = s.back();
+  if (!rows.is_known() || !cols.is_known()) throw Error(ErrorKind::unsupported, "trilu before opset 14 needs the last two sizes known");
+  Tensor mask(DType::bool_, {rows.size, cols.size});
+  for (int64_t i = 0; i < rows.size; ++i)
+    for (int64_t j = 0; j < cols.size; ++j) mask.mutable_data_as<bool>()[i * cols.size + j] = upper ? j - i >= k : j - i <= k;
+  return g.node("Where", {g.constant(mask), n.inputs[0], num(g, n.output.dtype, 0)});
+}
+
+std::string cumsum(G& g, const N& n) {
+  int64_t axis = normalize_axis(attr_int(n.attrs, "axis"), rank_of(n));
+  return g.node("CumSum", {n.inputs[0], g.constant(Tensor::scalar(DType::int64, static_cast<double>(axis)))},
+                {o_int("exclusive", attr_bool(n.attrs, "exclusive") ? 1 : 0), o_int("reverse", attr_bool(n.attrs, "reverse") ? 1 : 0)});
+}
+
+std::string one_hot(G& g, const N& n) {
+  return g.node("OneHot", {n.inputs[0], g.constant(Tensor::scalar(DType::int64, static_cast<double>(attr_int(n.attrs, "depth")))), n.inputs[1]},
+                {o_int("axis", attr_int(n.attrs, "axis"))});
+}
+
+Tensor floats(const std::vector<double>& v) {
+  Tensor t(DType::float32, {static_cast<int64_t>(v.size())});
+  for (std::size_t i = 0; i < v.size(); ++i) t.mutable_data_as<float>()[i] = static_cast<float>(v[i]);
+  return t;
+}
+
+std::string resize(G& g, const N& n) {
+  const std::string& ctm = attr_string(n.attrs, "coordinate_transformation_mode");
+  if (ctm == "tf_half_pixel_for_nn") throw Error(ErrorKind::unsupported, "coordinate mode tf_half_pixel_for_nn left ONNX at opset 13");
+  std::vector<double> scales = attr_numbers(n.attrs, "scales");
+  std::vector<double> roi = attr_numbers(n.attrs, "roi");
+  std::string roi_in = roi.empty() ? "" : g.constant(floats(roi));
+  std::vector<std::string> inputs = {n.inputs[0], roi_in};
+  if (!scales.empty()) {
+    inputs.push_back(g.constant(floats(scales)));
+  } else {
+    inputs.push_back("");
+    const SymShape& out = n.output.shape;
+    if (is_concrete(out)) {
+      inputs.push_back(g.ints(to_shape(out)));
+    } else {
+      // -1 keeps an input axis: those sizes from Shape(x)
+      std::vector<int64_t> sizes = attr_ints(n.attrs, "sizes");
+      std::vector<std::string> parts;
+      for (std::size_t i = 0; i < sizes.size(); ++i)
+        parts.push_back(sizes[i] >= 0 ? g.ints({sizes[i]}) : g.dims(n.inputs[0], n.input_infos[0].shape, static_cast<int64_t>(i), static_cast<int64_t>(i) + 1));
+      inputs.push_back(g.node("Concat", parts, {o_int("axis", 0)}));
+    }
+  }
+  return g.node("Resize", inputs,
+                {o_str("mode", attr_string(n.attrs, "mode")), o_str("coordinate_transformation_mode", ctm),
+                 o_str("nearest_mode", attr_string(n.attrs, "nearest_mode")), o_float("cubic_coeff_a", attr_number(n.attrs, "cubic_coeff_a")),
+                 o_int("exclude_outside", attr_bool(n.attrs, "exclude_outside") ? 1 : 0),
+                 o_float("extrapolation_value", attr_number(n.attrs, "extrapolation_value"))});
+}
+
+Lowering top_k(int which) {
+  return [which](G& g, const N& n) {
+    std::vector<std::string> outs =
+        g.node_outputs("TopK", {n.inputs[0], g.ints({attr_int(n.attrs, "k")})},
+                       {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n))), o_int("largest", attr_bool(n.attrs, "largest") ? 1 : 0),
+                        o_int("sorted", attr_bool(n.attrs, "sorted") ? 1 : 0)},
+                       2);
+    return outs[static_cast<std::size_t>(which)];
+  };
+}
+
+// SpaceToDepth is DCR only: CRD (channel-major blocks) as reshape + transpose + reshape.
+std::string space_to_depth(G& g, const N& n) {
+  int64_t b = attr_int(n.attrs, "blocksize");
+  if (attr_string(n.attrs, "mode") == "DCR") return g.node("SpaceToDepth", n.inputs, {o_int("blocksize", b)});
+  const SymShape& s = n.input_infos[0].shape;
+  if (!s[1].is_known() || !s[2].is_known() || !s[3].is_known())
+    throw Error(ErrorKind::unsupported, "space_to_depth mode CRD needs the channel and spatial sizes known");
+  int64_t c = s[1].size, h = s[2].size, w = s[3].size;
+  std::string x = g.reshape(n.inputs[0], g.ints({0, c, h / b, b, w / b, b}));
+  x = g.node("Transpose", {x}, {o_ints("perm", {0, 1, 3, 5, 2, 4})});
+  return g.reshape(x, g.ints({0, c * b * b, h / b, w / b}));
+}
+
 std::map<std::string, Lowering> make_lowerings() {
   std::map<std::string, Lowering> m;
   // elementwise
@@ -467,7 +715,10 @@ std::map<std::string, Lowering> make_lowerings() {
   m["flatten"] = flatten;
   // nn
   m["identity"] = direct("Identity");
-  m["gather"] = [](G& g, const N& n) { return g.node("Gather", n.inputs, {o_int("axis", 0)}); };
+  m["gather"] = [](G& g, const N& n) {
+    int64_t axis = n.attrs.count("axis") ? normalize_axis(attr_int(n.attrs, "axis"), rank_of(n)) : 0;  // axis came with issue 14
+    return g.node("Gather", n.inputs, {o_int("axis", axis)});
+  };
   m["conv1d"] = conv;
   m["conv2d"] = conv;
   m["max_pool1d"] = max_pool(1);
@@ -481,6 +732,69 @@ std::map<std::string, Lowering> make_lowerings() {
   // losses
   m["cross_entropy"] = cross_entropy;
   m["binary_cross_entropy"] = binary_cross_entropy;
+  m["max_pool3d"] = max_pool(3);
+  // --- ONNX nn/math operators (issue 14)
+  m["log_softmax"] = [](G& g, const N& n) {
+    return g.node("LogSoftmax", n.inputs, {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n)))});
+  };
+  m["prelu"] = prelu;
+  m["elu"] = activation("Elu", {{"alpha", "alpha"}});
+  m["selu"] = activation("Selu", {{"alpha", "alpha"}, {"gamma", "gamma"}});
+  m["celu"] = celu;
+  m["hard_sigmoid"] = activation("HardSigmoid", {{"alpha", "alpha"}, {"beta", "beta"}});
+  m["hard_swish"] = hard_swish;
+  m["softsign"] = direct("Softsign");
+  m["thresholded_relu"] = activation("ThresholdedRelu", {{"alpha", "alpha"}});
+  m["shrink"] = activation("Shrink", {{"bias", "bias"}, {"lambd", "lambd"}});
+  m["mish"] = mish;
+  for (const auto& [ours, theirs] : std::vector<std::pair<std::string, std::string>>{
+           {"erf", "Erf"}, {"floor", "Floor"}, {"ceil", "Ceil"}, {"round", "Round"}, {"sign", "Sign"}, {"reciprocal", "Reciprocal"},
+           {"tan", "Tan"}, {"asin", "Asin"}, {"acos", "Acos"}, {"atan", "Atan"}, {"sinh", "Sinh"}, {"cosh", "Cosh"},
+           {"asinh", "Asinh"}, {"acosh", "Acosh"}, {"atanh", "Atanh"}, {"logical_not", "Not"}, {"isnan", "IsNaN"},
+           {"equal", "Equal"}, {"less", "Less"}, {"less_equal", "LessOrEqual"}, {"greater", "Greater"},
+           {"greater_equal", "GreaterOrEqual"}, {"logical_and", "And"}, {"logical_or", "Or"}, {"logical_xor", "Xor"}})
+    m[ours] = direct(theirs);
+  m["isinf"] = [](G& g, const N& n) {
+    return g.node("IsInf", n.inputs, {o_int("detect_positive", attr_bool(n.attrs, "detect_positive") ? 1 : 0),
+                                      o_int("detect_negative", attr_bool(n.attrs, "detect_negative") ? 1 : 0)});
+  };
+  m["clip"] = clip;
+  m["mod"] = mod;
+  m["argmax"] = arg("ArgMax");
+  m["argmin"] = arg("ArgMin");
+  m["avg_pool1d"] = avg_pool(1);
+  m["avg_pool2d"] = avg_pool(2);
+  m["avg_pool3d"] = avg_pool(3);
+  m["conv3d"] = conv;
+  m["conv_transpose1d"] = conv_transpose;
+  m["conv_transpose2d"] = conv_transpose;
+  m["conv_transpose3d"] = conv_transpose;
+  m["batch_norm"] = [](G& g, const N& n) { return g.node("BatchNormalization", n.inputs, {o_float("epsilon", attr_number(n.attrs, "epsilon"))}); };
+  m["instance_norm"] = [](G& g, const N& n) {
+    return g.node("InstanceNormalization", n.inputs, {o_float("epsilon", attr_number(n.attrs, "epsilon"))});
+  };
+  m["layer_norm"] = layer_norm;
+  // --- ONNX shape/indexing operators (issue 14)
+  m["slice"] = slice;
+  m["expand"] = [](G& g, const N& n) { return g.node("Expand", {n.inputs[0], g.ints(attr_ints(n.attrs, "shape"))}); };
+  m["tile"] = [](G& g, const N& n) { return g.node("Tile", {n.inputs[0], g.ints(attr_ints(n.attrs, "repeats"))}); };
+  m["pad"] = pad;
+  m["gather_elements"] = [](G& g, const N& n) {
+    return g.node("GatherElements", n.inputs, {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n)))});
+  };
+  m["scatter_elements"] = with_reduction("ScatterElements", true);
+  m["gather_nd"] = [](G& g, const N& n) { return g.node("GatherND", n.inputs, {o_int("batch_dims", attr_int(n.attrs, "batch_dims"))}); };
+  m["scatter_nd"] = with_reduction("ScatterND", false);
+  m["one_hot"] = one_hot;
+  m["trilu"] = trilu;
+  m["cumsum"] = cumsum;
+  m["resize"] = resize;
+  m["top_k_values"] = top_k(0);
+  m["top_k_indices"] = top_k(1);
+  m["depth_to_space"] = [](G& g, const N& n) {
+    return g.node("DepthToSpace", n.inputs, {o_int("blocksize", attr_int(n.attrs, "blocksize")), o_str("mode", attr_string(n.attrs, "mode"))});
+  };
+  m["space_to_depth"] = space_to_depth;
   return m;
 }
 
