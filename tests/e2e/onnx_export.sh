@@ -88,6 +88,33 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+# compare_npz A.npz B.npz RTOL ATOL WHAT: same outputs, within tolerance (integers exactly).
+compare_npz() {
+  checks=$((checks + 1))
+  "$PYTHON" - "$@" <<'PY' || fail "outputs differ: $5"
+import sys
+import numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+rtol, atol = float(sys.argv[3]), float(sys.argv[4])
+ok = sorted(a.files) == sorted(b.files)
+for k in a.files if ok else []:
+    x, y = a[k], b[k]
+    if x.shape != y.shape or x.dtype != y.dtype:
+        print(f'{k}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}', file=sys.stderr); ok = False; continue
+    same = np.array_equal(x, y) if x.dtype.kind in 'iub' else np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True)
+    if not same:
+        print(f'{k}: max abs {np.max(np.abs(x.astype(np.float64) - y.astype(np.float64))):.3g}', file=sys.stderr); ok = False
+if not ok: print('files', sorted(a.files), sorted(b.files), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# Our own importer reads the exported files back (ours -> ONNX -> ours) where it is built in.
+have_import=1
+"$SAVE" linear -o probe.onnx --seed 1 >/dev/null 2>&1 && "$CONVERT" probe.onnx -o probe.json >/dev/null 2>probe.err || have_import=0
+grep -q "not implemented" probe.err 2>/dev/null && have_import=0
+[[ $have_import == 1 ]] || echo "NOTICE: this build cannot import ONNX: the ours -> ONNX -> ours round trips are skipped" >&2
+
 # --- every lowering, on small models ---
 "$LOAD" --ops >ops.txt
 grep -o '^[a-z_][a-z_0-9.]* (version' ops.txt | cut -d' ' -f1 >ops.names
@@ -100,6 +127,10 @@ while read -r name rtol atol; do
     check_onnx "$name.$opset.onnx" "$opset"
     compare_ort "$name.$opset.onnx" "$name.in.json" "$name.ours.npz" "$rtol" "$atol"
   done
+  if [[ $have_import == 1 ]]; then
+    expect 0 "$RUN" "$name.17.onnx" --inputs "$name.in.npz" -o "$name.rt.npz" --backend reference
+    [[ -f $name.rt.npz ]] && compare_npz "$name.rt.npz" "$name.ours.npz" "$rtol" "$atol" "$name: ours -> ONNX -> ours"
+  fi
 done <cases.txt
 
 # Every built-in operator is exercised by a case above (an operator added later needs a lowering and a case).
@@ -160,6 +191,10 @@ PY
     check_onnx "$name.$opset.onnx" "$opset"
     compare_ort "$name.$opset.onnx" "$name.in.json" "$name.ours.npz" 1e-4 1e-5
   done
+  if [[ $have_import == 1 ]]; then
+    expect 0 "$RUN" "$name.17.onnx" --inputs "$name.in.npz" -o "$name.rt.npz"
+    [[ -f $name.rt.npz ]] && compare_npz "$name.rt.npz" "$name.ours.npz" 1e-5 1e-6 "$name: ours -> ONNX -> ours"
+  fi
   expect 0 "$CONVERT" "$name.json" --params "$name.npz" -o "$name.from_json.onnx"
   checks=$((checks + 1))
   cmp -s "$name.from_json.onnx" "$name.17.onnx" || fail "$name: the export from .json + params differs from the export from .mithril"
@@ -179,6 +214,17 @@ checks=$((checks + 1))
 cmp -s cnn_direct.onnx cnn.17.onnx || fail "mithril-save -o cnn.onnx differs from converting cnn.mithril"
 expect 0 "$SAVE" linear -o linear13.onnx --opset 13 --seed 7
 check_onnx linear13.onnx 13
+
+# --- ONNX -> ours -> ONNX on ONNX's backend test data, run by onnxruntime-node ---
+testdata=/usr/share/libonnx-testdata/data
+if [[ $have_import == 1 && $have_ort == 1 && -d $testdata ]]; then
+  checks=$((checks + 1))
+  "$PYTHON" "$here/lib/onnx_roundtrip.py" "$CONVERT" "$here/lib/ort_run.js" "$ort_dir/node_modules" \
+      "$testdata"/pytorch-converted/*/ "$testdata"/pytorch-operator/*/ "$testdata"/simple/*/ "$testdata"/node/*/ >roundtrip.txt 2>&1 ||
+    fail "ONNX -> ours -> ONNX: $(grep -c '^FAIL' roundtrip.txt) cases give other outputs than ONNX's test data"
+  grep '^FAIL' roundtrip.txt | head -20 >&2 || true
+  tail -1 roundtrip.txt
+fi
 
 # --- refusals ---
 expect_error "opset" -- "$CONVERT" linear.mithril -o bad.onnx --opset 12
