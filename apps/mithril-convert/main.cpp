@@ -17,14 +17,15 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_option("input", o.input, "any artifact ('-': a structure JSON on stdin)")->required();
   app.add_option("--params", o.params_path, "parameter values for a structure JSON input");
-  app.add_option("-o,--output", o.output, "output, kind by extension: .json .mithril .mbin .npz .npy .pt .safetensors; '-' = stdout "
+  app.add_option("-o,--output", o.output, "output, kind by extension: .json .mithril .mbin .onnx .npz .npy .pt .safetensors; '-' = stdout "
                                           "(structure JSON of a model, .npz of a tensor file)");
   app.add_option("--params-out", o.params_out, "also write the parameters (or a tensor file's tensors) to this tensor file: .npz .npy .pt .safetensors .mbin ('-' = .npz to stdout)");
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
   app.add_flag("--allow-extra", o.allow_extra, "drop tensors that are not parameters of the model instead of refusing them");
   app.add_flag("--verify", o.verify, ".mbin input: also check the padding between tensors (every tensor's checksum is always checked)");
   app.add_option("--format", o.format, "kind of -o when its name does not tell it (e.g. -o /dev/null)")
-      ->check(CLI::IsMember({"json", "npz", "npy", "mithril", "mbin", "pt", "safetensors"}));
+      ->check(CLI::IsMember({"json", "npz", "npy", "mithril", "mbin", "pt", "safetensors", "onnx"}));
+  app.add_option("--opset", o.opset, "ONNX opset of an .onnx output (13 to 18; default 17)")->check(CLI::Range(13, 18));
   app.add_flag("--force", o.force, "replace outputs that are read-only (refused otherwise)");
   app.add_option("--extract-inputs", o.extract_inputs,
                  "extract a part: the values it starts from (model inputs or intermediate values such as hidden.output)")
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
              "Exit codes: 0 ok, 2 usage or input error.\n"
              "Examples: mithril-convert model.json --params params.npz -o model.mithril\n"
              "          mithril-convert model.mithril -o model.json --params-out params.npz\n"
+             "          mithril-convert model.mbin -o model.onnx --opset 13\n"
              "          mithril-convert params.npz -o small.npz --compress\n"
              "          mithril-convert sd.pt -o sd.safetensors\n"
              "          mithril-convert mlp.json --params sd.pt --map-file torch.map --torch-linear -o mlp.mbin\n"

@@ -32,13 +32,14 @@ int main(int argc, char** argv) {
   app.add_option("source", o.source, "zoo model name (linear, mlp, simple_mlp) or an existing .json/.mithril/.mbin ('-': JSON on stdin)")->required();
   app.add_option("--arg", args, "zoo model argument NAME=VALUE, e.g. dims=10,50,1 (repeatable)");
   app.add_option("--source-params", o.source_params, "parameter values for a structure JSON source (.npz, .npy, .mithril, .mbin)");
-  app.add_option("-o,--output", o.outputs, "write the model: .json (structure), .mithril or .mbin (repeatable); '-' = structure JSON to stdout");
+  app.add_option("-o,--output", o.outputs, "write the model: .json (structure), .mithril, .mbin or .onnx (repeatable); '-' = structure JSON to stdout");
   app.add_option("--params", o.params_out, "write the parameters to this .npz (or .npy for one parameter); '-' = .npz to stdout");
   app.add_option("--init", o.init, "initializer for every parameter (glorot, zeros, ones, normal(0.1), uniform(-1,1)) or PATH=SPEC for one; "
                                    "default: the declared initializers, or the values the source carries (repeatable)");
   app.add_option("--seed", o.seed, "seed of the initializers (default 0)")->check(seed_validator());
   app.add_flag("--compress", o.compress, "deflate .npz and .mithril members");
   app.add_flag("--force", o.force, "replace outputs that are read-only (refused otherwise)");
+  app.add_option("--opset", o.opset, "ONNX opset of .onnx outputs (13 to 18; default 17)")->check(CLI::Range(13, 18));
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout");
   app.add_flag("-v,--verbose", verbose, "print what was written");

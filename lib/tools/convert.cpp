@@ -10,6 +10,7 @@
 #include "graph/extract.h"
 #include "io/atomic_file.h"
 #include "io/model_json.h"
+#include "io/onnx.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
 
@@ -120,6 +121,13 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
         if (k.compare(0, prefix.size(), prefix) == 0) write.backend_hints[k.substr(prefix.size())] = v;
       save_package(kind, out, *a.model, tensors, write);
       report.written.push_back(written_file(out, kind, fmt::format("'{}' with {} parameters", a.model->name(), tensors.size())));
+    } else if (kind == ArtifactKind::onnx) {
+      need_values(out);
+      OnnxExportOptions onnx;
+      onnx.opset = options.opset;
+      save_onnx(out, *a.model, tensors, onnx);
+      report.written.push_back(written_file(out, kind, fmt::format("'{}' at ONNX opset {}, {} parameters as initializers",
+                                                                   a.model->name(), options.opset, tensors.size())));
     } else {
       need_values(out);
       save_tensors(out, file_tensors, options.compress, tensor_metadata, options.format);

@@ -13,7 +13,7 @@ namespace mithril::tools {
 struct ConvertOptions {
   std::string input;        ///< any artifact; "-" reads a structure JSON from standard input
   std::string params_path;  ///< parameters for a structure JSON input
-  /// The output, kind by extension: .json (structure), .mithril, .mbin, .npz/.npy (tensors).
+  /// The output, kind by extension: .json (structure), .mithril, .mbin, .onnx, .npz/.npy (tensors).
   /// "-" writes the structure JSON of a model, or an .npz of a tensor file, to standard output.
   std::string output;
   std::string params_out;    ///< also dump the parameters (or a tensor file's tensors) here (.npz/.npy; "-": .npz on stdout)
@@ -34,6 +34,7 @@ struct ConvertOptions {
   MapOptions map;
   std::vector<std::string> plugins;
   std::string backend = "cpu";  ///< the model is compiled (validated) for this backend
+  int opset = 17;               ///< an .onnx output's opset (13 to 18)
 };
 
 struct ConvertReport {

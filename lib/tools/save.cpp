@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/model_json.h"
+#include "io/onnx.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
 #include "zoo/zoo.h"
@@ -49,7 +50,7 @@ InitOverrides parse_init(const std::vector<std::string>& items) {
 SaveReport save_model_files(const SaveOptions& options) {
   load_tool_plugins(options.plugins);
   if (options.outputs.empty() && options.params_out.empty())
-    throw Error(ErrorKind::invalid_argument, "nothing to write: give -o FILE (.json, .mithril, .mbin) and/or --params FILE (.npz)");
+    throw Error(ErrorKind::invalid_argument, "nothing to write: give -o FILE (.json, .mithril, .mbin, .onnx) and/or --params FILE (.npz)");
   int to_stdout = options.params_out == "-";
   for (const std::string& out : options.outputs) to_stdout += out == "-";
   if (to_stdout > 1) throw Error(ErrorKind::invalid_argument, "only one output can be '-' (standard output)");
@@ -57,7 +58,7 @@ SaveReport save_model_files(const SaveOptions& options) {
     if (out == "-") continue;
     ArtifactKind kind = artifact_kind_for_output(out);
     if (!holds_model(kind))
-      throw Error(ErrorKind::invalid_argument, out + ": -o writes a model (.json, .mithril, .mbin); parameters go to --params FILE");
+      throw Error(ErrorKind::invalid_argument, out + ": -o writes a model (.json, .mithril, .mbin, .onnx); parameters go to --params FILE");
   }
   if (!options.params_out.empty() && options.params_out != "-") {
     ArtifactKind kind = artifact_kind_for_output(options.params_out);
@@ -134,6 +135,12 @@ SaveReport save_model_files(const SaveOptions& options) {
     if (kind == ArtifactKind::structure_json) {
       save_model_json(*model, out);
       report.written.push_back(written_file(out, kind, fmt::format("structure of '{}'", model->name())));
+    } else if (kind == ArtifactKind::onnx) {
+      OnnxExportOptions onnx;
+      onnx.opset = options.opset;
+      save_onnx(out, *model, parameters, onnx);
+      report.written.push_back(written_file(out, kind, fmt::format("'{}' at ONNX opset {}, {} parameters as initializers",
+                                                                   model->name(), options.opset, parameters.size())));
     } else {
       PackageWriteOptions write;
       write.compress = options.compress;

@@ -17,7 +17,7 @@ struct SaveOptions {
   std::string source;
   std::map<std::string, std::string> args;  ///< zoo arguments (--arg dims=10,50,1)
   std::string source_params;                ///< parameter values for a structure JSON source
-  /// Model outputs by extension: .json (structure), .mithril, .mbin; "-" writes the structure
+  /// Model outputs by extension: .json (structure), .mithril, .mbin, .onnx; "-" writes the structure
   /// JSON to standard output.
   std::vector<std::string> outputs;
   std::string params_out;  ///< parameters .npz (or .npy for one parameter); "-" writes .npz to stdout
@@ -27,6 +27,7 @@ struct SaveOptions {
   uint64_t seed = 0;       ///< seed of the initializers
   bool compress = false;   ///< deflate .npz / .mithril members
   bool force = false;      ///< replace outputs that are read-only (refused otherwise)
+  int opset = 17;          ///< ONNX opset of .onnx outputs (13 to 18)
   std::vector<std::string> plugins;
 };
 
