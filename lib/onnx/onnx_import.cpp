@@ -475,7 +475,6 @@ OnnxModel Importer::run() {
   if (!proto.ParseFromString(bytes)) throw Error(ErrorKind::format, path_ + ": not a valid ONNX model (its protobuf does not parse)");
   bytes.clear();
   bytes.shrink_to_fit();
-  if (!proto.has_graph()) throw Error(ErrorKind::format, path_ + ": not a valid ONNX model (no graph)");
 
   bool external = false;
   for (const onnx::TensorProto& t : proto.graph().initializer()) external = external || t.data_location() == onnx::TensorProto::EXTERNAL;
@@ -488,6 +487,8 @@ OnnxModel Importer::run() {
       throw Error(ErrorKind::format, path_ + ": ONNX checker: " + e.what());
     }
   }
+  // After the checker, which names the problem more precisely when it runs.
+  if (!proto.has_graph()) throw Error(ErrorKind::format, path_ + ": not a valid ONNX model (no graph)");
   for (const onnx::OperatorSetIdProto& id : proto.opset_import())
     opsets_[is_default_domain(id.domain()) ? "" : id.domain()] = static_cast<int>(id.version());
   int file_opset = opset_of("");

@@ -460,7 +460,16 @@ void convert_quantize_linear(NodeContext& c) {
 void convert_bit_shift(NodeContext& c) {
   std::string direction = c.attr_string("direction", "");
   if (direction != "LEFT" && direction != "RIGHT") c.refuse("direction must be LEFT or RIGHT");
-  c.output(0, c.apply(direction == "LEFT" ? "shift_left" : "shift_right", {c.input(0), c.input(1)}));
+  std::string op = direction == "LEFT" ? "shift_left" : "shift_right";
+  Operand x = c.input(0), s = c.input(1);
+  DType t = x.info().dtype;
+  // ONNX shifts unsigned integers; our shift kernels take signed ones. uint8..uint32 values and
+  // their shifted bits fit int64, and casting back keeps the low bits as ONNX's wrap-around does.
+  if (t == DType::uint8 || t == DType::uint16 || t == DType::uint32) {
+    Operand y = c.apply(op, {cast_to(c, x, DType::int64), cast_to(c, s, DType::int64)});
+    return c.output(0, cast_to(c, y, t));
+  }
+  c.output(0, c.apply(op, {x, s}));
 }
 
 // x - zero_point in a wider type (the zero point scalar or per row/column as ONNX allows).
