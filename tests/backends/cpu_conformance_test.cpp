@@ -369,6 +369,11 @@ TEST_CASE("convolution with fused bias, relu and max-pool matches the unfused re
       {false, {1, 4, 9, 9}, {6, 2, 3, 3}, {1, 6, 1, 1}, {{"groups", AttrValue{int64_t{2}}}},
        {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}}},
       {true, {2, 3, 16}, {5, 3, 3}, {1, 5, 1}, {{"padding", ints({1, 1})}}, {{"kernel_size", ints({2})}, {"stride", ints({2})}}},
+      // The stem of a torchvision ResNet (ONNX MaxPool: padding ignored), and ceil_mode.
+      {false, {1, 3, 32, 32}, {8, 3, 7, 7}, {1, 8, 1, 1}, {{"padding", ints({3, 3, 3, 3})}, {"stride", ints({2, 2})}},
+       {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})}, {"pad_with_neg_inf", AttrValue{true}}}},
+      {false, {1, 4, 11, 11}, {4, 4, 3, 3}, {1, 4, 1, 1}, {},
+       {{"kernel_size", ints({2, 2})}, {"stride", ints({2, 2})}, {"ceil_mode", AttrValue{true}}}},
   };
   for (const Geometry& g : cases) {
     INFO((g.one_d ? "conv1d" : "conv2d") << " " << shape_str(g.x));
