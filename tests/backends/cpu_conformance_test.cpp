@@ -131,6 +131,9 @@ std::vector<OpCase> cpu_cases() {
       {f32({1, 4, 5, 6}), f32({4, 3, 3, 2})});
   add("conv_transpose1d", {{"stride", ints({3})}, {"padding", ints({1, 2})}}, {f32({2, 3, 7}), f32({3, 5, 4})});
   add("conv_transpose3d", {{"stride", ints({2, 2, 2})}}, {f32({1, 2, 3, 3, 3}), f32({2, 3, 2, 2, 2})});
+  add("conv3d", {}, {f32({2, 3, 6, 7, 8}), f32({4, 3, 3, 3, 3})});
+  add("conv3d", {{"stride", ints({2, 1, 2})}, {"padding", ints({1, 1, 0, 1, 2, 0})}, {"dilation", ints({1, 2, 1})}, {"groups", AttrValue{int64_t{2}}}},
+      {f32({1, 4, 7, 8, 9}), f32({6, 2, 3, 2, 3})});
   return c;
 }
 
