@@ -320,6 +320,9 @@ std::vector<OpCase> build_cases() {
   add("shrink", {{"bias", 1.5}, {"lambd", 1.0}}, {f64({9})});
   add("mish", {}, {f32({2, 5}, -5, 5)});
   add("mish", {}, {values(DType::float64, {5}, {-800, -5, 0, 5, 800})});
+  add("hardmax", {}, {f32({3, 5})});
+  add("hardmax", {{"axis", int64_t{0}}}, {values(DType::float64, {3, 2}, {1, nan, 3, 2, 3, nan})});
+  add("hardmax", {{"axis", int64_t{1}}}, {f64({2, 4, 3})});
 
   // Pools with ONNX/torch padding and ceil_mode; 3-D windows; average pooling.
   add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"ceil_mode", true}}, {f32({2, 3, 8})});

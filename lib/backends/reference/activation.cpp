@@ -70,6 +70,30 @@ void softmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tens
   });
 }
 
+// 1 at the first maximum (or first NaN) of each run along the axis, 0 elsewhere.
+void hardmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  dispatch_floating("hardmax", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Shape& shape = in[0].shape();
+    auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+    int64_t outer = 1, inner = 1, length = shape[axis];
+    for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+    for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    std::fill(y, y + out.numel(), T(0));
+    if (length == 0) return;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t k) { return (o * length + k) * inner + i; };
+        int64_t best = 0;
+        for (int64_t k = 1; k < length && x[at(best)] == x[at(best)]; ++k)
+          if (x[at(k)] != x[at(k)] || x[at(k)] > x[at(best)]) best = k;
+        y[at(best)] = T(1);
+      }
+  });
+}
+
 }  // namespace
 
 void register_reference_activation_kernels(OpRegistry& registry) {
@@ -88,6 +112,7 @@ void register_reference_activation_kernels(OpRegistry& registry) {
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { softmax_kernel(in, a, out, false); });
 
   // --- ONNX nn/math ops (issue 14)
+  registry.add_kernel("hardmax", kReferenceBackend, hardmax_kernel);
   registry.add_kernel("log_softmax", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { softmax_kernel(in, a, out, true); });
   registry.add_kernel("prelu", kReferenceBackend, [](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
