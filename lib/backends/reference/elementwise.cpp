@@ -123,15 +123,18 @@ void add_predicate(OpRegistry& registry, const std::string& op, PredicateInputs 
   });
 }
 
-// A floating-point test with a bool result (isnan, isinf).
+// A floating-point test with a bool result (isnan, isinf): f(x, detect_positive, detect_negative),
+// the two flags read once (isinf's attributes; true for isnan, which has none).
 template <class F>
 void add_unary_test(OpRegistry& registry, const std::string& op, F f) {
   registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+    bool positive = !attrs.count("detect_positive") || attr_bool(attrs, "detect_positive");
+    bool negative = !attrs.count("detect_negative") || attr_bool(attrs, "detect_negative");
     dispatch_floating(op, in[0].dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* x = in[0].data_as<T>();
       bool* y = out.mutable_data_as<bool>();
-      for (int64_t i = 0; i < out.numel(); ++i) y[i] = f(x[i], attrs);
+      for (int64_t i = 0; i < out.numel(); ++i) y[i] = f(x[i], positive, negative);
     });
   });
 }
@@ -293,9 +296,9 @@ void register_reference_elementwise_kernels(OpRegistry& registry) {
     bool* y = out.mutable_data_as<bool>();
     for (int64_t i = 0; i < out.numel(); ++i) y[i] = !x[i];
   });
-  add_unary_test(registry, "isnan", [](auto x, const Attributes&) { return std::isnan(x); });
-  add_unary_test(registry, "isinf", [](auto x, const Attributes& attrs) {
-    return std::isinf(x) && (x > 0 ? attr_bool(attrs, "detect_positive") : attr_bool(attrs, "detect_negative"));
+  add_unary_test(registry, "isnan", [](auto x, bool, bool) { return std::isnan(x); });
+  add_unary_test(registry, "isinf", [](auto x, bool positive, bool negative) {
+    return std::isinf(x) && (x > 0 ? positive : negative);
   });
   add_predicate(registry, "equal", PredicateInputs::numeric_or_bool, [](auto a, auto b) { return a == b; });
   add_predicate(registry, "less", PredicateInputs::numeric, [](auto a, auto b) { return a < b; });
