@@ -121,6 +121,8 @@ std::vector<OpCase> cpu_cases() {
   add("batch_norm", {}, {f32({2, 8, 5, 5}), f32({8}), f32({8}), f32({8}), f32({8}, 0.1, 2)});
   add("batch_norm", {{"epsilon", number(1e-3)}}, {f32({6, 4}), f32({4}), f32({4}), f32({4}), f32({4}, 0.1, 2)});
   add("batch_norm", {}, {f32({2, 3, 4, 5, 6}), f32({3}), f32({3}), f32({3}), f32({3}, 0.1, 2)});
+  add("instance_norm", {}, {f32({2, 8, 9, 9}), f32({8}), f32({8})});
+  add("instance_norm", {{"epsilon", number(1e-3)}}, {f32({3, 4, 50}, 10, 12), f32({4}), f32({4})});
   add("layer_norm", {}, {f32({4, 16, 64}), f32({64}), f32({64})});
   add("layer_norm", {{"axis", AttrValue{int64_t{1}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({1, 5})});  // bias broadcasts: reference
   add("layer_norm", {{"axis", AttrValue{int64_t{-2}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({4, 5})});
