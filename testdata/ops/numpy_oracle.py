@@ -603,6 +603,11 @@ def compute_onnx_math(op, a, x):
         return (np.isposinf(x[0]) & a["detect_positive"]) | (np.isneginf(x[0]) & a["detect_negative"])
     if op == "log_softmax":
         return log_softmax(x[0], a["axis"])
+    if op == "hardmax":
+        index = np.expand_dims(np.argmax(x[0], axis=a["axis"]), a["axis"])
+        out = np.zeros_like(x[0])
+        np.put_along_axis(out, index, 1, axis=a["axis"])
+        return out
     if op == "argmax":
         return arg_reduction(x[0], a, np.argmax)
     if op == "argmin":
