@@ -47,4 +47,18 @@ std::vector<ResizeAxis> resize_axes(const Shape& input, const Attributes& attrs)
 /// the caller turns into extrapolation_value).
 double resize_source_coordinate(const ResizeAxis& axis, const std::string& mode, int64_t x);
 
+/// einsum's equation for inputs of the given ranks, parsed and checked: each term's subscripts
+/// with kEllipsis standing for its "..." (the axes that term's rank leaves over, broadcast across
+/// the terms), and the output's (explicit after "->"; else "..." then the letters used once, in
+/// alphabetical order, as numpy and ONNX do). Throws Error(shape) "einsum: ..." on a malformed
+/// equation, a term that does not fit its input's rank, or an output letter no input has.
+struct EinsumSpec {
+  static constexpr char kEllipsis = '.';
+  std::vector<std::string> terms;
+  std::string output;
+  std::vector<int64_t> ellipsis_ranks;  ///< per input
+  int64_t ellipsis_rank = 0;            ///< of the broadcast "..." (the largest)
+};
+EinsumSpec parse_einsum(const std::string& equation, const std::vector<int64_t>& ranks);
+
 }  // namespace mithril
