@@ -1,5 +1,6 @@
 #include "io/model_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -181,10 +182,10 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       Attributes written;
       for (const auto& [name, value] : step.attributes) {
         auto spec = std::find_if(step.op->attributes.begin(), step.op->attributes.end(),
-                                 [&, &name = name](const AttrSpec& s) { return s.name == name; });
-        bool omitted = spec != step.op->attributes.end() && spec->omitted_when_default && spec->default_value &&
+                                 [&](const AttrSpec& a) { return a.name == name; });
+        bool omitted = spec != step.op->attributes.end() && !spec->written_when_default && spec->default_value &&
                        *spec->default_value == value;
-        if (!omitted) written.emplace(name, value);
+        if (!omitted) written[name] = value;
       }
       if (!written.empty()) {
         w.Key("attributes");

@@ -165,6 +165,145 @@ def binary_cross_entropy(x, t, a):
     return -(pw * t * log(x)) - (1 - t) * log(1 - x)
 
 
+# --- ONNX nn/math ops (issue 14)
+
+def log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def arg_reduction(x, a, fn):
+    axis = a["axis"]
+    if a["select_last_index"]:
+        flipped = np.flip(x, axis)
+        result = x.shape[axis] - 1 - fn(flipped, axis=axis)
+    else:
+        result = fn(x, axis=axis)
+    if a["keepdims"]:
+        result = np.expand_dims(result, axis)
+    return result.astype(np.int64)
+
+
+def clip(x, a):
+    # ONNX Clip: bounds in the input's type (integer bounds saturate to its range), numpy's min(max()).
+    def bound(v):
+        if v is None:
+            return None
+        if np.issubdtype(x.dtype, np.integer):
+            info = np.iinfo(x.dtype)
+            v = min(max(v, info.min), info.max)
+        return x.dtype.type(v)
+    lo, hi = bound(a["min"]), bound(a["max"])
+    if lo is not None:
+        x = np.where(x < lo, lo, x)
+    if hi is not None:
+        x = np.where(x > hi, hi, x)
+    return x
+
+
+def erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x.astype(np.float64)).astype(x.dtype)
+
+
+def activation(op, x, a):
+    t = x.dtype.type
+    if op == "elu":
+        return np.where(x > 0, x, t(a["alpha"]) * np.expm1(x))
+    if op == "selu":
+        return np.where(x > 0, t(a["gamma"]) * x, t(a["gamma"]) * t(a["alpha"]) * np.expm1(x))
+    if op == "celu":
+        alpha = t(a["alpha"])
+        return np.maximum(t(0), x) + np.minimum(t(0), alpha * np.expm1(x / alpha))
+    if op == "hard_sigmoid":
+        return np.maximum(t(0), np.minimum(t(1), t(a["alpha"]) * x + t(a["beta"])))
+    if op == "hard_swish":
+        return x * np.maximum(t(0), np.minimum(t(1), x / t(6) + t(0.5)))
+    if op == "softsign":
+        return x / (t(1) + np.abs(x))
+    if op == "thresholded_relu":
+        return np.where(x > t(a["alpha"]), x, t(0))
+    if op == "shrink":
+        lambd, bias = t(a["lambd"]), t(a["bias"])
+        return np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, t(0)))
+    if op == "mish":
+        return x * np.tanh(np.logaddexp(t(0), x))
+    return None
+
+
+def pool(x, a, rank, average):
+    # Windows over a padded copy: explicit padding holds 0 (Python Mithril's max pool, and the sum
+    # of an average pool) or is ignored (pad_with_neg_inf); ceil_mode's extra positions are ignored.
+    k, s, d, p = a["kernel_size"], a["stride"], a["dilation"], a["padding"]
+    ignore = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    zero_pad = average or not a.get("pad_with_neg_inf", False)
+    # count: 1 where an average counts the position (a product of one mask per axis).
+    count = np.ones(x.shape[:x.ndim - rank] + (1,) * rank, dtype=np.float64)
+    sizes = []
+    for i in range(rank):
+        axis = x.ndim - rank + i
+        length = x.shape[axis]
+        span = length + p[2 * i] + p[2 * i + 1] - d[i] * (k[i] - 1) - 1
+        out = (-(-span // s[i]) if a["ceil_mode"] else span // s[i]) + 1
+        if a["ceil_mode"] and (out - 1) * s[i] >= length + p[2 * i]:
+            out -= 1
+        sizes.append(out)
+        extra = max(0, (out - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (length + p[2 * i] + p[2 * i + 1]))
+        x = pad_axis(x, axis, p[2 * i], p[2 * i + 1], 0 if zero_pad else ignore)
+        x = pad_axis(x, axis, 0, extra, ignore)
+        mask = np.concatenate([np.full(p[2 * i], 1.0 if a.get("count_include_pad", False) else 0.0), np.ones(length),
+                               np.full(p[2 * i + 1], 1.0 if a.get("count_include_pad", False) else 0.0), np.zeros(extra)])
+        count = count * mask.reshape((-1,) + (1,) * (rank - 1 - i))
+    out = np.zeros(x.shape[:x.ndim - rank] + tuple(sizes), dtype=x.dtype)
+    for idx in np.ndindex(*sizes):
+        window = (Ellipsis,) + tuple(slice(idx[i] * s[i], idx[i] * s[i] + d[i] * (k[i] - 1) + 1, d[i]) for i in range(rank))
+        patch = x[window]
+        flat = patch.reshape(patch.shape[:patch.ndim - rank] + (-1,))
+        if average:
+            c = count[window].reshape(flat.shape)
+            total = np.where(c > 0, flat, 0).sum(axis=-1, dtype=np.float64)
+            out[(Ellipsis,) + idx] = total / c.sum(axis=-1)
+        else:
+            out[(Ellipsis,) + idx] = flat.max(axis=-1)
+    return out
+
+
+def conv_transpose(x, w, a, rank):
+    # Scatter form: full[n, g*og + o, i*s + k*d] += x[n, g*cg + c, i] * w[g*cg + c, o, k], then crop the padding.
+    s, d, p, op, groups = a["stride"], a["dilation"], a["padding"], a["output_padding"], a["groups"]
+    n, c = x.shape[:2]
+    cg, og = c // groups, w.shape[1]
+    full_sizes = [(x.shape[2 + i] - 1) * s[i] + d[i] * (w.shape[2 + i] - 1) + 1 + op[i] for i in range(rank)]
+    full = np.zeros([n, og * groups] + full_sizes, dtype=x.dtype)
+    for g in range(groups):
+        xg = x[:, g * cg:(g + 1) * cg]
+        for tap in np.ndindex(*w.shape[2:]):
+            contribution = np.einsum("nc...,co->no...", xg, w[(slice(g * cg, (g + 1) * cg), slice(None)) + tap])
+            target = (slice(None), slice(g * og, (g + 1) * og)) + tuple(
+                slice(tap[i] * d[i], tap[i] * d[i] + (x.shape[2 + i] - 1) * s[i] + 1, s[i]) for i in range(rank))
+            full[target] += contribution
+    crop = (slice(None), slice(None)) + tuple(slice(p[2 * i], full_sizes[i] - p[2 * i + 1]) for i in range(rank))
+    return full[crop]
+
+
+def normalize(x, axes, epsilon):
+    mean = x.mean(axis=axes, keepdims=True)
+    deviation = x - mean
+    variance = (deviation * deviation).mean(axis=axes, keepdims=True)
+    return deviation * (1 / np.sqrt(variance + x.dtype.type(epsilon)))
+
+
+def compute_nn(op, a, x):
+    per_channel = (1, -1) + (1,) * (x[0].ndim - 2)
+    if op == "batch_norm":
+        mean, var, scale, bias = (v.reshape(per_channel) for v in (x[3], x[4], x[1], x[2]))
+        return (x[0] - mean) / np.sqrt(var + x[0].dtype.type(a["epsilon"])) * scale + bias
+    if op == "instance_norm":
+        axes = tuple(range(2, x[0].ndim))
+        return normalize(x[0], axes, a["epsilon"]) * x[1].reshape(per_channel) + x[2].reshape(per_channel)
+    if op == "layer_norm":
+        axes = tuple(range(a["axis"] % x[0].ndim, x[0].ndim))
+        return normalize(x[0], axes, a["epsilon"]) * x[1] + x[2]
+    return None
 # --- ONNX shape/indexing ops (issue 14)
 
 def onnx_pad(x, a):
@@ -410,8 +549,16 @@ def compute(op, a, x):
         return np.take(x[0], x[1], axis=a["axis"])
     if op in ("conv1d", "conv2d"):
         return conv(x[0], x[1], a, int(op[4]))
-    if op in ("max_pool1d", "max_pool2d"):
+    if op in ("max_pool1d", "max_pool2d") and not a["ceil_mode"] and not a["pad_with_neg_inf"]:
         return max_pool(x[0], a, int(op[8]))
+    if op in ("max_pool1d", "max_pool2d", "max_pool3d"):
+        return pool(x[0], a, int(op[8]), False)
+    if op in ("avg_pool1d", "avg_pool2d", "avg_pool3d"):
+        return pool(x[0], a, int(op[8]), True)
+    if op == "conv3d":
+        return conv(x[0], x[1], a, 3)
+    if op in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+        return conv_transpose(x[0], x[1], a, int(op[14]))
     if op == "robust_sqrt":
         return robust_sqrt(x[0], x[1])
     if op == "robust_log":
@@ -437,6 +584,40 @@ def compute(op, a, x):
         return cross_entropy(x[0], x[1], a)
     if op == "binary_cross_entropy":
         return binary_cross_entropy(x[0], x[1], a)
+    return compute_onnx_math(op, a, x)
+
+
+def compute_onnx_math(op, a, x):
+    unary = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "sign": np.sign, "reciprocal": np.reciprocal,
+             "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+             "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "isnan": np.isnan,
+             "logical_not": np.logical_not, "erf": erf}
+    if op in unary:
+        return unary[op](x[0])
+    binary = {"equal": np.equal, "less": np.less, "less_equal": np.less_equal, "greater": np.greater,
+              "greater_equal": np.greater_equal, "logical_and": np.logical_and, "logical_or": np.logical_or,
+              "logical_xor": np.logical_xor}
+    if op in binary:
+        return binary[op](x[0], x[1])
+    if op == "isinf":
+        return (np.isposinf(x[0]) & a["detect_positive"]) | (np.isneginf(x[0]) & a["detect_negative"])
+    if op == "log_softmax":
+        return log_softmax(x[0], a["axis"])
+    if op == "argmax":
+        return arg_reduction(x[0], a, np.argmax)
+    if op == "argmin":
+        return arg_reduction(x[0], a, np.argmin)
+    if op == "clip":
+        return clip(x[0], a)
+    if op == "mod":
+        return (np.fmod if a["fmod"] else np.mod)(x[0], x[1])
+    if op == "prelu":
+        return np.where(x[0] >= 0, x[0], x[1] * x[0])
+    result = activation(op, x[0], a)
+    if result is None:
+        result = compute_nn(op, a, x)
+    if result is not None:
+        return result
     # --- ONNX shape/indexing ops (issue 14)
     if op == "slice":
         window = [slice(None)] * x[0].ndim

@@ -85,6 +85,52 @@ std::vector<OpCase> cpu_cases() {
   add("concat", {{"axis", AttrValue{int64_t{0}}}}, {f32({2, 3}), f32({4, 3})});
   add("concat", {{"axis", AttrValue{int64_t{1}}}}, {f32({2, 3}), f32({2, 5}), f32({2, 1})});
   add("concat", {{"axis", AttrValue{int64_t{0}}}}, {{DType::int64, {2, 2}, -9, 9}, {DType::int64, {1, 2}, -9, 9}});
+
+  // --- ONNX nn/math ops (issue 14)
+  auto flag = [](bool b) { return AttrValue{b}; };
+  auto number = [](double v) { return AttrValue{v}; };
+  add("log_softmax", {}, {f32({4, 10})});
+  add("log_softmax", {{"axis", AttrValue{int64_t{1}}}}, {f32({2, 5, 3}, -50, 50)});
+  for (const char* op : {"elu", "round", "hard_swish", "mish"}) add(op, {}, {f32({3, 17}, -5, 5)});
+  add("elu", {{"alpha", number(0.5)}}, {f32({4, 9})});
+  add("round", {}, {{DType::float32, {6}, 0, 0, {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5}}});
+  add("reciprocal", {}, {f32({3, 11}, 0.1, 5)});
+  add("prelu", {}, {f32({2, 3, 4, 5}), f32({3, 1, 1}, 0, 1)});
+  add("prelu", {}, {f32({2, 6}), f32({}, 0, 1)});
+  add("prelu", {}, {f32({3, 8}), f32({3, 8}, 0, 1)});
+  add("max_pool2d", {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})},
+                     {"pad_with_neg_inf", flag(true)}},
+      {f32({2, 3, 9, 9})});
+  add("max_pool2d", {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"ceil_mode", flag(true)}}, {f32({1, 2, 8, 8})});
+  add("max_pool1d", {{"kernel_size", ints({3})}, {"stride", ints({2})}, {"padding", ints({1, 1})}, {"pad_with_neg_inf", flag(true)},
+                     {"ceil_mode", flag(true)}},
+      {f32({2, 3, 10})});
+  add("max_pool3d", {{"kernel_size", ints({2, 2, 2})}, {"stride", ints({2, 2, 2})}}, {f32({1, 2, 4, 6, 6})});
+  for (bool include : {false, true}) {
+    add("avg_pool2d", {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})},
+                       {"count_include_pad", flag(include)}},
+        {f32({2, 3, 9, 9})});
+    add("avg_pool1d", {{"kernel_size", ints({3})}, {"stride", ints({1})}, {"padding", ints({1, 1})}, {"count_include_pad", flag(include)}},
+        {f32({2, 3, 10})});
+    add("avg_pool3d", {{"kernel_size", ints({2, 2, 2})}, {"stride", ints({2, 2, 2})}, {"padding", ints({1, 0, 1, 0, 1, 0})},
+                       {"count_include_pad", flag(include)}},
+        {f32({1, 2, 5, 5, 5})});
+  }
+  add("avg_pool2d", {{"kernel_size", ints({2, 2})}, {"stride", ints({2, 2})}, {"ceil_mode", flag(true)}}, {f32({1, 3, 7, 7})});
+  add("avg_pool2d", {{"kernel_size", ints({7, 7})}, {"stride", ints({1, 1})}}, {f32({2, 16, 7, 7})});
+  add("batch_norm", {}, {f32({2, 8, 5, 5}), f32({8}), f32({8}), f32({8}), f32({8}, 0.1, 2)});
+  add("batch_norm", {{"epsilon", number(1e-3)}}, {f32({6, 4}), f32({4}), f32({4}), f32({4}), f32({4}, 0.1, 2)});
+  add("batch_norm", {}, {f32({2, 3, 4, 5, 6}), f32({3}), f32({3}), f32({3}), f32({3}, 0.1, 2)});
+  add("layer_norm", {}, {f32({4, 16, 64}), f32({64}), f32({64})});
+  add("layer_norm", {{"axis", AttrValue{int64_t{1}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({1, 5})});  // bias broadcasts: reference
+  add("layer_norm", {{"axis", AttrValue{int64_t{-2}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({4, 5})});
+  add("conv_transpose2d", {}, {f32({2, 4, 5, 5}), f32({4, 3, 3, 3})});
+  add("conv_transpose2d", {{"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})}, {"output_padding", ints({1, 1})}},
+      {f32({1, 8, 6, 6}), f32({8, 4, 4, 4})});
+  add("conv_transpose2d", {{"groups", AttrValue{int64_t{2}}}, {"dilation", ints({2, 1})}, {"padding", ints({0, 1, 1, 0})}},
+      {f32({1, 4, 5, 6}), f32({4, 3, 3, 2})});
+  add("conv_transpose1d", {{"stride", ints({3})}, {"padding", ints({1, 2})}}, {f32({2, 3, 7}), f32({3, 5, 4})});
+  add("conv_transpose3d", {{"stride", ints({2, 2, 2})}}, {f32({1, 2, 3, 3, 3}), f32({2, 3, 2, 2, 2})});
   // --- ONNX shape/indexing ops (issue 14): resize where oneDNN's resampling maps as ONNX does.
   auto text = [](const char* s) { return AttrValue{std::string(s)}; };
   add("resize", {{"sizes", ints({2, 3, 32, 48})}, {"mode", text("linear")}}, {f32({2, 3, 16, 16})});

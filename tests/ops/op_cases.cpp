@@ -231,6 +231,161 @@ std::vector<OpCase> build_cases() {
       {{"input_type", std::string("probs")}, {"auto_pos_weight", true}, {"robust", true}, {"threshold", 0.5}},
       {f64({4}, 0.01, 0.99), values(DType::float64, {4}, {0, 1, 1, 0})});
 
+  // --- ONNX nn/math ops (issue 14)
+  const double inf = std::numeric_limits<double>::infinity();
+  add("log_softmax", {}, {f32({3, 5})});
+  add("log_softmax", {{"axis", int64_t{0}}}, {f64({3, 4, 2})});
+  add("log_softmax", {{"axis", int64_t{1}}}, {f32({3, 4, 2})});
+  add("log_softmax", {}, {f64({2, 6}, -1000, 1000)});
+  for (const char* op : {"equal", "less", "less_equal", "greater", "greater_equal"}) {
+    add(op, {}, {f32({2, 3}, -2, 2), f32({3}, -2, 2)});
+    add(op, {}, {values(DType::float64, {4}, {nan, 1, 2, nan}), values(DType::float64, {4}, {1, 1, nan, nan})});
+    add(op, {}, {i32({3, 1}, -2, 2), i32({1, 4}, -2, 2)});
+    add(op, {}, {i64({5}, -2, 2), i64({5}, -2, 2)});
+    add(op, {}, {{DType::uint8, {2, 3}, 0, 4}, {DType::uint8, {3}, 0, 4}});
+  }
+  add("equal", {}, {boolean({2, 3}), boolean({3})});
+  for (const char* op : {"logical_and", "logical_or", "logical_xor"}) {
+    add(op, {}, {boolean({2, 3}), boolean({3})});
+    add(op, {}, {boolean({4, 1}), boolean({1, 5})});
+  }
+  add("logical_not", {}, {boolean({3, 4})});
+  for (const char* op : {"argmax", "argmin"}) {
+    add(op, {}, {f32({3, 4})});
+    add(op, {{"axis", int64_t{1}}, {"keepdims", false}}, {f64({2, 3, 4})});
+    add(op, {{"axis", int64_t{-1}}}, {i64({3, 5}, -2, 2)});
+    add(op, {{"axis", int64_t{1}}, {"select_last_index", true}}, {i32({3, 6}, -2, 2)});
+    add(op, {{"axis", int64_t{0}}, {"keepdims", false}}, {values(DType::float64, {3, 2}, {1, nan, nan, 2, 3, nan})});
+    add(op, {{"axis", int64_t{1}}}, {{DType::int8, {2, 5}, -2, 2}});
+  }
+  add("erf", {}, {f32({2, 5}, -3, 3)});
+  add("erf", {}, {f64({9}, -4, 4)});
+  for (const char* op : {"floor", "ceil", "round"}) {
+    add(op, {}, {f32({3, 4}, -5, 5)});
+    add(op, {}, {values(DType::float64, {9}, {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, nan, inf})});
+  }
+  add("sign", {}, {f32({2, 5}, -2, 2)});
+  add("sign", {}, {values(DType::float64, {5}, {-3, 0, -0.0, 2, nan})});
+  add("sign", {}, {i32({7}, -2, 2)});
+  add("sign", {}, {i64({4}, -2, 2)});
+  add("sign", {}, {{DType::uint16, {5}, 0, 3}});
+  add("reciprocal", {}, {f32({2, 3}, 0.5, 3)});
+  add("reciprocal", {}, {values(DType::float64, {4}, {-2, 0, -0.0, 4})});
+  for (const char* op : {"tan", "atan", "sinh", "cosh", "asinh"}) {
+    add(op, {}, {f32({2, 3}, -1.5, 1.5)});
+    add(op, {}, {f64({7}, -1.5, 1.5)});
+  }
+  for (const char* op : {"asin", "acos", "atanh"}) {
+    add(op, {}, {f32({2, 3}, -0.99, 0.99)});
+    add(op, {}, {values(DType::float64, {5}, {-1, -0.5, 0, 1, 2})});
+  }
+  add("acosh", {}, {f32({2, 3}, 1, 5)});
+  add("acosh", {}, {values(DType::float64, {4}, {0.5, 1, 2, 100})});
+  add("isnan", {}, {values(DType::float32, {5}, {1, nan, -inf, inf, 0})});
+  add("isnan", {}, {f64({3})});
+  add("isinf", {}, {values(DType::float64, {5}, {1, nan, -inf, inf, 0})});
+  add("isinf", {{"detect_negative", false}}, {values(DType::float32, {4}, {-inf, inf, nan, 2})});
+  add("isinf", {{"detect_positive", false}}, {values(DType::float64, {4}, {-inf, inf, nan, 2})});
+  add("clip", {}, {f32({2, 3})});
+  add("clip", {{"min", -1.0}, {"max", 1.5}}, {f32({3, 4})});
+  add("clip", {{"min", -0.5}}, {values(DType::float64, {4}, {-1, nan, 0, 3})});
+  add("clip", {{"max", int64_t{2}}}, {i64({6})});
+  add("clip", {{"min", int64_t{-3}}, {"max", int64_t{4}}}, {i32({8})});
+  add("clip", {{"min", 2.0}, {"max", 1.0}}, {f64({4})});
+  add("clip", {{"min", -1000.0}, {"max", int64_t{5}}}, {{DType::int8, {6}, -9, 9}});
+  add("mod", {}, {i64({3, 4}, -9, 9), values(DType::int64, {4}, {3, -3, 0, 4})});
+  add("mod", {{"fmod", true}}, {i32({3, 4}, -9, 9), values(DType::int32, {4}, {3, -3, 0, 4})});
+  add("mod", {{"fmod", true}}, {f32({2, 3}, -5, 5), f32({3}, 0.5, 2)});
+  add("mod", {{"fmod", true}}, {values(DType::float64, {4}, {5.5, -5.5, 5.5, 1}), values(DType::float64, {4}, {2, 2, -2, 0})});
+  add("mod", {}, {values(DType::float64, {5}, {5.5, -5.5, 5.5, -5.5, 1}), values(DType::float64, {5}, {2, 2, -2, -2, 0})});
+  add("mod", {}, {{DType::uint8, {5}, 0, 20}, values(DType::uint8, {5}, {3, 7, 1, 0, 5})});
+  add("prelu", {}, {f32({2, 3, 4}), f32({3, 1}, 0, 1)});
+  add("prelu", {}, {f64({2, 5}), f64({}, 0, 1)});
+  add("prelu", {}, {f32({3, 4}), f32({3, 4}, 0, 1)});
+  add("elu", {}, {f32({2, 5})});
+  add("elu", {{"alpha", 2.0}}, {f64({9})});
+  add("selu", {}, {f32({2, 5})});
+  add("selu", {{"alpha", 2.0}, {"gamma", 3.0}}, {f64({9})});
+  add("celu", {}, {f32({2, 5})});
+  add("celu", {{"alpha", 2.0}}, {f64({9})});
+  add("hard_sigmoid", {}, {f32({2, 5}, -5, 5)});
+  add("hard_sigmoid", {{"alpha", 0.5}, {"beta", 0.6}}, {f64({9}, -5, 5)});
+  add("hard_swish", {}, {f32({2, 5}, -5, 5)});
+  add("hard_swish", {}, {f64({9}, -5, 5)});
+  add("softsign", {}, {f32({2, 5})});
+  add("softsign", {}, {f64({9})});
+  add("thresholded_relu", {}, {f32({2, 5})});
+  add("thresholded_relu", {{"alpha", 0.5}}, {f64({9})});
+  add("shrink", {}, {f32({2, 5})});
+  add("shrink", {{"bias", 1.5}, {"lambd", 1.0}}, {f64({9})});
+  add("mish", {}, {f32({2, 5}, -5, 5)});
+  add("mish", {}, {values(DType::float64, {5}, {-800, -5, 0, 5, 800})});
+
+  // Pools with ONNX/torch padding and ceil_mode; 3-D windows; average pooling.
+  add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"ceil_mode", true}}, {f32({2, 3, 8})});
+  add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"padding", Ints{1, 1}}, {"pad_with_neg_inf", true}},
+      {f64({2, 7}, -3, -1)});
+  add("max_pool2d", {{"kernel_size", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 1, 1, 1}}, {"pad_with_neg_inf", true}},
+      {f64({1, 2, 5, 6}, -3, -1)});
+  add("max_pool2d",
+      {{"kernel_size", Ints{3, 2}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 0, 0, 1}}, {"pad_with_neg_inf", true}, {"ceil_mode", true}},
+      {f32({2, 2, 6, 7})});
+  add("max_pool2d", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}, {"ceil_mode", true}}, {i32({1, 5, 5})});
+  add("max_pool3d", {{"kernel_size", Ints{2, 2, 2}}, {"stride", Ints{2, 2, 2}}}, {f64({1, 2, 4, 5, 6})});
+  add("max_pool3d",
+      {{"kernel_size", Ints{3, 2, 2}}, {"stride", Ints{2, 1, 2}}, {"padding", Ints{1, 1, 0, 1, 1, 0}}, {"dilation", Ints{1, 2, 1}},
+       {"pad_with_neg_inf", true}, {"ceil_mode", true}},
+      {f32({2, 5, 6, 5}, -3, -1)});
+  for (bool include : {false, true}) {
+    add("avg_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"padding", Ints{1, 1}}, {"count_include_pad", include}},
+        {f64({2, 3, 8})});
+    add("avg_pool2d",
+        {{"kernel_size", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 1, 1, 1}}, {"count_include_pad", include},
+         {"ceil_mode", true}},
+        {f32({1, 2, 6, 6})});
+    add("avg_pool2d",
+        {{"kernel_size", Ints{2, 3}}, {"stride", Ints{1, 2}}, {"padding", Ints{0, 1, 1, 0}}, {"dilation", Ints{2, 1}},
+         {"count_include_pad", include}},
+        {f64({2, 5, 7})});
+    add("avg_pool3d",
+        {{"kernel_size", Ints{2, 2, 3}}, {"stride", Ints{2, 2, 2}}, {"padding", Ints{1, 0, 0, 1, 1, 1}}, {"count_include_pad", include},
+         {"ceil_mode", true}},
+        {f64({1, 2, 5, 4, 6})});
+  }
+  add("avg_pool2d", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}}, {f32({2, 3, 4, 4})});
+  add("avg_pool3d", {{"kernel_size", Ints{2, 2, 2}}, {"stride", Ints{1, 1, 1}}, {"dilation", Ints{1, 2, 1}}}, {f32({1, 3, 3, 3})});
+  add("avg_pool1d", {{"kernel_size", Ints{2}}, {"stride", Ints{2}}, {"dilation", Ints{2}}, {"ceil_mode", true}}, {f64({2, 9})});
+
+  // Convolutions: 3-D and transposed.
+  add("conv3d", {}, {f64({1, 2, 4, 5, 5}), f64({3, 2, 2, 3, 2})});
+  add("conv3d",
+      {{"stride", Ints{2, 1, 2}}, {"padding", Ints{1, 0, 1, 1, 0, 2}}, {"dilation", Ints{1, 2, 1}}, {"groups", int64_t{2}}},
+      {f64({2, 4, 5, 6, 5}), f64({4, 2, 2, 2, 3})});
+  add("conv3d", {}, {f32({1, 1, 3, 3, 3}), f32({2, 1, 2, 2, 2})});
+  add("conv_transpose1d", {}, {f64({2, 3, 5}), f64({3, 2, 3})});
+  add("conv_transpose1d",
+      {{"stride", Ints{2}}, {"padding", Ints{1, 0}}, {"output_padding", Ints{1}}, {"dilation", Ints{2}}, {"groups", int64_t{3}}},
+      {f64({1, 3, 6}), f64({3, 2, 3})});
+  add("conv_transpose2d", {}, {f32({1, 2, 4, 4}), f32({2, 3, 3, 3})});
+  add("conv_transpose2d",
+      {{"stride", Ints{2, 1}}, {"padding", Ints{1, 1, 0, 1}}, {"output_padding", Ints{1, 0}}, {"dilation", Ints{1, 2}},
+       {"groups", int64_t{2}}},
+      {f64({2, 4, 3, 4}), f64({4, 3, 3, 2})});
+  add("conv_transpose3d", {}, {f64({1, 2, 2, 3, 3}), f64({2, 2, 2, 2, 2})});
+  add("conv_transpose3d",
+      {{"stride", Ints{2, 2, 1}}, {"padding", Ints{0, 1, 1, 0, 0, 0}}, {"output_padding", Ints{1, 0, 0}}, {"dilation", Ints{1, 1, 2}},
+       {"groups", int64_t{3}}},
+      {f32({1, 3, 2, 2, 3}), f32({3, 2, 2, 3, 2})});
+
+  // Normalizations.
+  add("batch_norm", {}, {f32({2, 3, 4, 5}), f32({3}), f32({3}), f32({3}), f32({3}, 0.1, 2)});
+  add("batch_norm", {{"epsilon", 1e-3}}, {f64({4, 3}), f64({3}), f64({3}), f64({3}), f64({3}, 0, 2)});
+  add("batch_norm", {}, {f64({2, 2, 7}), f64({2}), f64({2}), f64({2}), f64({2}, 0.5, 1)});
+  add("instance_norm", {}, {f32({2, 3, 5, 4}), f32({3}), f32({3})});
+  add("instance_norm", {{"epsilon", 0.01}}, {f64({2, 2, 7}), f64({2}), f64({2})});
+  add("layer_norm", {}, {f32({2, 3, 8}), f32({8}), f32({8})});
+  add("layer_norm", {{"axis", int64_t{1}}, {"epsilon", 1e-3}}, {f64({2, 3, 4}), f64({3, 4}), f64({4})});
+  add("layer_norm", {{"axis", int64_t{0}}}, {f64({3, 5}, 100, 101), f64({1}), f64({5})});
   // --- ONNX shape/indexing ops (issue 14). Data movement runs over every element size.
   auto typed = [](DType dtype, Shape shape, double low = -9, double high = 9) { return TensorSpec{dtype, std::move(shape), low, high}; };
   using Numbers = std::vector<double>;

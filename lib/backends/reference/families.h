@@ -55,6 +55,21 @@ void dispatch_numeric(std::string_view op, DType dtype, F&& f) {
   }
 }
 
+/// Calls f(T{}) for T = float, double or any integer type from int8_t to uint64_t (the integer
+/// widths ONNX models use); anything else is unsupported.
+template <class F>
+void dispatch_all_numeric(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::int8: f(int8_t{}); return;
+    case DType::int16: f(int16_t{}); return;
+    case DType::uint8: f(uint8_t{}); return;
+    case DType::uint16: f(uint16_t{}); return;
+    case DType::uint32: f(uint32_t{}); return;
+    case DType::uint64: f(uint64_t{}); return;
+    default: dispatch_numeric(op, dtype, f);
+  }
+}
+
 // Integer arithmetic wraps around (two's complement) as in numpy; computing in the unsigned type
 // gives that result without the undefined behaviour of signed overflow. Floats are unchanged.
 template <class T>

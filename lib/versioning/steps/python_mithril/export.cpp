@@ -155,6 +155,8 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     if (!all_equal(stride, stride[0])) why = fmt::format("stride {} (Python's numpy backend uses stride[0] on both axes)", attr_str(a.at("stride")));
     else if (!all_equal(dilation, 1)) why = fmt::format("dilation {} (Python's numpy backend has none)", attr_str(a.at("dilation")));
     else if (conv && attr_int(a, "groups") != 1) why = fmt::format("groups {} (Python's numpy backend has none)", attr_int(a, "groups"));
+    else if (!conv && (attr_bool(a, "ceil_mode") || attr_bool(a, "pad_with_neg_inf")))
+      why = "ceil_mode or pad_with_neg_inf (Python's numpy backend has neither)";
     else if (!conv && two && !all_equal(padding, 0))
       why = fmt::format("padding {} (Python's numpy backend pads max pooling with 0, not -inf)", attr_str(a.at("padding")));
     if (!why.empty()) return std::nullopt;
