@@ -111,11 +111,12 @@ std::vector<ResizeAxis> resize_axes(const Shape& input, const Attributes& attrs)
     ResizeAxis& r = axes[a];
     r.in = input[a];
     if (sizes[a] < -1) throw Error(ErrorKind::shape, "resize: negative size in sizes " + ints_str(sizes));
-    r.out = sizes[a] == -1 ? r.in : sizes[a];
     if (!scales.empty()) {
       if (!(scales[a] > 0)) throw Error(ErrorKind::shape, "resize: scales must be positive, got " + attr_str(scales));
       r.scale = scales[a];
+      r.out = sizes[a] == -1 ? static_cast<int64_t>(std::floor(static_cast<double>(r.in) * r.scale)) : sizes[a];
     } else {
+      r.out = sizes[a] == -1 ? r.in : sizes[a];
       r.scale = r.in > 0 ? static_cast<double>(r.out) / static_cast<double>(r.in) : 1.0;
     }
     r.output_width = r.scale * static_cast<double>(r.in);
@@ -344,21 +345,18 @@ ValueInfo infer_resize(const std::vector<ValueInfo>& in, const Attributes& attrs
                  kCoordinateModes);
   require_one_of("resize", "nearest_mode", attr_string(attrs, "nearest_mode"), kNearestModes);
   const SymShape& input = in[0].shape;
-  // Checks the attributes on a stand-in shape; unknown dimensions stay unknown unless sizes says -1.
+  // Checks the attributes on a stand-in shape; unknown dimensions stay unknown (or keep their symbol
+  // for sizes -1 at scale 1).
   Shape stand_in;
   for (const Dim& d : input) stand_in.push_back(d.is_known() ? d.size : 1);
   std::vector<ResizeAxis> axes = resize_axes(stand_in, attrs);
   std::vector<double> scales = attr_numbers(attrs, "scales");
   SymShape out;
   for (std::size_t a = 0; a < input.size(); ++a) {
-    if (attr_ints(attrs, "sizes")[a] == -1) {
-      if (!scales.empty() && scales[a] != 1.0)
-        throw Error(ErrorKind::shape, "resize: sizes -1 keeps axis " + std::to_string(a) + ", but its scale is " +
-                                          attr_str(scales[a]));
-      out.push_back(input[a]);
-    } else {
-      out.push_back(Dim::known(axes[a].out));
-    }
+    bool from_input = attr_ints(attrs, "sizes")[a] == -1;
+    if (from_input && (scales.empty() || scales[a] == 1.0)) out.push_back(input[a]);
+    else if (from_input && !input[a].is_known()) out.push_back(Dim::any());  // floor(size * scale) once known
+    else out.push_back(Dim::known(axes[a].out));
   }
   return ValueInfo{in[0].dtype, out};
 }
@@ -477,8 +475,9 @@ void register_indexing_ops(OpRegistry& registry) {
       infer_cumsum));
   registry.add(builtin_schema(
       "resize",
-      "ONNX Resize (opset 11-18 without antialias) to the full output shape `sizes` (-1 keeps an axis). The "
-      "coordinate mapping uses `scales` when given (non-empty; ONNX's scales input), else sizes / input size. mode "
+      "ONNX Resize (opset 11-18 without antialias) to the full output shape `sizes`, where -1 stands for "
+      "floor(input size * scale) (the input's size without scales: dynamic axes stay dynamic). The coordinate "
+      "mapping uses `scales` when given (non-empty; ONNX's scales input), else sizes / input size. mode "
       "nearest | linear | cubic (separable over every axis), coordinate_transformation_mode half_pixel | asymmetric "
       "| align_corners | pytorch_half_pixel | tf_crop_and_resize (with `roi` = [starts..., ends...], outside points "
       "get extrapolation_value) | tf_half_pixel_for_nn (opset 11), nearest_mode round_prefer_floor | round_prefer_ceil | floor | ceil, cubic_coeff_a, "

@@ -31,7 +31,8 @@ struct SliceSpec {
 };
 SliceSpec slice_spec(const Attributes& attrs, int64_t rank);
 
-/// resize: the output size of each axis (attribute `sizes`, -1 = the input's size) and the scale
+/// resize: the output size of each axis (attribute `sizes`; -1 = floor(input size * scale), the
+/// input's size without `scales`) and the scale
 /// the coordinate mapping uses (attribute `scales` when given, else output / input size).
 struct ResizeAxis {
   int64_t in = 0;

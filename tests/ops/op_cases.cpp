@@ -498,6 +498,7 @@ std::vector<OpCase> build_cases() {
       {f64({1, 1, 5, 4})});
   add("resize", {{"sizes", Ints{1, 3, 6, 5}}, {mode, str("linear")}}, {typed(DType::uint8, {1, 3, 4, 4}, 0, 255)});
   add("resize", {{"sizes", Ints{-1, -1, 7}}, {mode, str("linear")}}, {f32({2, 3, 4})});
+  add("resize", {{"sizes", Ints{-1, -1, -1}}, {"scales", Numbers{1, 1, 1.7}}, {mode, str("cubic")}}, {f64({1, 2, 5})});
   add("resize", {{"sizes", Ints{2, 6}}, {mode, str("nearest")}}, {i32({2, 3})});
   auto eq = [](const char* s) { return Attributes{{"equation", std::string(s)}}; };
   add("einsum", eq("ij,jk->ik"), {f32({3, 4}), f32({4, 5})});
