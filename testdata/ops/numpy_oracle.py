@@ -492,7 +492,8 @@ def resize_nd(data, scales, x, roi, a):
 
 
 def resize(x, a):
-    sizes = [x.shape[i] if s == -1 else s for i, s in enumerate(a["sizes"])]
+    sizes = [(int(np.floor(x.shape[i] * a["scales"][i])) if a["scales"] else x.shape[i]) if s == -1 else s
+             for i, s in enumerate(a["sizes"])]
     scales = np.array(a["scales"], dtype=np.float64) if a["scales"] else np.array(sizes) / np.array(x.shape)
     roi = np.array(a["roi"], dtype=np.float64) if a["roi"] else None
     out = np.zeros(sizes)
@@ -657,6 +658,8 @@ def compute_onnx_math(op, a, x):
         return cumsum(x[0], a)
     if op == "resize":
         return resize(x[0], a)
+    if op == "einsum":
+        return np.einsum(a["equation"].replace(" ", ""), *x)
     if op in ("top_k_values", "top_k_indices"):
         return top_k(x[0], a, op == "top_k_indices")
     raise ValueError("the oracle does not know operator " + op)

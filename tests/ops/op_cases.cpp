@@ -501,7 +501,20 @@ std::vector<OpCase> build_cases() {
       {f64({1, 1, 5, 4})});
   add("resize", {{"sizes", Ints{1, 3, 6, 5}}, {mode, str("linear")}}, {typed(DType::uint8, {1, 3, 4, 4}, 0, 255)});
   add("resize", {{"sizes", Ints{-1, -1, 7}}, {mode, str("linear")}}, {f32({2, 3, 4})});
+  add("resize", {{"sizes", Ints{-1, -1, -1}}, {"scales", Numbers{1, 1, 1.7}}, {mode, str("cubic")}}, {f64({1, 2, 5})});
   add("resize", {{"sizes", Ints{2, 6}}, {mode, str("nearest")}}, {i32({2, 3})});
+  auto eq = [](const char* s) { return Attributes{{"equation", std::string(s)}}; };
+  add("einsum", eq("ij,jk->ik"), {f32({3, 4}), f32({4, 5})});
+  add("einsum", eq("bij,bjk"), {f64({2, 3, 4}), f64({2, 4, 2})});
+  add("einsum", eq("...ii->...i"), {f64({2, 3, 3})});
+  add("einsum", eq("i,i"), {i64({5}), i64({5})});
+  add("einsum", eq("ij->"), {i32({3, 4})});
+  add("einsum", eq("ij->ji"), {f32({2, 3})});
+  add("einsum", eq("...j,j...->..."), {f64({2, 1, 3}), f64({3, 4})});
+  add("einsum", eq("bhqd, bhkd -> bhqk"), {f32({2, 2, 3, 4}), f32({2, 2, 5, 4})});
+  add("einsum", eq("ii"), {f64({4, 4})});
+  add("einsum", eq("ab,bc,cd->ad"), {f64({2, 3}), f64({3, 2}), f64({2, 4})});
+  add("einsum", eq("Ba,aB->B"), {typed(DType::int8, {3, 2}, -5, 5), typed(DType::int8, {2, 3}, -5, 5)});
   for (bool largest : {true, false}) {
     for (const char* op : {"top_k_values", "top_k_indices"}) {
       add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});
