@@ -56,10 +56,11 @@ for case in cases:
     for ds in sorted(glob.glob(os.path.join(case, "test_data_set_*"))):
         feeds = {}
         ins = sorted(glob.glob(os.path.join(ds, "input_*.pb")), key=lambda p: int(p.rsplit("_", 1)[1][:-3]))
+        # by position: the importer may rename inputs ("0" -> "_0"); frozen ones are gone
         for k, p in enumerate(ins):
             _, a = load_pb(p)
-            if k < len(inputs) and inputs[k] in rt_inputs:
-                feeds[inputs[k]] = a
+            if k < len(rt_inputs) and len(rt_inputs) == len(inputs):
+                feeds[rt_inputs[k]] = a
         js = {k: {"dtype": "bool" if a.dtype == bool else str(a.dtype), "shape": list(a.shape),
                   "data": [("nan" if np.isnan(v) else float(v)) if a.dtype.kind == "f" else int(v) for v in a.reshape(-1)]}
               for k, a in feeds.items()}
