@@ -23,6 +23,12 @@ inline void add_plugin_option(CLI::App& app, std::vector<std::string>& plugins) 
   app.add_option("--plugin", plugins, "operator plugin to load (repeatable; also $MITHRIL_PLUGINS, ':'-separated)");
 }
 
+/// Adds --freeze NAME=FILE (repeatable; tools/common.h add_frozen_inputs).
+inline void add_freeze_option(CLI::App& app, std::vector<std::string>& freeze) {
+  app.add_option("--freeze", freeze, "ONNX model: fix graph input NAME to the tensor in FILE (.npy) at import, for inputs used "
+                                     "as shapes (Reshape's shape, Slice's starts, ...; repeatable)");
+}
+
 /// Adds --map, --map-file and --torch-linear (tools/common.h MapOptions). `where` says which
 /// names they rewrite, e.g. "the --params file's tensor names into the model's".
 inline void add_map_options(CLI::App& app, MapOptions& map, const std::string& where) {

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
                                          "or reference")
       ->check(CLI::IsMember(mithril::backend_names()));
+  add_freeze_option(app, o.freeze);
   add_map_options(app, o.map, "the --params file's tensor names into the model's or, without --params, the model's "
                               "parameter names in the tensor files written");
   add_plugin_option(app, o.plugins);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("--backend", o.backend, "backend the model is compiled for: cpu (default; operators it lacks run on reference) "
                                          "or reference")
       ->check(CLI::IsMember(mithril::backend_names()));
+  add_freeze_option(app, o.freeze);
   add_map_options(app, o.map, "the --params file's tensor names into the model's");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print the report as JSON");

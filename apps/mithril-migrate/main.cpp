@@ -16,100 +16,36 @@
 #include "../common/cli_app.h"
 #include "tools/migrate.h"
 
-namespace {
-
-struct Options {
-  std::vector<std::string> paths;
-  bool check = false;
-  bool dry_run = false;
-  bool no_backup = false;
-  bool force = false;
-  bool json = false;
-  bool quiet = false;
-  bool verbose = false;
-  std::vector<std::string> exclude;
-  std::string to = mithril::kModelFormatVersion;
-  std::string output_dir;
-  int jobs = 1;
-  std::string shard;
-  std::string shard_by = "hash";
-};
-
-int run(const Options& o) {
-  using namespace mithril::tools;
-  MigrateOptions m;
-  m.paths = o.paths;
-  m.path_list = &std::cin;
-  m.target = o.to;
-  m.mode = o.check ? MigrateMode::check : o.dry_run ? MigrateMode::dry_run : MigrateMode::write;
-  m.backup = !o.no_backup;
-  m.force = o.force;
-  m.exclude = o.exclude;
-  m.output_dir = o.output_dir;
-  m.jobs = o.jobs;
-  m.shard_by_index = o.shard_by == "index";
-  if (!o.shard.empty()) {
-    int k = -1, n = 0;
-    char extra = 0;
-    if (std::sscanf(o.shard.c_str(), "%d/%d%c", &k, &n, &extra) != 2)
-      throw mithril::Error(mithril::ErrorKind::invalid_argument, "--shard " + o.shard + ": expected K/N, e.g. 0/4");
-    m.shard_index = k;
-    m.shard_count = n;
-  }
-  // Progress and the summary line only for a person watching a terminal (or --verbose): scripts and
-  // CI logs stay quiet unless something is wrong, like the other tools.
-  bool tty = isatty(STDERR_FILENO);
-  bool progress = !o.quiet && !o.json && tty;
-  if (progress)
-    m.on_progress = [](const FileResult&, std::size_t done, std::size_t total) {
-      if (done == total || done % 25 == 0) std::fprintf(stderr, "\r%zu/%zu files", done, total);
-      if (done == total) std::fprintf(stderr, "\n");
-    };
-  MigrateReport report = migrate_files(m);
-  if (o.json) {
-    std::cout << report.to_json();
-    return report.exit_code();
-  }
-  for (const FileResult& r : report.files) {
-    if (r.status == FileStatus::failed) std::cerr << "mithril-migrate: error: " << r.error << "\n";
-    if (r.status == FileStatus::skipped && o.verbose) std::cerr << "mithril-migrate: skipped " << r.path << ": " << r.note << "\n";
-    if (r.status != FileStatus::needs_migration) continue;
-    if (m.mode == MigrateMode::check) std::cout << r.path << ": at " << r.from_version << ", not " << report.target << "\n";
-    else std::cout << "=== " << r.path << " (" << r.from_version << " -> " << report.target << ")\n" << r.new_text;
-  }
-  if (!o.quiet && (o.verbose || tty)) std::cerr << "mithril-migrate: " << report.summary() << "\n";
-  return report.exit_code();
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace mithril::tools;
   const std::string tool = "mithril-migrate";
-  Options o;
+  MigrateOptions o;
+  o.path_list = &std::cin;
+  bool check_only = false, dry_run_only = false, no_backup = false, json = false, quiet = false, verbose = false;
+  std::string shard, shard_by = "hash";
   CLI::App app{"Upgrade (or, where lossless, downgrade) Mithril model files between format versions.\n"
                "Reads structure JSON (.json, including Python Mithril dicts, which have no version), .mbin and .mithril\n"
                "files; folders are searched recursively; '-' reads one path per line from standard input.",
                tool};
   add_version_flag(app, tool);
   app.add_option("paths", o.paths, "Files, folders, glob patterns, or '-'")->required();
-  auto* check = app.add_flag("--check", o.check, "Change nothing; exit 1 and list the files not at the target version");
-  auto* dry_run = app.add_flag("--dry-run", o.dry_run, "Change nothing; print what each file would become")->excludes(check);
-  app.add_option("--to", o.to, "Target format version (default: the current one); python-mithril writes a dict Python Mithril's dict_to_model reads");
-  app.add_flag("--no-backup", o.no_backup, "Do not keep the original as NAME.bak when writing in place");
+  auto* check = app.add_flag("--check", check_only, "Change nothing; exit 1 and list the files not at the target version");
+  auto* dry_run = app.add_flag("--dry-run", dry_run_only, "Change nothing; print what each file would become")->excludes(check);
+  app.add_option("--to", o.target, "Target format version (default: the current one); python-mithril writes a dict Python Mithril's dict_to_model reads");
+  app.add_flag("--no-backup", no_backup, "Do not keep the original as NAME.bak when writing in place");
   app.add_flag("--force", o.force, "Replace files that are read-only (refused otherwise)");
   app.add_option("--output-dir", o.output_dir, "Write migrated files under DIR, mirroring the tree, instead of in place")
       ->excludes(check)
       ->excludes(dry_run);
   app.add_option("--exclude", o.exclude, "Leave out files matching GLOB (path below its folder, or file name; repeatable)");
   app.add_option("-j,--jobs", o.jobs, "Files migrated in parallel")->check(CLI::Range(1, 256));
-  app.add_option("--shard", o.shard, "Handle only shard K of N (0 <= K < N), e.g. a Slurm array or job index");
-  app.add_option("--shard-by", o.shard_by, "How files are split: 'hash' of the relative path (stable when files "
+  app.add_option("--shard", shard, "Handle only shard K of N (0 <= K < N), e.g. a Slurm array or job index");
+  app.add_option("--shard-by", shard_by, "How files are split: 'hash' of the relative path (stable when files "
                                            "are added) or 'index' in sorted order")
       ->check(CLI::IsMember({"hash", "index"}));
-  app.add_flag("--json", o.json, "Print a machine-readable report on standard output");
-  app.add_flag("-v,--verbose", o.verbose, "Print the summary line (and skipped files) even when stderr is not a terminal");
-  app.add_flag("-q,--quiet", o.quiet, "No progress or summary line, even on a terminal");
+  app.add_flag("--json", json, "Print a machine-readable report on standard output");
+  app.add_flag("-v,--verbose", verbose, "Print the summary line (and skipped files) even when stderr is not a terminal");
+  app.add_flag("-q,--quiet", quiet, "No progress or summary line, even on a terminal");
   app.get_formatter()->column_width(34);
   app.footer("\nFiles found in folders or by globs that are JSON objects with neither \"name\" nor \"version\" (every model\n"
              "dict of every version has one) are skipped, not failed: configs and inputs kept beside models. Files named\n"
@@ -120,5 +56,30 @@ int main(int argc, char** argv) {
              "          mithril-migrate --jobs 2 --exclude 'config.json' models/\n"
              "          find store -name '*.json' | mithril-migrate --jobs 8 --shard 3/16 -");
   if (int rc = parse_command_line(app, tool, argc, argv); rc >= 0) return rc;
-  return run_guarded(tool, [&] { return run(o); }, o.json);
+  return run_guarded(tool, [&] {
+    o.mode = check_only ? MigrateMode::check : dry_run_only ? MigrateMode::dry_run : MigrateMode::write;
+    o.backup = !no_backup;
+    o.shard_by_index = shard_by == "index";
+    if (!shard.empty()) {
+      Shard s = parse_shard(shard);
+      o.shard_index = s.index;
+      o.shard_count = s.count;
+    }
+    // Progress and the summary line only for a person watching a terminal (or --verbose): scripts
+    // and CI logs stay quiet unless something is wrong, like the other tools.
+    bool tty = isatty(STDERR_FILENO);
+    if (!quiet && !json && tty)
+      o.on_progress = [](const FileResult&, std::size_t done, std::size_t total) {
+        if (done == total || done % 25 == 0) std::fprintf(stderr, "\r%zu/%zu files", done, total);
+        if (done == total) std::fprintf(stderr, "\n");
+      };
+    MigrateReport report = migrate_files(o);
+    if (json) {
+      std::cout << report.to_json();
+      return report.exit_code();
+    }
+    print_migrate_report(report, verbose, std::cout, std::cerr);
+    if (!quiet && (verbose || tty)) std::cerr << tool << ": " << report.summary() << "\n";
+    return report.exit_code();
+  }, json);
 }

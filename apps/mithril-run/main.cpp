@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   bool no_verify = false;
   app.add_flag("--no-verify", no_verify, ".mbin: skip the per-tensor XXH3 checksums (raw speed; a corrupted value goes unnoticed)");
   app.add_flag("--time", time, "report the evaluation time (stderr, and in --json)");
+  add_freeze_option(app, o.freeze);
   add_map_options(app, o.map, "the --params (and --compare-params) file's tensor names into the model's");
   add_plugin_option(app, o.plugins);
   app.add_flag("--json", json, "print a JSON report on stdout (with output values unless -o is given)");

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/bytes.h"
 #include "io/json_util.h"
 #include "io/mbin.h"
 #include "io/model_json.h"
@@ -25,12 +26,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string printable_prefix(const std::string& bytes) {
-  std::string out;
-  for (char c : bytes.substr(0, 8)) out += std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c) : fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-  return out;
-}
-
 std::string read_prefix(const std::string& path, std::size_t n) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return read_file(path).substr(0, n);  // read_file reports the error with errno
@@ -43,17 +38,93 @@ std::string read_prefix(const std::string& path, std::size_t n) {
   return out;
 }
 
+// An ONNX ModelProto is protobuf: field 1 (ir_version, a small varint) first, then a
+// length-delimited field (producer_name, graph, opset_import, ...).
+bool looks_like_onnx(const std::string& head) {
+  auto byte = [&](std::size_t i) { return i < head.size() ? static_cast<unsigned char>(head[i]) : 0u; };
+  return byte(0) == 0x08 && byte(1) >= 1 && byte(1) <= 20 && (byte(2) & 0x07) == 2 && byte(2) <= 0x7a;
+}
+
+// Formats people bring that we recognise by their first bytes but do not read, named so the user
+// knows what they have: "" when none matches.
+std::string foreign_format(const std::string& head, const std::string& path) {
+  auto starts = [&](std::string_view magic) { return head.compare(0, magic.size(), magic) == 0; };
+  if (starts("GGUF")) return "a GGUF file (llama.cpp's model format)";
+  if (starts(std::string_view("\x89HDF\r\n\x1a\n", 8))) return "an HDF5 file (e.g. a Keras .h5 model or weights)";
+  if (ends_with(path, ".tflite") || (head.size() >= 8 && head.compare(4, 4, "TFL3") == 0)) return "a TensorFlow Lite model";
+  return "";
+}
+
+// The kind of a file that is not a zip, from its first bytes (`head`), its size and its name.
+ArtifactKind kind_from_head(const std::string& head, const std::string& path) {
+  if (head.empty()) throw Error(ErrorKind::format, path + ": empty file");
+  if (looks_like_mbin(head.data(), head.size())) return ArtifactKind::mbin;
+  if (looks_like_npy(head.data(), head.size())) return ArtifactKind::npy;
+  if (looks_like_pickle(head.data(), head.size())) return ArtifactKind::pt;
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) size = std::numeric_limits<uint64_t>::max();
+  if (looks_like_safetensors(head.data(), head.size(), size)) return ArtifactKind::safetensors;
+  for (char c : json::skip_bom(head)) {  // a UTF-8 byte-order mark may precede a JSON model
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
+    // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
+    if (c == '"') return ArtifactKind::structure_json;
+    break;
+  }
+  if (looks_like_onnx(head) || ends_with(path, ".onnx")) return ArtifactKind::onnx;
+  // A header length out of bounds, a header that is not an object: the reader says which rule broke.
+  if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
+  if (std::string foreign = foreign_format(head, path); !foreign.empty())
+    throw Error(ErrorKind::unsupported, fmt::format("{}: {}, a format these tools do not read (they read JSON model dicts, .mithril, "
+                                                    ".mbin, .onnx, .npz, .npy, .pt and .safetensors)", path, foreign));
+  throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
+                                             ".onnx, .npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable(std::string_view(head).substr(0, 8))));
+}
+
+// A zip is a .mithril, a torch.save file or an .npz, told by its central directory.
+ArtifactKind zip_kind(const std::vector<ZipEntry>& entries) {
+  if (is_mithril_zip(entries)) return ArtifactKind::mithril;
+  if (is_torch_zip(entries)) return ArtifactKind::pt;
+  return ArtifactKind::npz;
+}
+
+// Reads a zip's directory once, tells its kind from it and reads the members of that kind: a
+// corrupt archive is reported by the reader of its real kind (or by the directory reader).
+void read_zip(Artifact& a, const unsigned char* data, std::size_t size, const std::string& source,
+              const ArtifactLoadOptions& options) {
+  std::vector<ZipEntry> entries = read_zip_directory(data, size, source);
+  a.kind = zip_kind(entries);
+  switch (a.kind) {
+    case ArtifactKind::mithril: {
+      ModelPackage package = parse_mithril_members(data, entries, source);
+      a.structure_json = std::move(package.structure_json);
+      a.tensors = std::move(package.parameters);
+      a.metadata = std::move(package.metadata);
+      a.has_parameters = true;
+      a.model = model_from_json_any_version(a.structure_json, source + ": model.json", options);
+      break;
+    }
+    case ArtifactKind::pt: {
+      TorchStateDict sd = parse_torch_zip(data, entries, source);
+      a.tensors = std::move(sd.tensors);
+      a.metadata = std::move(sd.metadata);
+      break;
+    }
+    default: a.tensors = parse_npz_members(data, entries, source); break;
+  }
+}
+
 // Standard input can be read only once: take all of it, then tell the kind from its bytes.
-// Containers that are read by mapping or by member (.mbin, .mithril) need a path.
+// An .mbin is read by mapping: it needs a path.
 void read_standard_input(Artifact& a, const ArtifactLoadOptions& options) {
   const std::string source = "<stdin>";
   std::string bytes = read_file("-");
   if (looks_like_mbin(bytes.data(), bytes.size()))
     throw Error(ErrorKind::invalid_argument, source + ": an .mbin file is memory-mapped: give its path, not standard input");
   if (looks_like_zip(bytes.data(), bytes.size())) {
-    auto entries = read_zip_directory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source);
-    if (!entries.empty() && entries[0].name == "mithril.json")
-      throw Error(ErrorKind::invalid_argument, source + ": a .mithril file is read by member: give its path, not standard input");
+    read_zip(a, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source, options);
+    return;
   }
   if (looks_like_npy(bytes.data(), bytes.size())) {
     a.kind = ArtifactKind::npy;
@@ -69,26 +140,24 @@ void read_standard_input(Artifact& a, const ArtifactLoadOptions& options) {
 
 // Reads a file by path, its kind by content.
 void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& options) {
-  a.kind = detect_artifact_kind(path);
+  std::string head = read_prefix(path, 64);
+  if (looks_like_zip(head.data(), head.size())) {  // one mapping and one directory read for kind and contents
+    FileBytes bytes(path);
+    read_zip(a, bytes.data(), bytes.size(), path, options);
+    return;
+  }
+  a.kind = kind_from_head(head, path);
   switch (a.kind) {
     case ArtifactKind::structure_json:
       a.structure_json = read_file(path);
       a.model = model_from_json_any_version(a.structure_json, path, options);
       break;
-    case ArtifactKind::npz: a.tensors = read_npz(path); break;
+    case ArtifactKind::npz:
+    case ArtifactKind::mithril: break;  // zips: read above
     case ArtifactKind::npy: {
       std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
       if (ends_with(name, ".npy")) name = name.substr(0, name.size() - 4);
       a.tensors.emplace_back(name, read_npy(path));
-      break;
-    }
-    case ArtifactKind::mithril: {
-      ModelPackage package = read_mithril_file(path);
-      a.structure_json = std::move(package.structure_json);
-      a.tensors = std::move(package.parameters);
-      a.metadata = std::move(package.metadata);
-      a.has_parameters = true;
-      a.model = model_from_json_any_version(a.structure_json, path + ": model.json", options);
       break;
     }
     case ArtifactKind::mbin: {
@@ -105,7 +174,7 @@ void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& 
       a.model = model_from_json_any_version(a.structure_json, path + ": structure", options);
       break;
     }
-    case ArtifactKind::pt: {
+    case ArtifactKind::pt: {  // a pickle stream (a zip is read above): says what it is and refuses it
       TorchStateDict sd = read_torch_file(path);
       a.tensors = std::move(sd.tensors);
       a.metadata = std::move(sd.metadata);
@@ -134,14 +203,15 @@ void read_path(Artifact& a, const std::string& path, const ArtifactLoadOptions& 
 std::optional<ArtifactKind> parse_tensor_bytes(const std::string& bytes, const std::string& source, NamedTensors& tensors,
                                                std::map<std::string, std::string>& metadata) {
   if (looks_like_zip(bytes.data(), bytes.size())) {
-    auto entries = read_zip_directory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source);
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+    auto entries = read_zip_directory(data, bytes.size(), source);
     if (is_torch_zip(entries)) {
-      TorchStateDict sd = parse_torch_file(bytes.data(), bytes.size(), source);
+      TorchStateDict sd = parse_torch_zip(data, entries, source);
       tensors = std::move(sd.tensors);
       metadata = std::move(sd.metadata);
       return ArtifactKind::pt;
     }
-    tensors = parse_npz(bytes.data(), bytes.size(), source);
+    tensors = parse_npz_members(data, entries, source);
     return ArtifactKind::npz;
   }
   if (looks_like_pickle(bytes.data(), bytes.size())) {
@@ -184,65 +254,13 @@ bool is_tensor_output(ArtifactKind kind) {
 
 const char* tensor_output_extensions() { return ".npz, .npy, .pt, .safetensors or .mbin"; }
 
-namespace {
-
-// A zip is a .mithril, a torch.save file or an .npz, told by its members. A zip whose directory
-// does not read is left to the .npz reader, which says what is wrong with it.
-ArtifactKind zip_kind(const std::string& path) {
-  if (looks_like_mithril_file(path)) return ArtifactKind::mithril;
-  try {
-    FileBytes bytes(path);
-    if (is_torch_zip(read_zip_directory(bytes.data(), bytes.size(), path))) return ArtifactKind::pt;
-  } catch (const Error&) {
-  }
-  return ArtifactKind::npz;
-}
-
-// An ONNX ModelProto is protobuf: field 1 (ir_version, a small varint) first, then a
-// length-delimited field (producer_name, graph, opset_import, ...).
-bool looks_like_onnx(const std::string& head) {
-  auto byte = [&](std::size_t i) { return i < head.size() ? static_cast<unsigned char>(head[i]) : 0u; };
-  return byte(0) == 0x08 && byte(1) >= 1 && byte(1) <= 20 && (byte(2) & 0x07) == 2 && byte(2) <= 0x7a;
-}
-
-// Formats people bring that we recognise by their first bytes but do not read, named so the user
-// knows what they have: "" when none matches.
-std::string foreign_format(const std::string& head, const std::string& path) {
-  auto starts = [&](std::string_view magic) { return head.compare(0, magic.size(), magic) == 0; };
-  if (starts("GGUF")) return "a GGUF file (llama.cpp's model format)";
-  if (starts(std::string_view("\x89HDF\r\n\x1a\n", 8))) return "an HDF5 file (e.g. a Keras .h5 model or weights)";
-  if (ends_with(path, ".tflite") || (head.size() >= 8 && head.compare(4, 4, "TFL3") == 0)) return "a TensorFlow Lite model";
-  return "";
-}
-
-}  // namespace
-
 ArtifactKind detect_artifact_kind(const std::string& path) {
   std::string head = read_prefix(path, 64);
-  if (head.empty()) throw Error(ErrorKind::format, path + ": empty file");
-  if (looks_like_mbin(head.data(), head.size())) return ArtifactKind::mbin;
-  if (looks_like_npy(head.data(), head.size())) return ArtifactKind::npy;
-  if (looks_like_zip(head.data(), head.size())) return zip_kind(path);
-  if (looks_like_pickle(head.data(), head.size())) return ArtifactKind::pt;
-  std::error_code ec;
-  uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec) size = std::numeric_limits<uint64_t>::max();
-  if (looks_like_safetensors(head.data(), head.size(), size)) return ArtifactKind::safetensors;
-  for (char c : json::skip_bom(head)) {  // a UTF-8 byte-order mark may precede a JSON model
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '{') return is_safetensors_index_path(path) ? ArtifactKind::safetensors_index : ArtifactKind::structure_json;
-    // A JSON string is Python Mithril's bare model name ("Relu"), a model dict too.
-    if (c == '"') return ArtifactKind::structure_json;
-    break;
+  if (looks_like_zip(head.data(), head.size())) {
+    FileBytes bytes(path);
+    return zip_kind(read_zip_directory(bytes.data(), bytes.size(), path));
   }
-  if (looks_like_onnx(head) || ends_with(path, ".onnx")) return ArtifactKind::onnx;
-  // A header length out of bounds, a header that is not an object: the reader says which rule broke.
-  if (ends_with(path, ".safetensors")) return ArtifactKind::safetensors;
-  if (std::string foreign = foreign_format(head, path); !foreign.empty())
-    throw Error(ErrorKind::unsupported, fmt::format("{}: {}, a format these tools do not read (they read JSON model dicts, .mithril, "
-                                                    ".mbin, .onnx, .npz, .npy, .pt and .safetensors)", path, foreign));
-  throw Error(ErrorKind::format, fmt::format("{}: not a model or tensor file (starts with \"{}\"; expected a JSON model dict, "
-                                             ".onnx, .npz, .npy, .mithril, .mbin, .pt or .safetensors)", path, printable_prefix(head)));
+  return kind_from_head(head, path);
 }
 
 ArtifactKind artifact_kind_for_output(const std::string& path, const std::string& format) {

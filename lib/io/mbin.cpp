@@ -1,15 +1,10 @@
 // .mbin reader and writer. Specification: schemas/mbin-1.0.md.
 #include "io/mbin.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -17,6 +12,8 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/bytes.h"
+#include "io/mapped_file.h"
 
 static_assert(std::endian::native == std::endian::little,
               "mithril .mbin support requires a little-endian host (big-endian hosts are not supported)");
@@ -51,11 +48,6 @@ constexpr std::size_t kZeroCheckChunk = std::size_t{1} << 16;
 // Chunk for copying and hashing in one pass (load()): fits in L2 so the hash reads it from cache.
 constexpr std::size_t kCopyHashChunk = std::size_t{1} << 17;
 
-template <class T> T get(const unsigned char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 template <class T> void put(unsigned char* p, T v) { std::memcpy(p, &v, sizeof v); }
 template <class T> void put(std::string& s, std::size_t at, T v) { std::memcpy(s.data() + at, &v, sizeof v); }
 
@@ -65,8 +57,6 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 // Stable dtype codes (spec §4), indexed by DType.
 constexpr uint16_t kCodes[kDTypeCount] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-
-std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
 
 bool valid_utf8(std::string_view s) {
   std::size_t i = 0, n = s.size();
@@ -112,15 +102,6 @@ bool fits(uint64_t a, uint64_t b, uint64_t limit) { return a <= limit && b <= li
 Error checksum_error(const std::string& path, const MbinTensorInfo& info) {
   return Error(ErrorKind::format, path + ": tensor " + quoted(info.name) + ": checksum mismatch (data corrupted)");
 }
-
-// A read-only mapping of a whole file.
-struct Mapping {
-  void* addr = nullptr;
-  std::size_t size = 0;
-  ~Mapping() {
-    if (addr && addr != MAP_FAILED) munmap(addr, size);
-  }
-};
 
 }  // namespace
 
@@ -395,60 +376,37 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
   auto fail = [&](const std::string& what) { return Error(ErrorKind::format, path + ": " + what); };
   auto unsupported = [&](const std::string& what) { return Error(ErrorKind::unsupported, path + ": " + what); };
 
-  // ---- map the file ----
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorKind::io, path + ": cannot open: " + std::strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw Error(ErrorKind::io, path + ": cannot stat: " + std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(ErrorKind::io, path + ": not a regular file");
-  }
-  const uint64_t real_size = static_cast<uint64_t>(st.st_size);
-  if (real_size < sizeof kMbinMagic) {
-    ::close(fd);
-    throw fail("not an .mbin file: only " + std::to_string(real_size) + " bytes");
-  }
-  auto mapping = std::make_shared<Mapping>();
-  mapping->size = static_cast<std::size_t>(real_size);
-  mapping->addr = mmap(nullptr, mapping->size, PROT_READ, MAP_SHARED, fd, 0);
-  int map_errno = errno;
-  ::close(fd);
-  if (mapping->addr == MAP_FAILED) {
-    mapping->addr = nullptr;
-    throw Error(ErrorKind::io, path + ": cannot map: " + std::strerror(map_errno));
-  }
-  const auto* base = static_cast<const unsigned char*>(mapping->addr);
+  // ---- map the file (not prefaulted: opening stays O(index), views touch only what is used) ----
+  auto mapping = std::make_shared<FileBytes>(path, MapOptions{.populate = false, .regular_only = true});
+  const uint64_t real_size = mapping->size();
+  if (real_size < sizeof kMbinMagic) throw fail("not an .mbin file: only " + std::to_string(real_size) + " bytes");
+  const unsigned char* base = mapping->data();
 
   // ---- preamble (spec §6 steps 1-7) ----
   if (!looks_like_mbin(base, real_size)) throw fail("not an .mbin file (bad magic)");
   if (real_size < kMbinPreambleSize)
     throw fail("truncated: " + std::to_string(real_size) + " bytes, shorter than the " +
                std::to_string(kMbinPreambleSize) + "-byte preamble");
-  uint32_t pre_sum = get<uint32_t>(base + kOffPreambleChecksum);
+  uint32_t pre_sum = load_le<uint32_t>(base + kOffPreambleChecksum);
   uint32_t pre_expected = static_cast<uint32_t>(xxh3(base, kOffPreambleChecksum));
   if (pre_sum != pre_expected)
     throw fail("preamble checksum mismatch (found " + hex(pre_sum) + ", computed " + hex(pre_expected) +
                "): header corrupted");
-  uint32_t bom = get<uint32_t>(base + kOffBom);
+  uint32_t bom = load_le<uint32_t>(base + kOffBom);
   if (bom != kByteOrderMark)
     throw fail(bom == __builtin_bswap32(kByteOrderMark) ? "big-endian (byte-swapped) file: only little-endian .mbin is supported"
                                                         : "bad byte-order mark " + hex(bom) + " (expected 0x1020304)");
   auto self = std::shared_ptr<MbinFile>(new MbinFile());
   MbinFile& f = *self;
   f.path_ = path;
-  f.version_major_ = get<uint16_t>(base + kOffMajor);
-  f.version_minor_ = get<uint16_t>(base + kOffMinor);
+  f.version_major_ = load_le<uint16_t>(base + kOffMajor);
+  f.version_minor_ = load_le<uint16_t>(base + kOffMinor);
   if (f.version_major_ != kMbinVersionMajor)
     throw unsupported(".mbin format version " + version_str(f.version_major_, f.version_minor_) +
                       " is not supported (this reader reads " + std::to_string(kMbinVersionMajor) + ".x, up to " +
                       version_str(kMbinVersionMajor, kMbinVersionMinor) + ")");
-  f.required_features_ = get<uint32_t>(base + kOffRequired);
-  f.optional_features_ = get<uint32_t>(base + kOffOptional);
+  f.required_features_ = load_le<uint32_t>(base + kOffRequired);
+  f.optional_features_ = load_le<uint32_t>(base + kOffOptional);
   if (uint32_t unknown = f.required_features_ & ~kMbinKnownRequiredFeatures)
     throw unsupported("unknown required feature bits " + hex(unknown) + " (file version " +
                       version_str(f.version_major_, f.version_minor_) + ", this reader supports " +
@@ -460,15 +418,15 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
     throw fail("alignment 2^" + std::to_string(align_log2) + " out of range (2^" +
                std::to_string(kMbinMinAlignmentLog2) + "..2^" + std::to_string(kMbinMaxAlignmentLog2) + ")");
   f.alignment_ = uint64_t{1} << align_log2;
-  if (get<uint16_t>(base + kOffReserved) != 0) throw fail("non-zero reserved preamble field");
-  f.file_size_ = get<uint64_t>(base + kOffFileSize);
+  if (load_le<uint16_t>(base + kOffReserved) != 0) throw fail("non-zero reserved preamble field");
+  f.file_size_ = load_le<uint64_t>(base + kOffFileSize);
   if (f.file_size_ != real_size)
     throw fail(f.file_size_ > real_size ? "truncated: header says " + std::to_string(f.file_size_) +
                                               " bytes, file has " + std::to_string(real_size)
                                         : "header says " + std::to_string(f.file_size_) + " bytes, file has " +
                                               std::to_string(real_size) + " (trailing bytes)");
-  f.index_offset_ = get<uint64_t>(base + kOffIndexOffset);
-  f.index_size_ = get<uint64_t>(base + kOffIndexSize);
+  f.index_offset_ = load_le<uint64_t>(base + kOffIndexOffset);
+  f.index_size_ = load_le<uint64_t>(base + kOffIndexSize);
   if (f.index_size_ > kMbinMaxIndexBytes)
     throw fail("index size " + std::to_string(f.index_size_) + " exceeds the cap of " +
                std::to_string(kMbinMaxIndexBytes) + " bytes");
@@ -482,15 +440,15 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
   // ---- index (spec §6 steps 8-9) ----
   const unsigned char* ix = base + f.index_offset_;
   const uint64_t isize = f.index_size_;
-  uint64_t ix_sum = get<uint64_t>(base + kOffIndexChecksum);
+  uint64_t ix_sum = load_le<uint64_t>(base + kOffIndexChecksum);
   uint64_t ix_expected = xxh3(ix, isize);
   if (ix_sum != ix_expected)
     throw fail("index checksum mismatch (found " + hex(ix_sum) + ", computed " + hex(ix_expected) +
                "): index corrupted");
-  uint32_t header_size = get<uint32_t>(ix + kIhHeaderSize);
-  uint32_t record_size = get<uint32_t>(ix + kIhRecordSize);
-  uint64_t count = get<uint64_t>(ix + kIhCount);
-  uint64_t records_offset = get<uint64_t>(ix + kIhRecordsOffset);
+  uint32_t header_size = load_le<uint32_t>(ix + kIhHeaderSize);
+  uint32_t record_size = load_le<uint32_t>(ix + kIhRecordSize);
+  uint64_t count = load_le<uint64_t>(ix + kIhCount);
+  uint64_t records_offset = load_le<uint64_t>(ix + kIhRecordsOffset);
   if (header_size < kIndexHeaderSize || header_size > kMbinMaxIndexHeaderBytes || header_size > isize)
     throw fail("index header size " + std::to_string(header_size) + " out of range (" +
                std::to_string(kIndexHeaderSize) + ".." + std::to_string(kMbinMaxIndexHeaderBytes) + ")");
@@ -506,8 +464,8 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
   const uint64_t heap_start = records_offset + count * record_size;
   auto heap_ref = [&](uint64_t off, uint64_t size) { return off >= heap_start && fits(off, size, isize); };
 
-  uint64_t s_off = get<uint64_t>(ix + kIhStructOffset), s_size = get<uint64_t>(ix + kIhStructSize);
-  uint64_t m_off = get<uint64_t>(ix + kIhMetaOffset), m_size = get<uint64_t>(ix + kIhMetaSize);
+  uint64_t s_off = load_le<uint64_t>(ix + kIhStructOffset), s_size = load_le<uint64_t>(ix + kIhStructSize);
+  uint64_t m_off = load_le<uint64_t>(ix + kIhMetaOffset), m_size = load_le<uint64_t>(ix + kIhMetaSize);
   if (!heap_ref(s_off, s_size))
     throw fail("structure JSON (offset " + std::to_string(s_off) + ", " + std::to_string(s_size) +
                " bytes) lies outside the index heap");
@@ -521,8 +479,8 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
   for (uint64_t k = 0; k < count; ++k) {
     const unsigned char* rec = ix + records_offset + k * record_size;
     MbinTensorInfo& t = f.tensors_[k];
-    uint64_t name_off = get<uint64_t>(rec + kRecNameOffset);
-    uint32_t name_size = get<uint32_t>(rec + kRecNameSize);
+    uint64_t name_off = load_le<uint64_t>(rec + kRecNameOffset);
+    uint32_t name_size = load_le<uint32_t>(rec + kRecNameSize);
     if (name_size == 0 || name_size > kMbinMaxNameBytes)
       throw fail("tensor record " + std::to_string(k) + ": name length " + std::to_string(name_size) +
                  " out of range (1.." + std::to_string(kMbinMaxNameBytes) + ")");
@@ -538,7 +496,7 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
       if (prev == t.name) throw fail("duplicate tensor name " + quoted(t.name));
       if (prev > t.name) throw fail("index not sorted by name (" + quoted(prev) + " before " + quoted(t.name) + ")");
     }
-    uint16_t code = get<uint16_t>(rec + kRecDtype);
+    uint16_t code = load_le<uint16_t>(rec + kRecDtype);
     if (!mbin_dtype_from_code(code, &t.dtype))
       throw Error(ErrorKind::unsupported, path + ": tensor " + quoted(t.name) + ": unknown dtype code " +
                                               std::to_string(code));
@@ -547,14 +505,14 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
     unsigned ndim = rec[kRecNdim];
     if (ndim > kMbinMaxNdim)
       throw tfail(std::to_string(ndim) + " dimensions (at most " + std::to_string(kMbinMaxNdim) + ")");
-    uint64_t dims_off = get<uint64_t>(rec + kRecDimsOffset);
+    uint64_t dims_off = load_le<uint64_t>(rec + kRecDimsOffset);
     if (!heap_ref(dims_off, uint64_t{8} * ndim))
       throw tfail("dims (offset " + std::to_string(dims_off) + ") lie outside the index");
     t.shape.resize(ndim);
     uint64_t numel = 1;
     bool overflow = false;
     for (unsigned d = 0; d < ndim; ++d) {
-      uint64_t dim = get<uint64_t>(ix + dims_off + 8 * d);
+      uint64_t dim = load_le<uint64_t>(ix + dims_off + 8 * d);
       if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         throw tfail("dimension " + std::to_string(d) + " is " + std::to_string(dim) + " (more than 2^63-1)");
       t.shape[d] = static_cast<int64_t>(dim);
@@ -563,9 +521,9 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
       else numel *= dim;
     }
     if (overflow) throw tfail("shape " + shape_str(t.shape) + ": element count overflows");
-    t.offset = get<uint64_t>(rec + kRecDataOffset);
-    t.nbytes = get<uint64_t>(rec + kRecNbytes);
-    t.checksum = get<uint64_t>(rec + kRecChecksum);
+    t.offset = load_le<uint64_t>(rec + kRecDataOffset);
+    t.nbytes = load_le<uint64_t>(rec + kRecNbytes);
+    t.checksum = load_le<uint64_t>(rec + kRecChecksum);
     uint64_t expected_bytes;
     if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dtype_size(t.dtype)), &expected_bytes))
       throw tfail("shape " + shape_str(t.shape) + ": byte length overflows");
@@ -596,7 +554,7 @@ std::shared_ptr<const MbinFile> MbinFile::open(const std::string& path, MbinOpen
     prev = &t;
   }
 
-  f.mapping_ = std::shared_ptr<const void>(mapping, mapping->addr);
+  f.mapping_ = std::shared_ptr<const void>(mapping, base);
   f.base_ = base;
   f.check_tensors_ = options.check_tensors;
   f.checked_ = std::make_unique<std::atomic<bool>[]>(count);  // bounded like tensors_

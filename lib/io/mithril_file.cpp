@@ -48,13 +48,17 @@ std::string package_metadata_json(const std::map<std::string, std::string>& meta
 
 namespace {
 
+void check_mithril_members(const std::vector<ZipEntry>& entries, const std::string& path) {
+  if (entries.size() < 2 || entries[0].name != kMetadataMember || entries[1].name != kStructureMember)
+    throw Error(ErrorKind::format, path + ": not a .mithril file: expected members 'mithril.json' then 'model.json' first");
+}
+
 struct OpenedArchive {
   FileBytes bytes;
   std::vector<ZipEntry> entries;
   explicit OpenedArchive(const std::string& path) : bytes(path) {
     entries = read_zip_directory(bytes.data(), bytes.size(), path);
-    if (entries.size() < 2 || entries[0].name != kMetadataMember || entries[1].name != kStructureMember)
-      throw Error(ErrorKind::format, path + ": not a .mithril file: expected members 'mithril.json' then 'model.json' first");
+    check_mithril_members(entries, path);
   }
 };
 
@@ -120,23 +124,30 @@ void write_mithril_file(const std::string& path, const ModelPackage& package, co
   file.commit();
 }
 
-ModelPackage read_mithril_file(const std::string& path) {
-  OpenedArchive archive(path);
+ModelPackage parse_mithril_members(const unsigned char* archive, const std::vector<ZipEntry>& entries, const std::string& path) {
+  check_mithril_members(entries, path);
   ModelPackage package;
-  package.metadata = parse_package_metadata(read_text_member(archive.bytes.data(), archive.entries[0], path + ": member 'mithril.json'"),
-                                    path + ": member 'mithril.json'");
+  package.metadata = parse_package_metadata(read_text_member(archive, entries[0], path + ": member 'mithril.json'"),
+                                            path + ": member 'mithril.json'");
   if (package.metadata["format"] != "mithril")
     throw Error(ErrorKind::format, path + ": member 'mithril.json': \"format\" is not \"mithril\"");
-  package.structure_json = read_text_member(archive.bytes.data(), archive.entries[1], path + ": member 'model.json'");
-  for (std::size_t i = 2; i < archive.entries.size(); ++i) {
-    const ZipEntry& entry = archive.entries[i];
+  package.structure_json = read_text_member(archive, entries[1], path + ": member 'model.json'");
+  for (std::size_t i = 2; i < entries.size(); ++i) {
+    const ZipEntry& entry = entries[i];
     std::string context = path + ": member '" + entry.name + "'";
     if (entry.name.size() <= 4 || entry.name.compare(entry.name.size() - 4, 4, ".npy") != 0)
       throw Error(ErrorKind::format, context + ": expected a parameter member named '<name>.npy'");
-    package.parameters.emplace_back(entry.name.substr(0, entry.name.size() - 4), read_npy_member(archive.bytes.data(), entry, context));
+    package.parameters.emplace_back(entry.name.substr(0, entry.name.size() - 4), read_npy_member(archive, entry, context));
   }
   return package;
 }
+
+ModelPackage read_mithril_file(const std::string& path) {
+  OpenedArchive archive(path);
+  return parse_mithril_members(archive.bytes.data(), archive.entries, path);
+}
+
+bool is_mithril_zip(const std::vector<ZipEntry>& entries) { return !entries.empty() && entries[0].name == kMetadataMember; }
 
 std::string read_mithril_structure(const std::string& path) {
   OpenedArchive archive(path);
@@ -166,17 +177,6 @@ void replace_mithril_structure(const std::string& path, const std::string& out_p
   }
   zip.finish();
   file.commit();
-}
-
-bool looks_like_mithril_file(const std::string& path) {
-  try {
-    FileBytes bytes(path);
-    if (!looks_like_zip(bytes.data(), bytes.size())) return false;
-    auto entries = read_zip_directory(bytes.data(), bytes.size(), path);
-    return !entries.empty() && entries[0].name == kMetadataMember;
-  } catch (const Error&) {
-    return false;
-  }
 }
 
 }  // namespace mithril

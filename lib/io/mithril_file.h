@@ -55,14 +55,17 @@ void write_mithril_file(const std::string& path, const ModelPackage& package, co
 /// naming the file and member.
 ModelPackage read_mithril_file(const std::string& path);
 
+/// read_mithril_file of an archive whose directory was read already (read_zip_directory).
+ModelPackage parse_mithril_members(const unsigned char* archive, const std::vector<ZipEntry>& entries, const std::string& context);
+
+/// True for the entries of a .mithril file (its metadata member first); else an .npz or a torch zip.
+bool is_mithril_zip(const std::vector<ZipEntry>& entries);
+
 /// Only the structure text of a .mithril file (no tensor is read).
 std::string read_mithril_structure(const std::string& path);
 
 /// Rewrites `path` into `out_path` (may be the same path: atomic) with a new structure text,
 /// copying every other member unchanged. Used by migrations.
 void replace_mithril_structure(const std::string& path, const std::string& out_path, const std::string& structure_json);
-
-/// True when the bytes start like a zip (a .mithril or an .npz); tell them apart by the members.
-bool looks_like_mithril_file(const std::string& path);
 
 }  // namespace mithril

@@ -1,5 +1,6 @@
 #include "io/model_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -178,10 +179,18 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       w.StartArray();
       for (const std::string& ref : step.inputs) write_string(w, ref);
       w.EndArray();
-      if (!step.attributes.empty()) {
+      Attributes written;
+      for (const auto& [name, value] : step.attributes) {
+        auto spec = std::find_if(step.op->attributes.begin(), step.op->attributes.end(),
+                                 [&, &name = name](const AttrSpec& s) { return s.name == name; });
+        bool omitted = spec != step.op->attributes.end() && spec->omitted_when_default && spec->default_value &&
+                       *spec->default_value == value;
+        if (!omitted) written.emplace(name, value);
+      }
+      if (!written.empty()) {
         w.Key("attributes");
         w.StartObject();
-        for (const auto& [name, value] : step.attributes) {
+        for (const auto& [name, value] : written) {
           write_string(w, name);
           write_attr(w, value);
         }

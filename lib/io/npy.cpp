@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/bytes.h"
 #include "io/zip.h"
 
 namespace mithril {
@@ -22,33 +23,10 @@ constexpr std::size_t kGrowthAxisMaxDigits = 21;
 // Arrays above this are refused as corrupt before anything is allocated (matches shape_numel's cap).
 constexpr uint64_t kMaxArrayBytes = uint64_t{1} << 62;
 
-[[noreturn]] void fail(ErrorKind kind, const std::string& context, const std::string& what) {
-  throw Error(kind, context + ": " + what);
-}
-
-uint16_t load_u16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t load_u32(const unsigned char* p) {
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-}
-
-std::string printable(std::string_view s, std::size_t max = 40) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) out += c;
-    else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 // A descr string like "<f4" to a dtype; sets `byteswap` for big-endian multi-byte types.
 [[noreturn]] void unsupported_descr(const std::string& descr, const std::string& context, const std::string& why) {
-  fail(ErrorKind::unsupported, context, "dtype '" + printable(descr) + "' is not supported (" + why +
+  fail_at(ErrorKind::unsupported, context, "dtype '" + printable(descr, 40) + "' is not supported (" + why +
                                             "); expected bool, int8..int64, uint8..uint64, float16/32/64 or "
                                             "complex64/128");
 }
@@ -123,7 +101,7 @@ class HeaderParser {
       skip_space();
       if (key == "descr") {
         if (seen_descr) bad("key 'descr' appears twice");
-        if (peek() == '[') fail(ErrorKind::unsupported, context_, "structured dtypes are not supported");
+        if (peek() == '[') fail_at(ErrorKind::unsupported, context_, "structured dtypes are not supported");
         header.descr = parse_string("a descr string");
         seen_descr = true;
       } else if (key == "fortran_order") {
@@ -135,7 +113,7 @@ class HeaderParser {
         header.shape = parse_shape();
         seen_shape = true;
       } else {
-        bad("unexpected key '" + printable(key) + "', expected only 'descr', 'fortran_order' and 'shape'");
+        bad("unexpected key '" + printable(key, 40) + "', expected only 'descr', 'fortran_order' and 'shape'");
       }
       skip_space();
       if (peek() == ',') {
@@ -154,9 +132,9 @@ class HeaderParser {
   }
 
  private:
-  [[noreturn]] void bad(const std::string& what) { fail(ErrorKind::format, context_, "bad npy header: " + what); }
+  [[noreturn]] void bad(const std::string& what) { fail_at(ErrorKind::format, context_, "bad npy header: " + what); }
   [[noreturn]] void bad_char(const std::string& expected) {
-    std::string found = pos_ < text_.size() ? "'" + printable(text_.substr(pos_, 12)) + "'" : "the end of the header";
+    std::string found = pos_ < text_.size() ? "'" + printable(text_.substr(pos_, 12), 40) + "'" : "the end of the header";
     bad("found " + found + " at offset " + std::to_string(pos_) + ", expected " + expected);
   }
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
@@ -292,23 +270,23 @@ bool looks_like_npy(const void* data, std::size_t size) {
 
 std::size_t npy_header_length(const void* data, std::size_t size, const std::string& context) {
   const auto* p = static_cast<const unsigned char*>(data);
-  if (size == 0) fail(ErrorKind::format, context, "empty, expected an .npy array (magic \\x93NUMPY)");
+  if (size == 0) fail_at(ErrorKind::format, context, "empty, expected an .npy array (magic \\x93NUMPY)");
   if (!looks_like_npy(data, size)) {
     if (size < kMagicSize && std::memcmp(data, kMagic, size) == 0)
-      fail(ErrorKind::format, context, "truncated: " + std::to_string(size) + " bytes, shorter than the .npy magic");
-    fail(ErrorKind::format, context, "bad magic '" + printable(std::string_view(reinterpret_cast<const char*>(p), std::min<std::size_t>(size, 6))) +
+      fail_at(ErrorKind::format, context, "truncated: " + std::to_string(size) + " bytes, shorter than the .npy magic");
+    fail_at(ErrorKind::format, context, "bad magic '" + printable(std::string_view(reinterpret_cast<const char*>(p), std::min<std::size_t>(size, 6)), 40) +
                                          "', expected an .npy array (\\x93NUMPY)");
   }
-  if (size < kMagicSize + 2) fail(ErrorKind::format, context, "truncated in the .npy version field");
+  if (size < kMagicSize + 2) fail_at(ErrorKind::format, context, "truncated in the .npy version field");
   int major = p[6], minor = p[7];
   if (!((major == 1 || major == 2 || major == 3) && minor == 0))
-    fail(ErrorKind::unsupported, context,
+    fail_at(ErrorKind::unsupported, context,
          "npy version " + std::to_string(major) + "." + std::to_string(minor) + " is not supported, expected 1.0, 2.0 or 3.0");
   std::size_t length_size = major == 1 ? 2 : 4;
-  if (size < kMagicSize + 2 + length_size) fail(ErrorKind::format, context, "truncated in the .npy header length field");
-  uint64_t header_size = major == 1 ? load_u16(p + 8) : load_u32(p + 8);
+  if (size < kMagicSize + 2 + length_size) fail_at(ErrorKind::format, context, "truncated in the .npy header length field");
+  uint64_t header_size = major == 1 ? load_le<uint16_t>(p + 8) : load_le<uint32_t>(p + 8);
   if (header_size > kNpyMaxHeaderSize)
-    fail(ErrorKind::format, context, "npy header claims " + std::to_string(header_size) + " bytes, at most " +
+    fail_at(ErrorKind::format, context, "npy header claims " + std::to_string(header_size) + " bytes, at most " +
                                          std::to_string(kNpyMaxHeaderSize) + " are accepted");
   return kMagicSize + 2 + length_size + static_cast<std::size_t>(header_size);
 }
@@ -316,7 +294,7 @@ std::size_t npy_header_length(const void* data, std::size_t size, const std::str
 NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string& context) {
   std::size_t total = npy_header_length(data, size, context);
   if (total > size)
-    fail(ErrorKind::format, context, "truncated: npy header claims " + std::to_string(total) + " bytes, " +
+    fail_at(ErrorKind::format, context, "truncated: npy header claims " + std::to_string(total) + " bytes, " +
                                          std::to_string(size) + " present");
   const auto* p = static_cast<const unsigned char*>(data);
   int major = p[6];
@@ -334,7 +312,7 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
     if (empty) break;
     uint64_t ud = static_cast<uint64_t>(d);
     if (bytes > kMaxArrayBytes / ud)
-      fail(ErrorKind::format, context, "npy header shape " + shape_str(header.shape) + " of " + header.descr +
+      fail_at(ErrorKind::format, context, "npy header shape " + shape_str(header.shape) + " of " + header.descr +
                                            " is too large (over 2^62 bytes)");
     bytes *= ud;
   }
@@ -370,7 +348,7 @@ Tensor parse_npy(const void* data, std::size_t size, const std::string& context)
   NpyHeader header = parse_npy_header(data, size, context);
   uint64_t available = size - header.data_offset;
   if (header.data_bytes > available)
-    fail(ErrorKind::format, context, "header claims " + std::to_string(header.data_bytes) + " bytes of data (" +
+    fail_at(ErrorKind::format, context, "header claims " + std::to_string(header.data_bytes) + " bytes of data (" +
                                          header.descr + " " + shape_str(header.shape) + "), file holds " +
                                          std::to_string(available));
   Tensor tensor(header.dtype, header.shape);

@@ -70,7 +70,10 @@ bool looks_like_npz(const void* data, std::size_t size) { return looks_like_zip(
 
 NamedTensors parse_npz(const void* data, std::size_t size, const std::string& context) {
   const auto* bytes = static_cast<const unsigned char*>(data);
-  std::vector<ZipEntry> entries = read_zip_directory(bytes, size, context);
+  return parse_npz_members(bytes, read_zip_directory(bytes, size, context), context);
+}
+
+NamedTensors parse_npz_members(const unsigned char* bytes, const std::vector<ZipEntry>& entries, const std::string& context) {
   NamedTensors out;
   out.reserve(entries.size());
   for (const ZipEntry& entry : entries) {

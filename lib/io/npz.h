@@ -38,6 +38,9 @@ bool looks_like_npz(const void* data, std::size_t size);
 /// "params.npz: member 'hidden.weight.npy': header claims 4000 bytes of data, member holds 1200".
 NamedTensors parse_npz(const void* data, std::size_t size, const std::string& context);
 
+/// The members of an .npz whose directory was read already (read_zip_directory), as tensors.
+NamedTensors parse_npz_members(const unsigned char* archive, const std::vector<ZipEntry>& entries, const std::string& context);
+
 /// Reads an .npz file ("-" reads standard input); the file is mapped, not copied.
 NamedTensors read_npz(const std::string& path);
 

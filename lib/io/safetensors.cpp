@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/bytes.h"
 #include "io/json_util.h"
 #include "io/npy.h"
 #include "io/zip.h"
@@ -42,12 +43,6 @@ const Code* code_by_name(std::string_view code) {
   for (const Code& c : kCodes)
     if (code == c.code) return &c;
   return nullptr;
-}
-
-uint64_t read_u64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
-  return v;
 }
 
 struct Entry {
@@ -112,7 +107,7 @@ std::string shard_path(const std::string& index_path, const std::string& file, c
 bool looks_like_safetensors(const void* data, std::size_t size, uint64_t file_size) {
   if (size < kHeaderLengthBytes + 1) return false;
   const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t n = read_u64(p);
+  uint64_t n = load_le<uint64_t>(p);
   return n >= 2 && n <= kSafetensorsMaxHeaderBytes && n <= file_size - kHeaderLengthBytes && p[8] == '{';
 }
 
@@ -127,7 +122,7 @@ SafetensorsContents parse_safetensors(const void* data, std::size_t size, const 
   const auto* bytes = static_cast<const unsigned char*>(data);
   if (size < kHeaderLengthBytes)
     throw Error(ErrorKind::format, fmt::format("{}: {} bytes, too short for a safetensors header length (8 bytes)", context, size));
-  uint64_t n = read_u64(bytes);
+  uint64_t n = load_le<uint64_t>(bytes);
   if (n > kSafetensorsMaxHeaderBytes)
     throw Error(ErrorKind::format, fmt::format("{}: header length {} exceeds the safetensors limit of {} bytes", context, n, kSafetensorsMaxHeaderBytes));
   if (n > size - kHeaderLengthBytes)

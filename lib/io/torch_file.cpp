@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/bytes.h"
 #include "io/npy.h"
 #include "io/zip.h"
 
@@ -147,12 +148,12 @@ class Storages {
 class Unpickler {
  public:
   Unpickler(std::string_view bytes, Storages& storages, std::string context)
-      : in_(bytes), storages_(storages), context_(std::move(context)) {}
+      : in_(bytes, std::move(context)), storages_(storages) {}
 
   Obj* run() {
     while (true) {
-      if (pos_ >= in_.size()) fail(ErrorKind::format, "ends without a STOP opcode");
-      std::size_t at = pos_;
+      if (in_.at_end()) fail(ErrorKind::format, "ends without a STOP opcode");
+      std::size_t at = in_.offset();
       unsigned char code = byte();
       switch (code) {
         case op::PROTO: {
@@ -297,36 +298,19 @@ class Unpickler {
   }
 
  private:
-  [[noreturn]] void fail(ErrorKind kind, const std::string& what) const { throw Error(kind, context_ + ": " + what); }
+  [[noreturn]] void fail(ErrorKind kind, const std::string& what) const { in_.fail(kind, what); }
 
   unsigned char byte() {
-    if (pos_ >= in_.size()) fail(ErrorKind::format, "truncated (an opcode's argument runs past the end)");
-    return static_cast<unsigned char>(in_[pos_++]);
+    if (in_.at_end()) fail(ErrorKind::format, "truncated (an opcode's argument runs past the end)");
+    return in_.byte();
   }
-  const char* take(uint64_t n) {
-    if (n > in_.size() - pos_) fail(ErrorKind::format, fmt::format("truncated: {} bytes claimed at byte {}, {} left", n, pos_, in_.size() - pos_));
-    const char* p = in_.data() + pos_;
-    pos_ += static_cast<std::size_t>(n);
-    return p;
-  }
-  uint64_t le(unsigned n) {
-    const char* p = take(n);
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-    return v;
-  }
-  uint64_t be(unsigned n) {
-    const char* p = take(n);
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-    return v;
-  }
+  const char* take(uint64_t n) { return in_.take(n).data(); }
+  uint64_t le(unsigned n) { return in_.le(n); }
+  uint64_t be(unsigned n) { return in_.be(n); }
   std::string line() {
-    std::size_t end = in_.find('\n', pos_);
-    if (end == std::string_view::npos || end - pos_ > 256) fail(ErrorKind::format, "GLOBAL without a newline-terminated name");
-    std::string s(in_.substr(pos_, end - pos_));
-    pos_ = end + 1;
-    return s;
+    std::optional<std::string_view> text = in_.until('\n', 256);
+    if (!text) fail(ErrorKind::format, "GLOBAL without a newline-terminated name");
+    return std::string(*text);
   }
 
   Obj* make(Kind kind) {
@@ -507,10 +491,8 @@ class Unpickler {
     return o;
   }
 
-  std::string_view in_;
-  std::size_t pos_ = 0;
+  ByteReader in_;
   Storages& storages_;
-  std::string context_;
   std::vector<Obj*> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<uint64_t, Obj*> memo_;
@@ -684,7 +666,10 @@ TorchStateDict parse_torch_file(const void* data, std::size_t size, const std::s
                                                     "with torch >= 1.6 (its default zip format)");
     throw Error(ErrorKind::unsupported, context + ": a bare pickle stream, not a torch.save zip file (pickles are not read: they can run code)");
   }
-  std::vector<ZipEntry> entries = read_zip_directory(bytes, size, context);
+  return parse_torch_zip(bytes, read_zip_directory(bytes, size, context), context);
+}
+
+TorchStateDict parse_torch_zip(const unsigned char* bytes, const std::vector<ZipEntry>& entries, const std::string& context) {
   const ZipEntry* pickle = nullptr;
   for (const ZipEntry& e : entries) {
     std::size_t slash = e.name.find('/');

@@ -68,6 +68,9 @@ bool is_torch_zip(const std::vector<ZipEntry>& entries);
 /// files, Error(unsupported) for opcodes, globals and dtypes outside the subset.
 TorchStateDict parse_torch_file(const void* data, std::size_t size, const std::string& context);
 
+/// The state dict of a torch.save zip whose directory was read already (read_zip_directory).
+TorchStateDict parse_torch_zip(const unsigned char* archive, const std::vector<ZipEntry>& entries, const std::string& context);
+
 /// Reads a .pt/.pth file ("-" reads standard input).
 TorchStateDict read_torch_file(const std::string& path);
 

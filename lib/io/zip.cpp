@@ -1,9 +1,5 @@
 #include "io/zip.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/bytes.h"
 
 namespace mithril {
 namespace {
@@ -35,44 +32,13 @@ constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1, kDosTime = 0;
 // Chunk for fused copy+CRC and for zlib's 32-bit length fields.
 constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kZlibMaxChunk = std::size_t{1} << 30;
-// Files up to this size are prefaulted when mapped (MAP_POPULATE).
-constexpr uint64_t kPopulateLimit = uint64_t{2} << 30;
 
-[[noreturn]] void fail(ErrorKind kind, const std::string& context, const std::string& what) {
-  throw Error(kind, context + ": " + what);
-}
-
-uint16_t u16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t u32(const unsigned char* p) {
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-}
-uint64_t u64(const unsigned char* p) { return uint64_t{u32(p)} | (uint64_t{u32(p + 4)} << 32); }
-
-void put16(std::string& s, uint16_t v) {
-  s += static_cast<char>(v & 0xFF);
-  s += static_cast<char>(v >> 8);
-}
-void put32(std::string& s, uint32_t v) {
-  for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-void put64(std::string& s, uint64_t v) {
-  for (int i = 0; i < 8; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
-std::string quoted(std::string_view name) {
-  std::string out = "'";
-  for (char c : name.substr(0, 200)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + (name.size() > 200 ? "...'" : "'");
-}
+uint16_t u16(const unsigned char* p) { return load_le<uint16_t>(p); }
+uint32_t u32(const unsigned char* p) { return load_le<uint32_t>(p); }
+uint64_t u64(const unsigned char* p) { return load_le<uint64_t>(p); }
+void put16(std::string& s, uint16_t v) { append_le(s, v); }
+void put32(std::string& s, uint32_t v) { append_le(s, v); }
+void put64(std::string& s, uint64_t v) { append_le(s, v); }
 
 std::string hex32(uint32_t v) {
   char buf[16];
@@ -117,14 +83,14 @@ void apply_zip64_extra(const unsigned char* extra, std::size_t extra_size, ZipEn
     uint16_t id = u16(extra + pos);
     uint16_t len = u16(extra + pos + 2);
     if (len > extra_size - pos - 4)
-      fail(ErrorKind::format, context, "member " + quoted(entry.name) + ": extra field " + hex32(id) + " claims " +
+      fail_at(ErrorKind::format, context, "member " + quoted(entry.name) + ": extra field " + hex32(id) + " claims " +
                                            std::to_string(len) + " bytes, " + std::to_string(extra_size - pos - 4) + " present");
     if (id == kZip64ExtraId) {
       const unsigned char* p = extra + pos + 4;
       std::size_t left = len;
       auto take = [&](uint64_t& field, const char* what) {
         if (left < 8)
-          fail(ErrorKind::format, context, "member " + quoted(entry.name) + ": zip64 extra field lacks the " + what);
+          fail_at(ErrorKind::format, context, "member " + quoted(entry.name) + ": zip64 extra field lacks the " + what);
         field = u64(p);
         p += 8;
         left -= 8;
@@ -137,56 +103,10 @@ void apply_zip64_extra(const unsigned char* extra, std::size_t extra_size, ZipEn
     pos += 4 + std::size_t{len};
   }
   if (size_saturated || csize_saturated || offset_saturated)
-    fail(ErrorKind::format, context, "member " + quoted(entry.name) + ": sizes or offset are 0xffffffff but there is no zip64 extra field");
+    fail_at(ErrorKind::format, context, "member " + quoted(entry.name) + ": sizes or offset are 0xffffffff but there is no zip64 extra field");
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// FileBytes
-
-FileBytes::FileBytes(const std::string& path) {
-  if (path == "-") {
-    buffer_ = read_file(path);
-    data_ = reinterpret_cast<const unsigned char*>(buffer_.data());
-    size_ = buffer_.size();
-    return;
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorKind::io, path + ": cannot open: " + std::strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw Error(ErrorKind::io, path + ": cannot stat: " + std::strerror(err));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw Error(ErrorKind::io, path + ": is a directory");
-  }
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    // Readers touch every byte once: prefaulting the whole mapping in one call is much cheaper than
-    // a page fault per 4 KiB, but for very large files it could evict what it just read.
-    bool populate = static_cast<uint64_t>(st.st_size) <= kPopulateLimit;
-    void* p = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) throw Error(ErrorKind::io, path + ": cannot map: " + std::strerror(errno));
-    if (!populate) madvise(p, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL);
-    mapping_ = p;
-    data_ = static_cast<const unsigned char*>(p);
-    size_ = static_cast<std::size_t>(st.st_size);
-    return;
-  }
-  ::close(fd);
-  if (S_ISREG(st.st_mode)) return;  // empty file
-  buffer_ = read_file(path);         // pipes, character devices
-  data_ = reinterpret_cast<const unsigned char*>(buffer_.data());
-  size_ = buffer_.size();
-}
-
-FileBytes::~FileBytes() {
-  if (mapping_) munmap(mapping_, size_);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -198,7 +118,7 @@ bool looks_like_zip(const void* data, std::size_t size) {
 }
 
 std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t size, const std::string& context) {
-  if (size == 0) fail(ErrorKind::format, context, "empty file, expected a zip archive (.npz)");
+  if (size == 0) fail_at(ErrorKind::format, context, "empty file, expected a zip archive (.npz)");
   // The end record is the last "PK\5\6" whose comment fits in the file.
   std::size_t end_pos = std::string::npos;
   if (size >= kEndSize) {
@@ -212,9 +132,9 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
   }
   if (end_pos == std::string::npos) {
     if (looks_like_zip(data, size))
-      fail(ErrorKind::format, context, "truncated zip archive: no end of central directory record in its " +
+      fail_at(ErrorKind::format, context, "truncated zip archive: no end of central directory record in its " +
                                            std::to_string(size) + " bytes");
-    fail(ErrorKind::format, context, "not a zip archive (no end of central directory record), expected an .npz");
+    fail_at(ErrorKind::format, context, "not a zip archive (no end of central directory record), expected an .npz");
   }
   const unsigned char* end = data + end_pos;
   uint64_t disk = u16(end + 4), cd_disk = u16(end + 6);
@@ -224,13 +144,13 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
   if (end_pos >= kZip64LocatorSize && u32(end - kZip64LocatorSize) == kZip64LocatorSig) {
     const unsigned char* locator = end - kZip64LocatorSize;
     uint64_t z64_pos = u64(locator + 8);
-    if (u32(locator + 4) != 0 || u32(locator + 16) > 1) fail(ErrorKind::unsupported, context, "multi-disk zip archives are not supported");
+    if (u32(locator + 4) != 0 || u32(locator + 16) > 1) fail_at(ErrorKind::unsupported, context, "multi-disk zip archives are not supported");
     uint64_t locator_pos = end_pos - kZip64LocatorSize;
     if (z64_pos > locator_pos || locator_pos - z64_pos < kZip64EndSize)
-      fail(ErrorKind::format, context, "zip64 end record offset " + std::to_string(z64_pos) + " is outside the archive (" +
+      fail_at(ErrorKind::format, context, "zip64 end record offset " + std::to_string(z64_pos) + " is outside the archive (" +
                                            std::to_string(locator_pos) + " bytes before the locator)");
     const unsigned char* z64 = data + z64_pos;
-    if (u32(z64) != kZip64EndSig) fail(ErrorKind::format, context, "bad zip64 end of central directory signature at offset " + std::to_string(z64_pos));
+    if (u32(z64) != kZip64EndSig) fail_at(ErrorKind::format, context, "bad zip64 end of central directory signature at offset " + std::to_string(z64_pos));
     disk = u32(z64 + 16);
     cd_disk = u32(z64 + 20);
     count_on_disk = u64(z64 + 24);
@@ -240,12 +160,12 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
     directory_limit = z64_pos;
   }
   if (disk != 0 || cd_disk != 0 || count_on_disk != count)
-    fail(ErrorKind::unsupported, context, "multi-disk zip archives are not supported");
+    fail_at(ErrorKind::unsupported, context, "multi-disk zip archives are not supported");
   if (cd_offset > directory_limit || cd_size > directory_limit - cd_offset)
-    fail(ErrorKind::format, context, "central directory (offset " + std::to_string(cd_offset) + ", " + std::to_string(cd_size) +
+    fail_at(ErrorKind::format, context, "central directory (offset " + std::to_string(cd_offset) + ", " + std::to_string(cd_size) +
                                          " bytes) lies outside the " + std::to_string(directory_limit) + " bytes before the end record; truncated or corrupt archive");
   if (count > cd_size / kCentralSize)
-    fail(ErrorKind::format, context, "end record claims " + std::to_string(count) + " members, the " + std::to_string(cd_size) +
+    fail_at(ErrorKind::format, context, "end record claims " + std::to_string(count) + " members, the " + std::to_string(cd_size) +
                                          "-byte central directory holds at most " + std::to_string(cd_size / kCentralSize));
 
   std::vector<ZipEntry> entries;
@@ -256,9 +176,9 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
   uint64_t pos = cd_offset;
   for (uint64_t i = 0; i < count; ++i) {
     std::string where = "central directory entry " + std::to_string(i);
-    if (cd_end - pos < kCentralSize) fail(ErrorKind::format, context, where + " runs past the end of the central directory");
+    if (cd_end - pos < kCentralSize) fail_at(ErrorKind::format, context, where + " runs past the end of the central directory");
     const unsigned char* c = data + pos;
-    if (u32(c) != kCentralSig) fail(ErrorKind::format, context, where + ": bad signature at offset " + std::to_string(pos));
+    if (u32(c) != kCentralSig) fail_at(ErrorKind::format, context, where + ": bad signature at offset " + std::to_string(pos));
     uint16_t flags = u16(c + 8);
     ZipEntry e;
     e.method = u16(c + 10);
@@ -268,41 +188,41 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
     std::size_t name_len = u16(c + 28), extra_len = u16(c + 30), comment_len = u16(c + 32);
     e.header_offset = u32(c + 42);
     if (cd_end - pos - kCentralSize < name_len + extra_len + comment_len)
-      fail(ErrorKind::format, context, where + ": name, extra and comment run past the end of the central directory");
+      fail_at(ErrorKind::format, context, where + ": name, extra and comment run past the end of the central directory");
     e.name.assign(reinterpret_cast<const char*>(c + kCentralSize), name_len);
     apply_zip64_extra(c + kCentralSize + name_len, extra_len, e, e.uncompressed_size == kMax32, e.compressed_size == kMax32,
                       e.header_offset == kMax32, context);
     pos += kCentralSize + name_len + extra_len + comment_len;
 
     std::string member = "member " + quoted(e.name);
-    if (std::string why = unsafe_zip_name_reason(e.name); !why.empty()) fail(ErrorKind::format, context, why);
-    if (!names.insert(e.name).second) fail(ErrorKind::format, context, "duplicate " + member);
-    if (flags & (kFlagEncrypted | kFlagStrongEncryption)) fail(ErrorKind::unsupported, context, member + " is encrypted");
+    if (std::string why = unsafe_zip_name_reason(e.name); !why.empty()) fail_at(ErrorKind::format, context, why);
+    if (!names.insert(e.name).second) fail_at(ErrorKind::format, context, "duplicate " + member);
+    if (flags & (kFlagEncrypted | kFlagStrongEncryption)) fail_at(ErrorKind::unsupported, context, member + " is encrypted");
     if (e.method != 0 && e.method != 8)
-      fail(ErrorKind::unsupported, context, member + ": compression method " + std::to_string(e.method) +
+      fail_at(ErrorKind::unsupported, context, member + ": compression method " + std::to_string(e.method) +
                                                 " is not supported, expected 0 (stored) or 8 (deflated)");
     if (e.method == 0 && e.compressed_size != e.uncompressed_size)
-      fail(ErrorKind::format, context, member + ": stored member with compressed size " + std::to_string(e.compressed_size) +
+      fail_at(ErrorKind::format, context, member + ": stored member with compressed size " + std::to_string(e.compressed_size) +
                                            " != uncompressed size " + std::to_string(e.uncompressed_size));
     if (e.method == 8 && e.uncompressed_size / kMaxDeflateRatio > e.compressed_size + 64)
-      fail(ErrorKind::format, context, member + ": claims " + std::to_string(e.uncompressed_size) + " bytes from " +
+      fail_at(ErrorKind::format, context, member + ": claims " + std::to_string(e.uncompressed_size) + " bytes from " +
                                            std::to_string(e.compressed_size) + " compressed ones, more than deflate can expand");
 
     // The local header must lie before the central directory and repeat the name.
     if (e.header_offset > cd_offset || cd_offset - e.header_offset < kLocalSize)
-      fail(ErrorKind::format, context, member + ": local header offset " + std::to_string(e.header_offset) +
+      fail_at(ErrorKind::format, context, member + ": local header offset " + std::to_string(e.header_offset) +
                                            " is outside the member area (central directory at " + std::to_string(cd_offset) + ")");
     const unsigned char* l = data + e.header_offset;
-    if (u32(l) != kLocalSig) fail(ErrorKind::format, context, member + ": bad local header signature at offset " + std::to_string(e.header_offset));
+    if (u32(l) != kLocalSig) fail_at(ErrorKind::format, context, member + ": bad local header signature at offset " + std::to_string(e.header_offset));
     std::size_t local_name_len = u16(l + 26), local_extra_len = u16(l + 28);
     uint64_t header_end = e.header_offset + kLocalSize + local_name_len + local_extra_len;
-    if (header_end > cd_offset) fail(ErrorKind::format, context, member + ": local header runs into the central directory");
+    if (header_end > cd_offset) fail_at(ErrorKind::format, context, member + ": local header runs into the central directory");
     if (std::string_view(reinterpret_cast<const char*>(l + kLocalSize), local_name_len) != e.name)
-      fail(ErrorKind::format, context, member + ": local header names it " +
+      fail_at(ErrorKind::format, context, member + ": local header names it " +
                                            quoted(std::string_view(reinterpret_cast<const char*>(l + kLocalSize), local_name_len)));
     e.data_offset = header_end;
     if (e.compressed_size > cd_offset - header_end)
-      fail(ErrorKind::format, context, member + ": " + std::to_string(e.compressed_size) + " bytes of data claimed, " +
+      fail_at(ErrorKind::format, context, member + ": " + std::to_string(e.compressed_size) + " bytes of data claimed, " +
                                            std::to_string(cd_offset - header_end) + " present before the central directory; truncated archive");
     entries.push_back(std::move(e));
   }
@@ -315,7 +235,7 @@ std::vector<ZipEntry> read_zip_directory(const unsigned char* data, std::size_t 
     const ZipEntry& prev = entries[order[k - 1]];
     const ZipEntry& next = entries[order[k]];
     if (prev.data_offset + prev.compressed_size > next.header_offset)
-      fail(ErrorKind::format, context, "members " + quoted(prev.name) + " and " + quoted(next.name) + " overlap");
+      fail_at(ErrorKind::format, context, "members " + quoted(prev.name) + " and " + quoted(next.name) + " overlap");
   }
   return entries;
 }
@@ -346,7 +266,7 @@ ZipMemberReader::~ZipMemberReader() {
 
 void ZipMemberReader::read(void* out, std::size_t size) {
   if (size > remaining_)
-    fail(ErrorKind::format, context_, "needs " + std::to_string(size) + " more bytes, member holds only " + std::to_string(remaining_));
+    fail_at(ErrorKind::format, context_, "needs " + std::to_string(size) + " more bytes, member holds only " + std::to_string(remaining_));
   auto* dst = static_cast<unsigned char*>(out);
   if (!inflater_) {
     // Copy and checksum in cache-sized chunks so the CRC reads what the copy just wrote.
@@ -369,7 +289,7 @@ void ZipMemberReader::inflate_into(unsigned char* out, std::size_t size) {
   std::size_t done = 0;
   while (done < size) {
     if (inflater_->ended)
-      fail(ErrorKind::format, context_, "deflate stream ends after " + std::to_string(entry_.uncompressed_size - remaining_ + done) +
+      fail_at(ErrorKind::format, context_, "deflate stream ends after " + std::to_string(entry_.uncompressed_size - remaining_ + done) +
                                             " bytes, the directory declares " + std::to_string(entry_.uncompressed_size));
     if (s.avail_in == 0 && input_left_ > 0) {
       std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(input_left_, kZlibMaxChunk));
@@ -391,12 +311,12 @@ void ZipMemberReader::inflate_into(unsigned char* out, std::size_t size) {
       continue;
     }
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT)
-      fail(ErrorKind::format, context_, std::string("corrupt deflate data (") + (s.msg ? s.msg : "zlib error") + ")");
+      fail_at(ErrorKind::format, context_, std::string("corrupt deflate data (") + (s.msg ? s.msg : "zlib error") + ")");
     if (rc == Z_MEM_ERROR) throw Error(ErrorKind::io, context_ + ": zlib out of memory");
     if (produced == 0 && s.avail_in == in_before && (s.avail_in == 0 && input_left_ == 0))
-      fail(ErrorKind::format, context_, "deflate data truncated after " + std::to_string(entry_.uncompressed_size - remaining_ + done) +
+      fail_at(ErrorKind::format, context_, "deflate data truncated after " + std::to_string(entry_.uncompressed_size - remaining_ + done) +
                                             " of " + std::to_string(entry_.uncompressed_size) + " bytes");
-    if (produced == 0 && s.avail_in == in_before) fail(ErrorKind::format, context_, "deflate stream makes no progress");
+    if (produced == 0 && s.avail_in == in_before) fail_at(ErrorKind::format, context_, "deflate stream makes no progress");
   }
 }
 
@@ -422,17 +342,17 @@ void ZipMemberReader::finish() {
       uInt in_before = s.avail_in;
       int rc = inflate(&s, Z_NO_FLUSH);
       if (s.avail_out == 0)
-        fail(ErrorKind::format, context_, "deflate data hold more than the " + std::to_string(entry_.uncompressed_size) + " bytes the directory declares");
+        fail_at(ErrorKind::format, context_, "deflate data hold more than the " + std::to_string(entry_.uncompressed_size) + " bytes the directory declares");
       if (rc == Z_STREAM_END) inflater_->ended = true;
       else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT)
-        fail(ErrorKind::format, context_, std::string("corrupt deflate data (") + (s.msg ? s.msg : "zlib error") + ")");
+        fail_at(ErrorKind::format, context_, std::string("corrupt deflate data (") + (s.msg ? s.msg : "zlib error") + ")");
       else if (s.avail_in == in_before && s.avail_in == 0 && input_left_ == 0)
-        fail(ErrorKind::format, context_, "deflate data truncated (no end of stream)");
+        fail_at(ErrorKind::format, context_, "deflate data truncated (no end of stream)");
     }
-    if (!inflater_->ended) fail(ErrorKind::format, context_, "deflate stream does not end where the directory says");
+    if (!inflater_->ended) fail_at(ErrorKind::format, context_, "deflate stream does not end where the directory says");
   }
   if (crc_ != entry_.crc32)
-    fail(ErrorKind::format, context_, "crc-32 mismatch: data give " + hex32(crc_) + ", directory says " + hex32(entry_.crc32));
+    fail_at(ErrorKind::format, context_, "crc-32 mismatch: data give " + hex32(crc_) + ", directory says " + hex32(entry_.crc32));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #pragma once
-// A small ZIP reader and writer for .npz archives (PKWARE APPNOTE 6.3), plus a whole-file byte view.
+// A small ZIP reader and writer for .npz archives (PKWARE APPNOTE 6.3), over a whole file's bytes (io/mapped_file.h).
 //
 // Layout handled:
 //   per member:  local header "PK\3\4" (30 B + name + extra) | data (stored or raw deflate)
@@ -26,28 +26,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "io/mapped_file.h"
+
 namespace mithril {
 
 class AtomicFile;
-
-/// The read-only bytes of a whole file: memory-mapped for regular files, read into memory for
-/// standard input ("-") and other non-mappable files. Throws Error(io) naming the file.
-class FileBytes {
- public:
-  explicit FileBytes(const std::string& path);
-  ~FileBytes();
-  FileBytes(const FileBytes&) = delete;
-  FileBytes& operator=(const FileBytes&) = delete;
-
-  const unsigned char* data() const { return data_; }
-  std::size_t size() const { return size_; }
-
- private:
-  const unsigned char* data_ = nullptr;
-  std::size_t size_ = 0;
-  void* mapping_ = nullptr;
-  std::string buffer_;
-};
 
 /// Deflate cannot expand data by more than this factor; larger claimed sizes are refused as corrupt
 /// (so a crafted header cannot make the reader allocate much more than the file justifies).

@@ -16,6 +16,7 @@ const char* attr_type_name(AttrType type) {
     case AttrType::number_list: return "float list";
     case AttrType::int_or_null: return "int or null";
     case AttrType::int_list_or_null: return "int, int list or null";
+    case AttrType::number_or_null: return "float or null";
   }
   return "?";
 }
@@ -32,6 +33,9 @@ bool attr_matches(const AttrValue& v, AttrType type) {
     case AttrType::int_or_null: return std::holds_alternative<int64_t>(v) || std::holds_alternative<std::monostate>(v);
     case AttrType::int_list_or_null:
       return std::holds_alternative<std::vector<int64_t>>(v) || std::holds_alternative<int64_t>(v) ||
+             std::holds_alternative<std::monostate>(v);
+    case AttrType::number_or_null:
+      return std::holds_alternative<double>(v) || std::holds_alternative<int64_t>(v) ||
              std::holds_alternative<std::monostate>(v);
   }
   return false;

@@ -16,7 +16,7 @@ using AttrValue = std::variant<std::monostate, bool, int64_t, double, std::strin
 using Attributes = std::map<std::string, AttrValue>;
 
 /// The kinds an attribute may be declared with; `int_list_or_null` and friends accept null too.
-enum class AttrType { boolean, integer, number, string, int_list, number_list, int_or_null, int_list_or_null };
+enum class AttrType { boolean, integer, number, string, int_list, number_list, int_or_null, int_list_or_null, number_or_null };
 
 /// "int", "float", "int list", ... for messages.
 const char* attr_type_name(AttrType type);

@@ -11,6 +11,8 @@ void register_builtin_ops(OpRegistry& registry) {
   register_shape_ops(registry);
   register_nn_ops(registry);
   register_loss_ops(registry);
+  // --- ONNX shape/indexing ops (issue 14)
+  register_indexing_ops(registry);
 }
 
 }  // namespace mithril

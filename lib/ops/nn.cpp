@@ -1,6 +1,7 @@
 // Neural-network operators that Python Mithril models need and the primitive families do not
 // give by composition: identity, gather (indexing along axis 0), convolutions and max pooling
 // (Python Mithril's zero padding), and the "robust" sqrt/log/power that stay finite near zero.
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string>
@@ -18,11 +19,14 @@ void require_index_dtype(const std::string& op, DType dtype) {
     throw Error(ErrorKind::shape, op + ": indices must be int32 or int64, got " + std::string(dtype_name(dtype)));
 }
 
-ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes&) {
+ValueInfo infer_gather(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   require_index_dtype("gather", in[1].dtype);
-  if (in[0].shape.empty()) throw Error(ErrorKind::shape, "gather: cannot index a 0-d value");
-  SymShape out = in[1].shape;
-  out.insert(out.end(), in[0].shape.begin() + 1, in[0].shape.end());
+  const SymShape& input = in[0].shape;
+  if (input.empty()) throw Error(ErrorKind::shape, "gather: cannot index a 0-d value");
+  auto axis = normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(input.size()));
+  SymShape out(input.begin(), input.begin() + axis);
+  out.insert(out.end(), in[1].shape.begin(), in[1].shape.end());
+  out.insert(out.end(), input.begin() + axis + 1, input.end());
   return ValueInfo{in[0].dtype, out};
 }
 
@@ -67,16 +71,20 @@ ValueInfo infer_polynomial_features(const std::vector<ValueInfo>& in, const Attr
   return ValueInfo{in[0].dtype, {in[0].shape[0], features}};
 }
 
-// One spatial output size: (size + before + after - dilation * (kernel - 1) - 1) / stride + 1.
+// One spatial output size: (size + before + after - dilation * (kernel - 1) - 1) / stride + 1,
+// the division rounded up with ceil_mode, but never a window that starts past the input and its
+// leading padding (torch's rule, which ONNX runtimes follow).
 Dim window_dim(const Dim& size, int64_t kernel, int64_t stride, int64_t before, int64_t after, int64_t dilation,
-               const std::string& op) {
+               const std::string& op, bool ceil_mode = false) {
   if (!size.is_known()) return Dim::any();
   int64_t span = size.size + before + after - dilation * (kernel - 1) - 1;
   if (span < 0)
     throw Error(ErrorKind::shape, op + ": window of " + std::to_string(kernel) + " (dilation " +
                                       std::to_string(dilation) + ") is larger than the padded size " +
                                       std::to_string(size.size + before + after));
-  return Dim::known(span / stride + 1);
+  int64_t count = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (count - 1) * stride >= size.size + before) --count;
+  return Dim::known(count);
 }
 
 std::vector<int64_t> positive_ints(const Attributes& attrs, const std::string& name, std::size_t count,
@@ -90,6 +98,9 @@ std::vector<int64_t> positive_ints(const Attributes& attrs, const std::string& n
   return v;
 }
 
+std::string spatial_names(std::size_t rank) { return rank == 1 ? "W" : rank == 2 ? "H,W" : "D,H,W"; }
+std::string kernel_names(std::size_t rank) { return rank == 1 ? "k" : rank == 2 ? "kh,kw" : "kd,kh,kw"; }
+
 // conv<rank>d: input [N, C, spatial...], weight [O, C / groups, kernel...] -> [N, O, spatial'...].
 InferFn infer_conv(std::size_t rank) {
   std::string op = "conv" + std::to_string(rank) + "d";
@@ -99,8 +110,8 @@ InferFn infer_conv(std::size_t rank) {
     const SymShape& x = in[0].shape;
     const SymShape& w = in[1].shape;
     if (x.size() != rank + 2 || w.size() != rank + 2)
-      throw Error(ErrorKind::shape, op + " needs input [N,C," + (rank == 1 ? "W" : std::string("H,W")) + "] and weight [O,C," +
-                                        (rank == 1 ? "k" : std::string("kh,kw")) + "], got " + shape_str(x) + " and " + shape_str(w));
+      throw Error(ErrorKind::shape, op + " needs input [N,C," + spatial_names(rank) + "] and weight [O,C," + kernel_names(rank) +
+                                        "], got " + shape_str(x) + " and " + shape_str(w));
     std::vector<int64_t> stride = positive_ints(attrs, "stride", rank, op);
     std::vector<int64_t> padding = positive_ints(attrs, "padding", 2 * rank, op, true);
     std::vector<int64_t> dilation = positive_ints(attrs, "dilation", rank, op);
@@ -124,11 +135,12 @@ InferFn infer_conv(std::size_t rank) {
   };
 }
 
-// max_pool<rank>d over the last `rank` axes of an input of rank >= rank.
-InferFn infer_pool(std::size_t rank) {
-  std::string op = "max_pool" + std::to_string(rank) + "d";
-  return [rank, op](const std::vector<ValueInfo>& in, const Attributes& attrs) {
-    require_numeric(op, in[0].dtype);
+// max_pool<rank>d / avg_pool<rank>d over the last `rank` axes of an input of rank >= rank.
+InferFn infer_pool(std::size_t rank, const std::string& kind = "max") {
+  std::string op = kind + "_pool" + std::to_string(rank) + "d";
+  return [rank, op, kind](const std::vector<ValueInfo>& in, const Attributes& attrs) {
+    if (kind == "avg") require_floating(op, in[0].dtype);
+    else require_numeric(op, in[0].dtype);
     const SymShape& x = in[0].shape;
     if (x.size() < rank)
       throw Error(ErrorKind::shape, op + " needs an input of rank " + std::to_string(rank) + " or more, got " + shape_str(x));
@@ -137,10 +149,100 @@ InferFn infer_pool(std::size_t rank) {
     std::vector<int64_t> padding = positive_ints(attrs, "padding", 2 * rank, op, true);
     std::vector<int64_t> dilation = positive_ints(attrs, "dilation", rank, op);
     SymShape out(x.begin(), x.end() - static_cast<std::ptrdiff_t>(rank));
-    for (std::size_t i = 0; i < rank; ++i)
-      out.push_back(window_dim(x[x.size() - rank + i], kernel[i], stride[i], padding[2 * i], padding[2 * i + 1], dilation[i], op));
+    bool ceil_mode = attr_bool(attrs, "ceil_mode");
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (padding[2 * i] >= (kernel[i] - 1) * dilation[i] + 1 || padding[2 * i + 1] >= (kernel[i] - 1) * dilation[i] + 1)
+        if (ceil_mode || kind == "avg" || attr_bool(attrs, "pad_with_neg_inf"))
+          throw Error(ErrorKind::shape, op + ": padding " + ints_str(padding) + " must be smaller than the window " +
+                                            ints_str(kernel) + " (a window would cover padding only)");
+      out.push_back(window_dim(x[x.size() - rank + i], kernel[i], stride[i], padding[2 * i], padding[2 * i + 1], dilation[i], op,
+                               ceil_mode));
+    }
     return ValueInfo{in[0].dtype, out};
   };
+}
+
+// conv_transpose<rank>d: input [N, C, spatial...], weight [C, O / groups, kernel...] -> [N, O, spatial'...]
+// with spatial' = (in - 1) * stride - before - after + dilation * (kernel - 1) + output_padding + 1.
+InferFn infer_conv_transpose(std::size_t rank) {
+  std::string op = "conv_transpose" + std::to_string(rank) + "d";
+  return [rank, op](const std::vector<ValueInfo>& in, const Attributes& attrs) {
+    require_same_dtype(in[0].dtype, in[1].dtype);
+    require_floating(op, in[0].dtype);
+    const SymShape& x = in[0].shape;
+    const SymShape& w = in[1].shape;
+    if (x.size() != rank + 2 || w.size() != rank + 2)
+      throw Error(ErrorKind::shape, op + " needs input [N,C," + spatial_names(rank) + "] and weight [C,O/groups," +
+                                        kernel_names(rank) + "], got " + shape_str(x) + " and " + shape_str(w));
+    std::vector<int64_t> stride = positive_ints(attrs, "stride", rank, op);
+    std::vector<int64_t> padding = positive_ints(attrs, "padding", 2 * rank, op, true);
+    std::vector<int64_t> output_padding = positive_ints(attrs, "output_padding", rank, op, true);
+    std::vector<int64_t> dilation = positive_ints(attrs, "dilation", rank, op);
+    int64_t groups = attr_int(attrs, "groups");
+    if (groups < 1) throw Error(ErrorKind::schema, op + ": groups must be positive, got " + std::to_string(groups));
+    for (std::size_t i = 0; i < rank; ++i)
+      if (output_padding[i] >= std::max(stride[i], dilation[i]))
+        throw Error(ErrorKind::schema, op + ": output_padding " + ints_str(output_padding) +
+                                           " must be smaller than the stride or the dilation of its axis");
+    if (x[1].is_known() && w[0].is_known() && x[1].size != w[0].size)
+      throw Error(ErrorKind::shape, op + ": input has " + std::to_string(x[1].size) + " channels, weight " + shape_str(w) +
+                                        " expects " + std::to_string(w[0].size));
+    if (w[0].is_known() && w[0].size % groups != 0)
+      throw Error(ErrorKind::shape, op + ": " + std::to_string(w[0].size) + " input channels do not split into " +
+                                        std::to_string(groups) + " groups");
+    SymShape out = {x[0], w[1].is_known() ? Dim::known(w[1].size * groups) : Dim::any()};
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (!x[2 + i].is_known() || !w[2 + i].is_known()) {
+        out.push_back(Dim::any());
+        continue;
+      }
+      int64_t size = (x[2 + i].size - 1) * stride[i] - padding[2 * i] - padding[2 * i + 1] + dilation[i] * (w[2 + i].size - 1) +
+                     output_padding[i] + 1;
+      if (size < 0 || x[2 + i].size == 0)
+        throw Error(ErrorKind::shape, op + ": padding " + ints_str(padding) + " leaves no output for input " + shape_str(x));
+      out.push_back(Dim::known(size));
+    }
+    return ValueInfo{in[0].dtype, out};
+  };
+}
+
+// Checks that a per-channel operand (scale, bias, mean, variance) is [C] for an input [N, C, ...].
+void require_channel_vector(const std::string& op, const std::string& name, const ValueInfo& input, const ValueInfo& v) {
+  require_same_dtype(input.dtype, v.dtype);
+  if (v.shape.size() != 1 || !unify_dim(v.shape[0], input.shape[1]))
+    throw Error(ErrorKind::shape, op + ": " + name + " must be [C] for input " + shape_str(input.shape) + ", got " +
+                                      shape_str(v.shape));
+}
+
+InferFn infer_channel_norm(const std::string& op) {
+  return [op](const std::vector<ValueInfo>& in, const Attributes& attrs) {
+    require_floating(op, in[0].dtype);
+    if (in[0].shape.size() < 2) throw Error(ErrorKind::shape, op + " needs an input [N, C, ...], got " + shape_str(in[0].shape));
+    static const char* names[] = {"input", "scale", "bias", "mean", "variance"};
+    for (std::size_t i = 1; i < in.size(); ++i) require_channel_vector(op, names[i], in[0], in[i]);
+    if (attr_number(attrs, "epsilon") < 0) throw Error(ErrorKind::schema, op + ": epsilon must be >= 0");
+    return in[0];
+  };
+}
+
+ValueInfo infer_layer_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_floating("layer_norm", in[0].dtype);
+  const SymShape& x = in[0].shape;
+  int64_t axis = normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(x.size()));
+  for (std::size_t i = 1; i < 3; ++i) {
+    require_same_dtype(in[0].dtype, in[i].dtype);
+    // scale and bias broadcast over the normalized axes only: the output keeps the input's shape.
+    if (static_cast<int64_t>(in[i].shape.size()) > static_cast<int64_t>(x.size()) - axis ||
+        broadcast_shapes({x, in[i].shape}).size() != x.size())
+      throw Error(ErrorKind::shape, std::string("layer_norm: ") + (i == 1 ? "scale " : "bias ") + shape_str(in[i].shape) +
+                                        " must broadcast to the normalized axes of input " + shape_str(x));
+    SymShape b = broadcast_shapes({x, in[i].shape});
+    for (std::size_t d = 0; d < x.size(); ++d)
+      if (x[d].is_known() && b[d].is_known() && x[d].size != b[d].size)
+        throw Error(ErrorKind::shape, "layer_norm: " + shape_str(in[i].shape) + " does not broadcast to input " + shape_str(x));
+  }
+  if (attr_number(attrs, "epsilon") < 0) throw Error(ErrorKind::schema, "layer_norm: epsilon must be >= 0");
+  return in[0];
 }
 
 InferFn infer_robust(const std::string& op) {
@@ -155,6 +257,93 @@ InferFn infer_robust(const std::string& op) {
   };
 }
 
+std::string max_pool_doc() {
+  return " Padding is filled with zeros, not -inf (Python Mithril's semantics: a window that only covers padding and "
+         "negative values gives 0), unless pad_with_neg_inf (ONNX and torch: padding is ignored; then, as with "
+         "ceil_mode, padding must be smaller than the window); NaN propagates. ceil_mode rounds the output size up "
+         "(windows past the end see no elements there), except that no window starts past the input and its leading "
+         "padding.";
+}
+
+// --- ONNX nn/math ops (issue 14)
+std::vector<int64_t> ones(std::size_t n) { return std::vector<int64_t>(n, 1); }
+std::vector<int64_t> zeros(std::size_t n) { return std::vector<int64_t>(n, 0); }
+
+void register_onnx_nn_ops(OpRegistry& registry) {
+  const std::string pool_doc = max_pool_doc();
+  registry.add(builtin_schema(
+      "max_pool3d",
+      "Maximum over windows of the last three axes: kernel_size [kd, kh, kw], stride, padding [front, back, top, "
+      "bottom, left, right], dilation; as max_pool2d otherwise." + pool_doc,
+      {{"input"}},
+      {{"kernel_size", AttrType::int_list, std::nullopt},
+       {"stride", AttrType::int_list, std::nullopt},
+       {"padding", AttrType::int_list, AttrValue{zeros(6)}},
+       {"dilation", AttrType::int_list, AttrValue{ones(3)}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}}},
+      infer_pool(3)));
+  for (std::size_t rank = 1; rank <= 3; ++rank) {
+    std::string r = std::to_string(rank);
+    registry.add(builtin_schema(
+        "avg_pool" + r + "d",
+        "Mean over windows of the last " + r + " axes (ONNX AveragePool): kernel_size, stride (one value per axis), padding "
+        "(before, after per axis), dilation; padding must be smaller than the window. count_include_pad=false divides "
+        "by the number of input elements in the window, true by the window's elements inside the padded input. "
+        "ceil_mode rounds the output size up (windows past the end see no elements there), except that no window "
+        "starts past the input and its leading padding.",
+        {{"input"}},
+        {{"kernel_size", AttrType::int_list, std::nullopt},
+         {"stride", AttrType::int_list, std::nullopt},
+         {"padding", AttrType::int_list, AttrValue{zeros(2 * rank)}},
+         {"dilation", AttrType::int_list, AttrValue{ones(rank)}},
+         {"ceil_mode", AttrType::boolean, AttrValue{false}},
+         {"count_include_pad", AttrType::boolean, AttrValue{false}}},
+        infer_pool(rank, "avg")));
+    registry.add(builtin_schema(
+        "conv_transpose" + r + "d",
+        "Transposed convolution (the gradient of conv" + r + "d; ONNX ConvTranspose): input [N, C, " + spatial_names(rank) +
+            "] and weight [C, O/groups, " + kernel_names(rank) + "] -> [N, O, ...] with each output size (in - 1) * stride - "
+            "before - after + dilation * (kernel - 1) + output_padding + 1; padding is (before, after) per axis and "
+            "crops the full result. Add a bias with `add`.",
+        {{"input"}, {"weight"}},
+        {{"stride", AttrType::int_list, AttrValue{ones(rank)}},
+         {"padding", AttrType::int_list, AttrValue{zeros(2 * rank)}},
+         {"output_padding", AttrType::int_list, AttrValue{zeros(rank)}},
+         {"dilation", AttrType::int_list, AttrValue{ones(rank)}},
+         {"groups", AttrType::integer, AttrValue{int64_t{1}}}},
+        infer_conv_transpose(rank)));
+  }
+  registry.add(builtin_schema(
+      "conv3d",
+      "input [N, C, D, H, W] * weight [O, C/groups, kd, kh, kw] -> [N, O, D', H', W']; padding is [front, back, top, bottom, "
+      "left, right]. Cross-correlation (no kernel flip) with zero padding; stride, dilation and groups as in torch.",
+      {{"input"}, {"weight"}},
+      {{"stride", AttrType::int_list, AttrValue{ones(3)}},
+       {"padding", AttrType::int_list, AttrValue{zeros(6)}},
+       {"dilation", AttrType::int_list, AttrValue{ones(3)}},
+       {"groups", AttrType::integer, AttrValue{int64_t{1}}}},
+      infer_conv(3)));
+  registry.add(builtin_schema(
+      "batch_norm",
+      "Inference-mode batch normalization (ONNX BatchNormalization): (input - mean) / sqrt(variance + epsilon) * scale + "
+      "bias, per channel of input [N, C, ...]; scale, bias, mean and variance are [C].",
+      {{"input"}, {"scale"}, {"bias"}, {"mean"}, {"variance"}}, {{"epsilon", AttrType::number, AttrValue{1e-5}}},
+      infer_channel_norm("batch_norm")));
+  registry.add(builtin_schema(
+      "instance_norm",
+      "Instance normalization (ONNX InstanceNormalization): for input [N, C, ...], each (n, c) plane is normalized by its own "
+      "mean and (biased) variance: (x - mean) / sqrt(variance + epsilon) * scale[c] + bias[c]; scale and bias are [C].",
+      {{"input"}, {"scale"}, {"bias"}}, {{"epsilon", AttrType::number, AttrValue{1e-5}}}, infer_channel_norm("instance_norm")));
+  registry.add(builtin_schema(
+      "layer_norm",
+      "Layer normalization (ONNX LayerNormalization): over the axes [axis, rank), (x - mean) / sqrt(variance + epsilon) "
+      "* scale + bias with the biased variance; scale and bias broadcast (numpy rules) to the normalized axes. The "
+      "output keeps the input's shape.",
+      {{"input"}, {"scale"}, {"bias"}},
+      {{"axis", AttrType::integer, AttrValue{int64_t{-1}}}, {"epsilon", AttrType::number, AttrValue{1e-5}}}, infer_layer_norm));
+}
+
 }  // namespace
 
 void register_nn_ops(OpRegistry& registry) {
@@ -162,9 +351,10 @@ void register_nn_ops(OpRegistry& registry) {
                               [](const std::vector<ValueInfo>& in, const Attributes&) { return in[0]; }));
   registry.add(builtin_schema(
       "gather",
-      "input[indices] along axis 0 (numpy fancy indexing): output shape indices.shape + input.shape[1:]; indices "
-      "are int32 or int64, negative ones count from the end, out-of-range ones are an error.",
-      {{"input"}, {"indices"}}, {}, infer_gather));
+      "numpy.take(input, indices, axis) / ONNX Gather (axis default 0: input[indices]): output shape "
+      "input.shape[:axis] + indices.shape + input.shape[axis+1:]; indices are int32 or int64, negative ones count "
+      "from the end, out-of-range ones are an error.",
+      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}, true}}, infer_gather));
   const std::string conv_doc =
       " Cross-correlation (no kernel flip) with zero padding; stride, padding (before, after per spatial axis), "
       "dilation and groups as in torch. Input and weight share the dtype; add a bias with `add`.";
@@ -185,9 +375,7 @@ void register_nn_ops(OpRegistry& registry) {
        {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}},
        {"groups", AttrType::integer, AttrValue{int64_t{1}}}},
       infer_conv(2)));
-  const std::string pool_doc =
-      " Padding is filled with zeros, not -inf (Python Mithril's semantics: a window that only covers padding and "
-      "negative values gives 0); NaN propagates.";
+  const std::string pool_doc = max_pool_doc();
   registry.add(builtin_schema(
       "max_pool1d",
       "Maximum over windows of the last axis: kernel_size [k], stride [s], padding [left, right], dilation [d]." + pool_doc,
@@ -195,7 +383,9 @@ void register_nn_ops(OpRegistry& registry) {
       {{"kernel_size", AttrType::int_list, std::nullopt},
        {"stride", AttrType::int_list, std::nullopt},
        {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0}}},
-       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}}},
+       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}, true},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, true}},
       infer_pool(1)));
   registry.add(builtin_schema(
       "max_pool2d",
@@ -205,7 +395,9 @@ void register_nn_ops(OpRegistry& registry) {
       {{"kernel_size", AttrType::int_list, std::nullopt},
        {"stride", AttrType::int_list, std::nullopt},
        {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0, 0, 0}}},
-       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}}},
+       {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}, true},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, true}},
       infer_pool(2)));
   registry.add(builtin_schema(
       "robust_sqrt",
@@ -239,6 +431,7 @@ void register_nn_ops(OpRegistry& registry) {
       "threshold, else (sign(input) + (1 - sign(|input|))) * 2 / threshold - input / threshold^2. Numpy "
       "broadcasting of input and threshold.",
       {{"input"}, {"threshold"}}, {}, infer_robust("stable_reciprocal")));
+  register_onnx_nn_ops(registry);
 }
 
 }  // namespace mithril

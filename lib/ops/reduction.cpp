@@ -1,4 +1,4 @@
-// Reductions over a set of axes: sum, mean, max, min, prod, variance.
+// Reductions over a set of axes: sum, mean, max, min, prod, variance; argmax and argmin over one.
 #include <algorithm>
 #include <string>
 
@@ -37,6 +37,19 @@ ValueInfo infer_reduction(const ReductionKind& kind, const std::vector<ValueInfo
   return ValueInfo{in[0].dtype, out};
 }
 
+ValueInfo infer_arg_reduction(const std::string& name, const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  if (in[0].dtype != DType::bool_) require_numeric(name, in[0].dtype);
+  const SymShape& shape = in[0].shape;
+  int64_t axis = normalize_axis(attr_int(attrs, "axis"), std::max<int64_t>(1, static_cast<int64_t>(shape.size())));
+  if (shape.empty()) return ValueInfo{DType::int64, {}};
+  if (shape[static_cast<std::size_t>(axis)].is_known() && shape[static_cast<std::size_t>(axis)].size == 0)
+    throw Error(ErrorKind::shape, name + " over the empty axis " + std::to_string(axis) + " of " + shape_str(shape));
+  SymShape out = shape;
+  if (attr_bool(attrs, "keepdims")) out[static_cast<std::size_t>(axis)] = Dim::known(1);
+  else out.erase(out.begin() + axis);
+  return ValueInfo{DType::int64, out};
+}
+
 }  // namespace
 
 void register_reduction_ops(OpRegistry& registry) {
@@ -62,6 +75,23 @@ void register_reduction_ops(OpRegistry& registry) {
                                 [kind](const std::vector<ValueInfo>& in, const Attributes& attrs) {
                                   return infer_reduction(kind, in, attrs);
                                 }));
+  }
+
+  // --- ONNX nn/math ops (issue 14)
+  for (const char* name : {"argmax", "argmin"}) {
+    std::string op = name;
+    bool max = op == "argmax";
+    registry.add(builtin_schema(
+        op,
+        std::string("Index (int64) of the ") + (max ? "largest" : "smallest") +
+            " element along attribute `axis` (default 0); keepdims (default true) keeps that axis with size 1; "
+            "ties give the first index, or the last with select_last_index. NaN counts as the extreme (numpy's "
+            "rule). A 0-d input gives 0.",
+        {{"input"}},
+        {{"axis", AttrType::integer, AttrValue{int64_t{0}}},
+         {"keepdims", AttrType::boolean, AttrValue{true}},
+         {"select_last_index", AttrType::boolean, AttrValue{false}}},
+        [op](const std::vector<ValueInfo>& in, const Attributes& attrs) { return infer_arg_reduction(op, in, attrs); }));
   }
 }
 

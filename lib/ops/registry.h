@@ -49,6 +49,10 @@ struct AttrSpec {
   std::string name;
   AttrType type;
   std::optional<AttrValue> default_value;
+  /// Set on an attribute added to an existing operator (gather's axis, for ONNX): model files
+  /// leave it out while it holds its default, so the files of models that do not use it stay
+  /// byte for byte what they were (readers fill the default back in).
+  bool omitted_when_default = false;
 };
 
 /// Computes the output dtype and shape from the inputs' and the (complete, type-checked)

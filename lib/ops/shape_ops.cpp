@@ -1,9 +1,12 @@
-// Shape operators: reshape, transpose, concat, flatten. They accept every dtype.
+// Shape operators: reshape, transpose, concat, flatten, and (for ONNX) slice, expand, tile, pad,
+// depth_to_space, space_to_depth. They move elements without looking at them: every dtype.
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "core/error.h"
 #include "ops/families.h"
+#include "ops/indexing.h"
 #include "ops/shape_inference.h"
 
 namespace mithril {
@@ -119,6 +122,119 @@ ValueInfo infer_flatten(const std::vector<ValueInfo>& in, const Attributes& attr
   return ValueInfo{in[0].dtype, out};
 }
 
+
+// --- ONNX shape ops (issue 14)
+
+// A symbolic axis keeps its symbol when the slice provably takes all of it in order or reversed
+// (start 0 / end "infinity", or start -1 / end "-infinity" with step -1), as exporters write it.
+ValueInfo infer_slice(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& input = in[0].shape;
+  SliceSpec spec = slice_spec(attrs, static_cast<int64_t>(input.size()));
+  constexpr int64_t kLarge = std::numeric_limits<int32_t>::max();
+  SymShape out = input;
+  for (std::size_t k = 0; k < spec.axes.size(); ++k) {
+    auto a = static_cast<std::size_t>(spec.axes[k]);
+    int64_t start = spec.starts[k], end = spec.ends[k], step = spec.steps[k];
+    if (input[a].is_known()) {
+      out[a] = Dim::known(slice_axis(input[a].size, start, end, step).count);
+    } else {
+      bool whole = (step == 1 && start == 0 && end >= kLarge) || (step == -1 && start == -1 && end <= -kLarge);
+      if (!whole) out[a] = Dim::any();
+    }
+  }
+  return ValueInfo{in[0].dtype, out};
+}
+
+ValueInfo infer_expand(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  std::vector<int64_t> shape = attr_ints(attrs, "shape");
+  for (int64_t d : shape)
+    if (d < 0) throw Error(ErrorKind::shape, "expand: negative size in shape " + ints_str(shape));
+  SymShape target;
+  for (int64_t d : shape) target.push_back(Dim::known(d));
+  try {
+    return ValueInfo{in[0].dtype, broadcast_shapes({in[0].shape, target})};
+  } catch (const Error& e) {
+    throw Error(ErrorKind::shape, "expand: " + std::string(e.what()));
+  }
+}
+
+ValueInfo infer_tile(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& input = in[0].shape;
+  std::vector<int64_t> repeats = attr_ints(attrs, "repeats");
+  if (repeats.size() != input.size())
+    throw Error(ErrorKind::shape, "tile: repeats " + ints_str(repeats) + " must have one entry per axis of " +
+                                      shape_str(input));
+  SymShape out = input;
+  for (std::size_t a = 0; a < input.size(); ++a) {
+    if (repeats[a] < 0) throw Error(ErrorKind::shape, "tile: negative count in repeats " + ints_str(repeats));
+    if (input[a].is_known()) out[a] = Dim::known(input[a].size * repeats[a]);
+    else if (repeats[a] == 0) out[a] = Dim::known(0);
+    else if (repeats[a] != 1) out[a] = Dim::any();
+  }
+  return ValueInfo{in[0].dtype, out};
+}
+
+ValueInfo infer_pad(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& input = in[0].shape;
+  std::vector<int64_t> pads = attr_ints(attrs, "pads");
+  const std::string& mode = attr_string(attrs, "mode");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    throw Error(ErrorKind::shape, "pad: mode \"" + mode + "\" is not one of constant, reflect, edge, wrap");
+  std::size_t rank = input.size();
+  if (pads.size() != 2 * rank)
+    throw Error(ErrorKind::shape, "pad: pads " + ints_str(pads) + " must have 2 entries per axis of " +
+                                      shape_str(input) + " (all befores, then all afters)");
+  SymShape out = input;
+  for (std::size_t a = 0; a < rank; ++a) {
+    int64_t before = pads[a], after = pads[a + rank];
+    if (!input[a].is_known()) {
+      if (before + after != 0) out[a] = Dim::any();
+      continue;
+    }
+    int64_t size = input[a].size + before + after;
+    if (size < 0 || input[a].size + std::min<int64_t>(before, 0) + std::min<int64_t>(after, 0) < 0)
+      throw Error(ErrorKind::shape, "pad: pads " + ints_str(pads) + " crop more than the " +
+                                        std::to_string(input[a].size) + " elements of axis " + std::to_string(a));
+    if (mode != "constant" && input[a].size + std::min<int64_t>(before, 0) + std::min<int64_t>(after, 0) == 0 &&
+        (before > 0 || after > 0))
+      throw Error(ErrorKind::shape, "pad: mode " + mode + " cannot pad axis " + std::to_string(a) +
+                                        ", which has no elements left");
+    out[a] = Dim::known(size);
+  }
+  return ValueInfo{in[0].dtype, out};
+}
+
+int64_t checked_blocksize(const std::string& op, const Attributes& attrs, const SymShape& input) {
+  if (input.size() != 4) throw Error(ErrorKind::shape, op + ": input must be 4-D [N,C,H,W], got " + shape_str(input));
+  int64_t b = attr_int(attrs, "blocksize");
+  if (b < 1) throw Error(ErrorKind::shape, op + ": blocksize " + std::to_string(b) + " is not positive");
+  const std::string& mode = attr_string(attrs, "mode");
+  if (mode != "DCR" && mode != "CRD") throw Error(ErrorKind::shape, op + ": mode \"" + mode + "\" is not DCR or CRD");
+  return b;
+}
+
+Dim scaled_dim(const Dim& d, int64_t multiply, int64_t divide, const std::string& op, const char* what) {
+  if (!d.is_known()) return Dim::any();
+  if (d.size % divide != 0)
+    throw Error(ErrorKind::shape, op + ": " + what + " " + std::to_string(d.size) + " is not a multiple of " +
+                                      std::to_string(divide));
+  return Dim::known(d.size / divide * multiply);
+}
+
+ValueInfo infer_depth_to_space(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& x = in[0].shape;
+  int64_t b = checked_blocksize("depth_to_space", attrs, x);
+  return ValueInfo{in[0].dtype, {x[0], scaled_dim(x[1], 1, b * b, "depth_to_space", "channel count"),
+                                 scaled_dim(x[2], b, 1, "", ""), scaled_dim(x[3], b, 1, "", "")}};
+}
+
+ValueInfo infer_space_to_depth(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& x = in[0].shape;
+  int64_t b = checked_blocksize("space_to_depth", attrs, x);
+  return ValueInfo{in[0].dtype, {x[0], scaled_dim(x[1], b * b, 1, "", ""), scaled_dim(x[2], 1, b, "space_to_depth", "height"),
+                                 scaled_dim(x[3], 1, b, "space_to_depth", "width")}};
+}
+
 }  // namespace
 
 void register_shape_ops(OpRegistry& registry) {
@@ -143,6 +259,49 @@ void register_shape_ops(OpRegistry& registry) {
       {{"input"}},
       {{"start_dim", AttrType::integer, AttrValue{int64_t{0}}}, {"end_dim", AttrType::integer, AttrValue{int64_t{-1}}}},
       infer_flatten));
+  // --- ONNX shape ops (issue 14)
+  registry.add(builtin_schema(
+      "slice",
+      "ONNX Slice: along axes[i] (null = 0..n-1) elements starts[i], starts[i]+steps[i], ... before ends[i] (steps "
+      "null = 1s; negative steps walk backwards). Negative starts/ends count from the end; out-of-range values are "
+      "clamped, so INT64_MAX / INT64_MIN mean 'to the end' / 'to the front'.",
+      {{"input"}},
+      {{"starts", AttrType::int_list, std::nullopt},
+       {"ends", AttrType::int_list, std::nullopt},
+       {"axes", AttrType::int_list_or_null, AttrValue{}},
+       {"steps", AttrType::int_list_or_null, AttrValue{}}},
+      infer_slice));
+  registry.add(builtin_schema(
+      "expand",
+      "ONNX Expand: the input broadcast with attribute `shape` by numpy's rules both ways (a 1 in `shape` keeps the "
+      "input's size).",
+      {{"input"}}, {{"shape", AttrType::int_list, std::nullopt}}, infer_expand));
+  registry.add(builtin_schema("tile", "numpy.tile / ONNX Tile: axis i repeated repeats[i] times (one count per axis).",
+                              {{"input"}}, {{"repeats", AttrType::int_list, std::nullopt}}, infer_tile));
+  registry.add(builtin_schema(
+      "pad",
+      "ONNX Pad: pads = [before_0, before_1, ..., after_0, after_1, ...]; negative entries crop. mode \"constant\" "
+      "fills with `value` (cast to the dtype), \"reflect\" mirrors without repeating the edge, \"edge\" repeats it, "
+      "\"wrap\" continues periodically (numpy.pad's reflect/edge/wrap, applied after cropping).",
+      {{"input"}},
+      {{"pads", AttrType::int_list, std::nullopt},
+       {"mode", AttrType::string, AttrValue{std::string("constant")}},
+       {"value", AttrType::number, AttrValue{0.0}}},
+      infer_pad));
+  registry.add(builtin_schema(
+      "depth_to_space",
+      "ONNX DepthToSpace on [N,C,H,W]: blocks of blocksize^2 channels become blocksize x blocksize pixels, giving "
+      "[N, C/b^2, H*b, W*b]. mode \"DCR\" (default) takes channel (i*b + j)*C/b^2 + c, \"CRD\" c*b^2 + i*b + j.",
+      {{"input"}},
+      {{"blocksize", AttrType::integer, std::nullopt}, {"mode", AttrType::string, AttrValue{std::string("DCR")}}},
+      infer_depth_to_space));
+  registry.add(builtin_schema(
+      "space_to_depth",
+      "ONNX SpaceToDepth on [N,C,H,W]: the inverse of depth_to_space with the same mode (ONNX's is \"DCR\"), giving "
+      "[N, C*b^2, H/b, W/b].",
+      {{"input"}},
+      {{"blocksize", AttrType::integer, std::nullopt}, {"mode", AttrType::string, AttrValue{std::string("DCR")}}},
+      infer_space_to_depth));
 }
 
 }  // namespace mithril

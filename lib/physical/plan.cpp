@@ -159,7 +159,8 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
     while (step->backend != &reference) {
       int current = step->output;
       const auto& uses = consumers[static_cast<std::size_t>(current)];
-      if (returned.count(current) || uses.size() != 1) break;
+      // A node an earlier chain absorbed (a residual add of two convolutions) is not fused twice.
+      if (returned.count(current) || uses.size() != 1 || absorbed[static_cast<std::size_t>(uses[0])]) break;
       const PlanGraph::Node& next = graph.nodes[static_cast<std::size_t>(uses[0])];
       // Fused operators keep the result's type, except a max-pool ending a convolution's chain
       // (the backend says whether it can run that).

@@ -113,6 +113,24 @@ Error missing_version_hint(const std::string& json, const std::string& source, c
                                               "it fails: {})", source, kModelFormatVersion, why));
 }
 
+void add_frozen_inputs(ArtifactLoadOptions& options, const std::vector<std::string>& specs) {
+  for (const std::string& spec : specs) {
+    auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      throw Error(ErrorKind::invalid_argument, fmt::format("--freeze '{}': expected NAME=FILE", spec));
+    std::string name = spec.substr(0, eq), path = spec.substr(eq + 1);
+    Artifact a = load_artifact(path);
+    if (a.model) throw Error(ErrorKind::invalid_argument, fmt::format("--freeze {}: '{}' is a model, expected a tensor file", name, path));
+    const Tensor* found = nullptr;
+    for (const auto& [tname, t] : a.tensors)
+      if (tname == name || a.tensors.size() == 1) found = &t;
+    if (!found)
+      throw Error(ErrorKind::invalid_argument, fmt::format("--freeze {}: '{}' holds {} tensors and none is named '{}'", name, path,
+                                                           a.tensors.size(), name));
+    options.onnx.frozen_inputs.emplace_back(name, *found);
+  }
+}
+
 ArtifactLoadOptions tool_load_options() {
   ArtifactLoadOptions options;
   options.upgrade = [](const std::string& json, const std::string& source) {

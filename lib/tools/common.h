@@ -55,6 +55,11 @@ void load_tool_plugins(const std::vector<std::string>& plugins);
 /// dicts) are brought to the current format in memory, as mithril-migrate would write them.
 ArtifactLoadOptions tool_load_options();
 
+/// Reads --freeze NAME=FILE values (FILE: an .npy, or a tensor file holding one tensor or one named
+/// NAME) into `options.onnx.frozen_inputs`: graph inputs of an ONNX model fixed at import, which
+/// operators taking them as shape operands need. Throws Error(invalid_argument) for a bad spec.
+void add_frozen_inputs(ArtifactLoadOptions& options, const std::vector<std::string>& specs);
+
 /// The error to report when migrating `json` failed with `e`: for a dict without "version" (read
 /// as Python Mithril's) that has this library's model keys, one saying the "version" is missing
 /// (and what reading it as Python Mithril said); otherwise `e` itself.

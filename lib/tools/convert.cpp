@@ -35,6 +35,7 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = options.params_path;
   load.verify = options.verify;
+  add_frozen_inputs(load, options.freeze);
   if (options.extract_inputs.empty() != options.extract_outputs.empty())
     throw Error(ErrorKind::invalid_argument, "--extract-inputs and --extract-outputs go together");
   Artifact a = load_artifact(options.input, load);

@@ -30,6 +30,7 @@ struct ConvertOptions {
   std::vector<std::string> extract_outputs;
   /// With --params: how that file's tensor names and layouts become the model's. Without: how the
   /// model's parameters are named and laid out in the tensor files written (-o, --params-out).
+  std::vector<std::string> freeze;  ///< --freeze NAME=FILE: ONNX graph inputs fixed at import (add_frozen_inputs)
   MapOptions map;
   std::vector<std::string> plugins;
   std::string backend = "cpu";  ///< the model is compiled (validated) for this backend

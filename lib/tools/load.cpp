@@ -89,6 +89,7 @@ LoadReport inspect_artifact(const LoadOptions& options) {
   load.verify = options.verify;
   load.check_tensors = options.check_tensors;
   load.allow_unknown_ops = options.allow_unknown_ops;
+  add_frozen_inputs(load, options.freeze);
   Artifact a = load_artifact(options.path, load);
   map_parameters_in(a, options.map, options.params_path, options.allow_extra);
   report.kind = a.kind;

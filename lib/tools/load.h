@@ -23,6 +23,7 @@ struct LoadOptions {
   /// Keep operators nobody registered as opaque nodes and validate the rest (parameters are then
   /// checked against their declarations without compiling).
   bool allow_unknown_ops = false;
+  std::vector<std::string> freeze;  ///< --freeze NAME=FILE: ONNX graph inputs fixed at import (add_frozen_inputs)
   MapOptions map;  ///< how the --params file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
   std::string backend = "cpu";  ///< the model is compiled for this backend (backends/backend.h)

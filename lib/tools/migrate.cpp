@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,8 +18,6 @@
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
@@ -27,6 +26,7 @@
 #include "tools/common.h"
 #include "io/mithril_file.h"
 #include "tools/cli.h"
+#include "tools/report_json.h"
 #include "versioning/format_history.h"
 
 namespace mithril::tools {
@@ -376,68 +376,54 @@ std::string MigrateReport::summary() const {
 }
 
 std::string MigrateReport::to_json() const {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
-  w.StartObject();
-  w.Key("target");
-  str(target);
-  w.Key("mode");
-  str(mode == MigrateMode::write ? "write" : mode == MigrateMode::check ? "check" : "dry-run");
-  w.Key("counts");
-  w.StartObject();
-  w.Key("files");
-  w.Uint64(files.size());
-  w.Key("migrated");
-  w.Uint64(migrated);
-  w.Key("up_to_date");
-  w.Uint64(up_to_date);
-  w.Key("needs_migration");
-  w.Uint64(needs_migration);
-  w.Key("failed");
-  w.Uint64(failed);
-  w.Key("skipped");
-  w.Uint64(skipped);
-  w.EndObject();
-  w.Key("seconds");
-  w.Double(seconds);
-  w.Key("files_per_second");
-  w.Double(seconds > 0 ? static_cast<double>(files.size()) / seconds : 0);
-  w.Key("exit_code");
-  w.Int(exit_code());
-  w.Key("files");
-  w.StartArray();
+  JsonOut j;
+  j.begin_object().key("target").str(target);
+  j.key("mode").str(mode == MigrateMode::write ? "write" : mode == MigrateMode::check ? "check" : "dry-run");
+  j.key("counts").begin_object().key("files").unum(files.size()).key("migrated").unum(migrated);
+  j.key("up_to_date").unum(up_to_date).key("needs_migration").unum(needs_migration).key("failed").unum(failed);
+  j.key("skipped").unum(skipped).end_object();
+  j.key("seconds").real(seconds).key("files_per_second").real(seconds > 0 ? static_cast<double>(files.size()) / seconds : 0);
+  j.key("exit_code").num(exit_code());
+  j.key("files").begin_array();
   for (const FileResult& r : files) {
-    w.StartObject();
-    w.Key("path");
-    str(r.path);
-    w.Key("status");
-    str(file_status_name(r.status));
-    if (!r.from_version.empty()) {
-      w.Key("from");
-      str(r.from_version);
-    }
-    if (!r.output.empty() && r.status != FileStatus::failed) {
-      w.Key("output");
-      str(r.output);
-    }
-    if (!r.error.empty()) {
-      w.Key("error");
-      str(r.error);
-    }
-    if (!r.note.empty()) {
-      w.Key("note");
-      str(r.note);
-    }
-    if (!r.new_text.empty()) {
-      w.Key("new_text");
-      str(r.new_text);
-    }
-    w.EndObject();
+    j.begin_object().key("path").str(r.path).key("status").str(file_status_name(r.status));
+    if (!r.from_version.empty()) j.key("from").str(r.from_version);
+    if (!r.output.empty() && r.status != FileStatus::failed) j.key("output").str(r.output);
+    if (!r.error.empty()) j.key("error").str(r.error);
+    if (!r.note.empty()) j.key("note").str(r.note);
+    if (!r.new_text.empty()) j.key("new_text").str(r.new_text);
+    j.end_object();
   }
-  w.EndArray();
-  w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  j.end_array().end_object();
+  return j.text();
+}
+
+void print_migrate_report(const MigrateReport& report, bool verbose, std::ostream& out, std::ostream& err) {
+  for (const FileResult& r : report.files) {
+    if (r.status == FileStatus::failed) err << "mithril-migrate: error: " << r.error << "\n";
+    if (r.status == FileStatus::skipped && verbose) err << "mithril-migrate: skipped " << r.path << ": " << r.note << "\n";
+    if (r.status != FileStatus::needs_migration) continue;
+    if (report.mode == MigrateMode::check) out << r.path << ": at " << r.from_version << ", not " << report.target << "\n";
+    else out << "=== " << r.path << " (" << r.from_version << " -> " << report.target << ")\n" << r.new_text;
+  }
+}
+
+Shard parse_shard(const std::string& text) {
+  auto number = [&](std::string_view part) {
+    int value = -1;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (part.empty() || ec != std::errc() || end != part.data() + part.size() || value < 0) return -1;
+    return value;
+  };
+  std::size_t slash = text.find('/');
+  Shard shard{-1, -1};
+  if (slash != std::string::npos) {
+    shard.index = number(std::string_view(text).substr(0, slash));
+    shard.count = number(std::string_view(text).substr(slash + 1));
+  }
+  if (shard.index < 0 || shard.count < 1 || shard.index >= shard.count)
+    throw Error(ErrorKind::invalid_argument, "--shard " + text + ": expected K/N with 0 <= K < N, e.g. 0/4");
+  return shard;
 }
 
 }  // namespace mithril::tools

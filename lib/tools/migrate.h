@@ -10,12 +10,12 @@
 // recorded with its path; it never stops the others. A file already at the target is not touched,
 // so re-running over a migrated tree changes nothing.
 //
-// File kinds are adapters (kContainerAdapters in migrate.cpp): structure JSON (.json) and .mbin
-// (structure JSON inside, tensors copied unchanged). TODO(.mithril): add its adapter once the
-// container lands (read the structure JSON out, write the container back atomically).
+// File kinds are adapters (kContainerAdapters in migrate.cpp): structure JSON (.json), .mbin and
+// .mithril (structure JSON inside, tensors copied unchanged after their checksums are checked).
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -103,6 +103,20 @@ struct FoundFile {
 /// "-" reads one path per line from `path_list`. Sorted by path, duplicates removed. Throws
 /// Error(io) for a path that does not exist or a pattern that matches nothing.
 std::vector<FoundFile> find_model_files(const std::vector<std::string>& paths, std::istream* path_list);
+
+/// --shard K/N.
+struct Shard {
+  int index;
+  int count;
+};
+
+/// Parses "K/N" (0 <= K < N). Throws Error(invalid_argument) quoting the text.
+Shard parse_shard(const std::string& text);
+
+/// What mithril-migrate prints for a report, besides the summary line: each failure (and, when
+/// `verbose`, each skipped file) on `err`; the files not at the target (check) or their new text
+/// (dry-run) on `out`.
+void print_migrate_report(const MigrateReport& report, bool verbose, std::ostream& out, std::ostream& err);
 
 /// True when a file belongs to shard K of N (stable FNV-1a hash of its relative path).
 bool in_shard(const std::string& relative, int shard_index, int shard_count);

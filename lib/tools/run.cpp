@@ -298,6 +298,7 @@ RunReport run_model(const RunOptions& o) {
   ArtifactLoadOptions load = tool_load_options();
   load.params_path = o.params_path;
   load.check_tensors = o.verify;
+  add_frozen_inputs(load, o.freeze);
   Artifact a = load_artifact(o.model, load);
   // The mapping applies to the tensor files given as parameters (--params, --compare-params).
   if (o.map.given() && o.params_path.empty() && o.compare_params.empty())

@@ -42,6 +42,7 @@ struct RunOptions {
   double rtol = 0;
   std::string output;                 ///< write outputs here (.npz; .npy for a single output; "-": .npz to stdout)
   bool compress = false;
+  std::vector<std::string> freeze;  ///< --freeze NAME=FILE: ONNX graph inputs fixed at import (add_frozen_inputs)
   MapOptions map;  ///< how the --params (and --compare-params) file's tensor names and layouts become the model's
   std::vector<std::string> plugins;
   bool verify = true;  ///< .mbin: check each tensor's checksum before use (false: --no-verify)

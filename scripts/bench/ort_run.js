@@ -12,7 +12,7 @@ async function main() {
   const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: Number(threadsText), interOpNumThreads: 1, graphOptimizationLevel: 'all'});
-  const feeds = {input: new ort.Tensor('float32', data, shape)};
+  const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', data, shape)};
   await session.run(feeds);
   const times = [];
   for (let i = 0; i < Number(runsText); ++i) {

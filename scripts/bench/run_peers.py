@@ -4,6 +4,11 @@
   run_peers.py torch-mlp PARAMS.npz X.npz RUNS THREADS [--onnx OUT.onnx] [--out Y.npy]
   run_peers.py torch-cnn PARAMS.npz X.npz RUNS THREADS [--out Y.npy]
   run_peers.py numpy-process PARAMS.npz X.npz             -> a whole small job: load, forward, print
+  run_peers.py torch-onnx MODEL OUT.onnx X.npz RUNS THREADS [--out Y.npy] [--opset N]
+      MODEL: resnet18 (torchvision 0.14, random weights, batch 1 x 3x224x224) or encoder (a
+      torch.nn.TransformerEncoder: 2 layers, d_model 64, 4 heads, batch 2 x 16): builds it with
+      torch.manual_seed(0), writes its input to X.npz ("input") and X.bin (raw float32), exports it
+      to OUT.onnx (default opset 17, fixed shapes) and times torch's forward pass
 
 PARAMS.npz holds a Mithril zoo model's parameters (`mithril-save ... --params`): dense layers
 store weight [in, out] (torch's Linear wants [out, in]); conv layers weight [O, I, 3, 3] and
@@ -113,6 +118,32 @@ def torch_cnn(params, x, runs, threads, out=None):
     return time_module(modules, x, runs, out)
 
 
+def torch_onnx(model_name, onnx_path, x_path, runs, threads, out=None, opset=17):
+    import numpy as np
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    if model_name == "resnet18":
+        import torchvision
+        model = torchvision.models.resnet18(weights=None)
+        x = torch.randn(1, 3, 224, 224)
+    elif model_name == "encoder":
+        layer = torch.nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.0, batch_first=True)
+        model = torch.nn.TransformerEncoder(layer, num_layers=2)
+        x = torch.randn(2, 16, 64)
+    else:
+        raise SystemExit("unknown model " + model_name)
+    model.eval()
+    np.savez(x_path, input=x.numpy())
+    x.numpy().tofile(x_path[:-4] + ".bin")
+    with torch.no_grad():
+        torch.onnx.export(model, x, onnx_path, input_names=["input"], output_names=["output"], opset_version=opset)
+        result = timed(lambda: model(x), runs)
+        if out:
+            np.save(out, model(x).numpy())
+    return result
+
+
 def numpy_process(params, x):
     import numpy as np
     print("output:", numpy_forward(numpy_layers(params), np.load(x)["input"]))
@@ -127,6 +158,9 @@ def main(argv):
         result = torch_mlp(argv[2], argv[3], int(argv[4]), int(argv[5]), options.get("--onnx"), options.get("--out"))
     elif kind == "torch-cnn":
         result = torch_cnn(argv[2], argv[3], int(argv[4]), int(argv[5]), options.get("--out"))
+    elif kind == "torch-onnx":
+        result = torch_onnx(argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), options.get("--out"),
+                            int(options.get("--opset", 17)))
     elif kind == "numpy-process":
         numpy_process(argv[2], argv[3])
         return

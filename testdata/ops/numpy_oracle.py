@@ -165,6 +165,345 @@ def binary_cross_entropy(x, t, a):
     return -(pw * t * log(x)) - (1 - t) * log(1 - x)
 
 
+# --- ONNX nn/math ops (issue 14)
+
+def log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def arg_reduction(x, a, fn):
+    axis = a["axis"]
+    if a["select_last_index"]:
+        flipped = np.flip(x, axis)
+        result = x.shape[axis] - 1 - fn(flipped, axis=axis)
+    else:
+        result = fn(x, axis=axis)
+    if a["keepdims"]:
+        result = np.expand_dims(result, axis)
+    return result.astype(np.int64)
+
+
+def clip(x, a):
+    # ONNX Clip: bounds in the input's type (integer bounds saturate to its range), numpy's min(max()).
+    def bound(v):
+        if v is None:
+            return None
+        if np.issubdtype(x.dtype, np.integer):
+            info = np.iinfo(x.dtype)
+            v = min(max(v, info.min), info.max)
+        return x.dtype.type(v)
+    lo, hi = bound(a["min"]), bound(a["max"])
+    if lo is not None:
+        x = np.where(x < lo, lo, x)
+    if hi is not None:
+        x = np.where(x > hi, hi, x)
+    return x
+
+
+def erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x.astype(np.float64)).astype(x.dtype)
+
+
+def activation(op, x, a):
+    t = x.dtype.type
+    if op == "elu":
+        return np.where(x > 0, x, t(a["alpha"]) * np.expm1(x))
+    if op == "selu":
+        return np.where(x > 0, t(a["gamma"]) * x, t(a["gamma"]) * t(a["alpha"]) * np.expm1(x))
+    if op == "celu":
+        alpha = t(a["alpha"])
+        return np.maximum(t(0), x) + np.minimum(t(0), alpha * np.expm1(x / alpha))
+    if op == "hard_sigmoid":
+        return np.maximum(t(0), np.minimum(t(1), t(a["alpha"]) * x + t(a["beta"])))
+    if op == "hard_swish":
+        return x * np.maximum(t(0), np.minimum(t(1), x / t(6) + t(0.5)))
+    if op == "softsign":
+        return x / (t(1) + np.abs(x))
+    if op == "thresholded_relu":
+        return np.where(x > t(a["alpha"]), x, t(0))
+    if op == "shrink":
+        lambd, bias = t(a["lambd"]), t(a["bias"])
+        return np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, t(0)))
+    if op == "mish":
+        return x * np.tanh(np.logaddexp(t(0), x))
+    return None
+
+
+def pool(x, a, rank, average):
+    # Windows over a padded copy: explicit padding holds 0 (Python Mithril's max pool, and the sum
+    # of an average pool) or is ignored (pad_with_neg_inf); ceil_mode's extra positions are ignored.
+    k, s, d, p = a["kernel_size"], a["stride"], a["dilation"], a["padding"]
+    ignore = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    zero_pad = average or not a.get("pad_with_neg_inf", False)
+    # count: 1 where an average counts the position (a product of one mask per axis).
+    count = np.ones(x.shape[:x.ndim - rank] + (1,) * rank, dtype=np.float64)
+    sizes = []
+    for i in range(rank):
+        axis = x.ndim - rank + i
+        length = x.shape[axis]
+        span = length + p[2 * i] + p[2 * i + 1] - d[i] * (k[i] - 1) - 1
+        out = (-(-span // s[i]) if a["ceil_mode"] else span // s[i]) + 1
+        if a["ceil_mode"] and (out - 1) * s[i] >= length + p[2 * i]:
+            out -= 1
+        sizes.append(out)
+        extra = max(0, (out - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (length + p[2 * i] + p[2 * i + 1]))
+        x = pad_axis(x, axis, p[2 * i], p[2 * i + 1], 0 if zero_pad else ignore)
+        x = pad_axis(x, axis, 0, extra, ignore)
+        mask = np.concatenate([np.full(p[2 * i], 1.0 if a.get("count_include_pad", False) else 0.0), np.ones(length),
+                               np.full(p[2 * i + 1], 1.0 if a.get("count_include_pad", False) else 0.0), np.zeros(extra)])
+        count = count * mask.reshape((-1,) + (1,) * (rank - 1 - i))
+    out = np.zeros(x.shape[:x.ndim - rank] + tuple(sizes), dtype=x.dtype)
+    for idx in np.ndindex(*sizes):
+        window = (Ellipsis,) + tuple(slice(idx[i] * s[i], idx[i] * s[i] + d[i] * (k[i] - 1) + 1, d[i]) for i in range(rank))
+        patch = x[window]
+        flat = patch.reshape(patch.shape[:patch.ndim - rank] + (-1,))
+        if average:
+            c = count[window].reshape(flat.shape)
+            total = np.where(c > 0, flat, 0).sum(axis=-1, dtype=np.float64)
+            out[(Ellipsis,) + idx] = total / c.sum(axis=-1)
+        else:
+            out[(Ellipsis,) + idx] = flat.max(axis=-1)
+    return out
+
+
+def conv_transpose(x, w, a, rank):
+    # Scatter form: full[n, g*og + o, i*s + k*d] += x[n, g*cg + c, i] * w[g*cg + c, o, k], then crop the padding.
+    s, d, p, op, groups = a["stride"], a["dilation"], a["padding"], a["output_padding"], a["groups"]
+    n, c = x.shape[:2]
+    cg, og = c // groups, w.shape[1]
+    full_sizes = [(x.shape[2 + i] - 1) * s[i] + d[i] * (w.shape[2 + i] - 1) + 1 + op[i] for i in range(rank)]
+    full = np.zeros([n, og * groups] + full_sizes, dtype=x.dtype)
+    for g in range(groups):
+        xg = x[:, g * cg:(g + 1) * cg]
+        for tap in np.ndindex(*w.shape[2:]):
+            contribution = np.einsum("nc...,co->no...", xg, w[(slice(g * cg, (g + 1) * cg), slice(None)) + tap])
+            target = (slice(None), slice(g * og, (g + 1) * og)) + tuple(
+                slice(tap[i] * d[i], tap[i] * d[i] + (x.shape[2 + i] - 1) * s[i] + 1, s[i]) for i in range(rank))
+            full[target] += contribution
+    crop = (slice(None), slice(None)) + tuple(slice(p[2 * i], full_sizes[i] - p[2 * i + 1]) for i in range(rank))
+    return full[crop]
+
+
+def normalize(x, axes, epsilon):
+    mean = x.mean(axis=axes, keepdims=True)
+    deviation = x - mean
+    variance = (deviation * deviation).mean(axis=axes, keepdims=True)
+    return deviation * (1 / np.sqrt(variance + x.dtype.type(epsilon)))
+
+
+def compute_nn(op, a, x):
+    per_channel = (1, -1) + (1,) * (x[0].ndim - 2)
+    if op == "batch_norm":
+        mean, var, scale, bias = (v.reshape(per_channel) for v in (x[3], x[4], x[1], x[2]))
+        return (x[0] - mean) / np.sqrt(var + x[0].dtype.type(a["epsilon"])) * scale + bias
+    if op == "instance_norm":
+        axes = tuple(range(2, x[0].ndim))
+        return normalize(x[0], axes, a["epsilon"]) * x[1].reshape(per_channel) + x[2].reshape(per_channel)
+    if op == "layer_norm":
+        axes = tuple(range(a["axis"] % x[0].ndim, x[0].ndim))
+        return normalize(x[0], axes, a["epsilon"]) * x[1] + x[2]
+    return None
+# --- ONNX shape/indexing ops (issue 14)
+
+def onnx_pad(x, a):
+    # Negative pads crop first; the rest is numpy.pad in the mode (ONNX's reference uses numpy.pad).
+    rank = x.ndim
+    pads = a["pads"]
+    crop = tuple(slice(max(0, -pads[i]), x.shape[i] - max(0, -pads[i + rank])) for i in range(rank))
+    x = x[crop]
+    widths = [(max(0, pads[i]), max(0, pads[i + rank])) for i in range(rank)]
+    if a["mode"] == "constant":
+        return np.pad(x, widths, mode="constant", constant_values=np.array(a["value"]).astype(x.dtype))
+    if a["mode"] == "wrap":
+        # Periodic, as onnxruntime wraps: numpy.pad's "wrap" stops being periodic once a pad on
+        # both sides exceeds the axis (it wraps the already padded array).
+        for axis, (before, after) in enumerate(widths):
+            x = np.take(x, np.arange(-before, x.shape[axis] + after) % max(x.shape[axis], 1), axis=axis)
+        return x
+    return np.pad(x, widths, mode=a["mode"])
+
+
+def depth_to_space(x, b, mode):
+    n, c, h, w = x.shape
+    if mode == "DCR":
+        y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    else:
+        y = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
+    return y.reshape(n, c // (b * b), h * b, w * b)
+
+
+def space_to_depth(x, b, mode):
+    n, c, h, w = x.shape
+    y = x.reshape(n, c, h // b, b, w // b, b)
+    y = y.transpose(0, 3, 5, 1, 2, 4) if mode == "DCR" else y.transpose(0, 1, 3, 5, 2, 4)
+    return y.reshape(n, c * b * b, h // b, w // b)
+
+
+def gather_elements(x, idx, axis):
+    axis %= x.ndim
+    window = tuple(slice(None) if i == axis else slice(0, idx.shape[i]) for i in range(x.ndim))
+    return np.take_along_axis(x[window], np.where(idx < 0, idx + x.shape[axis], idx), axis=axis)
+
+
+def reduce_into(y, t, u, reduction):
+    if reduction == "none":
+        y[t] = u
+    elif reduction == "add":
+        y[t] = y[t] + u
+    elif reduction == "mul":
+        y[t] = y[t] * u
+    elif reduction == "max":
+        y[t] = np.maximum(y[t], u)
+    else:
+        y[t] = np.minimum(y[t], u)
+
+
+def scatter_elements(x, idx, upd, a):
+    y = x.copy()
+    axis = a["axis"] % x.ndim
+    for p in np.ndindex(*idx.shape):
+        t = list(p)
+        t[axis] = int(idx[p])
+        reduce_into(y, tuple(t), upd[p], a["reduction"])
+    return y
+
+
+def gather_nd(x, idx, b):
+    batch = idx.shape[:b]
+    out = np.empty(idx.shape[:-1] + x.shape[b + idx.shape[-1]:], dtype=x.dtype)
+    for p in np.ndindex(*idx.shape[:-1]):
+        out[p] = x[p[:b] + tuple(int(i) for i in idx[p])]
+    assert batch == x.shape[:b]
+    return out
+
+
+def scatter_nd(x, idx, upd, reduction):
+    y = x.copy()
+    for p in np.ndindex(*idx.shape[:-1]):
+        reduce_into(y, tuple(int(i) for i in idx[p]), upd[p], reduction)
+    return y
+
+
+def one_hot(idx, values, a):
+    depth = a["depth"]
+    i = idx.astype(np.int64)
+    i = np.where(i < 0, i + depth, i)
+    hot = i[..., None] == np.arange(depth)
+    out = np.where(hot, values[1], values[0]).astype(values.dtype)
+    return np.moveaxis(out, -1, a["axis"] % (idx.ndim + 1))
+
+
+def cumsum(x, a):
+    axis = a["axis"]
+    if a["reverse"]:
+        x = np.flip(x, axis)
+    y = np.cumsum(x, axis=axis, dtype=x.dtype)
+    if a["exclusive"]:
+        y = np.concatenate([np.zeros_like(np.take(y, [0], axis=axis)), np.delete(y, -1, axis=axis)], axis=axis)
+    return np.flip(y, axis) if a["reverse"] else y
+
+
+def top_k(x, a, want_indices):
+    axis, k = a["axis"] % x.ndim, a["k"]
+    moved = np.moveaxis(x, axis, -1)
+    values = np.empty(moved.shape[:-1] + (k,), dtype=x.dtype)
+    indices = np.empty(moved.shape[:-1] + (k,), dtype=np.int64)
+    for p in np.ndindex(*moved.shape[:-1]):
+        line = [v.item() for v in moved[p]]
+        if a["largest"]:
+            key = lambda i: (not math.isnan(line[i]), 0 if math.isnan(line[i]) else -line[i], i)
+        else:
+            key = lambda i: (math.isnan(line[i]), 0 if math.isnan(line[i]) else line[i], i)
+        order = sorted(range(len(line)), key=key)[:k]
+        indices[p] = order
+        values[p] = [moved[p][i] for i in order]
+    return np.moveaxis(indices if want_indices else values, -1, axis)
+
+
+# Resize as ONNX's reference (onnx/backend/test/case/node/resize.py) computes it: every output
+# point interpolated one axis at a time (innermost first) from the n points nearest to its source
+# coordinate in the edge-padded axis.
+def resize_coeffs(a, ratio):
+    mode = a["mode"]
+    if mode == "nearest":
+        if ratio == 1:
+            return np.array([0.0, 1.0])
+        nm = a["nearest_mode"]
+        if nm == "round_prefer_floor":
+            return np.array([ratio <= 0.5, ratio > 0.5], dtype=np.float64)
+        if nm == "round_prefer_ceil":
+            return np.array([ratio < 0.5, ratio >= 0.5], dtype=np.float64)
+        return np.array([1.0, 0.0]) if nm == "floor" else np.array([0.0, 1.0])
+    if mode == "linear":
+        return np.array([1 - ratio, ratio])
+    A = a["cubic_coeff_a"]
+    return np.array([((A * (ratio + 1) - 5 * A) * (ratio + 1) + 8 * A) * (ratio + 1) - 4 * A,
+                     ((A + 2) * ratio - (A + 3)) * ratio * ratio + 1,
+                     ((A + 2) * (1 - ratio) - (A + 3)) * (1 - ratio) * (1 - ratio) + 1,
+                     ((A * ((1 - ratio) + 1) - 5 * A) * ((1 - ratio) + 1) + 8 * A) * ((1 - ratio) + 1) - 4 * A])
+
+
+def resize_1d(data, scale, x, roi, a):
+    ctm = a["coordinate_transformation_mode"]
+    width = len(data)
+    out_width = scale * width
+    if ctm == "align_corners":
+        x_ori = 0.0 if out_width == 1 else x * (width - 1) / (out_width - 1)
+    elif ctm == "asymmetric":
+        x_ori = x / scale
+    elif ctm == "tf_crop_and_resize":
+        if out_width == 1:
+            x_ori = (roi[1] - roi[0]) * (width - 1) / 2
+        else:
+            x_ori = x * (roi[1] - roi[0]) * (width - 1) / (out_width - 1)
+        x_ori += roi[0] * (width - 1)
+        if x_ori < 0 or x_ori > width - 1:
+            return a["extrapolation_value"]
+    elif ctm == "tf_half_pixel_for_nn":
+        x_ori = (x + 0.5) / scale
+    elif ctm == "pytorch_half_pixel":
+        x_ori = -0.5 if out_width == 1 else (x + 0.5) / scale - 0.5
+    else:
+        x_ori = (x + 0.5) / scale - 0.5
+    x_ori = float(x_ori)
+    ratio = 1 if x_ori.is_integer() else x_ori - math.floor(x_ori)
+    coeffs = resize_coeffs(a, ratio)
+    n = len(coeffs)
+    pad = int(np.ceil(n / 2))
+    padded = np.pad(np.asarray(data, dtype=np.float64), pad, mode="edge")
+    xp = x_ori + pad
+    idxes = sorted(sorted(range(len(padded)), key=lambda i: (abs(xp - i), i))[:n])
+    if a["exclude_outside"]:
+        for k, i in enumerate(idxes):
+            if i - pad < 0 or i - pad >= width:
+                coeffs[k] = 0
+        coeffs = coeffs / coeffs.sum()
+    return float(np.dot(coeffs, padded[idxes]))
+
+
+def resize_nd(data, scales, x, roi, a):
+    n = data.ndim
+    if n == 1:
+        return resize_1d(data, scales[0], x[0], roi, a)
+    inner_roi = None if roi is None else np.concatenate([roi[1:n], roi[n + 1:]])
+    rows = [resize_nd(data[i], scales[1:], x[1:], inner_roi, a) for i in range(data.shape[0])]
+    return resize_1d(rows, scales[0], x[0], None if roi is None else [roi[0], roi[n]], a)
+
+
+def resize(x, a):
+    sizes = [x.shape[i] if s == -1 else s for i, s in enumerate(a["sizes"])]
+    scales = np.array(a["scales"], dtype=np.float64) if a["scales"] else np.array(sizes) / np.array(x.shape)
+    roi = np.array(a["roi"], dtype=np.float64) if a["roi"] else None
+    out = np.zeros(sizes)
+    for p in np.ndindex(*sizes):
+        out[p] = resize_nd(x.astype(np.float64), scales, p, roi, a)
+    if np.issubdtype(x.dtype, np.integer):
+        info = np.iinfo(x.dtype)
+        return np.clip(np.rint(out), info.min, info.max).astype(x.dtype)
+    return out.astype(x.dtype)
+
+
 def compute(op, a, x):
     if op in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"):
         return getattr(np, op)(x[0], x[1])
@@ -207,11 +546,19 @@ def compute(op, a, x):
     if op == "identity":
         return x[0].copy()
     if op == "gather":
-        return x[0][x[1]]
+        return np.take(x[0], x[1], axis=a["axis"])
     if op in ("conv1d", "conv2d"):
         return conv(x[0], x[1], a, int(op[4]))
-    if op in ("max_pool1d", "max_pool2d"):
+    if op in ("max_pool1d", "max_pool2d") and not a["ceil_mode"] and not a["pad_with_neg_inf"]:
         return max_pool(x[0], a, int(op[8]))
+    if op in ("max_pool1d", "max_pool2d", "max_pool3d"):
+        return pool(x[0], a, int(op[8]), False)
+    if op in ("avg_pool1d", "avg_pool2d", "avg_pool3d"):
+        return pool(x[0], a, int(op[8]), True)
+    if op == "conv3d":
+        return conv(x[0], x[1], a, 3)
+    if op in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+        return conv_transpose(x[0], x[1], a, int(op[14]))
     if op == "robust_sqrt":
         return robust_sqrt(x[0], x[1])
     if op == "robust_log":
@@ -237,6 +584,76 @@ def compute(op, a, x):
         return cross_entropy(x[0], x[1], a)
     if op == "binary_cross_entropy":
         return binary_cross_entropy(x[0], x[1], a)
+    return compute_onnx_math(op, a, x)
+
+
+def compute_onnx_math(op, a, x):
+    unary = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "sign": np.sign, "reciprocal": np.reciprocal,
+             "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+             "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "isnan": np.isnan,
+             "logical_not": np.logical_not, "erf": erf}
+    if op in unary:
+        return unary[op](x[0])
+    binary = {"equal": np.equal, "less": np.less, "less_equal": np.less_equal, "greater": np.greater,
+              "greater_equal": np.greater_equal, "logical_and": np.logical_and, "logical_or": np.logical_or,
+              "logical_xor": np.logical_xor}
+    if op in binary:
+        return binary[op](x[0], x[1])
+    if op == "isinf":
+        return (np.isposinf(x[0]) & a["detect_positive"]) | (np.isneginf(x[0]) & a["detect_negative"])
+    if op == "log_softmax":
+        return log_softmax(x[0], a["axis"])
+    if op == "argmax":
+        return arg_reduction(x[0], a, np.argmax)
+    if op == "argmin":
+        return arg_reduction(x[0], a, np.argmin)
+    if op == "clip":
+        return clip(x[0], a)
+    if op == "mod":
+        return (np.fmod if a["fmod"] else np.mod)(x[0], x[1])
+    if op == "prelu":
+        return np.where(x[0] >= 0, x[0], x[1] * x[0])
+    result = activation(op, x[0], a)
+    if result is None:
+        result = compute_nn(op, a, x)
+    if result is not None:
+        return result
+    # --- ONNX shape/indexing ops (issue 14)
+    if op == "slice":
+        window = [slice(None)] * x[0].ndim
+        axes = a["axes"] if a["axes"] is not None else list(range(len(a["starts"])))
+        steps = a["steps"] if a["steps"] is not None else [1] * len(a["starts"])
+        for axis, start, end, step in zip(axes, a["starts"], a["ends"], steps):
+            window[axis] = slice(start, end, step)  # Python's slice clamping is ONNX's
+        return x[0][tuple(window)]
+    if op == "expand":
+        return np.broadcast_to(x[0], np.broadcast_shapes(x[0].shape, tuple(a["shape"]))).copy()
+    if op == "tile":
+        return np.tile(x[0], a["repeats"]) if a["repeats"] else x[0].copy()
+    if op == "pad":
+        return onnx_pad(x[0], a)
+    if op == "depth_to_space":
+        return depth_to_space(x[0], a["blocksize"], a["mode"])
+    if op == "space_to_depth":
+        return space_to_depth(x[0], a["blocksize"], a["mode"])
+    if op == "gather_elements":
+        return gather_elements(x[0], x[1], a["axis"])
+    if op == "scatter_elements":
+        return scatter_elements(x[0], x[1], x[2], a)
+    if op == "gather_nd":
+        return gather_nd(x[0], x[1], a["batch_dims"])
+    if op == "scatter_nd":
+        return scatter_nd(x[0], x[1], x[2], a["reduction"])
+    if op == "one_hot":
+        return one_hot(x[0], x[1], a)
+    if op == "trilu":
+        return np.triu(x[0], a["k"]) if a["upper"] else np.tril(x[0], a["k"])
+    if op == "cumsum":
+        return cumsum(x[0], a)
+    if op == "resize":
+        return resize(x[0], a)
+    if op in ("top_k_values", "top_k_indices"):
+        return top_k(x[0], a, op == "top_k_indices")
     raise ValueError("the oracle does not know operator " + op)
 
 

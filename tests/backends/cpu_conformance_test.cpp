@@ -85,6 +85,63 @@ std::vector<OpCase> cpu_cases() {
   add("concat", {{"axis", AttrValue{int64_t{0}}}}, {f32({2, 3}), f32({4, 3})});
   add("concat", {{"axis", AttrValue{int64_t{1}}}}, {f32({2, 3}), f32({2, 5}), f32({2, 1})});
   add("concat", {{"axis", AttrValue{int64_t{0}}}}, {{DType::int64, {2, 2}, -9, 9}, {DType::int64, {1, 2}, -9, 9}});
+
+  // --- ONNX nn/math ops (issue 14)
+  auto flag = [](bool b) { return AttrValue{b}; };
+  auto number = [](double v) { return AttrValue{v}; };
+  add("log_softmax", {}, {f32({4, 10})});
+  add("log_softmax", {{"axis", AttrValue{int64_t{1}}}}, {f32({2, 5, 3}, -50, 50)});
+  for (const char* op : {"elu", "round", "hard_swish", "mish"}) add(op, {}, {f32({3, 17}, -5, 5)});
+  add("elu", {{"alpha", number(0.5)}}, {f32({4, 9})});
+  add("round", {}, {{DType::float32, {6}, 0, 0, {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5}}});
+  add("reciprocal", {}, {f32({3, 11}, 0.1, 5)});
+  add("prelu", {}, {f32({2, 3, 4, 5}), f32({3, 1, 1}, 0, 1)});
+  add("prelu", {}, {f32({2, 6}), f32({}, 0, 1)});
+  add("prelu", {}, {f32({3, 8}), f32({3, 8}, 0, 1)});
+  add("max_pool2d", {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})},
+                     {"pad_with_neg_inf", flag(true)}},
+      {f32({2, 3, 9, 9})});
+  add("max_pool2d", {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"ceil_mode", flag(true)}}, {f32({1, 2, 8, 8})});
+  add("max_pool1d", {{"kernel_size", ints({3})}, {"stride", ints({2})}, {"padding", ints({1, 1})}, {"pad_with_neg_inf", flag(true)},
+                     {"ceil_mode", flag(true)}},
+      {f32({2, 3, 10})});
+  add("max_pool3d", {{"kernel_size", ints({2, 2, 2})}, {"stride", ints({2, 2, 2})}}, {f32({1, 2, 4, 6, 6})});
+  for (bool include : {false, true}) {
+    add("avg_pool2d", {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})},
+                       {"count_include_pad", flag(include)}},
+        {f32({2, 3, 9, 9})});
+    add("avg_pool1d", {{"kernel_size", ints({3})}, {"stride", ints({1})}, {"padding", ints({1, 1})}, {"count_include_pad", flag(include)}},
+        {f32({2, 3, 10})});
+    add("avg_pool3d", {{"kernel_size", ints({2, 2, 2})}, {"stride", ints({2, 2, 2})}, {"padding", ints({1, 0, 1, 0, 1, 0})},
+                       {"count_include_pad", flag(include)}},
+        {f32({1, 2, 5, 5, 5})});
+  }
+  add("avg_pool2d", {{"kernel_size", ints({2, 2})}, {"stride", ints({2, 2})}, {"ceil_mode", flag(true)}}, {f32({1, 3, 7, 7})});
+  add("avg_pool2d", {{"kernel_size", ints({7, 7})}, {"stride", ints({1, 1})}}, {f32({2, 16, 7, 7})});
+  add("batch_norm", {}, {f32({2, 8, 5, 5}), f32({8}), f32({8}), f32({8}), f32({8}, 0.1, 2)});
+  add("batch_norm", {{"epsilon", number(1e-3)}}, {f32({6, 4}), f32({4}), f32({4}), f32({4}), f32({4}, 0.1, 2)});
+  add("batch_norm", {}, {f32({2, 3, 4, 5, 6}), f32({3}), f32({3}), f32({3}), f32({3}, 0.1, 2)});
+  add("layer_norm", {}, {f32({4, 16, 64}), f32({64}), f32({64})});
+  add("layer_norm", {{"axis", AttrValue{int64_t{1}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({1, 5})});  // bias broadcasts: reference
+  add("layer_norm", {{"axis", AttrValue{int64_t{-2}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({4, 5})});
+  add("conv_transpose2d", {}, {f32({2, 4, 5, 5}), f32({4, 3, 3, 3})});
+  add("conv_transpose2d", {{"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})}, {"output_padding", ints({1, 1})}},
+      {f32({1, 8, 6, 6}), f32({8, 4, 4, 4})});
+  add("conv_transpose2d", {{"groups", AttrValue{int64_t{2}}}, {"dilation", ints({2, 1})}, {"padding", ints({0, 1, 1, 0})}},
+      {f32({1, 4, 5, 6}), f32({4, 3, 3, 2})});
+  add("conv_transpose1d", {{"stride", ints({3})}, {"padding", ints({1, 2})}}, {f32({2, 3, 7}), f32({3, 5, 4})});
+  add("conv_transpose3d", {{"stride", ints({2, 2, 2})}}, {f32({1, 2, 3, 3, 3}), f32({2, 3, 2, 2, 2})});
+  // --- ONNX shape/indexing ops (issue 14): resize where oneDNN's resampling maps as ONNX does.
+  auto text = [](const char* s) { return AttrValue{std::string(s)}; };
+  add("resize", {{"sizes", ints({2, 3, 32, 48})}, {"mode", text("linear")}}, {f32({2, 3, 16, 16})});
+  add("resize", {{"sizes", ints({1, 2, 5, 7})}, {"mode", text("linear")}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}},
+      {f32({1, 2, 9, 4})});
+  add("resize", {{"sizes", ints({1, 2, 6, 4, 10})}, {"mode", text("linear")}}, {f32({1, 2, 3, 4, 5})});
+  add("resize", {{"sizes", ints({2, 4, 32, 32})}, {"scales", AttrValue{std::vector<double>{1, 1, 2, 2}}},
+                 {"coordinate_transformation_mode", text("asymmetric")}, {"nearest_mode", text("floor")}},
+      {f32({2, 4, 16, 16})});
+  add("resize", {{"sizes", ints({1, 3, 9, 8})}, {"nearest_mode", text("round_prefer_ceil")}}, {f32({1, 3, 3, 2})});
+  add("resize", {{"sizes", ints({2, 3, 12})}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}}, {f32({2, 3, 4})});
   return c;
 }
 
@@ -463,6 +520,27 @@ TEST_CASE("a plan fuses, falls back, views, works in place and reuses its arena"
   CHECK(mlp_info.kernel_bytes > 0);
 }
 
+TEST_CASE("a residual add of two convolutions is fused into one chain only", "[backends][plan]") {
+  // resnet's downsample block: relu(conv(x, a) + conv(x, b)). Both convolutions' chains reach the
+  // add; it must run once (it ran in both chains, the second one reading an unwritten buffer).
+  auto model = std::make_shared<Model>("residual");
+  Value x = model->input("x", {Dim::known(1), Dim::known(8), Dim::known(16), Dim::known(16)});
+  Value a = model->parameter("a", {Dim::known(8), Dim::known(8), Dim::known(3), Dim::known(3)}, DType::float32, Initializer::normal(0.1));
+  Value b = model->parameter("b", {Dim::known(8), Dim::known(8), Dim::known(1), Dim::known(1)}, DType::float32, Initializer::normal(0.1));
+  Value left = model->apply("conv2d", {x, a}, {{"padding", std::vector<int64_t>{1, 1, 1, 1}}});
+  Value right = model->apply("conv2d", {x, b});
+  model->output("y", model->apply("relu", {model->apply("add", {left, right})}));
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+  TensorMap inputs = random_inputs(pm, 1, 3);
+  int chains_with_add = 0;
+  for (const PlanNodeInfo& n : pm.plan_info(inputs).nodes)
+    chains_with_add += std::count(n.fused.begin(), n.fused.end(), std::string("add_0"));
+  CHECK(chains_with_add <= 1);
+  PhysicalModel reference = PhysicalModel::compile(model, reference_backend(), {});
+  reference.set_values(pm.get_values());
+  require_close(pm.evaluate(inputs), reference.evaluate(inputs), {1e-4, 1e-4});
+}
+
 TEST_CASE("small nodes run on reference unless told otherwise, and the threshold is per node", "[backends][plan]") {
   auto model = zoo_model("mlp", {{"dims", "10,50,1"}});
   PhysicalModel by_default = PhysicalModel::compile(model, cpu_backend(), {});
@@ -567,4 +645,30 @@ TEST_CASE("backends by name", "[backends]") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("unknown backend 'gpu' (known: cpu, reference)") != std::string::npos);
   }
+}
+
+// --- ONNX shape/indexing ops (issue 14)
+TEST_CASE("resize runs on cpu only where oneDNN maps coordinates as ONNX does", "[backends][cpu]") {
+  auto text = [](const char* s) { return AttrValue{std::string(s)}; };
+  auto supported = [&](const Attributes& attrs, Shape input) {
+    Prepared p = prepare_case(OpCase{"resize", attrs, {{DType::float32, std::move(input)}}}, 1);
+    return cpu_backend().supports(spec_of(p, false));
+  };
+  const Shape image = {1, 2, 4, 4};
+  CHECK(supported({{"sizes", ints({1, 2, 8, 8})}}, image));
+  CHECK(supported({{"sizes", ints({1, 2, 6, 3})}, {"mode", text("linear")}}, image));
+  // Nearest picks differ from oneDNN's for factors that are not integers, for asymmetric with
+  // rounding, and for half_pixel with floor.
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 6, 6})}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"coordinate_transformation_mode", text("asymmetric")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"nearest_mode", text("floor")}}, image));
+  // Other mappings, cubic, scales that are not the size ratio, resized N or C, other dtypes.
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"mode", text("linear")}, {"coordinate_transformation_mode", text("align_corners")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 1, 8})}, {"mode", text("linear")}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 8, 8})}, {"mode", text("cubic")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 2, 2, 2})}, {"mode", text("linear")}, {"scales", AttrValue{std::vector<double>{1, 1, 0.6, 0.6}}}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({1, 4, 8, 8})}, {"mode", text("linear")}}, image));
+  CHECK_FALSE(supported({{"sizes", ints({8, 8})}, {"mode", text("linear")}}, {4, 4}));
+  Prepared p = prepare_case(OpCase{"resize", {{"sizes", ints({1, 2, 8, 8})}}, {{DType::float64, image}}}, 1);
+  CHECK_FALSE(cpu_backend().supports(spec_of(p, false)));
 }

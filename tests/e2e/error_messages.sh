@@ -188,13 +188,13 @@ fi
 expect_error "artifact is required (or --ops)" -- "$LOAD"
 
 # Formats people bring that the tools do not read are named (issue 10 item 9), not "bad .npz";
-# a truncated ONNX file is read as ONNX and refused as such.
+# a truncated ONNX file is read as ONNX and refused by ONNX's checker.
 printf '\x08\x07\x12\x07pytorch\x1a\x041.13' >model.onnx
 cp model.onnx model.bin
 printf 'GGUF\x03\x00\x00\x00\x00\x00\x00\x00' >model.gguf
 printf '\x89HDF\r\n\x1a\n\x00\x00\x00\x00' >weights.h5
-expect_error "model.onnx: not a valid ONNX model" -- "$LOAD" model.onnx
-expect_error "model.bin: not a valid ONNX model" -- "$RUN" model.bin --random
+expect_error "model.onnx: ONNX checker: model with IR version >= 3 must specify opset_import" -- "$LOAD" model.onnx
+expect_error "model.bin: ONNX checker: model with IR version >= 3 must specify opset_import" -- "$RUN" model.bin --random
 expect_error "model.gguf: a GGUF file (llama.cpp's model format)" -- "$CONVERT" model.gguf -o x.mbin
 expect_error "weights.h5: an HDF5 file" -- "$LOAD" weights.h5
 [[ ! -e x.mbin ]] || fail "a refused conversion wrote its output"

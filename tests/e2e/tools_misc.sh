@@ -181,12 +181,13 @@ expect 0 "$RUN" python_linear.json --params py_params.npz --inputs py_inputs.npz
 py "y = np.load('py_out.npz')['output']; assert y.shape == (4, 2) and np.allclose(y, [[6.25, -1.0]] * 4), y"
 grep -q '"version"' python_linear.json && fail "the input file was modified"
 
-# Standard input carries a tensor file too (kind told by its bytes); mapped containers need a path.
+# Standard input carries a tensor file or a .mithril too (kind told by its bytes); an .mbin needs a path.
 expect 0 bash -c "\"$LOAD\" model.json --params - < params.npz"
 contains out "parameters: 4 of 4 present"
 expect 0 bash -c "\"$LOAD\" - < params.npz"
 contains out "(npz): 4 tensors"
-expect_error "<stdin>: a .mithril file is read by member: give its path" -- bash -c "\"$LOAD\" - < model.mithril"
+expect 0 bash -c "\"$LOAD\" - < model.mithril"
+contains out "(mithril, format"
 expect_error "<stdin>: an .mbin file is memory-mapped: give its path" -- bash -c "\"$LOAD\" - < model.mbin"
 
 finish

@@ -10,3 +10,4 @@ TEST_CASE("fuzz corpus: from_dict", "[io][json][fuzz]") { CHECK(replay_corpus("m
 TEST_CASE("fuzz corpus: parse_torch_file", "[io][torch][fuzz]") { CHECK(replay_corpus("torch_file", torch_file) > 0); }
 TEST_CASE("fuzz corpus: parse_safetensors", "[io][safetensors][fuzz]") { CHECK(replay_corpus("safetensors", safetensors) > 0); }
 TEST_CASE("fuzz corpus: read_json_tensors", "[io][json][fuzz]") { CHECK(replay_corpus("json_tensors", json_tensors) > 0); }
+TEST_CASE("fuzz corpus: MbinFile::open", "[mbin][fuzz]") { CHECK(replay_corpus("mbin", mbin) > 0); }

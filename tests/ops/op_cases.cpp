@@ -230,6 +230,285 @@ std::vector<OpCase> build_cases() {
   add("binary_cross_entropy",
       {{"input_type", std::string("probs")}, {"auto_pos_weight", true}, {"robust", true}, {"threshold", 0.5}},
       {f64({4}, 0.01, 0.99), values(DType::float64, {4}, {0, 1, 1, 0})});
+
+  // --- ONNX nn/math ops (issue 14)
+  const double inf = std::numeric_limits<double>::infinity();
+  add("log_softmax", {}, {f32({3, 5})});
+  add("log_softmax", {{"axis", int64_t{0}}}, {f64({3, 4, 2})});
+  add("log_softmax", {{"axis", int64_t{1}}}, {f32({3, 4, 2})});
+  add("log_softmax", {}, {f64({2, 6}, -1000, 1000)});
+  for (const char* op : {"equal", "less", "less_equal", "greater", "greater_equal"}) {
+    add(op, {}, {f32({2, 3}, -2, 2), f32({3}, -2, 2)});
+    add(op, {}, {values(DType::float64, {4}, {nan, 1, 2, nan}), values(DType::float64, {4}, {1, 1, nan, nan})});
+    add(op, {}, {i32({3, 1}, -2, 2), i32({1, 4}, -2, 2)});
+    add(op, {}, {i64({5}, -2, 2), i64({5}, -2, 2)});
+    add(op, {}, {{DType::uint8, {2, 3}, 0, 4}, {DType::uint8, {3}, 0, 4}});
+  }
+  add("equal", {}, {boolean({2, 3}), boolean({3})});
+  for (const char* op : {"logical_and", "logical_or", "logical_xor"}) {
+    add(op, {}, {boolean({2, 3}), boolean({3})});
+    add(op, {}, {boolean({4, 1}), boolean({1, 5})});
+  }
+  add("logical_not", {}, {boolean({3, 4})});
+  for (const char* op : {"argmax", "argmin"}) {
+    add(op, {}, {f32({3, 4})});
+    add(op, {{"axis", int64_t{1}}, {"keepdims", false}}, {f64({2, 3, 4})});
+    add(op, {{"axis", int64_t{-1}}}, {i64({3, 5}, -2, 2)});
+    add(op, {{"axis", int64_t{1}}, {"select_last_index", true}}, {i32({3, 6}, -2, 2)});
+    add(op, {{"axis", int64_t{0}}, {"keepdims", false}}, {values(DType::float64, {3, 2}, {1, nan, nan, 2, 3, nan})});
+    add(op, {{"axis", int64_t{1}}}, {{DType::int8, {2, 5}, -2, 2}});
+  }
+  add("erf", {}, {f32({2, 5}, -3, 3)});
+  add("erf", {}, {f64({9}, -4, 4)});
+  for (const char* op : {"floor", "ceil", "round"}) {
+    add(op, {}, {f32({3, 4}, -5, 5)});
+    add(op, {}, {values(DType::float64, {9}, {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, nan, inf})});
+  }
+  add("sign", {}, {f32({2, 5}, -2, 2)});
+  add("sign", {}, {values(DType::float64, {5}, {-3, 0, -0.0, 2, nan})});
+  add("sign", {}, {i32({7}, -2, 2)});
+  add("sign", {}, {i64({4}, -2, 2)});
+  add("sign", {}, {{DType::uint16, {5}, 0, 3}});
+  add("reciprocal", {}, {f32({2, 3}, 0.5, 3)});
+  add("reciprocal", {}, {values(DType::float64, {4}, {-2, 0, -0.0, 4})});
+  for (const char* op : {"tan", "atan", "sinh", "cosh", "asinh"}) {
+    add(op, {}, {f32({2, 3}, -1.5, 1.5)});
+    add(op, {}, {f64({7}, -1.5, 1.5)});
+  }
+  for (const char* op : {"asin", "acos", "atanh"}) {
+    add(op, {}, {f32({2, 3}, -0.99, 0.99)});
+    add(op, {}, {values(DType::float64, {5}, {-1, -0.5, 0, 1, 2})});
+  }
+  add("acosh", {}, {f32({2, 3}, 1, 5)});
+  add("acosh", {}, {values(DType::float64, {4}, {0.5, 1, 2, 100})});
+  add("isnan", {}, {values(DType::float32, {5}, {1, nan, -inf, inf, 0})});
+  add("isnan", {}, {f64({3})});
+  add("isinf", {}, {values(DType::float64, {5}, {1, nan, -inf, inf, 0})});
+  add("isinf", {{"detect_negative", false}}, {values(DType::float32, {4}, {-inf, inf, nan, 2})});
+  add("isinf", {{"detect_positive", false}}, {values(DType::float64, {4}, {-inf, inf, nan, 2})});
+  add("clip", {}, {f32({2, 3})});
+  add("clip", {{"min", -1.0}, {"max", 1.5}}, {f32({3, 4})});
+  add("clip", {{"min", -0.5}}, {values(DType::float64, {4}, {-1, nan, 0, 3})});
+  add("clip", {{"max", int64_t{2}}}, {i64({6})});
+  add("clip", {{"min", int64_t{-3}}, {"max", int64_t{4}}}, {i32({8})});
+  add("clip", {{"min", 2.0}, {"max", 1.0}}, {f64({4})});
+  add("clip", {{"min", -1000.0}, {"max", int64_t{5}}}, {{DType::int8, {6}, -9, 9}});
+  add("mod", {}, {i64({3, 4}, -9, 9), values(DType::int64, {4}, {3, -3, 0, 4})});
+  add("mod", {{"fmod", true}}, {i32({3, 4}, -9, 9), values(DType::int32, {4}, {3, -3, 0, 4})});
+  add("mod", {{"fmod", true}}, {f32({2, 3}, -5, 5), f32({3}, 0.5, 2)});
+  add("mod", {{"fmod", true}}, {values(DType::float64, {4}, {5.5, -5.5, 5.5, 1}), values(DType::float64, {4}, {2, 2, -2, 0})});
+  add("mod", {}, {values(DType::float64, {5}, {5.5, -5.5, 5.5, -5.5, 1}), values(DType::float64, {5}, {2, 2, -2, -2, 0})});
+  add("mod", {}, {{DType::uint8, {5}, 0, 20}, values(DType::uint8, {5}, {3, 7, 1, 0, 5})});
+  add("prelu", {}, {f32({2, 3, 4}), f32({3, 1}, 0, 1)});
+  add("prelu", {}, {f64({2, 5}), f64({}, 0, 1)});
+  add("prelu", {}, {f32({3, 4}), f32({3, 4}, 0, 1)});
+  add("elu", {}, {f32({2, 5})});
+  add("elu", {{"alpha", 2.0}}, {f64({9})});
+  add("selu", {}, {f32({2, 5})});
+  add("selu", {{"alpha", 2.0}, {"gamma", 3.0}}, {f64({9})});
+  add("celu", {}, {f32({2, 5})});
+  add("celu", {{"alpha", 2.0}}, {f64({9})});
+  add("hard_sigmoid", {}, {f32({2, 5}, -5, 5)});
+  add("hard_sigmoid", {{"alpha", 0.5}, {"beta", 0.6}}, {f64({9}, -5, 5)});
+  add("hard_swish", {}, {f32({2, 5}, -5, 5)});
+  add("hard_swish", {}, {f64({9}, -5, 5)});
+  add("softsign", {}, {f32({2, 5})});
+  add("softsign", {}, {f64({9})});
+  add("thresholded_relu", {}, {f32({2, 5})});
+  add("thresholded_relu", {{"alpha", 0.5}}, {f64({9})});
+  add("shrink", {}, {f32({2, 5})});
+  add("shrink", {{"bias", 1.5}, {"lambd", 1.0}}, {f64({9})});
+  add("mish", {}, {f32({2, 5}, -5, 5)});
+  add("mish", {}, {values(DType::float64, {5}, {-800, -5, 0, 5, 800})});
+
+  // Pools with ONNX/torch padding and ceil_mode; 3-D windows; average pooling.
+  add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"ceil_mode", true}}, {f32({2, 3, 8})});
+  add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"padding", Ints{1, 1}}, {"pad_with_neg_inf", true}},
+      {f64({2, 7}, -3, -1)});
+  add("max_pool2d", {{"kernel_size", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 1, 1, 1}}, {"pad_with_neg_inf", true}},
+      {f64({1, 2, 5, 6}, -3, -1)});
+  add("max_pool2d",
+      {{"kernel_size", Ints{3, 2}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 0, 0, 1}}, {"pad_with_neg_inf", true}, {"ceil_mode", true}},
+      {f32({2, 2, 6, 7})});
+  add("max_pool2d", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}, {"ceil_mode", true}}, {i32({1, 5, 5})});
+  add("max_pool3d", {{"kernel_size", Ints{2, 2, 2}}, {"stride", Ints{2, 2, 2}}}, {f64({1, 2, 4, 5, 6})});
+  add("max_pool3d",
+      {{"kernel_size", Ints{3, 2, 2}}, {"stride", Ints{2, 1, 2}}, {"padding", Ints{1, 1, 0, 1, 1, 0}}, {"dilation", Ints{1, 2, 1}},
+       {"pad_with_neg_inf", true}, {"ceil_mode", true}},
+      {f32({2, 5, 6, 5}, -3, -1)});
+  for (bool include : {false, true}) {
+    add("avg_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"padding", Ints{1, 1}}, {"count_include_pad", include}},
+        {f64({2, 3, 8})});
+    add("avg_pool2d",
+        {{"kernel_size", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 1, 1, 1}}, {"count_include_pad", include},
+         {"ceil_mode", true}},
+        {f32({1, 2, 6, 6})});
+    add("avg_pool2d",
+        {{"kernel_size", Ints{2, 3}}, {"stride", Ints{1, 2}}, {"padding", Ints{0, 1, 1, 0}}, {"dilation", Ints{2, 1}},
+         {"count_include_pad", include}},
+        {f64({2, 5, 7})});
+    add("avg_pool3d",
+        {{"kernel_size", Ints{2, 2, 3}}, {"stride", Ints{2, 2, 2}}, {"padding", Ints{1, 0, 0, 1, 1, 1}}, {"count_include_pad", include},
+         {"ceil_mode", true}},
+        {f64({1, 2, 5, 4, 6})});
+  }
+  add("avg_pool2d", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}}, {f32({2, 3, 4, 4})});
+  add("avg_pool3d", {{"kernel_size", Ints{2, 2, 2}}, {"stride", Ints{1, 1, 1}}, {"dilation", Ints{1, 2, 1}}}, {f32({1, 3, 3, 3})});
+  add("avg_pool1d", {{"kernel_size", Ints{2}}, {"stride", Ints{2}}, {"dilation", Ints{2}}, {"ceil_mode", true}}, {f64({2, 9})});
+
+  // Convolutions: 3-D and transposed.
+  add("conv3d", {}, {f64({1, 2, 4, 5, 5}), f64({3, 2, 2, 3, 2})});
+  add("conv3d",
+      {{"stride", Ints{2, 1, 2}}, {"padding", Ints{1, 0, 1, 1, 0, 2}}, {"dilation", Ints{1, 2, 1}}, {"groups", int64_t{2}}},
+      {f64({2, 4, 5, 6, 5}), f64({4, 2, 2, 2, 3})});
+  add("conv3d", {}, {f32({1, 1, 3, 3, 3}), f32({2, 1, 2, 2, 2})});
+  add("conv_transpose1d", {}, {f64({2, 3, 5}), f64({3, 2, 3})});
+  add("conv_transpose1d",
+      {{"stride", Ints{2}}, {"padding", Ints{1, 0}}, {"output_padding", Ints{1}}, {"dilation", Ints{2}}, {"groups", int64_t{3}}},
+      {f64({1, 3, 6}), f64({3, 2, 3})});
+  add("conv_transpose2d", {}, {f32({1, 2, 4, 4}), f32({2, 3, 3, 3})});
+  add("conv_transpose2d",
+      {{"stride", Ints{2, 1}}, {"padding", Ints{1, 1, 0, 1}}, {"output_padding", Ints{1, 0}}, {"dilation", Ints{1, 2}},
+       {"groups", int64_t{2}}},
+      {f64({2, 4, 3, 4}), f64({4, 3, 3, 2})});
+  add("conv_transpose3d", {}, {f64({1, 2, 2, 3, 3}), f64({2, 2, 2, 2, 2})});
+  add("conv_transpose3d",
+      {{"stride", Ints{2, 2, 1}}, {"padding", Ints{0, 1, 1, 0, 0, 0}}, {"output_padding", Ints{1, 0, 0}}, {"dilation", Ints{1, 1, 2}},
+       {"groups", int64_t{3}}},
+      {f32({1, 3, 2, 2, 3}), f32({3, 2, 2, 3, 2})});
+
+  // Normalizations.
+  add("batch_norm", {}, {f32({2, 3, 4, 5}), f32({3}), f32({3}), f32({3}), f32({3}, 0.1, 2)});
+  add("batch_norm", {{"epsilon", 1e-3}}, {f64({4, 3}), f64({3}), f64({3}), f64({3}), f64({3}, 0, 2)});
+  add("batch_norm", {}, {f64({2, 2, 7}), f64({2}), f64({2}), f64({2}), f64({2}, 0.5, 1)});
+  add("instance_norm", {}, {f32({2, 3, 5, 4}), f32({3}), f32({3})});
+  add("instance_norm", {{"epsilon", 0.01}}, {f64({2, 2, 7}), f64({2}), f64({2})});
+  add("layer_norm", {}, {f32({2, 3, 8}), f32({8}), f32({8})});
+  add("layer_norm", {{"axis", int64_t{1}}, {"epsilon", 1e-3}}, {f64({2, 3, 4}), f64({3, 4}), f64({4})});
+  add("layer_norm", {{"axis", int64_t{0}}}, {f64({3, 5}, 100, 101), f64({1}), f64({5})});
+  // --- ONNX shape/indexing ops (issue 14). Data movement runs over every element size.
+  auto typed = [](DType dtype, Shape shape, double low = -9, double high = 9) { return TensorSpec{dtype, std::move(shape), low, high}; };
+  using Numbers = std::vector<double>;
+  const int64_t max64 = std::numeric_limits<int64_t>::max(), min64 = std::numeric_limits<int64_t>::min();
+  add("slice", {{"starts", Ints{1, 0}}, {"ends", Ints{3, -1}}}, {f32({4, 5})});
+  add("slice", {{"starts", Ints{-1}}, {"ends", Ints{min64}}, {"axes", Ints{1}}, {"steps", Ints{-1}}}, {i64({3, 4})});
+  add("slice", {{"starts", Ints{0, 1}}, {"ends", Ints{max64, 1000}}, {"axes", Ints{0, 2}}, {"steps", Ints{2, 3}}},
+      {typed(DType::uint8, {5, 3, 7}, 0, 255)});
+  add("slice", {{"starts", Ints{-3}}, {"ends", Ints{-1}}, {"axes", Ints{-1}}}, {boolean({2, 6})});
+  add("slice", {{"starts", Ints{3}}, {"ends", Ints{1}}}, {f64({5})});
+  add("slice", {{"starts", Ints{1}}, {"ends", Ints{3}}, {"axes", Ints{0}}, {"steps", Ints{1}}}, {typed(DType::float16, {4, 4})});
+  add("slice", {{"starts", Ints{100}}, {"ends", Ints{-100}}, {"steps", Ints{-2}}}, {typed(DType::int8, {7})});
+  add("slice", {{"starts", Ints{-1000, 5}}, {"ends", Ints{2, -6}}, {"axes", Ints{0, 1}}, {"steps", Ints{1, -1}}},
+      {i32({4, 2})});
+  add("expand", {{"shape", Ints{2, 3, 4}}}, {f32({3, 1})});
+  add("expand", {{"shape", Ints{2, 1}}}, {i64({4})});
+  add("expand", {{"shape", Ints{3}}}, {boolean({1})});
+  add("expand", {{"shape", Ints{2, 1}}}, {typed(DType::uint8, {2, 1, 3}, 0, 255)});
+  add("expand", {{"shape", Ints{2, 2}}}, {typed(DType::float16, {})});
+  add("expand", {{"shape", Ints{3, 0}}}, {f64({3, 1})});
+  add("tile", {{"repeats", Ints{2, 1}}}, {f32({2, 3})});
+  add("tile", {{"repeats", Ints{3}}}, {typed(DType::int8, {3})});
+  add("tile", {{"repeats", Ints{1, 3}}}, {boolean({2, 2})});
+  add("tile", {{"repeats", Ints{1, 2, 0}}}, {f64({2, 1, 2})});
+  add("tile", {{"repeats", Ints{}}}, {typed(DType::float16, {})});
+  add("pad", {{"pads", Ints{1, 0, 0, 2}}, {"value", 1.5}}, {f32({2, 3})});
+  add("pad", {{"pads", Ints{2, 1, 1, 3}}, {"mode", std::string("reflect")}}, {f64({3, 4})});
+  add("pad", {{"pads", Ints{0, 2, 1, 1}}, {"mode", std::string("edge")}}, {i32({2, 3})});
+  add("pad", {{"pads", Ints{1, 2, 4, 1}}, {"mode", std::string("wrap")}}, {i64({3, 2})});
+  add("pad", {{"pads", Ints{-1, 1, 0, -2}}}, {f32({4, 5})});
+  add("pad", {{"pads", Ints{-1, 3, 2, -1}}, {"mode", std::string("reflect")}}, {f64({5, 4})});
+  add("pad", {{"pads", Ints{5, 4}}, {"mode", std::string("reflect")}}, {f64({3})});
+  add("pad", {{"pads", Ints{2, 2}}, {"mode", std::string("reflect")}}, {i64({1})});
+  add("pad", {{"pads", Ints{1, 0, 1, 1}}, {"value", int64_t{7}}}, {typed(DType::uint8, {2, 2}, 0, 255)});
+  add("pad", {{"pads", Ints{1, 1}}, {"value", int64_t{1}}}, {boolean({3})});
+  add("pad", {{"pads", Ints{1, 1, 1, 1}}, {"mode", std::string("edge")}}, {typed(DType::float16, {2, 2})});
+  add("depth_to_space", {{"blocksize", int64_t{2}}}, {f32({1, 8, 2, 3})});
+  add("depth_to_space", {{"blocksize", int64_t{2}}, {"mode", std::string("CRD")}}, {f64({2, 8, 2, 2})});
+  add("depth_to_space", {{"blocksize", int64_t{3}}}, {typed(DType::uint8, {1, 9, 1, 2}, 0, 255)});
+  add("space_to_depth", {{"blocksize", int64_t{2}}}, {f32({1, 2, 4, 6})});
+  add("space_to_depth", {{"blocksize", int64_t{3}}, {"mode", std::string("CRD")}}, {i64({2, 1, 6, 3})});
+  add("gather", {{"axis", int64_t{1}}}, {f32({3, 4, 5}), i64({2, 2}, -4, 3)});
+  add("gather", {{"axis", int64_t{-1}}}, {boolean({4, 3}), values(DType::int32, {2}, {2, -3})});
+  add("gather", {{"axis", int64_t{0}}}, {typed(DType::uint8, {2, 3}, 0, 255), values(DType::int64, {}, {1})});
+  add("gather", {{"axis", int64_t{1}}}, {typed(DType::float16, {5, 2}), values(DType::int64, {3}, {1, 0, 1})});
+  add("gather_elements", {}, {f32({3, 4}), i64({2, 4}, -3, 2)});
+  add("gather_elements", {{"axis", int64_t{1}}}, {i32({3, 3}), i32({3, 2}, -3, 2)});
+  add("gather_elements", {{"axis", int64_t{-1}}}, {boolean({2, 3, 4}), i64({2, 3, 2}, -4, 3)});
+  add("gather_elements", {{"axis", int64_t{0}}}, {typed(DType::float16, {4, 2}), i64({1, 2}, 0, 3)});
+  add("gather_elements", {{"axis", int64_t{1}}}, {f64({3, 4}), i64({2, 5}, -4, 3)});
+  add("scatter_elements", {}, {f32({3, 4}), i64({2, 4}, -3, 2), f32({2, 4})});
+  add("scatter_elements", {{"reduction", std::string("add")}}, {f64({4, 3}), i64({5, 3}, 0, 3), f64({5, 3})});
+  add("scatter_elements", {{"axis", int64_t{1}}, {"reduction", std::string("mul")}}, {i32({3, 4}), i32({3, 5}, 0, 3), i32({3, 5}, -3, 3)});
+  add("scatter_elements", {{"axis", int64_t{1}}, {"reduction", std::string("max")}}, {f32({2, 5}), i64({2, 4}, -5, 4), f32({2, 4})});
+  add("scatter_elements", {{"axis", int64_t{-1}}, {"reduction", std::string("min")}}, {i64({2, 2, 3}), i64({2, 2, 4}, 0, 2), i64({2, 2, 4})});
+  add("scatter_elements", {{"axis", int64_t{0}}}, {boolean({4, 2}), i32({2, 2}, 0, 3), boolean({2, 2})});
+  add("scatter_elements", {{"reduction", std::string("add")}}, {typed(DType::uint8, {3}, 0, 255), i64({4}, 0, 2), typed(DType::uint8, {4}, 0, 255)});
+  add("gather_nd", {}, {f32({2, 3, 4}), values(DType::int64, {3, 2}, {1, 2, 0, -1, -2, 0})});
+  add("gather_nd", {{"batch_dims", int64_t{1}}}, {f64({2, 3, 4}), values(DType::int64, {2, 2, 1}, {2, 0, -1, 1})});
+  add("gather_nd", {}, {boolean({3, 2}), values(DType::int32, {2, 2, 2}, {0, 1, 2, 0, 1, 1, -1, -2})});
+  add("gather_nd", {{"batch_dims", int64_t{2}}}, {i64({2, 2, 3}), values(DType::int64, {2, 2, 1}, {0, 2, 1, -1})});
+  add("scatter_nd", {}, {f32({4, 3}), values(DType::int64, {2, 1}, {3, 0}), f32({2, 3})});
+  add("scatter_nd", {{"reduction", std::string("add")}}, {f64({4}), values(DType::int64, {3, 1}, {1, 1, -1}), f64({3})});
+  add("scatter_nd", {{"reduction", std::string("mul")}}, {i64({2, 3, 2}), values(DType::int32, {2, 2}, {1, 2, 0, 0}), i64({2, 2})});
+  add("scatter_nd", {{"reduction", std::string("max")}}, {f32({2, 2}), values(DType::int64, {2, 2}, {0, 1, 0, 1}), f32({2})});
+  add("scatter_nd", {{"reduction", std::string("min")}}, {i32({3, 2}), values(DType::int64, {1, 1}, {2}), i32({1, 2})});
+  add("scatter_nd", {}, {typed(DType::int8, {2, 2}), values(DType::int64, {1, 2}, {1, 0}), typed(DType::int8, {1})});
+  add("one_hot", {{"depth", int64_t{4}}}, {i64({2, 3}, -5, 5), values(DType::float32, {2}, {0, 1})});
+  add("one_hot", {{"depth", int64_t{3}}, {"axis", int64_t{0}}}, {i32({3}, -3, 2), values(DType::int64, {2}, {-1, 5})});
+  add("one_hot", {{"depth", int64_t{3}}, {"axis", int64_t{-1}}},
+      {values(DType::float32, {4}, {0.7, 2.2, -1.5, 3}), values(DType::bool_, {2}, {0, 1})});
+  add("one_hot", {{"depth", int64_t{5}}, {"axis", int64_t{1}}}, {typed(DType::uint8, {2, 2}, 0, 6), f64({2})});
+  add("trilu", {}, {f32({4, 5})});
+  add("trilu", {{"upper", false}, {"k", int64_t{1}}}, {f32({4, 5})});
+  add("trilu", {{"k", int64_t{-1}}}, {f64({2, 3, 4})});
+  add("trilu", {{"upper", false}}, {boolean({3, 3})});
+  add("trilu", {{"k", int64_t{10}}}, {i64({3, 5})});
+  add("trilu", {{"upper", false}, {"k", int64_t{-2}}}, {typed(DType::uint8, {2, 4, 3}, 0, 255)});
+  add("trilu", {{"upper", true}, {"k", max64}}, {typed(DType::float16, {2, 2})});
+  add("cumsum", {{"axis", int64_t{0}}}, {f32({3, 4})});
+  add("cumsum", {{"axis", int64_t{1}}, {"exclusive", true}}, {f64({2, 5})});
+  add("cumsum", {{"axis", int64_t{0}}, {"reverse", true}}, {i32({5})});
+  add("cumsum", {{"axis", int64_t{-2}}, {"exclusive", true}, {"reverse", true}}, {i64({2, 3, 2})});
+  add("cumsum", {{"axis", int64_t{0}}}, {typed(DType::uint8, {6}, 0, 255)});
+  add("cumsum", {{"axis", int64_t{0}}}, {values(DType::uint32, {3}, {4294967295.0, 2, 3})});
+  const std::string mode = "mode", ctm = "coordinate_transformation_mode", nearest_mode = "nearest_mode";
+  auto str = [](const char* s) { return AttrValue{std::string(s)}; };
+  add("resize", {{"sizes", Ints{1, 1, 4, 6}}}, {f32({1, 1, 2, 2})});
+  add("resize", {{"sizes", Ints{1, 1, 4, 6}}, {"scales", Numbers{1, 1, 2, 3}}, {ctm, str("asymmetric")}, {nearest_mode, str("floor")}},
+      {f32({1, 1, 2, 2})});
+  add("resize", {{"sizes", Ints{1, 2, 3, 4}}, {ctm, str("align_corners")}, {nearest_mode, str("round_prefer_ceil")}},
+      {f32({1, 2, 5, 7})});
+  add("resize", {{"sizes", Ints{1, 1, 5, 3}}, {ctm, str("pytorch_half_pixel")}, {nearest_mode, str("ceil")}}, {f64({1, 1, 3, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 8, 8}}, {mode, str("linear")}}, {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{2, 5, 3}}, {mode, str("linear")}, {ctm, str("align_corners")}}, {f64({2, 3, 5})});
+  add("resize", {{"sizes", Ints{1, 1, 2, 2}}, {"scales", Numbers{1, 1, 0.6, 0.6}}, {mode, str("linear")}, {ctm, str("asymmetric")}},
+      {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 1, 3}}, {mode, str("linear")}, {ctm, str("pytorch_half_pixel")}}, {f64({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 8, 8}}, {mode, str("cubic")}}, {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 3, 6}}, {mode, str("cubic")}, {ctm, str("align_corners")}, {"cubic_coeff_a", -0.5},
+                 {"exclude_outside", true}},
+      {f64({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 6, 5}}, {"scales", Numbers{1, 1, 1.6, 1.4}}, {mode, str("cubic")}, {ctm, str("asymmetric")}},
+      {f64({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 3, 3}}, {"roi", Numbers{0, 0, 0.4, 0.6, 1, 1, 0.6, 0.8}}, {mode, str("linear")},
+                 {ctm, str("tf_crop_and_resize")}, {"extrapolation_value", 10.0}},
+      {f32({1, 1, 4, 4})});
+  add("resize", {{"sizes", Ints{1, 1, 4, 3}}, {"roi", Numbers{0, 0, -0.2, 0.1, 1, 1, 1.3, 0.9}}, {ctm, str("tf_crop_and_resize")},
+                 {"extrapolation_value", int64_t{-1}}},
+      {f64({1, 1, 5, 4})});
+  add("resize", {{"sizes", Ints{1, 3, 6, 5}}, {mode, str("linear")}}, {typed(DType::uint8, {1, 3, 4, 4}, 0, 255)});
+  add("resize", {{"sizes", Ints{-1, -1, 7}}, {mode, str("linear")}}, {f32({2, 3, 4})});
+  add("resize", {{"sizes", Ints{2, 6}}, {mode, str("nearest")}}, {i32({2, 3})});
+  for (bool largest : {true, false}) {
+    for (const char* op : {"top_k_values", "top_k_indices"}) {
+      add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});
+      add(op, {{"k", int64_t{3}}, {"axis", int64_t{0}}, {"largest", largest}, {"sorted", false}}, {f64({4, 3})});
+      add(op, {{"k", int64_t{4}}, {"largest", largest}}, {values(DType::int64, {2, 6}, {3, 1, 3, 2, 1, 3, 0, 0, 5, 0, 5, 0})});
+      add(op, {{"k", int64_t{3}}, {"largest", largest}}, {values(DType::float64, {5}, {1, nan, 3, nan, 2})});
+      add(op, {{"k", int64_t{0}}, {"axis", int64_t{1}}, {"largest", largest}}, {i32({2, 3})});
+      add(op, {{"k", int64_t{2}}, {"axis", int64_t{-2}}, {"largest", largest}}, {typed(DType::uint8, {3, 2}, 0, 255)});
+    }
+  }
   return cases;
 }
 

@@ -119,5 +119,6 @@ TEST_CASE("a bad physical file is refused with its name", "[physical][persistenc
   REQUIRE_THROWS_WITH(PhysicalModel::load(dir / "x.mithril", reference_backend()), Contains("x.mithril: not a model or tensor file"));
   write_npz(dir / "p.npz", {{"a", Tensor(DType::float32, {2})}});
   REQUIRE_THROWS_WITH(PhysicalModel::load(dir / "p.npz", reference_backend()), Contains("p.npz: not a physical model file"));
-  REQUIRE_THROWS_WITH(compiled_mlp(1).save(dir / "m.onnx"), Contains("cannot tell the output kind"));
+  REQUIRE_THROWS_WITH(compiled_mlp(1).save(dir / "m.tflite"), Contains("cannot tell the output kind"));
+  REQUIRE_THROWS_WITH(compiled_mlp(1).save(dir / "m.npz"), Contains("a physical model is saved as .mithril or .mbin"));
 }

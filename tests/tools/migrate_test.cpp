@@ -57,7 +57,7 @@ TEST_CASE("migrate_files: in place with backups, then a no-op, and failures are 
   CHECK(read_file((dir.path / "deep/bad.json").string()) == R"({"name": "Nope"})");
   CHECK_FALSE(fs::exists(dir.path / "deep/bad.json.bak"));
   CHECK(versioning::detect_format_version(read_file((dir.path / "deep/b.json").string())) == kModelFormatVersion);
-  CHECK_THAT(r.to_json(), Catch::Contains("\"status\":\"failed\""));
+  CHECK_THAT(r.to_json(), Catch::Contains("\"status\": \"failed\""));
 
   MigrateReport again = migrate_files(o);
   CHECK(again.migrated == 0);
@@ -115,6 +115,10 @@ TEST_CASE("migrate_files: globs, lists on stdin, shards", "[tools][migrate]") {
   }
   MigrateOptions bad;
   bad.paths = {dir.path.string()};
+  CHECK(parse_shard("0/4").index == 0);
+  CHECK(parse_shard("3/4").count == 4);
+  for (const char* text : {"3", "4/4", "-1/4", "1/0", "1/2x", "a/b", "/2", "1/", "99999999999/2"})
+    CHECK_THROWS_WITH(parse_shard(text), Catch::Contains(std::string("--shard ") + text + ": expected K/N"));
   bad.shard_index = 3;
   bad.shard_count = 3;
   CHECK_THROWS_AS(migrate_files(bad), Error);
@@ -181,7 +185,7 @@ TEST_CASE("migrate_files: JSON that is clearly not a model is skipped, --exclude
   for (const FileResult& f : r.files)
     if (f.status == FileStatus::skipped) CHECK(f.note.find("without \"name\" or \"version\"") != std::string::npos);
   CHECK(r.summary().find("1 failed, 2 skipped (not model dicts)") != std::string::npos);
-  CHECK(r.to_json().find("\"skipped\":2") != std::string::npos);
+  CHECK(r.to_json().find("\"skipped\": 2") != std::string::npos);
 
   o.exclude = {"broken.json", "inputs/*"};
   r = migrate_files(o);

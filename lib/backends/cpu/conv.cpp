@@ -1,4 +1,4 @@
-// conv1d/conv2d and max_pool1d/max_pool2d on oneDNN. Convolutions let oneDNN pick the layouts
+// conv1d/conv2d on oneDNN, with a trailing max_pool1d/max_pool2d fused (pooling.cpp runs pools alone). Convolutions let oneDNN pick the layouts
 // (blocked nChw16c and the like are much faster than plain NCHW): the input is reordered in and
 // the output out around the primitive, weights known at plan time once. 1-D is 2-D with height 1.
 #include <cmath>
@@ -60,7 +60,7 @@ struct ConvBuilt {
 bool is_max_pool(const OpSchema& op) { return op.domain.empty() && (op.name == "max_pool1d" || op.name == "max_pool2d"); }
 
 std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
-                                                                      bool one_d);
+                                                                      const OpSchema& op, const Shape& in, const Shape& out);
 
 std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
   if (!all_float32(full)) return std::nullopt;
@@ -109,7 +109,7 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
   b.pd = std::move(*pd);
   if (pool) {
     b.pooled = as_2d(full.output.shape, one_d);
-    b.pool = build_pool_on(b.pd.dst_desc(), b.pooled, *pool->attributes, one_d);
+    b.pool = build_pool_on(b.pd.dst_desc(), b.pooled, *pool->attributes, *pool->op, node.output.shape, full.output.shape);
     if (!b.pool) return std::nullopt;
   }
   return b;
@@ -169,43 +169,15 @@ class ConvKernel final : public PrimitiveKernel {
   std::optional<memory> pool_scratchpad_;
 };
 
-// Max pooling: oneDNN skips padded positions while ours (Python Mithril's) sees zeros there, so
-// only windows without padding run here.
-std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool(const NodeSpec& node) {
-  if (!all_float32(node) || !node.fused.empty()) return std::nullopt;
-  for (int64_t p : attr_ints(*node.attributes, "padding"))
-    if (p != 0) return std::nullopt;
-  bool one_d = node.op->name == "max_pool1d";
-  // Every leading axis is a separate plane: pool [1, planes, H, W].
-  auto planar = [one_d](const Shape& shape) -> Dims {
-    std::size_t spatial = one_d ? 1 : 2;
-    if (shape.size() < spatial) return {0};
-    int64_t planes = 1;
-    for (std::size_t i = 0; i + spatial < shape.size(); ++i) planes *= shape[i];
-    int64_t h = one_d ? 1 : shape[shape.size() - 2];
-    return {1, planes, h, shape.back()};
-  };
-  Dims src = planar(node.inputs[0].shape), dst = planar(node.output.shape);
-  if (has_zero(src) || has_zero(dst)) return std::nullopt;
-  Window w = window_of(*node.attributes, one_d, true);
-  dnnl::primitive_attr attr = make_attr(nullptr);
-  return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
-    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, plain_desc(src, dt::f32),
-                                        plain_desc(dst, dt::f32), w.stride, w.kernel, w.dilation, w.padding_l, w.padding_r);
-    return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
-  });
-}
-
 std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
-                                                                      bool one_d) {
-  for (int64_t p : attr_ints(attrs, "padding"))
-    if (p != 0) return std::nullopt;
-  Window w = window_of(attrs, one_d, true);
+                                                                      const OpSchema& op, const Shape& in, const Shape& out) {
+  std::optional<PoolWindow> w = pool_window_of(op, attrs, in, out);
+  if (!w) return std::nullopt;
   dnnl::primitive_attr attr = make_attr(nullptr);
   return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
-    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
-                                        memory::desc(dst, dt::f32, memory::format_tag::any), w.stride, w.kernel, w.dilation,
-                                        w.padding_l, w.padding_r);
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, w->algorithm, src,
+                                        memory::desc(dst, dt::f32, memory::format_tag::any), w->stride, w->kernel, w->dilation,
+                                        w->padding_l, w->padding_r);
     return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
   });
 }
@@ -225,14 +197,6 @@ void add_conv_ops(CpuOpTable& table) {
              false};
   table["conv1d"] = conv;
   table["conv2d"] = conv;
-  CpuOp pool{[](const NodeSpec& node) { return build_pool(node).has_value(); },
-             [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
-               auto pd = *build_pool(node);
-               return std::make_unique<SrcDstKernel>(dnnl::pooling_v2_forward(pd), pd, nullptr);
-             },
-             [](const NodeSpec&) { return Tolerance{}; }, false};
-  table["max_pool1d"] = pool;
-  table["max_pool2d"] = pool;
 }
 
 }  // namespace mithril::cpu

@@ -20,6 +20,10 @@ class CpuBackend final : public Backend {
     cpu::add_softmax_ops(table_);
     cpu::add_reduction_ops(table_);
     cpu::add_layout_ops(table_);
+    cpu::add_pool_ops(table_);
+    cpu::add_conv_transpose_ops(table_);
+    cpu::add_normalization_ops(table_);
+    cpu::add_resize_ops(table_);  // --- ONNX shape/indexing ops (issue 14)
   }
 
   std::string_view name() const override { return "cpu"; }

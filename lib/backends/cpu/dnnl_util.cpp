@@ -68,6 +68,13 @@ std::optional<Eltwise> eltwise_of(const OpSchema& op, const Attributes& attribut
   if (n == "sqrt") return Eltwise{algorithm::eltwise_sqrt};
   if (n == "abs") return Eltwise{algorithm::eltwise_abs};
   if (n == "negate") return Eltwise{algorithm::eltwise_linear, -1.0f, 0.0f};
+  // --- ONNX nn/math ops (issue 14)
+  if (n == "elu") return Eltwise{algorithm::eltwise_elu, static_cast<float>(attr_number(attributes, "alpha"))};
+  if (n == "round") return Eltwise{algorithm::eltwise_round};
+  if (n == "hard_swish") return Eltwise{algorithm::eltwise_hardswish};
+  if (n == "mish") return Eltwise{algorithm::eltwise_mish};
+  if (n == "reciprocal") return Eltwise{algorithm::eltwise_pow, 1.0f, -1.0f};
+  // clip stays on reference: oneDNN's clip turns NaN into the lower bound.
   return std::nullopt;
 }
 
@@ -244,7 +251,9 @@ void* handle(const Tensor& t) { return const_cast<void*>(t.data()); }
 Tolerance elementwise_tolerance(const OpSchema& op) {
   const std::string& n = op.name;
   if (n == "relu" || n == "abs" || n == "negate" || n == "add" || n == "subtract" || n == "multiply") return {};
-  if (n == "leaky_relu" || n == "divide") return {0, 1e-6};
+  if (n == "round") return {};
+  if (n == "leaky_relu" || n == "divide" || n == "reciprocal") return {0, 1e-6};
+  if (n == "hard_swish") return {1e-6, 1e-6};  // x * (x / 6 + 1/2) cancels near x = -3
   // Transcendental functions: oneDNN's vectorized approximations are within a few ulps of the
   // result, or of 1 where the result is near 0 (log near 1 is off by up to ~1.5e-6).
   return {4e-6, 2e-5};

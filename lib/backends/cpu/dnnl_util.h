@@ -46,7 +46,8 @@ struct OwnedMemory {
 OwnedMemory owned_memory(const memory::desc& desc);
 
 /// The eltwise algorithm and alpha/beta of a unary operator oneDNN has: relu, leaky_relu,
-/// sigmoid, tanh, gelu, softplus, exp, log, sqrt, abs, negate.
+/// sigmoid, tanh, gelu, softplus, exp, log, sqrt, abs, negate, elu, round, hard_swish, mish,
+/// reciprocal.
 struct Eltwise {
   dnnl::algorithm algorithm;
   float alpha = 0;
@@ -173,6 +174,16 @@ Tolerance elementwise_tolerance(const OpSchema& op);
 /// `base` widened by the tolerance of every fused operator.
 Tolerance with_fused(Tolerance base, const NodeSpec& node);
 
+/// A max_pool/avg_pool node's window in oneDNN's terms (1-D as 2-D with height 1; dilation 0 =
+/// dense), the right padding widened for ceil_mode. Nullopt when oneDNN cannot give our result:
+/// a max pool with zero padding (Python Mithril's; oneDNN ignores padding), an average including
+/// padding whose ceil_mode windows reach past it. `in` and `out` are the node's shapes.
+struct PoolWindow {
+  Dims stride, kernel, dilation, padding_l, padding_r;
+  dnnl::algorithm algorithm;
+};
+std::optional<PoolWindow> pool_window_of(const OpSchema& op, const Attributes& attrs, const Shape& in, const Shape& out);
+
 /// One operator family's entry points into the cpu backend.
 struct CpuOp {
   std::function<bool(const NodeSpec&)> supports;
@@ -183,10 +194,15 @@ struct CpuOp {
 using CpuOpTable = std::unordered_map<std::string, CpuOp>;
 
 void add_matmul_ops(CpuOpTable& table);       // matmul.cpp
-void add_conv_ops(CpuOpTable& table);         // conv.cpp: conv1d, conv2d, max_pool1d, max_pool2d
-void add_elementwise_ops(CpuOpTable& table);  // elementwise.cpp: unary eltwise, add/subtract/multiply/divide
+void add_conv_ops(CpuOpTable& table);         // conv.cpp: conv1d, conv2d (+ a fused max pool)
+void add_pool_ops(CpuOpTable& table);         // pooling.cpp: max_pool1d/2d/3d, avg_pool1d/2d/3d
+void add_conv_transpose_ops(CpuOpTable& table);  // conv_transpose.cpp: conv_transpose1d/2d/3d
+void add_normalization_ops(CpuOpTable& table);   // normalization.cpp: log_softmax, batch_norm, layer_norm
+void add_elementwise_ops(CpuOpTable& table);  // elementwise.cpp: unary eltwise, add/subtract/multiply/divide, prelu
 void add_softmax_ops(CpuOpTable& table);      // normalization.cpp: softmax
 void add_reduction_ops(CpuOpTable& table);    // reduction.cpp: sum, mean, prod
 void add_layout_ops(CpuOpTable& table);       // layout.cpp: transpose, concat
+// --- ONNX shape/indexing ops (issue 14)
+void add_resize_ops(CpuOpTable& table);       // resize.cpp: resize (nearest, linear) on resampling
 
 }  // namespace mithril::cpu

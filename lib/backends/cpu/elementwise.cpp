@@ -81,9 +81,48 @@ class BinaryKernel final : public PrimitiveKernel {
   memory left_, right_, dst_;
 };
 
+// prelu: the slope broadcast to the input's rank (oneDNN takes it as the primitive's weights).
+std::optional<dnnl::prelu_forward::primitive_desc> build_prelu(const NodeSpec& node) {
+  if (!all_float32(node) || !node.fused.empty() || node.output.shape != node.inputs[0].shape) return std::nullopt;
+  if (shape_numel(node.output.shape) == 0) return std::nullopt;
+  Dims dims = dims_of(node.output.shape);
+  std::optional<Dims> slope = same_rank_mapper(dims)(node.inputs[1].shape);
+  if (!slope) return std::nullopt;
+  dnnl::primitive_attr attr = make_attr(nullptr);
+  return try_primitive_desc<dnnl::prelu_forward::primitive_desc>([&] {
+    dnnl::prelu_forward::desc desc(dnnl::prop_kind::forward_inference, plain_desc(dims, dt::f32), plain_desc(*slope, dt::f32));
+    return dnnl::prelu_forward::primitive_desc(desc, attr, engine());
+  });
+}
+
+class PreluKernel final : public PrimitiveKernel {
+ public:
+  explicit PreluKernel(const NodeSpec& node) {
+    auto pd = *build_prelu(node);
+    src_ = unbound_memory(pd.src_desc());
+    slope_ = unbound_memory(pd.weights_desc());
+    dst_ = unbound_memory(pd.dst_desc());
+    set_primitive(dnnl::prelu_forward(pd), pd, nullptr);
+  }
+
+  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
+    src_.set_data_handle(handle(*inputs[0]));
+    slope_.set_data_handle(handle(*inputs[1]));
+    dst_.set_data_handle(out.mutable_data());
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, slope_}, {DNNL_ARG_DST, dst_}};
+    execute(inputs, args);
+  }
+
+ private:
+  memory src_, slope_, dst_;
+};
+
 }  // namespace
 
 void add_elementwise_ops(CpuOpTable& table) {
+  table["prelu"] = CpuOp{[](const NodeSpec& node) { return build_prelu(node).has_value(); },
+                         [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<PreluKernel>(node); },
+                         [](const NodeSpec&) { return Tolerance{}; }, false};
   CpuOp unary{[](const NodeSpec& node) { return build_unary(node, nullptr).has_value(); },
               [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
                 PostOps post;
@@ -91,7 +130,8 @@ void add_elementwise_ops(CpuOpTable& table) {
                 return std::make_unique<SrcDstKernel>(dnnl::eltwise_forward(pd), pd, &post);
               },
               [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true};
-  for (const char* name : {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "exp", "log", "sqrt", "abs", "negate"})
+  for (const char* name : {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "exp", "log", "sqrt", "abs", "negate",
+                           "elu", "round", "hard_swish", "mish", "reciprocal"})
     table[name] = unary;
   // In place only over src0 when src0 is inputs[0] (the executor aliases inputs[0] with the output).
   CpuOp binary{[](const NodeSpec& node) { return build_binary(node, nullptr).has_value(); },

@@ -39,8 +39,9 @@ T gelu(T x, bool approximate) {
   return T(0.5) * x * (T(1) + std::tanh(sqrt_2_over_pi * (x + T(0.044715) * x * x * x)));
 }
 
-void softmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
-  dispatch_floating("softmax", out.dtype(), [&](auto tag) {
+// softmax, or with `log` log_softmax (x - max - log(sum(exp(x - max))), exact for tiny probabilities).
+void softmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, bool log) {
+  dispatch_floating(log ? "log_softmax" : "softmax", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const Shape& shape = in[0].shape();
     auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
@@ -58,7 +59,12 @@ void softmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tens
         for (int64_t k = 0; k < length; ++k) max = std::max(max, x[at(k)]);
         T sum = 0;
         for (int64_t k = 0; k < length; ++k) sum += y[at(k)] = std::exp(x[at(k)] - max);
-        for (int64_t k = 0; k < length; ++k) y[at(k)] /= sum;
+        if (log) {
+          T log_sum = std::log(sum);
+          for (int64_t k = 0; k < length; ++k) y[at(k)] = x[at(k)] - max - log_sum;
+        } else {
+          for (int64_t k = 0; k < length; ++k) y[at(k)] /= sum;
+        }
       }
     }
   });
@@ -78,7 +84,61 @@ void register_reference_activation_kernels(OpRegistry& registry) {
     using T = decltype(x);
     return x >= 0 ? x : static_cast<T>(attr_number(attrs, "slope")) * x;
   });
-  registry.add_kernel("softmax", kReferenceBackend, softmax_kernel);
+  registry.add_kernel("softmax", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { softmax_kernel(in, a, out, false); });
+
+  // --- ONNX nn/math ops (issue 14)
+  registry.add_kernel("log_softmax", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { softmax_kernel(in, a, out, true); });
+  registry.add_kernel("prelu", kReferenceBackend, [](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    dispatch_floating("prelu", out.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<int64_t> xo = broadcast_offsets(in[0].shape(), out.shape()), so = broadcast_offsets(in[1].shape(), out.shape());
+      const T* x = in[0].data_as<T>();
+      const T* slope = in[1].data_as<T>();
+      T* y = out.mutable_data_as<T>();
+      for (std::size_t i = 0; i < xo.size(); ++i) {
+        T v = x[xo[i]];
+        y[i] = v >= 0 ? v : slope[so[i]] * v;
+      }
+    });
+  });
+  auto number = [](const Attributes& attrs, const char* name, auto like) {
+    return static_cast<decltype(like)>(attr_number(attrs, name));
+  };
+  add_activation(registry, "elu", [number](auto x, const Attributes& attrs) {
+    return x > 0 ? x : number(attrs, "alpha", x) * std::expm1(x);
+  });
+  add_activation(registry, "selu", [number](auto x, const Attributes& attrs) {
+    auto gamma = number(attrs, "gamma", x);
+    return x > 0 ? gamma * x : gamma * number(attrs, "alpha", x) * std::expm1(x);
+  });
+  add_activation(registry, "celu", [number](auto x, const Attributes& attrs) {
+    using T = decltype(x);
+    T alpha = number(attrs, "alpha", x);
+    return std::max(T(0), x) + std::min(T(0), alpha * std::expm1(x / alpha));
+  });
+  add_activation(registry, "hard_sigmoid", [number](auto x, const Attributes& attrs) {
+    using T = decltype(x);
+    return std::max(T(0), std::min(T(1), number(attrs, "alpha", x) * x + number(attrs, "beta", x)));
+  });
+  add_activation(registry, "hard_swish", [](auto x, const Attributes&) {
+    using T = decltype(x);
+    return x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5)));
+  });
+  add_activation(registry, "softsign", [](auto x, const Attributes&) { return x / (decltype(x)(1) + std::abs(x)); });
+  add_activation(registry, "thresholded_relu", [number](auto x, const Attributes& attrs) {
+    return x > number(attrs, "alpha", x) ? x : decltype(x)(0);
+  });
+  add_activation(registry, "shrink", [number](auto x, const Attributes& attrs) {
+    using T = decltype(x);
+    T lambd = number(attrs, "lambd", x), bias = number(attrs, "bias", x);
+    return x < -lambd ? x + bias : x > lambd ? x - bias : T(0);
+  });
+  add_activation(registry, "mish", [](auto x, const Attributes&) {
+    using T = decltype(x);
+    return x * std::tanh(std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))));
+  });
 }
 
 }  // namespace mithril

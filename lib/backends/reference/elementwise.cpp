@@ -2,6 +2,8 @@
 // xtensor; unary operators are plain loops over equally shaped buffers.
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -101,6 +103,109 @@ T floor_divide(T a, T b) {
   }
 }
 
+// A binary operator with a bool result; `inputs` chooses the input dtypes it accepts.
+enum class PredicateInputs { numeric, numeric_or_bool, boolean };
+
+template <class F>
+void add_predicate(OpRegistry& registry, const std::string& op, PredicateInputs inputs, F f) {
+  registry.add_kernel(op, kReferenceBackend, [op, inputs, f](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    auto run = [&](auto tag) {
+      using T = decltype(tag);
+      auto o = write_view<bool>(out);
+      xt::noalias(o) = xt::make_lambda_xfunction([f](T a, T b) { return static_cast<bool>(f(a, b)); },
+                                                 read_view<T>(in[0]), read_view<T>(in[1]));
+    };
+    DType dtype = in[0].dtype();
+    if (dtype == DType::bool_ && inputs != PredicateInputs::numeric) run(bool{});
+    else if (inputs == PredicateInputs::boolean) throw_unsupported_dtype(op, dtype);
+    else dispatch_all_numeric(op, dtype, run);
+  });
+}
+
+// A floating-point test with a bool result (isnan, isinf).
+template <class F>
+void add_unary_test(OpRegistry& registry, const std::string& op, F f) {
+  registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+    dispatch_floating(op, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* x = in[0].data_as<T>();
+      bool* y = out.mutable_data_as<bool>();
+      for (int64_t i = 0; i < out.numel(); ++i) y[i] = f(x[i], attrs);
+    });
+  });
+}
+
+// numpy's mod (the sign of the divisor: npy_divmod for floats, Python's % for integers with 0 for
+// a zero divisor) or, with `c_fmod`, C's fmod (integers truncate; 0 for a zero divisor).
+template <class T>
+T remainder(T a, T b, bool c_fmod) {
+  if constexpr (std::is_floating_point_v<T>) {
+    T mod = std::fmod(a, b);
+    if (c_fmod || b == 0) return mod;
+    if (mod != 0) {
+      if ((b < 0) != (mod < 0)) mod += b;
+    } else {
+      mod = std::copysign(T(0), b);
+    }
+    return mod;
+  } else {
+    if (b == 0) return T(0);
+    if constexpr (std::is_signed_v<T>) {
+      if (b == -1) return T(0);  // INT_MIN % -1 would overflow
+      T r = static_cast<T>(a % b);
+      if (!c_fmod && r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+      return r;
+    } else {
+      return static_cast<T>(a % b);
+    }
+  }
+}
+
+void mod_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  bool c_fmod = attr_bool(attrs, "fmod");
+  dispatch_all_numeric("mod", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    auto o = write_view<T>(out);
+    xt::noalias(o) = xt::make_lambda_xfunction([c_fmod](T a, T b) { return remainder(a, b, c_fmod); }, read_view<T>(in[0]),
+                                               read_view<T>(in[1]));
+  });
+}
+
+// A bound of clip in the input's type; nullopt for a null bound. Integer bounds beyond the type's
+// range saturate, so they bound nothing rather than wrap.
+template <class T>
+std::optional<T> clip_bound(const Attributes& attrs, const std::string& name) {
+  if (attr_is_null(attrs, name)) return std::nullopt;
+  double v = attr_number(attrs, name);
+  if constexpr (std::is_integral_v<T>) {
+    if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+    if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  }
+  return static_cast<T>(v);
+}
+
+void clip_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  dispatch_all_numeric("clip", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::optional<T> low = clip_bound<T>(attrs, "min"), high = clip_bound<T>(attrs, "max");
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t i = 0; i < out.numel(); ++i) {
+      T v = x[i];
+      if (low && v < *low) v = *low;  // comparisons with NaN are false: NaN stays
+      if (high && v > *high) v = *high;
+      y[i] = v;
+    }
+  });
+}
+
+template <class T>
+T sign_of(T x) {
+  if constexpr (std::is_floating_point_v<T>) return x > 0 ? T(1) : x < 0 ? T(-1) : x;  // 0, -0 and NaN stay
+  else if constexpr (std::is_signed_v<T>) return x > 0 ? T(1) : x < 0 ? T(-1) : T(0);
+  else return x > 0 ? T(1) : T(0);
+}
+
 void where_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
   auto run = [&](auto tag) {
     using T = decltype(tag);
@@ -157,6 +262,50 @@ void register_reference_elementwise_kernels(OpRegistry& registry) {
 
   registry.add_kernel("where", kReferenceBackend, where_kernel);
   registry.add_kernel("cast", kReferenceBackend, cast_kernel);
+
+  // --- ONNX nn/math ops (issue 14)
+  add_unary(registry, "erf", true, [](auto x) { return std::erf(x); });
+  add_unary(registry, "floor", true, [](auto x) { return std::floor(x); });
+  add_unary(registry, "ceil", true, [](auto x) { return std::ceil(x); });
+  add_unary(registry, "round", true, [](auto x) { return std::nearbyint(x); });  // default mode: halves to even
+  add_unary(registry, "reciprocal", true, [](auto x) { return decltype(x)(1) / x; });
+  add_unary(registry, "tan", true, [](auto x) { return std::tan(x); });
+  add_unary(registry, "asin", true, [](auto x) { return std::asin(x); });
+  add_unary(registry, "acos", true, [](auto x) { return std::acos(x); });
+  add_unary(registry, "atan", true, [](auto x) { return std::atan(x); });
+  add_unary(registry, "sinh", true, [](auto x) { return std::sinh(x); });
+  add_unary(registry, "cosh", true, [](auto x) { return std::cosh(x); });
+  add_unary(registry, "asinh", true, [](auto x) { return std::asinh(x); });
+  add_unary(registry, "acosh", true, [](auto x) { return std::acosh(x); });
+  add_unary(registry, "atanh", true, [](auto x) { return std::atanh(x); });
+  registry.add_kernel("sign", kReferenceBackend, [](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    dispatch_all_numeric("sign", out.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* x = in[0].data_as<T>();
+      T* y = out.mutable_data_as<T>();
+      for (int64_t i = 0; i < out.numel(); ++i) y[i] = sign_of(x[i]);
+    });
+  });
+  registry.add_kernel("logical_not", kReferenceBackend, [](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    if (in[0].dtype() != DType::bool_) throw_unsupported_dtype("logical_not", in[0].dtype());
+    const bool* x = in[0].data_as<bool>();
+    bool* y = out.mutable_data_as<bool>();
+    for (int64_t i = 0; i < out.numel(); ++i) y[i] = !x[i];
+  });
+  add_unary_test(registry, "isnan", [](auto x, const Attributes&) { return std::isnan(x); });
+  add_unary_test(registry, "isinf", [](auto x, const Attributes& attrs) {
+    return std::isinf(x) && (x > 0 ? attr_bool(attrs, "detect_positive") : attr_bool(attrs, "detect_negative"));
+  });
+  add_predicate(registry, "equal", PredicateInputs::numeric_or_bool, [](auto a, auto b) { return a == b; });
+  add_predicate(registry, "less", PredicateInputs::numeric, [](auto a, auto b) { return a < b; });
+  add_predicate(registry, "less_equal", PredicateInputs::numeric, [](auto a, auto b) { return a <= b; });
+  add_predicate(registry, "greater", PredicateInputs::numeric, [](auto a, auto b) { return a > b; });
+  add_predicate(registry, "greater_equal", PredicateInputs::numeric, [](auto a, auto b) { return a >= b; });
+  add_predicate(registry, "logical_and", PredicateInputs::boolean, [](auto a, auto b) { return a && b; });
+  add_predicate(registry, "logical_or", PredicateInputs::boolean, [](auto a, auto b) { return a || b; });
+  add_predicate(registry, "logical_xor", PredicateInputs::boolean, [](auto a, auto b) { return a != b; });
+  registry.add_kernel("clip", kReferenceBackend, clip_kernel);
+  registry.add_kernel("mod", kReferenceBackend, mod_kernel);
 }
 
 }  // namespace mithril

@@ -3,6 +3,7 @@
 // (mirroring lib/ops/<family>.cpp), attached by register_reference_kernels() in kernels.cpp; plus
 // the dtype dispatch they share. No xtensor here: it is included by the family .cpp files only,
 // which keeps its heavy templates out of every other translation unit.
+#include <complex>
 #include <string_view>
 #include <type_traits>
 
@@ -18,6 +19,8 @@ void register_reference_reduction_kernels(OpRegistry& registry);
 void register_reference_shape_kernels(OpRegistry& registry);
 void register_reference_nn_kernels(OpRegistry& registry);
 void register_reference_loss_kernels(OpRegistry& registry);
+// --- ONNX shape/indexing ops (issue 14)
+void register_reference_indexing_kernels(OpRegistry& registry);
 
 /// For every flat (C-order) index of `out`, the offset of the matching element of `operand`
 /// broadcast to it with numpy's rules (axes aligned on the right; size-1 and missing axes repeat).
@@ -52,6 +55,21 @@ void dispatch_numeric(std::string_view op, DType dtype, F&& f) {
   }
 }
 
+/// Calls f(T{}) for T = float, double or any integer type from int8_t to uint64_t (the integer
+/// widths ONNX models use); anything else is unsupported.
+template <class F>
+void dispatch_all_numeric(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::int8: f(int8_t{}); return;
+    case DType::int16: f(int16_t{}); return;
+    case DType::uint8: f(uint8_t{}); return;
+    case DType::uint16: f(uint16_t{}); return;
+    case DType::uint32: f(uint32_t{}); return;
+    case DType::uint64: f(uint64_t{}); return;
+    default: dispatch_numeric(op, dtype, f);
+  }
+}
+
 // Integer arithmetic wraps around (two's complement) as in numpy; computing in the unsigned type
 // gives that result without the undefined behaviour of signed overflow. Floats are unchanged.
 template <class T>
@@ -68,6 +86,23 @@ template <class T>
 T wrapping_multiply(T a, T b) {
   if constexpr (std::is_integral_v<T>) return static_cast<T>(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
   else return a * b;
+}
+
+// --- ONNX shape/indexing ops (issue 14)
+
+/// For kernels that move elements without looking at them: calls f(W{}) with W an unsigned word
+/// (or 16-byte std::complex<double>, copied bit for bit) of the dtype's element size, so one
+/// instantiation per size serves every dtype (bool, int8, float16, ...).
+template <class F>
+void dispatch_element_size(std::string_view op, DType dtype, F&& f) {
+  switch (dtype_size(dtype)) {
+    case 1: f(uint8_t{}); return;
+    case 2: f(uint16_t{}); return;
+    case 4: f(uint32_t{}); return;
+    case 8: f(uint64_t{}); return;
+    case 16: f(std::complex<double>{}); return;
+    default: throw_unsupported_dtype(op, dtype);
+  }
 }
 
 }  // namespace mithril

@@ -38,6 +38,8 @@ void register_reference_kernels(OpRegistry& registry) {
   register_reference_shape_kernels(registry);
   register_reference_nn_kernels(registry);
   register_reference_loss_kernels(registry);
+  // --- ONNX shape/indexing ops (issue 14)
+  register_reference_indexing_kernels(registry);
 }
 
 }  // namespace mithril

@@ -9,6 +9,7 @@
 
 #include "backends/reference/families.h"
 #include "core/error.h"
+#include "ops/shape_inference.h"
 
 namespace mithril {
 
@@ -24,21 +25,32 @@ void identity_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& o
   if (out.nbytes() > 0) std::memcpy(out.mutable_data(), in[0].data(), out.nbytes());
 }
 
-void gather_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+// Viewed as [outer, rows, block]: for each outer index, the block of every indexed row in turn.
+void gather_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
   const Tensor& input = in[0];
   const Tensor& indices = in[1];
-  int64_t rows = input.shape()[0];
-  std::size_t row_bytes = rows == 0 ? 0 : input.nbytes() / static_cast<std::size_t>(rows);
-  const char* src = static_cast<const char*>(input.data());
-  char* dst = static_cast<char*>(out.mutable_data());
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), input.ndim()));
+  int64_t rows = input.shape()[axis], outer = 1, block = 1;
+  for (std::size_t a = 0; a < axis; ++a) outer *= input.shape()[a];
+  for (std::size_t a = axis + 1; a < input.shape().size(); ++a) block *= input.shape()[a];
+  std::size_t block_bytes = static_cast<std::size_t>(block) * dtype_size(input.dtype());
+  std::vector<int64_t> checked(static_cast<std::size_t>(indices.numel()));
   for (int64_t i = 0; i < indices.numel(); ++i) {
-    int64_t index = static_cast<int64_t>(indices.value_at(i));
+    int64_t index = indices.dtype() == DType::int64 ? indices.data_as<int64_t>()[i] : indices.data_as<int32_t>()[i];
     int64_t row = index < 0 ? index + rows : index;
     if (row < 0 || row >= rows)
-      throw Error(ErrorKind::shape, "gather: index " + std::to_string(index) + " is out of range for axis 0 of size " +
-                                        std::to_string(rows));
-    if (row_bytes) std::memcpy(dst + static_cast<std::size_t>(i) * row_bytes, src + static_cast<std::size_t>(row) * row_bytes, row_bytes);
+      throw Error(ErrorKind::shape, "gather: index " + std::to_string(index) + " is out of range for axis " +
+                                        std::to_string(axis) + " of size " + std::to_string(rows));
+    checked[static_cast<std::size_t>(i)] = row;
   }
+  if (block_bytes == 0) return;
+  const char* src = static_cast<const char*>(input.data());
+  char* dst = static_cast<char*>(out.mutable_data());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t row : checked) {
+      std::memcpy(dst, src + static_cast<std::size_t>(o * rows + row) * block_bytes, block_bytes);
+      dst += block_bytes;
+    }
 }
 
 // Convolution over `rank` spatial axes (1 or 2), treating 1-D as 2-D with height 1.
@@ -86,41 +98,87 @@ void conv_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor&
   });
 }
 
-void pool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, std::size_t rank) {
-  const Shape& xs = in[0].shape();
-  std::vector<int64_t> kernel = attr_ints(attrs, "kernel_size"), stride = attr_ints(attrs, "stride"),
-                       padding = attr_ints(attrs, "padding"), dilation = attr_ints(attrs, "dilation");
-  if (rank == 1) {
-    kernel.insert(kernel.begin(), 1);
-    stride.insert(stride.begin(), 1);
-    padding.insert(padding.begin(), {0, 0});
-    dilation.insert(dilation.begin(), 1);
+// Spatial attributes of a window operator over `rank` axes widened to three (leading axes of size
+// 1 with kernel 1, stride 1, no padding), so one loop nest serves 1-D, 2-D and 3-D.
+struct Window3 {
+  int64_t kernel[3] = {1, 1, 1}, stride[3] = {1, 1, 1}, dilation[3] = {1, 1, 1}, before[3] = {0, 0, 0}, after[3] = {0, 0, 0};
+  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1};
+};
+
+Window3 window3(const Attributes& attrs, const Shape& in, const Shape& out, std::size_t rank, bool has_kernel_attr) {
+  Window3 w;
+  std::size_t lead = 3 - rank;
+  std::vector<int64_t> stride = attr_ints(attrs, "stride"), padding = attr_ints(attrs, "padding"),
+                       dilation = attr_ints(attrs, "dilation");
+  std::vector<int64_t> kernel = has_kernel_attr ? attr_ints(attrs, "kernel_size") : std::vector<int64_t>(rank, 1);
+  for (std::size_t i = 0; i < rank; ++i) {
+    w.kernel[lead + i] = kernel[i];
+    w.stride[lead + i] = stride[i];
+    w.dilation[lead + i] = dilation[i];
+    w.before[lead + i] = padding[2 * i];
+    w.after[lead + i] = padding[2 * i + 1];
+    w.in[lead + i] = in[in.size() - rank + i];
+    w.out[lead + i] = out[out.size() - rank + i];
   }
-  int64_t h = rank == 1 ? 1 : xs[xs.size() - 2], w = xs.back();
-  int64_t oh = rank == 1 ? 1 : out.shape()[out.shape().size() - 2], ow = out.shape().back();
-  int64_t planes = h * w == 0 ? 0 : in[0].numel() / (h * w);
-  dispatch_numeric(rank == 1 ? "max_pool1d" : "max_pool2d", out.dtype(), [&](auto tag) {
+  return w;
+}
+
+// max_pool (zero padding unless pad_with_neg_inf, which ignores it; positions past the padding,
+// reached only with ceil_mode, are ignored) and avg_pool (count_include_pad divides by the
+// window's positions inside the padded input, else by those inside the input).
+void pool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, std::size_t rank, bool average) {
+  std::string op = std::string(average ? "avg" : "max") + "_pool" + std::to_string(rank) + "d";
+  Window3 w = window3(attrs, in[0].shape(), out.shape(), rank, true);
+  bool zero_padding = !average && !attr_bool(attrs, "pad_with_neg_inf");
+  bool include_pad = average && attr_bool(attrs, "count_include_pad");
+  int64_t plane_in = w.in[0] * w.in[1] * w.in[2], plane_out = w.out[0] * w.out[1] * w.out[2];
+  int64_t planes = plane_in == 0 ? 0 : in[0].numel() / plane_in;
+  auto run = [&](auto tag) {
     using T = decltype(tag);
     const T* x = in[0].data_as<T>();
     T* y = out.mutable_data_as<T>();
     for (int64_t plane = 0; plane < planes; ++plane)
-      for (int64_t i = 0; i < oh; ++i)
-        for (int64_t j = 0; j < ow; ++j) {
-          bool first = true, nan = false;
-          T best = 0;
-          for (int64_t p = 0; p < kernel[0]; ++p)
-            for (int64_t q = 0; q < kernel[1]; ++q) {
-              int64_t row = i * stride[0] - padding[0] + p * dilation[0];
-              int64_t col = j * stride[1] - padding[2] + q * dilation[1];
-              // Positions in the padding hold 0, as in Python Mithril's numpy backend.
-              T v = (row < 0 || row >= h || col < 0 || col >= w) ? T(0) : x[(plane * h + row) * w + col];
-              if (v != v) nan = true;
-              if (first || v > best) best = v;
-              first = false;
-            }
-          y[(plane * oh + i) * ow + j] = nan ? v_nan<T>() : best;
-        }
-  });
+      for (int64_t o0 = 0; o0 < w.out[0]; ++o0)
+        for (int64_t o1 = 0; o1 < w.out[1]; ++o1)
+          for (int64_t o2 = 0; o2 < w.out[2]; ++o2) {
+            const int64_t o[3] = {o0, o1, o2};
+            bool any = false, nan = false;
+            T best = 0;
+            double sum = 0;
+            int64_t count = 0;
+            for (int64_t k0 = 0; k0 < w.kernel[0]; ++k0)
+              for (int64_t k1 = 0; k1 < w.kernel[1]; ++k1)
+                for (int64_t k2 = 0; k2 < w.kernel[2]; ++k2) {
+                  const int64_t k[3] = {k0, k1, k2};
+                  int64_t at[3];
+                  bool inside = true, padded = true;
+                  for (int d = 0; d < 3; ++d) {
+                    at[d] = o[d] * w.stride[d] - w.before[d] + k[d] * w.dilation[d];
+                    inside = inside && at[d] >= 0 && at[d] < w.in[d];
+                    padded = padded && at[d] >= -w.before[d] && at[d] < w.in[d] + w.after[d];
+                  }
+                  if (!padded || (!inside && !zero_padding && !include_pad)) continue;
+                  if (!inside && include_pad) {
+                    ++count;
+                    continue;
+                  }
+                  T v = inside ? x[plane * plane_in + (at[0] * w.in[1] + at[1]) * w.in[2] + at[2]] : T(0);
+                  if (average) {
+                    sum += static_cast<double>(v);
+                    ++count;
+                    continue;
+                  }
+                  if (v != v) nan = true;
+                  if (!any || v > best) best = v;
+                  any = true;
+                }
+            T& result = y[plane * plane_out + (o0 * w.out[1] + o1) * w.out[2] + o2];
+            if (average) result = static_cast<T>(sum / static_cast<double>(count));
+            else result = nan ? v_nan<T>() : any ? best : std::numeric_limits<T>::lowest();
+          }
+  };
+  if (average) dispatch_floating(op, out.dtype(), run);
+  else dispatch_numeric(op, out.dtype(), run);
 }
 
 void cartesian_difference_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
@@ -176,6 +234,171 @@ void polynomial_features_kernel(const std::vector<Tensor>& in, const Attributes&
   });
 }
 
+// --- ONNX nn/math ops (issue 14)
+
+// Convolution over 1 to 3 spatial axes (conv3d; conv1d/conv2d keep their own kernel above).
+void conv_nd_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, std::size_t rank) {
+  const Shape& xs = in[0].shape();
+  const Shape& ws = in[1].shape();
+  Window3 w = window3(attrs, xs, out.shape(), rank, false);
+  for (std::size_t i = 0; i < rank; ++i) w.kernel[3 - rank + i] = ws[2 + i];
+  int64_t groups = attr_int(attrs, "groups");
+  int64_t n = xs[0], c = xs[1], o = ws[0], cg = ws[1], og = o / groups;
+  int64_t plane_in = w.in[0] * w.in[1] * w.in[2], plane_out = w.out[0] * w.out[1] * w.out[2];
+  int64_t taps = w.kernel[0] * w.kernel[1] * w.kernel[2];
+  dispatch_numeric("conv" + std::to_string(rank) + "d", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    const T* k = in[1].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t oc = 0; oc < o; ++oc) {
+        int64_t g = oc / og;
+        for (int64_t o0 = 0; o0 < w.out[0]; ++o0)
+          for (int64_t o1 = 0; o1 < w.out[1]; ++o1)
+            for (int64_t o2 = 0; o2 < w.out[2]; ++o2) {
+              T sum = 0;
+              for (int64_t ic = 0; ic < cg; ++ic) {
+                const T* plane = x + (b * c + g * cg + ic) * plane_in;
+                const T* kernel = k + (oc * cg + ic) * taps;
+                for (int64_t k0 = 0; k0 < w.kernel[0]; ++k0) {
+                  int64_t i0 = o0 * w.stride[0] - w.before[0] + k0 * w.dilation[0];
+                  if (i0 < 0 || i0 >= w.in[0]) continue;
+                  for (int64_t k1 = 0; k1 < w.kernel[1]; ++k1) {
+                    int64_t i1 = o1 * w.stride[1] - w.before[1] + k1 * w.dilation[1];
+                    if (i1 < 0 || i1 >= w.in[1]) continue;
+                    for (int64_t k2 = 0; k2 < w.kernel[2]; ++k2) {
+                      int64_t i2 = o2 * w.stride[2] - w.before[2] + k2 * w.dilation[2];
+                      if (i2 < 0 || i2 >= w.in[2]) continue;
+                      sum += plane[(i0 * w.in[1] + i1) * w.in[2] + i2] * kernel[(k0 * w.kernel[1] + k1) * w.kernel[2] + k2];
+                    }
+                  }
+                }
+              }
+              y[(b * o + oc) * plane_out + (o0 * w.out[1] + o1) * w.out[2] + o2] = sum;
+            }
+      }
+  });
+}
+
+// Transposed convolution: every input element scatters input * weight to the outputs its window
+// reaches; positions cropped by the padding are dropped.
+void conv_transpose_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, std::size_t rank) {
+  const Shape& xs = in[0].shape();
+  const Shape& ws = in[1].shape();
+  Window3 w = window3(attrs, xs, out.shape(), rank, false);
+  for (std::size_t i = 0; i < rank; ++i) w.kernel[3 - rank + i] = ws[2 + i];
+  int64_t groups = attr_int(attrs, "groups");
+  int64_t n = xs[0], c = xs[1], cg = c / groups, og = ws[1], o = og * groups;
+  int64_t plane_in = w.in[0] * w.in[1] * w.in[2], plane_out = w.out[0] * w.out[1] * w.out[2];
+  int64_t taps = w.kernel[0] * w.kernel[1] * w.kernel[2];
+  dispatch_floating("conv_transpose" + std::to_string(rank) + "d", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    const T* k = in[1].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    std::fill(y, y + out.numel(), T(0));
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t ic = 0; ic < c; ++ic) {
+        int64_t g = ic / cg;
+        const T* plane = x + (b * c + ic) * plane_in;
+        for (int64_t oc = 0; oc < og; ++oc) {
+          T* target = y + (b * o + g * og + oc) * plane_out;
+          const T* kernel = k + (ic * og + oc) * taps;
+          for (int64_t i0 = 0; i0 < w.in[0]; ++i0)
+            for (int64_t i1 = 0; i1 < w.in[1]; ++i1)
+              for (int64_t i2 = 0; i2 < w.in[2]; ++i2) {
+                T v = plane[(i0 * w.in[1] + i1) * w.in[2] + i2];
+                for (int64_t k0 = 0; k0 < w.kernel[0]; ++k0) {
+                  int64_t o0 = i0 * w.stride[0] - w.before[0] + k0 * w.dilation[0];
+                  if (o0 < 0 || o0 >= w.out[0]) continue;
+                  for (int64_t k1 = 0; k1 < w.kernel[1]; ++k1) {
+                    int64_t o1 = i1 * w.stride[1] - w.before[1] + k1 * w.dilation[1];
+                    if (o1 < 0 || o1 >= w.out[1]) continue;
+                    for (int64_t k2 = 0; k2 < w.kernel[2]; ++k2) {
+                      int64_t o2 = i2 * w.stride[2] - w.before[2] + k2 * w.dilation[2];
+                      if (o2 < 0 || o2 >= w.out[2]) continue;
+                      target[(o0 * w.out[1] + o1) * w.out[2] + o2] += v * kernel[(k0 * w.kernel[1] + k1) * w.kernel[2] + k2];
+                    }
+                  }
+                }
+              }
+        }
+      }
+  });
+}
+
+// batch_norm: per channel of [N, C, rest], the ONNX formula in its order of operations.
+void batch_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t n = shape[0], c = shape[1], rest = n * c == 0 ? 0 : in[0].numel() / (n * c);
+  dispatch_floating("batch_norm", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T epsilon = static_cast<T>(attr_number(attrs, "epsilon"));
+    const T* x = in[0].data_as<T>();
+    const T *scale = in[1].data_as<T>(), *bias = in[2].data_as<T>(), *mean = in[3].data_as<T>(), *var = in[4].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        T deviation = std::sqrt(var[ch] + epsilon);
+        for (int64_t i = 0; i < rest; ++i) {
+          int64_t at = (b * c + ch) * rest + i;
+          y[at] = (x[at] - mean[ch]) / deviation * scale[ch] + bias[ch];
+        }
+      }
+  });
+}
+
+// Normalizes each contiguous run of `length` elements with its own mean and biased variance:
+// (x - mean) * (1 / sqrt(variance + epsilon)), as ONNX's LayerNormalization function computes it;
+// the caller applies scale and bias.
+template <class T>
+void normalize_runs(const T* x, T* y, int64_t runs, int64_t length, T epsilon) {
+  for (int64_t r = 0; r < runs; ++r) {
+    const T* xr = x + r * length;
+    T* yr = y + r * length;
+    T sum = 0;
+    for (int64_t i = 0; i < length; ++i) sum += xr[i];
+    T mean = sum / static_cast<T>(length);
+    T squares = 0;
+    for (int64_t i = 0; i < length; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
+    T inverse = T(1) / std::sqrt(squares / static_cast<T>(length) + epsilon);
+    for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) * inverse;
+  }
+}
+
+void instance_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t n = shape[0], c = shape[1], rest = n * c == 0 ? 0 : in[0].numel() / (n * c);
+  dispatch_floating("instance_norm", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.mutable_data_as<T>();
+    normalize_runs(in[0].data_as<T>(), y, n * c, rest, static_cast<T>(attr_number(attrs, "epsilon")));
+    const T *scale = in[1].data_as<T>(), *bias = in[2].data_as<T>();
+    for (int64_t run = 0; run < n * c; ++run)
+      for (int64_t i = 0; i < rest; ++i) y[run * rest + i] = y[run * rest + i] * scale[run % c] + bias[run % c];
+  });
+}
+
+void layer_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+  int64_t length = 1;
+  for (std::size_t d = axis; d < shape.size(); ++d) length *= shape[d];
+  int64_t runs = length == 0 ? 0 : in[0].numel() / length;
+  dispatch_floating("layer_norm", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.mutable_data_as<T>();
+    normalize_runs(in[0].data_as<T>(), y, runs, length, static_cast<T>(attr_number(attrs, "epsilon")));
+    std::vector<int64_t> so = broadcast_offsets(in[1].shape(), shape), bo = broadcast_offsets(in[2].shape(), shape);
+    const T *scale = in[1].data_as<T>(), *bias = in[2].data_as<T>();
+    for (int64_t i = 0; i < out.numel(); ++i) {
+      auto at = static_cast<std::size_t>(i);
+      y[i] = y[i] * scale[so[at]] + bias[bo[at]];
+    }
+  });
+}
+
 template <class F>
 void add_robust(OpRegistry& registry, const std::string& op, F f) {
   registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
@@ -205,9 +428,26 @@ void register_reference_nn_kernels(OpRegistry& registry) {
   registry.add_kernel("conv2d", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_kernel(in, a, out, 2); });
   registry.add_kernel("max_pool1d", kReferenceBackend,
-                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 1); });
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 1, false); });
   registry.add_kernel("max_pool2d", kReferenceBackend,
-                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 2); });
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 2, false); });
+  // --- ONNX nn/math ops (issue 14)
+  registry.add_kernel("max_pool3d", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, 3, false); });
+  for (std::size_t rank = 1; rank <= 3; ++rank) {
+    std::string r = std::to_string(rank);
+    registry.add_kernel("avg_pool" + r + "d", kReferenceBackend,
+                        [rank](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { pool_kernel(in, a, out, rank, true); });
+    registry.add_kernel("conv_transpose" + r + "d", kReferenceBackend,
+                        [rank](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) {
+                          conv_transpose_kernel(in, a, out, rank);
+                        });
+  }
+  registry.add_kernel("conv3d", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_nd_kernel(in, a, out, 3); });
+  registry.add_kernel("batch_norm", kReferenceBackend, batch_norm_kernel);
+  registry.add_kernel("instance_norm", kReferenceBackend, instance_norm_kernel);
+  registry.add_kernel("layer_norm", kReferenceBackend, layer_norm_kernel);
   add_robust(registry, "robust_sqrt", [](const auto& a) {
     auto x = std::abs(a[0]);
     return x < a[1] ? x / std::sqrt(a[1]) : std::sqrt(x);

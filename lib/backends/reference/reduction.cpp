@@ -90,6 +90,41 @@ void add_reduction(OpRegistry& registry, const std::string& op, Reduction kind) 
   });
 }
 
+// argmax/argmin along one axis of the buffer viewed as [outer, length, inner]. NaN wins at its
+// first occurrence (numpy; the last with select_last_index, as ONNX's reference flips the axis);
+// ties go to the first index, or the last with select_last_index.
+void arg_reduction_kernel(const std::string& op, bool max, const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  if (shape.empty()) {
+    out.mutable_data_as<int64_t>()[0] = 0;
+    return;
+  }
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+  bool last = attr_bool(attrs, "select_last_index");
+  int64_t outer = 1, inner = 1, length = shape[axis];
+  for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    int64_t* y = out.mutable_data_as<int64_t>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t k) { return x[(o * length + k) * inner + i]; };
+        // Scanning from the end with strict comparisons finds the last of equal extremes.
+        int64_t step = last ? -1 : 1, best = last ? length - 1 : 0;
+        for (int64_t k = best + step; k >= 0 && k < length; k += step) {
+          T v = at(k), b = at(best);
+          if (b != b) break;  // NaN found: it stays
+          if (v != v || (max ? v > b : v < b)) best = k;
+        }
+        y[o * inner + i] = best;
+      }
+  };
+  if (in[0].dtype() == DType::bool_) run(bool{});
+  else dispatch_all_numeric(op, in[0].dtype(), run);
+}
+
 }  // namespace
 
 void register_reference_reduction_kernels(OpRegistry& registry) {
@@ -99,6 +134,14 @@ void register_reference_reduction_kernels(OpRegistry& registry) {
   add_reduction(registry, "min", Reduction::min);
   add_reduction(registry, "prod", Reduction::prod);
   add_reduction(registry, "variance", Reduction::variance);
+
+  // --- ONNX nn/math ops (issue 14)
+  for (bool max : {true, false}) {
+    std::string op = max ? "argmax" : "argmin";
+    registry.add_kernel(op, kReferenceBackend, [op, max](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+      arg_reduction_kernel(op, max, in, attrs, out);
+    });
+  }
 }
 
 }  // namespace mithril

@@ -94,6 +94,10 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   if (op == "softmax") return Translation{"Softmax", {"input"}, {{"axis", a.at("axis")}}, {}};
   if (op == "where") return Translation{"Where", {"cond", "input1", "input2"}, {}, {}};
   if (op == "gather") {
+    if (auto axis = a.find("axis"); axis != a.end() && attr_str(axis->second) != "0") {
+      why = "gather along axis " + attr_str(axis->second) + " (Python Mithril indexes axis 0 only)";
+      return std::nullopt;
+    }
     // Same numbers, different shape rules in Python: Embedding is weight[input] for a 2-D float
     // table and any indices; PermuteTensor is input[indices] for 1-D indices as long as input's
     // first axis. A table of unknown rank is taken for an Embedding when it is a parameter.
@@ -151,6 +155,8 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     if (!all_equal(stride, stride[0])) why = fmt::format("stride {} (Python's numpy backend uses stride[0] on both axes)", attr_str(a.at("stride")));
     else if (!all_equal(dilation, 1)) why = fmt::format("dilation {} (Python's numpy backend has none)", attr_str(a.at("dilation")));
     else if (conv && attr_int(a, "groups") != 1) why = fmt::format("groups {} (Python's numpy backend has none)", attr_int(a, "groups"));
+    else if (!conv && (attr_bool(a, "ceil_mode") || attr_bool(a, "pad_with_neg_inf")))
+      why = "ceil_mode or pad_with_neg_inf (Python's numpy backend has neither)";
     else if (!conv && two && !all_equal(padding, 0))
       why = fmt::format("padding {} (Python's numpy backend pads max pooling with 0, not -inf)", attr_str(a.at("padding")));
     if (!why.empty()) return std::nullopt;

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "io/mbin.h"
-#include "mbin/mbin_test_util.h"
+#include "io/mbin_test_util.h"
 
 using namespace mithril;
 using namespace mbintest;

@@ -1,9 +1,9 @@
-// Replaces the global operator new of the test_mbin binary (and, through symbol interposition, of
+// Replaces the global operator new of the test_io binary (and, through symbol interposition, of
 // libmithril) to record the largest single allocation while a probe is armed.
 #include <cstdlib>
 #include <new>
 
-#include "mbin/alloc_probe.h"
+#include "io/alloc_probe.h"
 
 namespace mbintest {
 std::atomic<bool> g_probe_armed{false};

@@ -4,8 +4,8 @@
 
 #include "core/error.h"
 #include "io/mbin.h"
-#include "mbin/alloc_probe.h"
-#include "mbin/mbin_test_util.h"
+#include "io/alloc_probe.h"
+#include "io/mbin_test_util.h"
 
 using namespace mithril;
 using namespace mbintest;
@@ -152,7 +152,7 @@ TEST_CASE("mbin: truncation at every length fails at open", "[mbin][corruption]"
   write_bytes(path, good + "x");
   REQUIRE_THROWS_WITH(MbinFile::open(path), Catch::Contains("trailing bytes"));
   REQUIRE_THROWS_WITH(MbinFile::open(dir.file("missing.mbin")), Catch::Contains("missing.mbin: cannot open"));
-  REQUIRE_THROWS_WITH(MbinFile::open(dir.path.string()), Catch::Contains("not a regular file"));
+  REQUIRE_THROWS_WITH(MbinFile::open(dir.path.string()), Catch::Contains("is a directory"));
 }
 
 TEST_CASE("mbin: crafted malformed files are refused with a precise message", "[mbin][crafted]") {

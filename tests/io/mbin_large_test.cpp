@@ -5,13 +5,13 @@
 
 #include "core/error.h"
 #include "io/mbin.h"
-#include "mbin/mbin_test_util.h"
+#include "io/mbin_test_util.h"
 
 using namespace mithril;
 using namespace mbintest;
 
 // > 4 GiB of parameters through the streaming writer: 64-bit offsets end to end. Needs ~5 GiB of
-// disk (skipped below 12 GiB free). Exclude with `test_mbin "~[large]"`.
+// disk (skipped below 12 GiB free). Exclude with `test_io "~[large]"`.
 TEST_CASE("mbin: a model larger than 4 GiB (streaming writer, 64-bit offsets)", "[mbin][large]") {
   constexpr uint64_t kGiB = uint64_t{1} << 30;
   TempDir dir;

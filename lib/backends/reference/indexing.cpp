@@ -1,0 +1,430 @@
+// Reference kernels of the indexing family (lib/ops/indexing.cpp). Operators that only move
+// elements (gather_elements, gather_nd, one_hot, trilu, scatter_* without reduction) copy words
+// of the element's size and so take every dtype; arithmetic ones (cumsum, the scatter
+// reductions, resize, top_k) take every integer width, float32 and float64. Every index is
+// checked against its axis before it is used.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <type_traits>
+
+#include "backends/reference/families.h"
+#include "core/error.h"
+#include "ops/indexing.h"
+#include "ops/shape_inference.h"
+
+namespace mithril {
+
+namespace {
+
+/// Calls f(T{}) for every integer width, float and double; anything else is unsupported.
+template <class F>
+void dispatch_arithmetic(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::int8: f(int8_t{}); return;
+    case DType::int16: f(int16_t{}); return;
+    case DType::int32: f(int32_t{}); return;
+    case DType::int64: f(int64_t{}); return;
+    case DType::uint8: f(uint8_t{}); return;
+    case DType::uint16: f(uint16_t{}); return;
+    case DType::uint32: f(uint32_t{}); return;
+    case DType::uint64: f(uint64_t{}); return;
+    case DType::float32: f(float{}); return;
+    case DType::float64: f(double{}); return;
+    default: throw_unsupported_dtype(op, dtype);
+  }
+}
+
+std::vector<int64_t> index_values(const Tensor& indices) {
+  std::vector<int64_t> values(static_cast<std::size_t>(indices.numel()));
+  if (indices.dtype() == DType::int64) std::copy_n(indices.data_as<int64_t>(), values.size(), values.begin());
+  else std::copy_n(indices.data_as<int32_t>(), values.size(), values.begin());
+  return values;
+}
+
+// `index` on an axis of `size`, negative counting from the end; anything else is an error naming
+// the operator, the index and the axis.
+int64_t checked_index(const char* op, int64_t index, int64_t size, std::size_t axis) {
+  int64_t i = index < 0 ? index + size : index;
+  if (i < 0 || i >= size)
+    throw Error(ErrorKind::shape, std::string(op) + ": index " + std::to_string(index) + " is out of range for axis " +
+                                      std::to_string(axis) + " of size " + std::to_string(size));
+  return i;
+}
+
+Shape strides_of(const Shape& shape) {
+  Shape strides(shape.size(), 1);
+  for (std::size_t a = shape.size(); a-- > 1;) strides[a - 1] = strides[a] * shape[a];
+  return strides;
+}
+
+int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
+  int64_t p = 1;
+  for (std::size_t a = begin; a < end; ++a) p *= shape[a];
+  return p;
+}
+
+// For every position of `shape` (C order), the offset into a tensor of `target` whose position is
+// the same except on `axis`, where it is indices[position] (checked against target[axis]).
+std::vector<int64_t> element_offsets(const char* op, const Shape& shape, const std::vector<int64_t>& indices,
+                                     const Shape& target, std::size_t axis) {
+  Shape strides = strides_of(target);
+  std::vector<int64_t> offsets(indices.size());
+  std::vector<int64_t> position(shape.size(), 0);
+  for (std::size_t p = 0; p < indices.size(); ++p) {
+    int64_t offset = 0;
+    for (std::size_t a = 0; a < shape.size(); ++a)
+      offset += (a == axis ? checked_index(op, indices[p], target[a], a) : position[a]) * strides[a];
+    offsets[p] = offset;
+    for (std::size_t a = shape.size(); a-- > 0;) {
+      if (++position[a] < shape[a]) break;
+      position[a] = 0;
+    }
+  }
+  return offsets;
+}
+
+void gather_elements_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+  std::vector<int64_t> offsets =
+      element_offsets("gather_elements", in[1].shape(), index_values(in[1]), in[0].shape(), axis);
+  dispatch_element_size("gather_elements", out.dtype(), [&](auto word) {
+    using W = decltype(word);
+    const W* x = in[0].data_as<W>();
+    W* y = out.mutable_data_as<W>();
+    for (std::size_t p = 0; p < offsets.size(); ++p) y[p] = x[offsets[p]];
+  });
+}
+
+// y[offset] combined with `update` by the scatter reduction.
+template <class T>
+void combine(T& y, T update, const std::string& reduction) {
+  if (reduction == "add") y = wrapping_add(y, update);
+  else if (reduction == "mul") y = wrapping_multiply(y, update);
+  else if (reduction == "max") y = std::max(y, update);
+  else if (reduction == "min") y = std::min(y, update);
+  else y = update;
+}
+
+// Applies updates[p * block .. +block) at out[offsets[p] .. +block) in order.
+void scatter_blocks(const char* op, const std::vector<int64_t>& offsets, int64_t block, const Tensor& updates,
+                    const std::string& reduction, Tensor& out) {
+  if (reduction == "none") {
+    dispatch_element_size(op, out.dtype(), [&](auto word) {
+      using W = decltype(word);
+      const W* u = updates.data_as<W>();
+      W* y = out.mutable_data_as<W>();
+      for (std::size_t p = 0; p < offsets.size(); ++p)
+        std::copy_n(u + static_cast<int64_t>(p) * block, block, y + offsets[p]);
+    });
+    return;
+  }
+  dispatch_arithmetic(op, out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* u = updates.data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (std::size_t p = 0; p < offsets.size(); ++p)
+      for (int64_t e = 0; e < block; ++e) combine(y[offsets[p] + e], u[static_cast<int64_t>(p) * block + e], reduction);
+  });
+}
+
+void scatter_elements_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  if (out.nbytes() > 0) std::memcpy(out.mutable_data(), in[0].data(), out.nbytes());
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+  std::vector<int64_t> offsets =
+      element_offsets("scatter_elements", in[1].shape(), index_values(in[1]), in[0].shape(), axis);
+  scatter_blocks("scatter_elements", offsets, 1, in[2], attr_string(attrs, "reduction"), out);
+}
+
+// For gather_nd / scatter_nd: the element offset into `data` of the block each index row
+// addresses (rows in C order over indices.shape[:-1]), and the block's size in elements.
+std::vector<int64_t> nd_offsets(const char* op, const Shape& data, const Tensor& indices, std::size_t batch_dims,
+                                int64_t& block) {
+  std::vector<int64_t> values = index_values(indices);
+  auto k = static_cast<std::size_t>(indices.shape().back());
+  block = product(data, batch_dims + k, data.size());
+  int64_t batches = product(data, 0, batch_dims);
+  int64_t batch_size = product(data, batch_dims, data.size());
+  std::size_t rows = k == 0 ? 0 : values.size() / k;
+  std::size_t rows_per_batch = batches == 0 ? 0 : rows / static_cast<std::size_t>(batches);
+  Shape strides = strides_of(data);
+  std::vector<int64_t> offsets(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    int64_t offset = static_cast<int64_t>(r / rows_per_batch) * batch_size;
+    for (std::size_t j = 0; j < k; ++j)
+      offset += checked_index(op, values[r * k + j], data[batch_dims + j], batch_dims + j) * strides[batch_dims + j];
+    offsets[r] = offset;
+  }
+  return offsets;
+}
+
+void gather_nd_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  int64_t block = 0;
+  std::vector<int64_t> offsets =
+      nd_offsets("gather_nd", in[0].shape(), in[1], static_cast<std::size_t>(attr_int(attrs, "batch_dims")), block);
+  dispatch_element_size("gather_nd", out.dtype(), [&](auto word) {
+    using W = decltype(word);
+    const W* x = in[0].data_as<W>();
+    W* y = out.mutable_data_as<W>();
+    for (std::size_t r = 0; r < offsets.size(); ++r) std::copy_n(x + offsets[r], block, y + static_cast<int64_t>(r) * block);
+  });
+}
+
+void scatter_nd_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  if (out.nbytes() > 0) std::memcpy(out.mutable_data(), in[0].data(), out.nbytes());
+  int64_t block = 0;
+  std::vector<int64_t> offsets = nd_offsets("scatter_nd", in[0].shape(), in[1], 0, block);
+  scatter_blocks("scatter_nd", offsets, block, in[2], attr_string(attrs, "reduction"), out);
+}
+
+void one_hot_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Tensor& indices = in[0];
+  int64_t depth = attr_int(attrs, "depth");
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), indices.ndim() + 1));
+  int64_t outer = product(indices.shape(), 0, axis), inner = product(indices.shape(), axis, indices.shape().size());
+  dispatch_element_size("one_hot", out.dtype(), [&](auto word) {
+    using W = decltype(word);
+    const W off = in[1].data_as<W>()[0], on = in[1].data_as<W>()[1];
+    W* y = out.mutable_data_as<W>();
+    std::fill_n(y, out.numel(), off);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        double v = indices.value_at(o * inner + i);
+        // ONNX casts indices to int64; out-of-range ones (and NaN) select nothing.
+        if (!(std::abs(v) < static_cast<double>(depth) + 1)) continue;
+        auto index = static_cast<int64_t>(v);
+        if (index < 0) index += depth;
+        if (index >= 0 && index < depth) y[(o * depth + index) * inner + i] = on;
+      }
+  });
+}
+
+void trilu_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& s = in[0].shape();
+  int64_t rows = s[s.size() - 2], cols = s.back();
+  int64_t matrices = rows * cols == 0 ? 0 : in[0].numel() / (rows * cols);
+  bool upper = attr_bool(attrs, "upper");
+  int64_t k = attr_int(attrs, "k");
+  dispatch_element_size("trilu", out.dtype(), [&](auto word) {
+    using W = decltype(word);
+    const W* x = in[0].data_as<W>();
+    W* y = out.mutable_data_as<W>();
+    for (int64_t m = 0; m < matrices; ++m)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          int64_t e = (m * rows + i) * cols + j;
+          bool keep = upper ? j - i >= k : j - i <= k;  // j - i is small: any int64 k compares safely
+          y[e] = keep ? x[e] : W{};
+        }
+  });
+}
+
+void cumsum_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& s = in[0].shape();
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+  bool exclusive = attr_bool(attrs, "exclusive"), reverse = attr_bool(attrs, "reverse");
+  int64_t outer = product(s, 0, axis), n = s[axis], inner = product(s, axis + 1, s.size());
+  dispatch_arithmetic("cumsum", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        T sum = 0;
+        for (int64_t step = 0; step < n; ++step) {
+          int64_t j = reverse ? n - 1 - step : step;
+          int64_t e = (o * n + j) * inner + i;
+          if (exclusive) {
+            y[e] = sum;
+            sum = wrapping_add(sum, x[e]);
+          } else {
+            sum = wrapping_add(sum, x[e]);
+            y[e] = sum;
+          }
+        }
+      }
+  });
+}
+
+// --- resize
+
+// The taps of one output index on one axis: input indices (clamped to the axis, as ONNX's
+// reference pads with edge values) and weights; `outside` marks a tf_crop_and_resize point that
+// gets extrapolation_value.
+struct Taps {
+  std::vector<int64_t> index;
+  std::vector<double> weight;
+  bool outside = false;
+};
+
+std::vector<double> interpolation_coefficients(const std::string& mode, const std::string& nearest_mode, double ratio,
+                                               bool integral, double a) {
+  if (mode == "nearest") {
+    if (integral) return {0, 1};
+    if (nearest_mode == "round_prefer_floor") return {ratio <= 0.5 ? 1.0 : 0.0, ratio > 0.5 ? 1.0 : 0.0};
+    if (nearest_mode == "round_prefer_ceil") return {ratio < 0.5 ? 1.0 : 0.0, ratio >= 0.5 ? 1.0 : 0.0};
+    if (nearest_mode == "floor") return {1, 0};
+    return {0, 1};  // ceil
+  }
+  if (mode == "linear") return {1 - ratio, ratio};
+  double r = ratio, s = 1 - ratio;
+  return {((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a, ((a + 2) * r - (a + 3)) * r * r + 1,
+          ((a + 2) * s - (a + 3)) * s * s + 1, ((a * (s + 1) - 5 * a) * (s + 1) + 8 * a) * (s + 1) - 4 * a};
+}
+
+// ONNX's reference takes the n points nearest to x (ties to the lower index) with ratio in (0, 1]:
+// for an integral x that is x-n/2 .. x+n/2-1 with ratio 1, else floor(x)-n/2+1 .. floor(x)+n/2.
+std::vector<Taps> resize_taps(const ResizeAxis& r, const Attributes& attrs) {
+  const std::string& mode = attr_string(attrs, "mode");
+  const std::string& coordinate_mode = attr_string(attrs, "coordinate_transformation_mode");
+  const std::string& nearest_mode = attr_string(attrs, "nearest_mode");
+  double a = attr_number(attrs, "cubic_coeff_a");
+  bool exclude_outside = attr_bool(attrs, "exclude_outside");
+  std::vector<Taps> all(static_cast<std::size_t>(r.out));
+  for (int64_t x = 0; x < r.out; ++x) {
+    Taps& taps = all[static_cast<std::size_t>(x)];
+    double source = resize_source_coordinate(r, coordinate_mode, x);
+    if (coordinate_mode == "tf_crop_and_resize" && (source < 0 || source > static_cast<double>(r.in - 1))) {
+      taps.outside = true;
+      continue;
+    }
+    double floor = std::floor(source);
+    bool integral = source == floor;
+    double ratio = integral ? 1.0 : source - floor;
+    std::vector<double> coefficients = interpolation_coefficients(mode, nearest_mode, ratio, integral, a);
+    auto n = static_cast<int64_t>(coefficients.size());
+    // Far outside the axis (possible only with extreme scales) the clamped indices are the edge.
+    double first_index = std::clamp(integral ? floor - static_cast<double>(n / 2) : floor - static_cast<double>(n / 2) + 1,
+                                    -static_cast<double>(n) - 1, static_cast<double>(r.in) + 1);
+    auto first = static_cast<int64_t>(first_index);
+    if (exclude_outside) {
+      double sum = 0;
+      for (int64_t t = 0; t < n; ++t) {
+        if (first + t < 0 || first + t >= r.in) coefficients[static_cast<std::size_t>(t)] = 0;
+        sum += coefficients[static_cast<std::size_t>(t)];
+      }
+      for (double& c : coefficients) c /= sum;
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      taps.index.push_back(std::clamp<int64_t>(first + t, 0, r.in - 1));
+      taps.weight.push_back(coefficients[static_cast<std::size_t>(t)]);
+    }
+  }
+  return all;
+}
+
+template <class T>
+T from_double(double v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(v);
+  } else {
+    // Integers round half to even and saturate (a float-to-int conversion out of range is UB).
+    if (std::isnan(v)) return T(0);
+    double r = std::nearbyint(v);
+    if (r <= static_cast<double>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+    if (r >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    return static_cast<T>(r);
+  }
+}
+
+// Separable: one axis at a time, the last first (the order of ONNX's reference), in float64.
+void resize_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Tensor& input = in[0];
+  std::vector<ResizeAxis> axes = resize_axes(input.shape(), attrs);
+  for (const ResizeAxis& r : axes)
+    if (r.in == 0 && r.out > 0)
+      throw Error(ErrorKind::shape, "resize: cannot resize an axis of size 0 to " + std::to_string(r.out));
+  double extrapolation = attr_number(attrs, "extrapolation_value");
+  Tensor wide = input.cast(DType::float64);
+  std::vector<double> current(wide.data_as<double>(), wide.data_as<double>() + wide.numel());
+  Shape shape = input.shape();
+  for (std::size_t axis = shape.size(); axis-- > 0;) {
+    const ResizeAxis& r = axes[axis];
+    std::vector<Taps> taps = resize_taps(r, attrs);
+    int64_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+    std::vector<double> next(static_cast<std::size_t>(outer * r.out * inner));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t x = 0; x < r.out; ++x) {
+        const Taps& t = taps[static_cast<std::size_t>(x)];
+        double* y = next.data() + (o * r.out + x) * inner;
+        if (t.outside) {
+          std::fill_n(y, inner, extrapolation);
+          continue;
+        }
+        for (int64_t i = 0; i < inner; ++i) {
+          double sum = 0;
+          for (std::size_t k = 0; k < t.index.size(); ++k)
+            sum += t.weight[k] * current[static_cast<std::size_t>((o * r.in + t.index[k]) * inner + i)];
+          y[i] = sum;
+        }
+      }
+    current = std::move(next);
+    shape[axis] = r.out;
+  }
+  dispatch_arithmetic("resize", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.mutable_data_as<T>();
+    for (std::size_t e = 0; e < current.size(); ++e) y[e] = from_double<T>(current[e]);
+  });
+}
+
+// --- top_k: indices along the axis ordered by value (largest or smallest first), ties by index.
+void top_k_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, bool want_indices) {
+  const Shape& s = in[0].shape();
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+  int64_t k = attr_int(attrs, "k");
+  if (k > s[axis])
+    throw Error(ErrorKind::shape, "top_k: k " + std::to_string(k) + " is larger than axis " + std::to_string(axis) +
+                                      " of size " + std::to_string(s[axis]));
+  bool largest = attr_bool(attrs, "largest");
+  int64_t outer = product(s, 0, axis), n = s[axis], inner = product(s, axis + 1, s.size());
+  dispatch_arithmetic(want_indices ? "top_k_indices" : "top_k_values", in[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    std::vector<int64_t> order(static_cast<std::size_t>(n));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t j) { return x[(o * n + j) * inner + i]; };
+        std::iota(order.begin(), order.end(), 0);
+        // NaN counts as larger than every number (numpy's sort order).
+        auto before = [&](int64_t p, int64_t q) {
+          T a = at(p), b = at(q);
+          bool a_nan = a != a, b_nan = b != b;
+          if (a_nan || b_nan) {
+            if (a_nan == b_nan) return p < q;
+            return largest ? a_nan : b_nan;
+          }
+          if (a != b) return largest ? a > b : a < b;
+          return p < q;
+        };
+        std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+        for (int64_t j = 0; j < k; ++j) {
+          int64_t e = (o * k + j) * inner + i;
+          if (want_indices) out.mutable_data_as<int64_t>()[e] = order[static_cast<std::size_t>(j)];
+          else out.mutable_data_as<T>()[e] = at(order[static_cast<std::size_t>(j)]);
+        }
+      }
+  });
+}
+
+}  // namespace
+
+void register_reference_indexing_kernels(OpRegistry& registry) {
+  registry.add_kernel("gather_elements", kReferenceBackend, gather_elements_kernel);
+  registry.add_kernel("scatter_elements", kReferenceBackend, scatter_elements_kernel);
+  registry.add_kernel("gather_nd", kReferenceBackend, gather_nd_kernel);
+  registry.add_kernel("scatter_nd", kReferenceBackend, scatter_nd_kernel);
+  registry.add_kernel("one_hot", kReferenceBackend, one_hot_kernel);
+  registry.add_kernel("trilu", kReferenceBackend, trilu_kernel);
+  registry.add_kernel("cumsum", kReferenceBackend, cumsum_kernel);
+  registry.add_kernel("resize", kReferenceBackend, resize_kernel);
+  registry.add_kernel("top_k_values", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) { top_k_kernel(in, attrs, out, false); });
+  registry.add_kernel("top_k_indices", kReferenceBackend,
+                      [](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) { top_k_kernel(in, attrs, out, true); });
+}
+
+}  // namespace mithril

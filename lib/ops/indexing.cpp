@@ -1,0 +1,398 @@
+// Indexing operators for ONNX models: gather_elements, scatter_elements, gather_nd, scatter_nd,
+// one_hot, trilu, cumsum, resize, top_k_values / top_k_indices; plus the helpers of indexing.h.
+// Index values are data: inference checks their dtype and the shapes, the kernels check every
+// index against its axis.
+#include "ops/indexing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+#include "ops/families.h"
+#include "ops/shape_inference.h"
+
+namespace mithril {
+
+SliceAxis slice_axis(int64_t size, int64_t start, int64_t end, int64_t step) {
+  if (start < 0) start = start < -size ? -1 : start + size;  // stays below 0: clamped next
+  if (end < 0) end = end < -size ? -1 : end + size;
+  SliceAxis result;
+  result.step = step;
+  if (size == 0) return result;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, size);
+    end = std::clamp<int64_t>(end, 0, size);
+    result.count = end > start ? (end - start - 1) / step + 1 : 0;
+  } else {
+    start = std::clamp<int64_t>(start, 0, size - 1);
+    end = std::clamp<int64_t>(end, -1, size - 1);
+    // -(step) may overflow for INT64_MIN: compute with the distance, which is at most size.
+    uint64_t magnitude = static_cast<uint64_t>(-(step + 1)) + 1;
+    result.count = start > end ? static_cast<int64_t>((static_cast<uint64_t>(start - end) - 1) / magnitude + 1) : 0;
+  }
+  result.start = start;
+  if (result.count == 0) result.start = 0;
+  return result;
+}
+
+SliceSpec slice_spec(const Attributes& attrs, int64_t rank) {
+  SliceSpec spec;
+  spec.starts = attr_ints(attrs, "starts");
+  spec.ends = attr_ints(attrs, "ends");
+  if (spec.starts.size() != spec.ends.size())
+    throw Error(ErrorKind::shape, "slice: starts " + ints_str(spec.starts) + " and ends " + ints_str(spec.ends) +
+                                      " differ in length");
+  std::size_t n = spec.starts.size();
+  if (attr_is_null(attrs, "axes")) {
+    if (static_cast<int64_t>(n) > rank)
+      throw Error(ErrorKind::shape, "slice: " + std::to_string(n) + " starts for an input of rank " + std::to_string(rank));
+    for (std::size_t a = 0; a < n; ++a) spec.axes.push_back(static_cast<int64_t>(a));
+  } else {
+    std::vector<int64_t> axes = attr_ints(attrs, "axes");
+    if (axes.size() != n)
+      throw Error(ErrorKind::shape, "slice: axes " + ints_str(axes) + " and starts " + ints_str(spec.starts) +
+                                        " differ in length");
+    try {
+      spec.axes = normalize_axes(axes, rank);
+    } catch (const Error& e) {
+      throw Error(ErrorKind::shape, "slice: " + std::string(e.what()));
+    }
+  }
+  if (attr_is_null(attrs, "steps")) {
+    spec.steps.assign(n, 1);
+  } else {
+    spec.steps = attr_ints(attrs, "steps");
+    if (spec.steps.size() != n)
+      throw Error(ErrorKind::shape, "slice: steps " + ints_str(spec.steps) + " and starts " + ints_str(spec.starts) +
+                                        " differ in length");
+    for (int64_t s : spec.steps)
+      if (s == 0) throw Error(ErrorKind::shape, "slice: a step is 0 in steps " + ints_str(spec.steps));
+  }
+  return spec;
+}
+
+namespace {
+
+const char* const kResizeModes[] = {"nearest", "linear", "cubic"};
+const char* const kCoordinateModes[] = {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
+                                        "tf_crop_and_resize", "tf_half_pixel_for_nn"};
+const char* const kNearestModes[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+
+template <std::size_t N>
+void require_one_of(const std::string& op, const char* attr, const std::string& value, const char* const (&names)[N]) {
+  std::string list;
+  for (const char* name : names) {
+    if (value == name) return;
+    list += (list.empty() ? "" : ", ") + std::string(name);
+  }
+  throw Error(ErrorKind::shape, op + ": " + attr + " \"" + value + "\" is not one of " + list);
+}
+
+}  // namespace
+
+std::vector<ResizeAxis> resize_axes(const Shape& input, const Attributes& attrs) {
+  std::vector<int64_t> sizes = attr_ints(attrs, "sizes");
+  std::vector<double> scales = attr_numbers(attrs, "scales");
+  std::vector<double> roi = attr_numbers(attrs, "roi");
+  std::size_t rank = input.size();
+  if (sizes.size() != rank)
+    throw Error(ErrorKind::shape, "resize: sizes " + ints_str(sizes) + " must have one entry per axis of " + shape_str(input));
+  if (!scales.empty() && scales.size() != rank)
+    throw Error(ErrorKind::shape, "resize: scales has " + std::to_string(scales.size()) + " entries for an input of rank " +
+                                      std::to_string(rank));
+  if (!roi.empty() && roi.size() != 2 * rank)
+    throw Error(ErrorKind::shape, "resize: roi has " + std::to_string(roi.size()) + " entries, expected 2 per axis (" +
+                                      std::to_string(2 * rank) + ")");
+  std::vector<ResizeAxis> axes(rank);
+  for (std::size_t a = 0; a < rank; ++a) {
+    ResizeAxis& r = axes[a];
+    r.in = input[a];
+    if (sizes[a] < -1) throw Error(ErrorKind::shape, "resize: negative size in sizes " + ints_str(sizes));
+    r.out = sizes[a] == -1 ? r.in : sizes[a];
+    if (!scales.empty()) {
+      if (!(scales[a] > 0)) throw Error(ErrorKind::shape, "resize: scales must be positive, got " + attr_str(scales));
+      r.scale = scales[a];
+    } else {
+      r.scale = r.in > 0 ? static_cast<double>(r.out) / static_cast<double>(r.in) : 1.0;
+    }
+    r.output_width = r.scale * static_cast<double>(r.in);
+    if (!roi.empty()) {
+      r.roi_start = roi[a];
+      r.roi_end = roi[a + rank];
+    }
+  }
+  return axes;
+}
+
+// ONNX's reference (onnx/backend/test/case/node/resize.py) written out per mode.
+double resize_source_coordinate(const ResizeAxis& r, const std::string& mode, int64_t x_index) {
+  double x = static_cast<double>(x_index);
+  double in = static_cast<double>(r.in);
+  if (mode == "align_corners") return r.output_width == 1 ? 0.0 : x * (in - 1) / (r.output_width - 1);
+  if (mode == "asymmetric") return x / r.scale;
+  if (mode == "pytorch_half_pixel") return r.output_width == 1 ? -0.5 : (x + 0.5) / r.scale - 0.5;
+  if (mode == "tf_half_pixel_for_nn") return (x + 0.5) / r.scale;  // opset 11 only
+  if (mode == "tf_crop_and_resize") {
+    double span = r.roi_end - r.roi_start;
+    double coordinate = r.output_width == 1 ? span * (in - 1) / 2 : x * span * (in - 1) / (r.output_width - 1);
+    return coordinate + r.roi_start * (in - 1);
+  }
+  return (x + 0.5) / r.scale - 0.5;  // half_pixel
+}
+
+namespace {
+
+void require_indices(const std::string& op, DType dtype) {
+  if (dtype != DType::int32 && dtype != DType::int64)
+    throw Error(ErrorKind::shape, op + ": indices must be int32 or int64, got " + std::string(dtype_name(dtype)));
+}
+
+// For the axes (other than `skip`) of same-rank indices and data: indices may not be longer.
+void require_within(const std::string& op, const SymShape& indices, const SymShape& data, int64_t skip) {
+  for (std::size_t a = 0; a < data.size(); ++a)
+    if (static_cast<int64_t>(a) != skip && indices[a].is_known() && data[a].is_known() && indices[a].size > data[a].size)
+      throw Error(ErrorKind::shape, op + ": indices " + shape_str(indices) + " are longer than the input " +
+                                        shape_str(data) + " in axis " + std::to_string(a));
+}
+
+void check_reduction(const std::string& op, const Attributes& attrs, DType dtype) {
+  const std::string& reduction = attr_string(attrs, "reduction");
+  const char* const names[] = {"none", "add", "mul", "max", "min"};
+  require_one_of(op, "reduction", reduction, names);
+  if (reduction != "none" && dtype == DType::bool_)
+    throw Error(ErrorKind::shape, op + ": reduction \"" + reduction + "\" needs a numeric input, got bool");
+}
+
+ValueInfo infer_gather_elements(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_indices("gather_elements", in[1].dtype);
+  const SymShape &data = in[0].shape, &indices = in[1].shape;
+  if (data.empty()) throw Error(ErrorKind::shape, "gather_elements: cannot index a 0-d value");
+  if (indices.size() != data.size())
+    throw Error(ErrorKind::shape, "gather_elements: indices " + shape_str(indices) + " and input " + shape_str(data) +
+                                      " differ in rank");
+  int64_t axis = normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(data.size()));
+  require_within("gather_elements", indices, data, axis);
+  return ValueInfo{in[0].dtype, indices};
+}
+
+ValueInfo infer_scatter_elements(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_indices("scatter_elements", in[1].dtype);
+  require_same_dtype(in[0].dtype, in[2].dtype);
+  check_reduction("scatter_elements", attrs, in[0].dtype);
+  const SymShape &data = in[0].shape, &indices = in[1].shape, &updates = in[2].shape;
+  if (data.empty()) throw Error(ErrorKind::shape, "scatter_elements: cannot index a 0-d value");
+  if (indices.size() != data.size() || updates.size() != data.size())
+    throw Error(ErrorKind::shape, "scatter_elements: input " + shape_str(data) + ", indices " + shape_str(indices) +
+                                      " and updates " + shape_str(updates) + " differ in rank");
+  for (std::size_t a = 0; a < indices.size(); ++a)
+    if (!unify_dim(indices[a], updates[a]))
+      throw Error(ErrorKind::shape, "scatter_elements: indices " + shape_str(indices) + " and updates " +
+                                        shape_str(updates) + " differ");
+  int64_t axis = normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(data.size()));
+  require_within("scatter_elements", indices, data, axis);
+  return in[0];
+}
+
+// The index depth k = indices.shape[-1] of gather_nd / scatter_nd, checked against the input.
+int64_t nd_depth(const std::string& op, const SymShape& data, const SymShape& indices, int64_t batch_dims) {
+  if (indices.empty()) throw Error(ErrorKind::shape, op + ": indices must have at least one axis");
+  if (!indices.back().is_known())
+    throw Error(ErrorKind::shape, op + ": the last axis of indices " + shape_str(indices) + " must have a known size");
+  int64_t k = indices.back().size;
+  auto rank = static_cast<int64_t>(data.size());
+  if (batch_dims < 0 || batch_dims >= static_cast<int64_t>(indices.size()) || batch_dims > rank)
+    throw Error(ErrorKind::shape, op + ": batch_dims " + std::to_string(batch_dims) + " does not fit input " +
+                                      shape_str(data) + " and indices " + shape_str(indices));
+  if (k < 1 || k > rank - batch_dims)
+    throw Error(ErrorKind::shape, op + ": indices " + shape_str(indices) + " address " + std::to_string(k) +
+                                      " axes of input " + shape_str(data) + " (at most " +
+                                      std::to_string(rank - batch_dims) + ")");
+  for (std::size_t a = 0; a < static_cast<std::size_t>(batch_dims); ++a)
+    if (!unify_dim(data[a], indices[a]))
+      throw Error(ErrorKind::shape, op + ": input " + shape_str(data) + " and indices " + shape_str(indices) +
+                                        " differ in batch axis " + std::to_string(a));
+  return k;
+}
+
+ValueInfo infer_gather_nd(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_indices("gather_nd", in[1].dtype);
+  const SymShape &data = in[0].shape, &indices = in[1].shape;
+  int64_t b = attr_int(attrs, "batch_dims");
+  int64_t k = nd_depth("gather_nd", data, indices, b);
+  SymShape out(indices.begin(), indices.end() - 1);
+  out.insert(out.end(), data.begin() + b + k, data.end());
+  return ValueInfo{in[0].dtype, out};
+}
+
+ValueInfo infer_scatter_nd(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_indices("scatter_nd", in[1].dtype);
+  require_same_dtype(in[0].dtype, in[2].dtype);
+  check_reduction("scatter_nd", attrs, in[0].dtype);
+  const SymShape &data = in[0].shape, &indices = in[1].shape, &updates = in[2].shape;
+  int64_t k = nd_depth("scatter_nd", data, indices, 0);
+  SymShape expected(indices.begin(), indices.end() - 1);
+  expected.insert(expected.end(), data.begin() + k, data.end());
+  bool agree = expected.size() == updates.size();
+  for (std::size_t a = 0; agree && a < updates.size(); ++a) agree = unify_dim(expected[a], updates[a]).has_value();
+  if (!agree)
+    throw Error(ErrorKind::shape, "scatter_nd: updates " + shape_str(updates) + " must be " + shape_str(expected) +
+                                      " for input " + shape_str(data) + " and indices " + shape_str(indices));
+  return in[0];
+}
+
+ValueInfo infer_one_hot(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_numeric("one_hot", in[0].dtype);
+  const SymShape& values = in[1].shape;
+  if (values.size() != 1 || (values[0].is_known() && values[0].size != 2))
+    throw Error(ErrorKind::shape, "one_hot: values must be [2] (off, on), got " + shape_str(values));
+  int64_t depth = attr_int(attrs, "depth");
+  if (depth < 1) throw Error(ErrorKind::shape, "one_hot: depth " + std::to_string(depth) + " is not positive");
+  SymShape out = in[0].shape;
+  int64_t axis = normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(out.size()) + 1);
+  out.insert(out.begin() + axis, Dim::known(depth));
+  return ValueInfo{in[1].dtype, out};
+}
+
+ValueInfo infer_trilu(const std::vector<ValueInfo>& in, const Attributes&) {
+  if (in[0].shape.size() < 2)
+    throw Error(ErrorKind::shape, "trilu: input must have at least 2 axes, got " + shape_str(in[0].shape));
+  return in[0];
+}
+
+ValueInfo infer_cumsum(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_numeric("cumsum", in[0].dtype);
+  if (in[0].shape.empty()) throw Error(ErrorKind::shape, "cumsum: input must have at least one axis");
+  normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(in[0].shape.size()));
+  return in[0];
+}
+
+ValueInfo infer_resize(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_numeric("resize", in[0].dtype);
+  require_one_of("resize", "mode", attr_string(attrs, "mode"), kResizeModes);
+  require_one_of("resize", "coordinate_transformation_mode", attr_string(attrs, "coordinate_transformation_mode"),
+                 kCoordinateModes);
+  require_one_of("resize", "nearest_mode", attr_string(attrs, "nearest_mode"), kNearestModes);
+  const SymShape& input = in[0].shape;
+  // Checks the attributes on a stand-in shape; unknown dimensions stay unknown unless sizes says -1.
+  Shape stand_in;
+  for (const Dim& d : input) stand_in.push_back(d.is_known() ? d.size : 1);
+  std::vector<ResizeAxis> axes = resize_axes(stand_in, attrs);
+  std::vector<double> scales = attr_numbers(attrs, "scales");
+  SymShape out;
+  for (std::size_t a = 0; a < input.size(); ++a) {
+    if (attr_ints(attrs, "sizes")[a] == -1) {
+      if (!scales.empty() && scales[a] != 1.0)
+        throw Error(ErrorKind::shape, "resize: sizes -1 keeps axis " + std::to_string(a) + ", but its scale is " +
+                                          attr_str(scales[a]));
+      out.push_back(input[a]);
+    } else {
+      out.push_back(Dim::known(axes[a].out));
+    }
+  }
+  return ValueInfo{in[0].dtype, out};
+}
+
+ValueInfo infer_top_k(const std::vector<ValueInfo>& in, const Attributes& attrs, bool indices) {
+  const char* op = indices ? "top_k_indices" : "top_k_values";
+  require_numeric(op, in[0].dtype);
+  SymShape out = in[0].shape;
+  if (out.empty()) throw Error(ErrorKind::shape, std::string(op) + ": input must have at least one axis");
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(out.size())));
+  int64_t k = attr_int(attrs, "k");
+  if (k < 0 || (out[axis].is_known() && k > out[axis].size))
+    throw Error(ErrorKind::shape, std::string(op) + ": k " + std::to_string(k) + " is not in 0.." +
+                                      (out[axis].is_known() ? std::to_string(out[axis].size) : "size") + " for axis " +
+                                      std::to_string(axis) + " of " + shape_str(out));
+  out[axis] = Dim::known(k);
+  return ValueInfo{indices ? DType::int64 : in[0].dtype, out};
+}
+
+std::vector<AttrSpec> top_k_attributes() {
+  return {{"k", AttrType::integer, std::nullopt},
+          {"axis", AttrType::integer, AttrValue{int64_t{-1}}},
+          {"largest", AttrType::boolean, AttrValue{true}},
+          {"sorted", AttrType::boolean, AttrValue{true}}};
+}
+
+}  // namespace
+
+void register_indexing_ops(OpRegistry& registry) {
+  registry.add(builtin_schema(
+      "gather_elements",
+      "ONNX GatherElements: output[i][j][k] = input[indices[i][j][k]][j][k] for axis 0 (likewise for other axes). "
+      "indices (int32/int64, negative counts from the end) have the input's rank and are no longer in the other "
+      "axes; the output has the indices' shape.",
+      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}}}, infer_gather_elements));
+  registry.add(builtin_schema(
+      "scatter_elements",
+      "ONNX ScatterElements: a copy of input where, for every position p of indices, the element at p with axis "
+      "`axis` replaced by indices[p] gets updates[p] (reduction \"none\") or combined with it (\"add\", \"mul\", "
+      "\"max\", \"min\"); repeated indices apply in order.",
+      {{"input"}, {"indices"}, {"updates"}},
+      {{"axis", AttrType::integer, AttrValue{int64_t{0}}}, {"reduction", AttrType::string, AttrValue{std::string("none")}}},
+      infer_scatter_elements));
+  registry.add(builtin_schema(
+      "gather_nd",
+      "ONNX GatherND: each row of the last axis of indices (k entries) addresses input[batch..., i0, ..., ik-1] after "
+      "`batch_dims` leading axes shared by input and indices; output indices.shape[:-1] + input.shape[batch_dims+k:].",
+      {{"input"}, {"indices"}}, {{"batch_dims", AttrType::integer, AttrValue{int64_t{0}}}}, infer_gather_nd));
+  registry.add(builtin_schema(
+      "scatter_nd",
+      "ONNX ScatterND: a copy of input where the slice addressed by each row of indices' last axis gets the matching "
+      "slice of updates (reduction \"none\"), or is combined with it (\"add\", \"mul\", \"max\", \"min\").",
+      {{"input"}, {"indices"}, {"updates"}},
+      {{"reduction", AttrType::string, AttrValue{std::string("none")}}}, infer_scatter_nd));
+  registry.add(builtin_schema(
+      "one_hot",
+      "ONNX OneHot: a new axis of size `depth` at `axis` (-1 = last) holding values[1] where it equals the index "
+      "(negative indices count from depth; out-of-range ones give a row of values[0]) and values[0] elsewhere. "
+      "Floating indices are truncated; the output has values' dtype.",
+      {{"indices"}, {"values"}},
+      {{"depth", AttrType::integer, std::nullopt}, {"axis", AttrType::integer, AttrValue{int64_t{-1}}}}, infer_one_hot));
+  registry.add(builtin_schema(
+      "trilu",
+      "ONNX Trilu / numpy.triu, numpy.tril over the last two axes: upper keeps j - i >= k, lower keeps j - i <= k; "
+      "the rest is zero.",
+      {{"input"}}, {{"upper", AttrType::boolean, AttrValue{true}}, {"k", AttrType::integer, AttrValue{int64_t{0}}}},
+      infer_trilu));
+  registry.add(builtin_schema(
+      "cumsum",
+      "ONNX CumSum along `axis`: exclusive leaves each element out of its own sum (the first is 0), reverse sums "
+      "from the end.",
+      {{"input"}},
+      {{"axis", AttrType::integer, std::nullopt},
+       {"exclusive", AttrType::boolean, AttrValue{false}},
+       {"reverse", AttrType::boolean, AttrValue{false}}},
+      infer_cumsum));
+  registry.add(builtin_schema(
+      "resize",
+      "ONNX Resize (opset 11-18 without antialias) to the full output shape `sizes` (-1 keeps an axis). The "
+      "coordinate mapping uses `scales` when given (non-empty; ONNX's scales input), else sizes / input size. mode "
+      "nearest | linear | cubic (separable over every axis), coordinate_transformation_mode half_pixel | asymmetric "
+      "| align_corners | pytorch_half_pixel | tf_crop_and_resize (with `roi` = [starts..., ends...], outside points "
+      "get extrapolation_value) | tf_half_pixel_for_nn (opset 11), nearest_mode round_prefer_floor | round_prefer_ceil | floor | ceil, cubic_coeff_a, "
+      "exclude_outside. Computed in float64; integers truncated back.",
+      {{"input"}},
+      {{"sizes", AttrType::int_list, std::nullopt},
+       {"scales", AttrType::number_list, AttrValue{std::vector<double>{}}},
+       {"roi", AttrType::number_list, AttrValue{std::vector<double>{}}},
+       {"mode", AttrType::string, AttrValue{std::string("nearest")}},
+       {"coordinate_transformation_mode", AttrType::string, AttrValue{std::string("half_pixel")}},
+       {"nearest_mode", AttrType::string, AttrValue{std::string("round_prefer_floor")}},
+       {"cubic_coeff_a", AttrType::number, AttrValue{-0.75}},
+       {"exclude_outside", AttrType::boolean, AttrValue{false}},
+       {"extrapolation_value", AttrType::number, AttrValue{0.0}}},
+      infer_resize));
+  registry.add(builtin_schema(
+      "top_k_values",
+      "ONNX TopK's first output: the k largest (largest true) or smallest elements along `axis`, in order; equal "
+      "values keep their input order. sorted false gives the same order.",
+      {{"input"}}, top_k_attributes(), [](const auto& in, const auto& attrs) { return infer_top_k(in, attrs, false); }));
+  registry.add(builtin_schema(
+      "top_k_indices",
+      "ONNX TopK's second output: the int64 positions along `axis` of top_k_values' elements.", {{"input"}},
+      top_k_attributes(), [](const auto& in, const auto& attrs) { return infer_top_k(in, attrs, true); }));
+}
+
+}  // namespace mithril
