@@ -101,7 +101,7 @@ TEST_CASE("export: the zoo linear model is MatMul + Add with its parameters as i
   CHECK(m.producer_name() == "mithril-cpp");
 }
 
-TEST_CASE("export: named symbolic dims become dim_param; submodels are inlined under dotted names") {
+TEST_CASE("export: named symbolic dims become dim_param, and submodels are inlined under dotted names") {
   std::shared_ptr<Model> model = zoo_model("cnn", {{"channels", "1,2"}, {"size", "4"}, {"hidden", "3"}, {"classes", "2"}});
   NamedTensors params;
   for (const ParameterPath& p : model->parameter_paths()) params.emplace_back(p.path, counting(DType::float32, to_shape(p.info.shape)));
@@ -140,7 +140,7 @@ TEST_CASE("export: a model file's function operators are expanded into their bod
   for (const auto& n : m.graph().node()) CHECK(n.domain().empty());
 }
 
-TEST_CASE("export: reductions take axes as an attribute before opset 18 and as an input from 18; ReduceSum always as an input") {
+TEST_CASE("export: reductions take axes as an attribute before opset 18 and as an input from 18, ReduceSum always as an input") {
   std::shared_ptr<Model> mean = one_node("mean", {{"axes", AttrValue{std::vector<int64_t>{1}}}});
   for (int opset : {13, 17}) {
     OnnxExportOptions o;
@@ -221,7 +221,7 @@ TEST_CASE("export: compositions for operators ONNX lacks") {
                              reinterpret_cast<const int64_t*>(target.raw_data().data()) + 2} == std::vector<int64_t>{0, 12});
 }
 
-TEST_CASE("export: constants are initializers under their names; conv padding is reordered to ONNX's begins-then-ends") {
+TEST_CASE("export: constants are initializers under their names, and conv padding is reordered to ONNX's begins-then-ends") {
   auto model = std::make_shared<Model>("c");
   Value x = model->input("x", {Dim::known(1), Dim::known(2), Dim::known(5), Dim::known(5)});
   Value w = model->constant("w", counting(DType::float32, {3, 2, 3, 3}));
