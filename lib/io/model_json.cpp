@@ -183,7 +183,7 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
       for (const auto& [name, value] : step.attributes) {
         auto spec = std::find_if(step.op->attributes.begin(), step.op->attributes.end(),
                                  [&, &name = name](const AttrSpec& s) { return s.name == name; });
-        bool omitted = spec != step.op->attributes.end() && spec->omitted_when_default && spec->default_value &&
+        bool omitted = spec != step.op->attributes.end() && !spec->written_when_default && spec->default_value &&
                        *spec->default_value == value;
         if (!omitted) written.emplace(name, value);
       }

@@ -1,6 +1,7 @@
 // The lowering of every built-in operator to ONNX operators (opsets 13 to 18). Operators ONNX has
 // map one to one; the others are compositions that compute what our reference kernels compute,
 // in the same order where that matters for rounding.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -148,7 +149,15 @@ std::string variance(G& g, const N& n) {
   std::string mean = g.reduce("ReduceMean", x, axes, true);
   std::string d = g.node("Sub", {x, mean});
   std::string sq = g.node("Mul", {d, d});
-  std::string count = g.node("Div", {g.cast(g.node("Size", {x}), t), g.cast(g.node("Size", {mean}), t)});
+  // n: a constant when the reduced sizes are known, else Size(x) / Size(mean).
+  int64_t known_count = 1;
+  const SymShape& in = n.input_infos[0].shape;
+  for (std::size_t i = 0; i < in.size() && known_count >= 0; ++i) {
+    bool reduced = !axes || std::find(axes->begin(), axes->end(), static_cast<int64_t>(i)) != axes->end();
+    if (reduced) known_count = in[i].is_known() ? known_count * in[i].size : -1;
+  }
+  std::string count = known_count >= 0 ? num(g, t, static_cast<double>(known_count))
+                                       : g.node("Div", {g.cast(g.node("Size", {x}), t), g.cast(g.node("Size", {mean}), t)});
   std::string denom = g.node("Max", {g.node("Sub", {count, num(g, t, attr_number(n.attrs, "correction"))}), num(g, t, 0)});
   return g.node("Div", {g.reduce("ReduceSum", sq, axes, keepdims), denom});
 }
@@ -171,18 +180,35 @@ std::string concat(G& g, const N& n) {
   return g.node("Concat", n.inputs, {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n)))});
 }
 
-// The output's shape as a 1-D int64 value: a constant when every dim is known, else the
-// leading and trailing parts from Shape(x) and -1 where the merged axis goes.
+// A literal target where it can be one: known sizes, 0 (copy) for unknown leading dims (same
+// index in input and output), -1 for one other unknown dim; else the parts from Shape(x).
 std::string flatten(G& g, const N& n) {
   const SymShape& in = n.input_infos[0].shape;
   const SymShape& out = n.output.shape;
-  if (is_concrete(out)) return g.reshape(n.inputs[0], g.ints(to_shape(out)));
   int64_t rank = static_cast<int64_t>(in.size());
+  if (rank == 0) return g.reshape(n.inputs[0], g.ints({1}));
   int64_t start = normalize_axis(attr_int(n.attrs, "start_dim"), rank);
   int64_t end = normalize_axis(attr_int(n.attrs, "end_dim"), rank);
-  std::string target = g.node("Concat", {g.dims(n.inputs[0], in, 0, start), g.ints({-1}), g.dims(n.inputs[0], in, end + 1, rank)},
-                              {o_int("axis", 0)});
-  return g.reshape(n.inputs[0], target);
+  std::vector<int64_t> target;
+  bool literal = true, inferred = false;
+  for (std::size_t i = 0; i < out.size() && literal; ++i) {
+    const Dim& d = out[i];
+    if (d.is_known()) {
+      literal = d.size != 0;  // a literal 0 would mean 'copy'
+      target.push_back(d.size);
+    } else if (static_cast<int64_t>(i) < start || (static_cast<int64_t>(i) > start && end == start)) {
+      target.push_back(0);  // same index in the input
+    } else if (!inferred) {
+      inferred = true;
+      target.push_back(-1);
+    } else {
+      literal = false;
+    }
+  }
+  if (literal) return g.reshape(n.inputs[0], g.ints(target));
+  std::string dynamic = g.node("Concat", {g.dims(n.inputs[0], in, 0, start), g.ints({-1}), g.dims(n.inputs[0], in, end + 1, rank)},
+                               {o_int("axis", 0)});
+  return g.reshape(n.inputs[0], dynamic);
 }
 
 // --- nn ---
@@ -218,17 +244,25 @@ std::string pool_nc(G& g, const N& n, int64_t k, const std::function<std::string
   shape.insert(shape.end(), in.end() - k, in.end());
   std::string y = pool(x, shape);
   const SymShape& out = n.output.shape;
-  std::string target = is_concrete(out) ? g.ints(to_shape(out))
-                                        : g.node("Concat", {g.dims(n.inputs[0], in, 0, rank - k), g.slice(g.node("Shape", {y}), {2}, {2 + k}, {0})},
-                                                 {o_int("axis", 0)});
-  return g.reshape(y, target);
+  std::vector<int64_t> literal;
+  int unknown = 0;
+  for (const Dim& d : out) {
+    literal.push_back(d.is_known() ? d.size : -1);
+    unknown += d.is_known() ? 0 : 1;
+  }
+  bool zero = std::find(literal.begin(), literal.end(), 0) != literal.end();
+  std::string target = unknown <= 1 ? g.ints(literal)
+                                    : g.node("Concat", {g.dims(n.inputs[0], in, 0, rank - k), g.slice(g.node("Shape", {y}), {2}, {2 + k}, {0})},
+                                             {o_int("axis", 0)});
+  return g.reshape(y, target, zero && unknown <= 1);
 }
 
 bool flag(const N& n, const std::string& name) { return n.attrs.count(name) && attr_bool(n.attrs, name); }
 
-// Our max pools pad with zeros (Python Mithril) unless pad_with_neg_inf, ONNX's with -inf: zero
-// padding is concatenated explicitly. (Not a Pad node: onnxruntime 1.31 fuses a zero Pad into the
-// following MaxPool's pads, which changes the result.)
+// Our max pools pad with zeros (Python Mithril) unless pad_with_neg_inf, ONNX's with -inf. With
+// known sizes: ONNX's pads and a constant mask of the windows that reach into the padding, whose
+// maximum takes 0 in too; otherwise zeros concatenated explicitly. (Never a Pad node:
+// onnxruntime 1.31 fuses a zero Pad into the following MaxPool's pads, which changes the result.)
 Lowering max_pool(int64_t k) {
   return [k](G& g, const N& n) {
     return pool_nc(g, n, k, [&](std::string x, SymShape& shape) {
@@ -241,6 +275,44 @@ Lowering max_pool(int64_t k) {
         return g.node("MaxPool", {x}, attrs);
       }
       std::string zero = num(g, n.output.dtype, 0);
+      // Known spatial sizes and padding smaller than the window: ONNX's -inf padding, then 0 joins
+      // the maximum of every window that reaches into the padding (a constant mask).
+      bool maskable = !flag(n, "ceil_mode");
+      std::vector<int64_t> kernel = attr_ints(n.attrs, "kernel_size"), stride = attr_ints(n.attrs, "stride"),
+                           dilation = attr_ints(n.attrs, "dilation");
+      for (int64_t i = 0; i < k; ++i) {
+        std::size_t u = static_cast<std::size_t>(i);
+        maskable = maskable && shape[u + 2].is_known() && padding[2 * u] < kernel[u] && padding[2 * u + 1] < kernel[u];
+      }
+      bool padded = std::any_of(padding.begin(), padding.end(), [](int64_t p) { return p != 0; });
+      if (maskable && padded) {
+        Shape out_sizes;
+        std::vector<std::vector<bool>> touches(static_cast<std::size_t>(k));
+        for (int64_t i = 0; i < k; ++i) {
+          std::size_t u = static_cast<std::size_t>(i);
+          int64_t size = shape[u + 2].size, before = padding[2 * u], after = padding[2 * u + 1];
+          int64_t count = (size + before + after - dilation[u] * (kernel[u] - 1) - 1) / stride[u] + 1;
+          out_sizes.push_back(count);
+          for (int64_t o = 0; o < count; ++o) {
+            int64_t first = o * stride[u] - before, last = first + dilation[u] * (kernel[u] - 1);
+            touches[u].push_back(first < 0 || last > size - 1);
+          }
+        }
+        Tensor mask(DType::bool_, out_sizes);
+        for (int64_t e = 0; e < mask.numel(); ++e) {
+          int64_t rest = e;
+          bool any = false;
+          for (int64_t i = k - 1; i >= 0; --i) {
+            std::size_t u = static_cast<std::size_t>(i);
+            any = any || touches[u][static_cast<std::size_t>(rest % out_sizes[u])];
+            rest /= out_sizes[u];
+          }
+          mask.mutable_data_as<bool>()[e] = any;
+        }
+        attrs.push_back(o_ints("pads", onnx_pads(padding)));
+        std::string y = g.node("MaxPool", {x}, attrs);
+        return g.node("Where", {g.constant(mask), g.node("Max", {y, zero}), y});
+      }
       for (int64_t i = 0; i < k; ++i) {
         int64_t axis = 2 + i;
         int64_t before = padding[static_cast<std::size_t>(2 * i)], after = padding[static_cast<std::size_t>(2 * i + 1)];

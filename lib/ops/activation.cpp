@@ -78,6 +78,11 @@ void register_activation_ops(OpRegistry& registry) {
   add_activation(registry, "shrink", "input - bias where input > lambd, input + bias where input < -lambd, else 0.",
                  {{"bias", AttrType::number, AttrValue{0.0}}, {"lambd", AttrType::number, AttrValue{0.5}}});
   add_activation(registry, "mish", "input * tanh(softplus(input)).");
+  registry.add(builtin_schema(
+      "hardmax",
+      "1 at the first largest element along attribute `axis` (default -1), 0 elsewhere (ONNX Hardmax); NaN counts "
+      "as the largest, as numpy's argmax.",
+      {{"input"}}, {{"axis", AttrType::integer, AttrValue{int64_t{-1}}}}, infer_softmax("hardmax")));
 }
 
 }  // namespace mithril

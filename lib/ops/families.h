@@ -16,7 +16,7 @@ void register_shape_ops(OpRegistry& registry);        ///< reshape, transpose, c
 void register_nn_ops(OpRegistry& registry);           ///< identity, gather, conv1d/2d, max_pool1d/2d, robust_sqrt/log/power
 void register_loss_ops(OpRegistry& registry);         ///< cross_entropy, binary_cross_entropy
 // --- ONNX shape/indexing ops (issue 14)
-void register_indexing_ops(OpRegistry& registry);  ///< gather_elements, scatter_elements, gather_nd, scatter_nd, one_hot, trilu, cumsum, resize, top_k_*
+void register_indexing_ops(OpRegistry& registry);  ///< gather_elements, scatter_elements, gather_nd, scatter_nd, one_hot, trilu, cumsum, resize, einsum, top_k_*
 
 /// A built-in (domain "", version 1) schema without kernels; backends attach those. Its inference
 /// function checks the input count first, so the family's own functions may index inputs freely.

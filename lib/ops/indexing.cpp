@@ -5,7 +5,9 @@
 #include "ops/indexing.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "core/error.h"
@@ -109,11 +111,12 @@ std::vector<ResizeAxis> resize_axes(const Shape& input, const Attributes& attrs)
     ResizeAxis& r = axes[a];
     r.in = input[a];
     if (sizes[a] < -1) throw Error(ErrorKind::shape, "resize: negative size in sizes " + ints_str(sizes));
-    r.out = sizes[a] == -1 ? r.in : sizes[a];
     if (!scales.empty()) {
       if (!(scales[a] > 0)) throw Error(ErrorKind::shape, "resize: scales must be positive, got " + attr_str(scales));
       r.scale = scales[a];
+      r.out = sizes[a] == -1 ? static_cast<int64_t>(std::floor(static_cast<double>(r.in) * r.scale)) : sizes[a];
     } else {
+      r.out = sizes[a] == -1 ? r.in : sizes[a];
       r.scale = r.in > 0 ? static_cast<double>(r.out) / static_cast<double>(r.in) : 1.0;
     }
     r.output_width = r.scale * static_cast<double>(r.in);
@@ -139,6 +142,74 @@ double resize_source_coordinate(const ResizeAxis& r, const std::string& mode, in
     return coordinate + r.roi_start * (in - 1);
   }
   return (x + 0.5) / r.scale - 0.5;  // half_pixel
+}
+
+EinsumSpec parse_einsum(const std::string& equation, const std::vector<int64_t>& ranks) {
+  auto fail = [&](const std::string& what) {
+    throw Error(ErrorKind::shape, "einsum: equation \"" + equation + "\": " + what);
+  };
+  std::string text;
+  for (char ch : equation)
+    if (ch != ' ') text += ch;
+  // "..." becomes one kEllipsis; any other '.' is malformed.
+  auto term_of = [&](const std::string& raw) {
+    std::string term;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      char ch = raw[i];
+      if (ch == '.') {
+        if (raw.compare(i, 3, "...") != 0 || term.find(EinsumSpec::kEllipsis) != std::string::npos)
+          fail("'.' must come as one \"...\" per term");
+        term += EinsumSpec::kEllipsis;
+        i += 2;
+      } else if (std::isalpha(static_cast<unsigned char>(ch))) {
+        term += ch;
+      } else {
+        fail(std::string("unexpected character '") + ch + "'");
+      }
+    }
+    return term;
+  };
+  EinsumSpec spec;
+  std::size_t arrow = text.find("->");
+  std::string left = text.substr(0, arrow);
+  for (std::size_t start = 0;;) {
+    std::size_t comma = left.find(',', start);
+    spec.terms.push_back(term_of(left.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (spec.terms.size() != ranks.size())
+    fail(std::to_string(spec.terms.size()) + " terms for " + std::to_string(ranks.size()) + " inputs");
+  std::map<char, int> counts;
+  for (std::size_t k = 0; k < spec.terms.size(); ++k) {
+    const std::string& term = spec.terms[k];
+    bool ellipsis = term.find(EinsumSpec::kEllipsis) != std::string::npos;
+    auto letters = static_cast<int64_t>(term.size()) - (ellipsis ? 1 : 0);
+    if (letters > ranks[k] || (!ellipsis && letters != ranks[k]))
+      fail("term " + std::to_string(k) + " \"" + term + "\" does not fit an input of rank " + std::to_string(ranks[k]));
+    spec.ellipsis_ranks.push_back(ranks[k] - letters);
+    spec.ellipsis_rank = std::max(spec.ellipsis_rank, ranks[k] - letters);
+    for (char ch : term)
+      if (ch != EinsumSpec::kEllipsis) ++counts[ch];
+  }
+  if (arrow != std::string::npos) {
+    spec.output = term_of(text.substr(arrow + 2));
+    for (char ch : spec.output) {
+      if (ch == EinsumSpec::kEllipsis) continue;
+      if (!counts.count(ch)) fail(std::string("output letter '") + ch + "' is in no input");
+      if (std::count(spec.output.begin(), spec.output.end(), ch) > 1) fail(std::string("output letter '") + ch + "' repeats");
+    }
+    if (spec.ellipsis_rank > 0 && spec.output.find(EinsumSpec::kEllipsis) == std::string::npos)
+      fail("the inputs' \"...\" axes are missing from the output");
+  } else {
+    if (spec.ellipsis_rank > 0) spec.output += EinsumSpec::kEllipsis;
+    std::vector<char> once;
+    for (const auto& [ch, count] : counts)
+      if (count == 1) once.push_back(ch);
+    // numpy's order: upper case before lower case (ASCII), which std::map already gives.
+    spec.output.append(once.begin(), once.end());
+  }
+  return spec;
 }
 
 namespace {
@@ -274,21 +345,18 @@ ValueInfo infer_resize(const std::vector<ValueInfo>& in, const Attributes& attrs
                  kCoordinateModes);
   require_one_of("resize", "nearest_mode", attr_string(attrs, "nearest_mode"), kNearestModes);
   const SymShape& input = in[0].shape;
-  // Checks the attributes on a stand-in shape; unknown dimensions stay unknown unless sizes says -1.
+  // Checks the attributes on a stand-in shape; unknown dimensions stay unknown (or keep their symbol
+  // for sizes -1 at scale 1).
   Shape stand_in;
   for (const Dim& d : input) stand_in.push_back(d.is_known() ? d.size : 1);
   std::vector<ResizeAxis> axes = resize_axes(stand_in, attrs);
   std::vector<double> scales = attr_numbers(attrs, "scales");
   SymShape out;
   for (std::size_t a = 0; a < input.size(); ++a) {
-    if (attr_ints(attrs, "sizes")[a] == -1) {
-      if (!scales.empty() && scales[a] != 1.0)
-        throw Error(ErrorKind::shape, "resize: sizes -1 keeps axis " + std::to_string(a) + ", but its scale is " +
-                                          attr_str(scales[a]));
-      out.push_back(input[a]);
-    } else {
-      out.push_back(Dim::known(axes[a].out));
-    }
+    bool from_input = attr_ints(attrs, "sizes")[a] == -1;
+    if (from_input && (scales.empty() || scales[a] == 1.0)) out.push_back(input[a]);
+    else if (from_input && !input[a].is_known()) out.push_back(Dim::any());  // floor(size * scale) once known
+    else out.push_back(Dim::known(axes[a].out));
   }
   return ValueInfo{in[0].dtype, out};
 }
@@ -306,6 +374,46 @@ ValueInfo infer_top_k(const std::vector<ValueInfo>& in, const Attributes& attrs,
                                       std::to_string(axis) + " of " + shape_str(out));
   out[axis] = Dim::known(k);
   return ValueInfo{indices ? DType::int64 : in[0].dtype, out};
+}
+
+ValueInfo infer_einsum(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  std::vector<int64_t> ranks;
+  for (const ValueInfo& v : in) {
+    require_same_dtype(in[0].dtype, v.dtype);
+    ranks.push_back(static_cast<int64_t>(v.shape.size()));
+  }
+  require_numeric("einsum", in[0].dtype);
+  EinsumSpec spec = parse_einsum(attr_string(attrs, "equation"), ranks);
+  std::map<char, Dim> sizes;
+  std::vector<SymShape> ellipses;
+  for (std::size_t k = 0; k < in.size(); ++k) {
+    const SymShape& shape = in[k].shape;
+    std::size_t axis = 0;
+    for (char ch : spec.terms[k]) {
+      if (ch == EinsumSpec::kEllipsis) {
+        auto n = static_cast<std::size_t>(spec.ellipsis_ranks[k]);
+        ellipses.emplace_back(shape.begin() + static_cast<std::ptrdiff_t>(axis), shape.begin() + static_cast<std::ptrdiff_t>(axis + n));
+        axis += n;
+        continue;
+      }
+      auto [it, fresh] = sizes.emplace(ch, shape[axis]);
+      if (!fresh) {
+        std::optional<Dim> d = unify_dim(it->second, shape[axis]);
+        if (!d)
+          throw Error(ErrorKind::shape, "einsum: letter '" + std::string(1, ch) + "' is " + shape_str(SymShape{it->second}) +
+                                            " in one place and " + shape_str(SymShape{shape[axis]}) + " in another");
+        it->second = *d;
+      }
+      ++axis;
+    }
+  }
+  SymShape ellipsis = broadcast_shapes(ellipses);
+  SymShape out;
+  for (char ch : spec.output) {
+    if (ch == EinsumSpec::kEllipsis) out.insert(out.end(), ellipsis.begin(), ellipsis.end());
+    else out.push_back(sizes.at(ch));
+  }
+  return ValueInfo{in[0].dtype, out};
 }
 
 std::vector<AttrSpec> top_k_attributes() {
@@ -367,8 +475,9 @@ void register_indexing_ops(OpRegistry& registry) {
       infer_cumsum));
   registry.add(builtin_schema(
       "resize",
-      "ONNX Resize (opset 11-18 without antialias) to the full output shape `sizes` (-1 keeps an axis). The "
-      "coordinate mapping uses `scales` when given (non-empty; ONNX's scales input), else sizes / input size. mode "
+      "ONNX Resize (opset 11-18 without antialias) to the full output shape `sizes`, where -1 stands for "
+      "floor(input size * scale) (the input's size without scales: dynamic axes stay dynamic). The coordinate "
+      "mapping uses `scales` when given (non-empty; ONNX's scales input), else sizes / input size. mode "
       "nearest | linear | cubic (separable over every axis), coordinate_transformation_mode half_pixel | asymmetric "
       "| align_corners | pytorch_half_pixel | tf_crop_and_resize (with `roi` = [starts..., ends...], outside points "
       "get extrapolation_value) | tf_half_pixel_for_nn (opset 11), nearest_mode round_prefer_floor | round_prefer_ceil | floor | ceil, cubic_coeff_a, "
@@ -384,6 +493,12 @@ void register_indexing_ops(OpRegistry& registry) {
        {"exclude_outside", AttrType::boolean, AttrValue{false}},
        {"extrapolation_value", AttrType::number, AttrValue{0.0}}},
       infer_resize));
+  registry.add(builtin_schema(
+      "einsum",
+      "numpy.einsum / ONNX Einsum with attribute `equation` (\"ij,jk->ik\"; without \"->\" the output is \"...\" "
+      "then the letters used once, alphabetically): a letter repeated within a term takes the diagonal, letters "
+      "missing from the output are summed over, \"...\" axes broadcast. Inputs share one numeric dtype.",
+      {{"inputs", true}}, {{"equation", AttrType::string, std::nullopt}}, infer_einsum));
   registry.add(builtin_schema(
       "top_k_values",
       "ONNX TopK's first output: the k largest (largest true) or smallest elements along `axis`, in order; equal "

@@ -31,7 +31,8 @@ struct SliceSpec {
 };
 SliceSpec slice_spec(const Attributes& attrs, int64_t rank);
 
-/// resize: the output size of each axis (attribute `sizes`, -1 = the input's size) and the scale
+/// resize: the output size of each axis (attribute `sizes`; -1 = floor(input size * scale), the
+/// input's size without `scales`) and the scale
 /// the coordinate mapping uses (attribute `scales` when given, else output / input size).
 struct ResizeAxis {
   int64_t in = 0;
@@ -46,5 +47,19 @@ std::vector<ResizeAxis> resize_axes(const Shape& input, const Attributes& attrs)
 /// coordinate_transformation_mode (not clamped; tf_crop_and_resize may leave [0, in-1], which
 /// the caller turns into extrapolation_value).
 double resize_source_coordinate(const ResizeAxis& axis, const std::string& mode, int64_t x);
+
+/// einsum's equation for inputs of the given ranks, parsed and checked: each term's subscripts
+/// with kEllipsis standing for its "..." (the axes that term's rank leaves over, broadcast across
+/// the terms), and the output's (explicit after "->"; else "..." then the letters used once, in
+/// alphabetical order, as numpy and ONNX do). Throws Error(shape) "einsum: ..." on a malformed
+/// equation, a term that does not fit its input's rank, or an output letter no input has.
+struct EinsumSpec {
+  static constexpr char kEllipsis = '.';
+  std::vector<std::string> terms;
+  std::string output;
+  std::vector<int64_t> ellipsis_ranks;  ///< per input
+  int64_t ellipsis_rank = 0;            ///< of the broadcast "..." (the largest)
+};
+EinsumSpec parse_einsum(const std::string& equation, const std::vector<int64_t>& ranks);
 
 }  // namespace mithril

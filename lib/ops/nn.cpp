@@ -354,7 +354,7 @@ void register_nn_ops(OpRegistry& registry) {
       "numpy.take(input, indices, axis) / ONNX Gather (axis default 0: input[indices]): output shape "
       "input.shape[:axis] + indices.shape + input.shape[axis+1:]; indices are int32 or int64, negative ones count "
       "from the end, out-of-range ones are an error.",
-      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}, true}}, infer_gather));
+      {{"input"}, {"indices"}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}, false}}, infer_gather));
   const std::string conv_doc =
       " Cross-correlation (no kernel flip) with zero padding; stride, padding (before, after per spatial axis), "
       "dilation and groups as in torch. Input and weight share the dtype; add a bias with `add`.";
@@ -384,8 +384,8 @@ void register_nn_ops(OpRegistry& registry) {
        {"stride", AttrType::int_list, std::nullopt},
        {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0}}},
        {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1}}},
-       {"ceil_mode", AttrType::boolean, AttrValue{false}, true},
-       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, true}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}, false},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, false}},
       infer_pool(1)));
   registry.add(builtin_schema(
       "max_pool2d",
@@ -396,8 +396,8 @@ void register_nn_ops(OpRegistry& registry) {
        {"stride", AttrType::int_list, std::nullopt},
        {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{0, 0, 0, 0}}},
        {"dilation", AttrType::int_list, AttrValue{std::vector<int64_t>{1, 1}}},
-       {"ceil_mode", AttrType::boolean, AttrValue{false}, true},
-       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, true}},
+       {"ceil_mode", AttrType::boolean, AttrValue{false}, false},
+       {"pad_with_neg_inf", AttrType::boolean, AttrValue{false}, false}},
       infer_pool(2)));
   registry.add(builtin_schema(
       "robust_sqrt",

@@ -49,10 +49,10 @@ struct AttrSpec {
   std::string name;
   AttrType type;
   std::optional<AttrValue> default_value;
-  /// Set on an attribute added to an existing operator (gather's axis, for ONNX): model files
-  /// leave it out while it holds its default, so the files of models that do not use it stay
-  /// byte for byte what they were (readers fill the default back in).
-  bool omitted_when_default = false;
+  /// False for an attribute added to an operator after model files used it: writers leave it out
+  /// while it holds its default, so files that do not use it stay byte for byte what they were
+  /// (readers fill the default in).
+  bool written_when_default = true;
 };
 
 /// Computes the output dtype and shape from the inputs' and the (complete, type-checked)

@@ -77,8 +77,16 @@ uint64_t node_work(const NodeSpec& node) {
     const Shape& a = node.inputs[0].shape;
     const Shape& w = node.inputs[1].shape;
     if (node.op->name == "matmul" && !a.empty()) return numel(node.output.shape) * static_cast<uint64_t>(a.back());
-    if ((node.op->name == "conv1d" || node.op->name == "conv2d") && !w.empty())
+    if ((node.op->name == "conv1d" || node.op->name == "conv2d" || node.op->name == "conv3d") && !w.empty())
       return numel(node.output.shape) * (numel(w) / static_cast<uint64_t>(std::max<int64_t>(w[0], 1)));
+    // Each input element meets every weight of its channel.
+    if (node.op->name.starts_with("conv_transpose") && !w.empty())
+      return numel(a) * (numel(w) / static_cast<uint64_t>(std::max<int64_t>(w[0], 1)));
+  }
+  if (node.op->domain.empty() && (node.op->name.starts_with("max_pool") || node.op->name.starts_with("avg_pool"))) {
+    uint64_t window = 1;
+    for (int64_t k : attr_ints(*node.attributes, "kernel_size")) window *= static_cast<uint64_t>(std::max<int64_t>(k, 1));
+    return std::max(elements, numel(node.output.shape) * window);
   }
   return elements;
 }

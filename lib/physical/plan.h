@@ -67,8 +67,8 @@ struct PlanOptions {
   uint64_t min_node_work = 0;     ///< smaller nodes run on reference (see CompileOptions::min_node_work)
 };
 
-/// The work of a node for placement: multiply-adds for matmul and conv, else the elements of its
-/// largest input or output.
+/// The work of a node for placement: multiply-adds for matmul, conv and conv_transpose, output
+/// elements times the window for pools, else the elements of its largest input or output.
 uint64_t node_work(const NodeSpec& node);
 
 class Plan {

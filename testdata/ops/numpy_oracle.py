@@ -492,7 +492,8 @@ def resize_nd(data, scales, x, roi, a):
 
 
 def resize(x, a):
-    sizes = [x.shape[i] if s == -1 else s for i, s in enumerate(a["sizes"])]
+    sizes = [(int(np.floor(x.shape[i] * a["scales"][i])) if a["scales"] else x.shape[i]) if s == -1 else s
+             for i, s in enumerate(a["sizes"])]
     scales = np.array(a["scales"], dtype=np.float64) if a["scales"] else np.array(sizes) / np.array(x.shape)
     roi = np.array(a["roi"], dtype=np.float64) if a["roi"] else None
     out = np.zeros(sizes)
@@ -603,6 +604,11 @@ def compute_onnx_math(op, a, x):
         return (np.isposinf(x[0]) & a["detect_positive"]) | (np.isneginf(x[0]) & a["detect_negative"])
     if op == "log_softmax":
         return log_softmax(x[0], a["axis"])
+    if op == "hardmax":
+        index = np.expand_dims(np.argmax(x[0], axis=a["axis"]), a["axis"])
+        out = np.zeros_like(x[0])
+        np.put_along_axis(out, index, 1, axis=a["axis"])
+        return out
     if op == "argmax":
         return arg_reduction(x[0], a, np.argmax)
     if op == "argmin":
@@ -652,6 +658,8 @@ def compute_onnx_math(op, a, x):
         return cumsum(x[0], a)
     if op == "resize":
         return resize(x[0], a)
+    if op == "einsum":
+        return np.einsum(a["equation"].replace(" ", ""), *x)
     if op in ("top_k_values", "top_k_indices"):
         return top_k(x[0], a, op == "top_k_indices")
     raise ValueError("the oracle does not know operator " + op)

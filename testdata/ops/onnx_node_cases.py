@@ -76,6 +76,8 @@ def map_node(node, values, rank):
     if t in ("DepthToSpace", "SpaceToDepth"):
         op = "depth_to_space" if t == "DepthToSpace" else "space_to_depth"
         return op, {"blocksize": attrs["blocksize"], "mode": attrs.get("mode", "DCR")}, ins[:1]
+    if t == "Einsum":
+        return "einsum", {"equation": attrs["equation"]}, ins
     if t == "TopK":
         return None  # two outputs: mapped per output by the caller
     if t == "Resize":
@@ -98,8 +100,8 @@ def map_node(node, values, rank):
 
 
 def write(out_dir, stem, array):
-    array = np.ascontiguousarray(array)
-    array.tofile(os.path.join(out_dir, stem + ".bin"))
+    array = np.asarray(array)
+    np.ascontiguousarray(array).tofile(os.path.join(out_dir, stem + ".bin"))  # 0-d stays 0-d in "shape"
     return {"file": stem + ".bin", "dtype": array.dtype.name, "shape": list(array.shape)}
 
 
@@ -120,7 +122,7 @@ def main():
         node = nodes[0]
         if node.op_type not in ("Slice", "Gather", "GatherElements", "ScatterElements", "Scatter", "GatherND",
                                 "ScatterND", "Expand", "Tile", "Pad", "Trilu", "CumSum", "OneHot", "DepthToSpace",
-                                "SpaceToDepth", "TopK", "Resize"):
+                                "SpaceToDepth", "TopK", "Resize", "Einsum"):
             continue
         try:
             constants = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node

@@ -121,6 +121,8 @@ std::vector<OpCase> cpu_cases() {
   add("batch_norm", {}, {f32({2, 8, 5, 5}), f32({8}), f32({8}), f32({8}), f32({8}, 0.1, 2)});
   add("batch_norm", {{"epsilon", number(1e-3)}}, {f32({6, 4}), f32({4}), f32({4}), f32({4}), f32({4}, 0.1, 2)});
   add("batch_norm", {}, {f32({2, 3, 4, 5, 6}), f32({3}), f32({3}), f32({3}), f32({3}, 0.1, 2)});
+  add("instance_norm", {}, {f32({2, 8, 9, 9}), f32({8}), f32({8})});
+  add("instance_norm", {{"epsilon", number(1e-3)}}, {f32({3, 4, 50}, 10, 12), f32({4}), f32({4})});
   add("layer_norm", {}, {f32({4, 16, 64}), f32({64}), f32({64})});
   add("layer_norm", {{"axis", AttrValue{int64_t{1}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({1, 5})});  // bias broadcasts: reference
   add("layer_norm", {{"axis", AttrValue{int64_t{-2}}}}, {f32({3, 4, 5}), f32({4, 5}), f32({4, 5})});
@@ -142,6 +144,9 @@ std::vector<OpCase> cpu_cases() {
       {f32({2, 4, 16, 16})});
   add("resize", {{"sizes", ints({1, 3, 9, 8})}, {"nearest_mode", text("round_prefer_ceil")}}, {f32({1, 3, 3, 2})});
   add("resize", {{"sizes", ints({2, 3, 12})}, {"coordinate_transformation_mode", text("pytorch_half_pixel")}}, {f32({2, 3, 4})});
+  add("conv3d", {}, {f32({2, 3, 6, 7, 8}), f32({4, 3, 3, 3, 3})});
+  add("conv3d", {{"stride", ints({2, 1, 2})}, {"padding", ints({1, 1, 0, 1, 2, 0})}, {"dilation", ints({1, 2, 1})}, {"groups", AttrValue{int64_t{2}}}},
+      {f32({1, 4, 7, 8, 9}), f32({6, 2, 3, 2, 3})});
   return c;
 }
 
@@ -380,6 +385,11 @@ TEST_CASE("convolution with fused bias, relu and max-pool matches the unfused re
       {false, {1, 4, 9, 9}, {6, 2, 3, 3}, {1, 6, 1, 1}, {{"groups", AttrValue{int64_t{2}}}},
        {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}}},
       {true, {2, 3, 16}, {5, 3, 3}, {1, 5, 1}, {{"padding", ints({1, 1})}}, {{"kernel_size", ints({2})}, {"stride", ints({2})}}},
+      // The stem of a torchvision ResNet (ONNX MaxPool: padding ignored), and ceil_mode.
+      {false, {1, 3, 32, 32}, {8, 3, 7, 7}, {1, 8, 1, 1}, {{"padding", ints({3, 3, 3, 3})}, {"stride", ints({2, 2})}},
+       {{"kernel_size", ints({3, 3})}, {"stride", ints({2, 2})}, {"padding", ints({1, 1, 1, 1})}, {"pad_with_neg_inf", AttrValue{true}}}},
+      {false, {1, 4, 11, 11}, {4, 4, 3, 3}, {1, 4, 1, 1}, {},
+       {{"kernel_size", ints({2, 2})}, {"stride", ints({2, 2})}, {"ceil_mode", AttrValue{true}}}},
   };
   for (const Geometry& g : cases) {
     INFO((g.one_d ? "conv1d" : "conv2d") << " " << shape_str(g.x));

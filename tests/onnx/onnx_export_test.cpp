@@ -101,7 +101,7 @@ TEST_CASE("export: the zoo linear model is MatMul + Add with its parameters as i
   CHECK(m.producer_name() == "mithril-cpp");
 }
 
-TEST_CASE("export: named symbolic dims become dim_param; submodels are inlined under dotted names") {
+TEST_CASE("export: named symbolic dims become dim_param, and submodels are inlined under dotted names") {
   std::shared_ptr<Model> model = zoo_model("cnn", {{"channels", "1,2"}, {"size", "4"}, {"hidden", "3"}, {"classes", "2"}});
   NamedTensors params;
   for (const ParameterPath& p : model->parameter_paths()) params.emplace_back(p.path, counting(DType::float32, to_shape(p.info.shape)));
@@ -140,7 +140,7 @@ TEST_CASE("export: a model file's function operators are expanded into their bod
   for (const auto& n : m.graph().node()) CHECK(n.domain().empty());
 }
 
-TEST_CASE("export: reductions take axes as an attribute before opset 18 and as an input from 18; ReduceSum always as an input") {
+TEST_CASE("export: reductions take axes as an attribute before opset 18 and as an input from 18, ReduceSum always as an input") {
   std::shared_ptr<Model> mean = one_node("mean", {{"axes", AttrValue{std::vector<int64_t>{1}}}});
   for (int opset : {13, 17}) {
     OnnxExportOptions o;
@@ -194,24 +194,34 @@ TEST_CASE("export: compositions for operators ONNX lacks") {
   std::vector<std::string> softplus = ops_of("softplus", {});
   CHECK(count_of(softplus, "Softplus") == 0);  // max(x,0) + log1p(exp(-|x|)): no overflow
   CHECK(count_of(softplus, "Relu") == 1);
-  // Zero padding for max pools as concatenated zeros, not a Pad node (onnxruntime fuses Pad into MaxPool's -inf pads).
-  std::vector<std::string> pool = ops_of("max_pool2d", {{"kernel_size", AttrValue{std::vector<int64_t>{2, 2}}},
-                                                        {"stride", AttrValue{std::vector<int64_t>{1, 1}}},
-                                                        {"padding", AttrValue{std::vector<int64_t>{1, 0, 0, 1}}}});
+  // Zero padding for max pools: ONNX's -inf pads and 0 joined to the windows that reach into the
+  // padding (a constant mask); never a Pad node (onnxruntime fuses Pad into MaxPool's -inf pads).
+  Attributes padded = {{"kernel_size", AttrValue{std::vector<int64_t>{2, 2}}}, {"stride", AttrValue{std::vector<int64_t>{1, 1}}},
+                       {"padding", AttrValue{std::vector<int64_t>{1, 0, 0, 1}}}};
+  std::vector<std::string> pool = ops_of("max_pool2d", padded);
   CHECK(count_of(pool, "Pad") == 0);
-  CHECK(count_of(pool, "Expand") == 2);
+  CHECK(count_of(pool, "Where") == 1);
   CHECK(count_of(pool, "MaxPool") == 1);
   CHECK(count_of(pool, "Reshape") == 2);  // rank 3 input: pooled as [-1, 1, H, W]
+  // padding as large as the window: zeros concatenated instead
+  padded["padding"] = AttrValue{std::vector<int64_t>{2, 0, 0, 0}};
+  std::vector<std::string> wide = ops_of("max_pool2d", padded);
+  CHECK(count_of(wide, "Pad") == 0);
+  CHECK(count_of(wide, "Expand") == 1);
+  CHECK(count_of(wide, "MaxPool") == 1);
   std::vector<std::string> var = ops_of("variance", {{"axes", AttrValue{std::vector<int64_t>{2}}}, {"correction", AttrValue{1.0}}});
   CHECK(count_of(var, "ReduceMean") == 1);
   CHECK(count_of(var, "ReduceSum") == 1);
-  // torch.flatten of a symbolic batch: the leading dims come from Shape(x)
-  std::vector<std::string> flat = ops_of("flatten", {{"start_dim", AttrValue{int64_t{1}}}});
-  CHECK(count_of(flat, "Shape") == 1);
-  CHECK(count_of(flat, "Reshape") == 1);
+  // torch.flatten of a symbolic batch: a literal target [0, 12] (0 copies the batch), no Shape node
+  onnx::ModelProto flat = parse(export_onnx(*one_node("flatten", {{"start_dim", AttrValue{int64_t{1}}}}), {}));
+  CHECK(count_of(op_types(flat), "Shape") == 0);
+  CHECK(op_types(flat) == std::vector<std::string>{"Reshape"});
+  const onnx::TensorProto& target = flat.graph().initializer(0);
+  CHECK(std::vector<int64_t>{reinterpret_cast<const int64_t*>(target.raw_data().data()),
+                             reinterpret_cast<const int64_t*>(target.raw_data().data()) + 2} == std::vector<int64_t>{0, 12});
 }
 
-TEST_CASE("export: constants are initializers under their names; conv padding is reordered to ONNX's begins-then-ends") {
+TEST_CASE("export: constants are initializers under their names, and conv padding is reordered to ONNX's begins-then-ends") {
   auto model = std::make_shared<Model>("c");
   Value x = model->input("x", {Dim::known(1), Dim::known(2), Dim::known(5), Dim::known(5)});
   Value w = model->constant("w", counting(DType::float32, {3, 2, 3, 3}));

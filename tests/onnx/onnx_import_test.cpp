@@ -127,7 +127,7 @@ TEST_CASE("onnx import: an opset-6 model goes through ONNX's version converter")
   CHECK(y[5] == Approx(1 + 2 * 2 / std::sqrt(4 + 1e-5) + 1).margin(1e-4));
 }
 
-TEST_CASE("onnx import: an op without a converter is imported through its ONNX function body; Constant nodes are constants") {
+TEST_CASE("onnx import: an op without a converter is imported through its ONNX function body, and Constant nodes are constants") {
   OnnxModel m = import_onnx(fixture("function_op.onnx"));
   bool has_two = false;
   for (const ConstantDecl& c : m.model->constants()) has_two = has_two || c.name == "two";

@@ -81,9 +81,14 @@ TEST_CASE("shape and indexing operators keep symbolic dimensions", "[ops][infere
   const ValueInfo image = info(DType::float32, {named("batch"), n(3), n(8), n(8)});
   CHECK(shape_of(infer("resize", {image}, {{"sizes", Ints{-1, -1, 16, 12}}, {"mode", std::string("linear")}})) ==
         "[batch,3,16,12]");
+  // sizes -1 with a scale other than 1: floor(size * scale), unknown until the size is.
+  CHECK(shape_of(infer("resize", {info(DType::float32, {named("batch"), n(3), Dim::any(), n(5)})},
+                       {{"sizes", Ints{-1, -1, -1, -1}}, {"scales", std::vector<double>{1, 1, 2, 1.5}}})) == "[batch,3,null,7]");
   CHECK(shape_of(infer("depth_to_space", {info(DType::float32, {named("batch"), n(12), Dim::any(), n(3)})},
                        {{"blocksize", int64_t{2}}})) == "[batch,3,null,6]");
   CHECK(shape_of(infer("space_to_depth", {image}, {{"blocksize", int64_t{2}}})) == "[batch,12,4,4]");
+  CHECK(shape_of(infer("einsum", {x, info(DType::float32, {named("batch"), n(10), n(4)})}, {{"equation", std::string("bik,bil->bkl")}})) ==
+        "[batch,null,4]");
   ValueInfo top = infer("top_k_indices", {x}, {{"k", int64_t{3}}, {"axis", int64_t{1}}});
   CHECK(shape_of(top) == "[batch,3,null]");
   CHECK(top.dtype == DType::int64);
@@ -135,7 +140,6 @@ TEST_CASE("shape and indexing operators report what disagrees", "[ops][inference
        "resize: coordinate_transformation_mode \"half_pixel_symmetric\" is not one of"},
       {"resize", {{"sizes", Ints{4, 6}}, {"scales", std::vector<double>{2, 0}}}, {x}, "resize: scales must be positive, got [2,0]"},
       {"resize", {{"sizes", Ints{4, 6}}, {"roi", std::vector<double>{0, 1}}}, {x}, "resize: roi has 2 entries, expected 2 per axis (4)"},
-      {"resize", {{"sizes", Ints{-1, 6}}, {"scales", std::vector<double>{2, 2}}}, {x}, "resize: sizes -1 keeps axis 0, but its scale is 2"},
       {"depth_to_space", {{"blocksize", int64_t{2}}}, {info(DType::float32, {n(1), n(3), n(2), n(2)})},
        "depth_to_space: channel count 3 is not a multiple of 4"},
       {"depth_to_space", {{"blocksize", int64_t{2}}}, {x}, "depth_to_space: input must be 4-D [N,C,H,W], got [2,3]"},
@@ -144,6 +148,13 @@ TEST_CASE("shape and indexing operators report what disagrees", "[ops][inference
       {"space_to_depth", {{"blocksize", int64_t{2}}}, {info(DType::float32, {n(1), n(1), n(3), n(2)})},
        "space_to_depth: height 3 is not a multiple of 2"},
       {"top_k_values", {{"k", int64_t{4}}}, {x}, "top_k_values: k 4 is not in 0..3 for axis 1 of [2,3]"},
+      {"einsum", {{"equation", std::string("ij,jk")}}, {x}, "einsum: equation \"ij,jk\": 2 terms for 1 inputs"},
+      {"einsum", {{"equation", std::string("ijk")}}, {x}, "einsum: equation \"ijk\": term 0 \"ijk\" does not fit an input of rank 2"},
+      {"einsum", {{"equation", std::string("ij->k")}}, {x}, "einsum: equation \"ij->k\": output letter 'k' is in no input"},
+      {"einsum", {{"equation", std::string("i.j")}}, {x}, "einsum: equation \"i.j\": '.' must come as one \"...\" per term"},
+      {"einsum", {{"equation", std::string("ij,ij->ij")}}, {x, info(DType::float32, {n(2), n(4)})},
+       "einsum: letter 'j' is [3] in one place and [4] in another"},
+      {"einsum", {{"equation", std::string("...i->i")}}, {x}, "einsum: equation \"...i->i\": the inputs' \"...\" axes are missing"},
   };
   for (const Case& c : cases) {
     INFO(c.op << ": expecting \"" << c.message << "\"");

@@ -110,7 +110,7 @@ TEST_CASE("ONNX's node test data for the shape and indexing operators", "[ops][o
   std::set<std::string> expected_ops = {"cumsum",  "depth_to_space", "expand",        "gather",        "gather_elements",
                                         "gather_nd", "one_hot",      "pad",           "resize",        "scatter_elements",
                                         "scatter_nd", "slice",        "space_to_depth", "tile",         "top_k_indices",
-                                        "top_k_values", "trilu"};
+                                        "top_k_values", "trilu",        "einsum"};
   for (const std::string& op : expected_ops) {
     INFO("operator " << op);
     CHECK(per_op[op] > 0);

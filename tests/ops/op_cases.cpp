@@ -320,6 +320,9 @@ std::vector<OpCase> build_cases() {
   add("shrink", {{"bias", 1.5}, {"lambd", 1.0}}, {f64({9})});
   add("mish", {}, {f32({2, 5}, -5, 5)});
   add("mish", {}, {values(DType::float64, {5}, {-800, -5, 0, 5, 800})});
+  add("hardmax", {}, {f32({3, 5})});
+  add("hardmax", {{"axis", int64_t{0}}}, {values(DType::float64, {3, 2}, {1, nan, 3, 2, 3, nan})});
+  add("hardmax", {{"axis", int64_t{1}}}, {f64({2, 4, 3})});
 
   // Pools with ONNX/torch padding and ceil_mode; 3-D windows; average pooling.
   add("max_pool1d", {{"kernel_size", Ints{3}}, {"stride", Ints{2}}, {"ceil_mode", true}}, {f32({2, 3, 8})});
@@ -498,7 +501,20 @@ std::vector<OpCase> build_cases() {
       {f64({1, 1, 5, 4})});
   add("resize", {{"sizes", Ints{1, 3, 6, 5}}, {mode, str("linear")}}, {typed(DType::uint8, {1, 3, 4, 4}, 0, 255)});
   add("resize", {{"sizes", Ints{-1, -1, 7}}, {mode, str("linear")}}, {f32({2, 3, 4})});
+  add("resize", {{"sizes", Ints{-1, -1, -1}}, {"scales", Numbers{1, 1, 1.7}}, {mode, str("cubic")}}, {f64({1, 2, 5})});
   add("resize", {{"sizes", Ints{2, 6}}, {mode, str("nearest")}}, {i32({2, 3})});
+  auto eq = [](const char* s) { return Attributes{{"equation", std::string(s)}}; };
+  add("einsum", eq("ij,jk->ik"), {f32({3, 4}), f32({4, 5})});
+  add("einsum", eq("bij,bjk"), {f64({2, 3, 4}), f64({2, 4, 2})});
+  add("einsum", eq("...ii->...i"), {f64({2, 3, 3})});
+  add("einsum", eq("i,i"), {i64({5}), i64({5})});
+  add("einsum", eq("ij->"), {i32({3, 4})});
+  add("einsum", eq("ij->ji"), {f32({2, 3})});
+  add("einsum", eq("...j,j...->..."), {f64({2, 1, 3}), f64({3, 4})});
+  add("einsum", eq("bhqd, bhkd -> bhqk"), {f32({2, 2, 3, 4}), f32({2, 2, 5, 4})});
+  add("einsum", eq("ii"), {f64({4, 4})});
+  add("einsum", eq("ab,bc,cd->ad"), {f64({2, 3}), f64({3, 2}), f64({2, 4})});
+  add("einsum", eq("Ba,aB->B"), {typed(DType::int8, {3, 2}, -5, 5), typed(DType::int8, {2, 3}, -5, 5)});
   for (bool largest : {true, false}) {
     for (const char* op : {"top_k_values", "top_k_indices"}) {
       add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});
@@ -509,6 +525,26 @@ std::vector<OpCase> build_cases() {
       add(op, {{"k", int64_t{2}}, {"axis", int64_t{-2}}, {"largest", largest}}, {typed(DType::uint8, {3, 2}, 0, 255)});
     }
   }
+
+  // Every integer width in the elementwise and reduction kernels (ONNX models use them all),
+  // with wrap-around where numpy wraps.
+  auto ints_of = [](DType dtype, Shape shape, double low, double high) { return TensorSpec{dtype, std::move(shape), low, high}; };
+  for (DType dtype : {DType::int8, DType::int16, DType::uint8, DType::uint16, DType::uint32, DType::uint64}) {
+    bool is_signed = dtype == DType::int8 || dtype == DType::int16;
+    double low = is_signed ? -9 : 0;
+    for (const char* op : {"add", "subtract", "multiply", "maximum", "minimum", "floor_divide", "mod"})
+      add(op, {}, {ints_of(dtype, {2, 3}, low, 9), ints_of(dtype, {3}, low, 9)});
+    for (const char* op : {"negate", "abs", "sign"}) add(op, {}, {ints_of(dtype, {5}, low, 9)});
+    for (const char* op : {"shift_left", "shift_right"}) add(op, {}, {ints_of(dtype, {2, 3}, low, 99), ints_of(dtype, {3}, 0, 9)});
+    add("where", {}, {boolean({2, 3}), ints_of(dtype, {2, 3}, low, 9), ints_of(dtype, {3}, low, 9)});
+    for (const char* op : {"sum", "prod", "max", "min"}) add(op, {{"axes", int64_t{1}}}, {ints_of(dtype, {3, 4}, low, 9)});
+    add("max_pool2d", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{1, 1}}}, {ints_of(dtype, {1, 3, 4}, low, 9)});
+  }
+  add("add", {}, {values(DType::uint8, {3}, {250, 1, 255}), values(DType::uint8, {3}, {10, 2, 255})});
+  add("multiply", {}, {values(DType::int8, {3}, {100, -128, 7}), values(DType::int8, {3}, {3, -1, 5})});
+  add("floor_divide", {}, {values(DType::int16, {4}, {-32768, 7, -7, 5}), values(DType::int16, {4}, {-1, -2, 2, 0})});
+  add("abs", {}, {values(DType::int8, {3}, {-128, -5, 5})});
+  add("shift_right", {}, {values(DType::uint8, {3}, {255, 128, 7}), values(DType::uint8, {3}, {1, 7, 8})});
   return cases;
 }
 

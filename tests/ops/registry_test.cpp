@@ -73,10 +73,10 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "isnan", "isinf", "clip", "mod", "prelu",
       "elu", "selu", "celu", "hard_sigmoid", "hard_swish", "softsign", "thresholded_relu", "shrink", "mish",
       "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-      "conv_transpose3d", "batch_norm", "instance_norm", "layer_norm",
+      "conv_transpose3d", "batch_norm", "instance_norm", "layer_norm", "hardmax",
       // --- ONNX shape/indexing ops (issue 14)
       "slice", "expand", "tile", "pad", "depth_to_space", "space_to_depth", "gather_elements", "scatter_elements",
-      "gather_nd", "scatter_nd", "one_hot", "trilu", "cumsum", "resize", "top_k_values", "top_k_indices"};
+      "gather_nd", "scatter_nd", "one_hot", "trilu", "cumsum", "resize", "einsum", "top_k_values", "top_k_indices"};
   std::sort(expected.begin(), expected.end());
   CHECK(builtin_names() == expected);
 }

@@ -1,4 +1,4 @@
-// conv1d/conv2d on oneDNN, with a trailing max_pool1d/max_pool2d fused (pooling.cpp runs pools alone). Convolutions let oneDNN pick the layouts
+// conv1d/conv2d/conv3d on oneDNN, with a trailing max_pool1d/max_pool2d fused (pooling.cpp runs pools alone). Convolutions let oneDNN pick the layouts
 // (blocked nChw16c and the like are much faster than plain NCHW): the input is reordered in and
 // the output out around the primitive, weights known at plan time once. 1-D is 2-D with height 1.
 #include <cmath>
@@ -10,27 +10,26 @@ namespace {
 
 using dt = memory::data_type;
 
-// Spatial attributes as 2-D lists, oneDNN's conventions (dilation 0 = dense).
+// Spatial attributes in oneDNN's conventions (dilation 0 = dense): 1-D as 2-D, 2-D and 3-D as they are.
 struct Window {
-  Dims stride, dilation, padding_l, padding_r, kernel;
+  Dims stride, dilation, padding_l, padding_r;
 };
 
-Window window_of(const Attributes& attrs, bool one_d, bool pool) {
+Window window_of(const Attributes& attrs, bool one_d) {
   std::vector<int64_t> stride = attr_ints(attrs, "stride"), padding = attr_ints(attrs, "padding"),
                        dilation = attr_ints(attrs, "dilation");
-  std::vector<int64_t> kernel = pool ? attr_ints(attrs, "kernel_size") : std::vector<int64_t>{};
   if (one_d) {
     stride.insert(stride.begin(), 1);
     padding.insert(padding.begin(), {0, 0});
     dilation.insert(dilation.begin(), 1);
-    if (pool) kernel.insert(kernel.begin(), 1);
   }
   Window w;
   w.stride = Dims(stride.begin(), stride.end());
   for (int64_t d : dilation) w.dilation.push_back(d - 1);
-  w.padding_l = {padding[0], padding[2]};
-  w.padding_r = {padding[1], padding[3]};
-  w.kernel = Dims(kernel.begin(), kernel.end());
+  for (std::size_t i = 0; i < stride.size(); ++i) {
+    w.padding_l.push_back(padding[2 * i]);
+    w.padding_r.push_back(padding[2 * i + 1]);
+  }
   return w;
 }
 
@@ -70,7 +69,7 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
   const FusedOp* pool = nullptr;
   if (!node.fused.empty() && is_max_pool(*node.fused.back().op)) {
     pool = &full.fused.back();
-    if ((pool->op->name == "max_pool1d") != one_d) return std::nullopt;
+    if (full.op->name == "conv3d" || (pool->op->name == "max_pool1d") != one_d) return std::nullopt;
     node.fused.pop_back();
     std::vector<ValueInfo> infos;
     for (std::size_t i = 0; i < 2; ++i) infos.push_back({node.inputs[i].dtype, to_sym_shape(node.inputs[i].shape)});
@@ -94,7 +93,7 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
   });
   if (!post) return std::nullopt;
   b.post_ops = std::move(*post);
-  Window w = window_of(*node.attributes, one_d, false);
+  Window w = window_of(*node.attributes, one_d);
   dt compute = node.bfloat16_compute ? dt::bf16 : dt::f32;
   auto any = memory::format_tag::any;
   dnnl::primitive_attr attr = make_attr(&b.post_ops);
@@ -197,6 +196,7 @@ void add_conv_ops(CpuOpTable& table) {
              false};
   table["conv1d"] = conv;
   table["conv2d"] = conv;
+  table["conv3d"] = conv;
 }
 
 }  // namespace mithril::cpu

@@ -197,7 +197,7 @@ void add_matmul_ops(CpuOpTable& table);       // matmul.cpp
 void add_conv_ops(CpuOpTable& table);         // conv.cpp: conv1d, conv2d (+ a fused max pool)
 void add_pool_ops(CpuOpTable& table);         // pooling.cpp: max_pool1d/2d/3d, avg_pool1d/2d/3d
 void add_conv_transpose_ops(CpuOpTable& table);  // conv_transpose.cpp: conv_transpose1d/2d/3d
-void add_normalization_ops(CpuOpTable& table);   // normalization.cpp: log_softmax, batch_norm, layer_norm
+void add_normalization_ops(CpuOpTable& table);   // normalization.cpp: log_softmax, batch_norm, instance_norm, layer_norm
 void add_elementwise_ops(CpuOpTable& table);  // elementwise.cpp: unary eltwise, add/subtract/multiply/divide, prelu
 void add_softmax_ops(CpuOpTable& table);      // normalization.cpp: softmax
 void add_reduction_ops(CpuOpTable& table);    // reduction.cpp: sum, mean, prod

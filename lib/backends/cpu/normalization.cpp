@@ -1,4 +1,5 @@
-// softmax and log_softmax on oneDNN, over any axis of a float32 tensor; batch_norm and layer_norm.
+// softmax and log_softmax on oneDNN, over any axis of a float32 tensor; batch_norm, instance_norm
+// and layer_norm.
 #include <algorithm>
 #include <cmath>
 
@@ -156,9 +157,74 @@ class LayerNormKernel final : public PrimitiveKernel {
   memory src_, dst_, scale_, shift_;
 };
 
+// instance_norm as a batch normalization of [1, N * C, rest] that computes its own statistics:
+// oneDNN's per-channel mean and variance of that view are the per-instance ones. Scale and bias
+// ([C]) are repeated N times into buffers the kernel owns, on each run.
+Dims instance_dims(const Shape& shape) {
+  int64_t planes = shape[0] * shape[1];
+  return {1, planes, planes == 0 ? 0 : shape_numel(shape) / planes};
+}
+
+std::optional<dnnl::batch_normalization_forward::primitive_desc> build_instance_norm(const NodeSpec& node) {
+  const Shape& shape = node.inputs[0].shape;
+  if (!all_float32(node) || !node.fused.empty() || shape.size() < 2 || shape_numel(shape) == 0) return std::nullopt;
+  dnnl::primitive_attr attr = make_attr(nullptr);
+  auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  return try_primitive_desc<dnnl::batch_normalization_forward::primitive_desc>([&] {
+    dnnl::batch_normalization_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                 plain_desc(instance_dims(shape), memory::data_type::f32),
+                                                 static_cast<float>(attr_number(*node.attributes, "epsilon")), flags);
+    return dnnl::batch_normalization_forward::primitive_desc(desc, attr, engine());
+  });
+}
+
+class InstanceNormKernel final : public PrimitiveKernel {
+ public:
+  explicit InstanceNormKernel(const NodeSpec& node) : n_(node.inputs[0].shape[0]), c_(node.inputs[0].shape[1]) {
+    auto pd = *build_instance_norm(node);
+    src_ = unbound_memory(pd.src_desc());
+    dst_ = unbound_memory(pd.dst_desc());
+    memory::desc planes = plain_desc({n_ * c_}, memory::data_type::f32);
+    scale_ = own(owned_memory(planes)).mem;
+    shift_ = own(owned_memory(planes)).mem;
+    mean_ = own(owned_memory(planes)).mem;
+    variance_ = own(owned_memory(planes)).mem;
+    set_primitive(dnnl::batch_normalization_forward(pd), pd, nullptr);
+  }
+
+  void run(std::span<const Tensor* const> inputs, Tensor& out) override {
+    auto* scale = static_cast<float*>(scale_.get_data_handle());
+    auto* shift = static_cast<float*>(shift_.get_data_handle());
+    const float* given_scale = inputs[1]->data_as<float>();
+    const float* given_shift = inputs[2]->data_as<float>();
+    for (int64_t b = 0; b < n_; ++b)
+      for (int64_t ch = 0; ch < c_; ++ch) {
+        scale[b * c_ + ch] = given_scale[ch];
+        shift[b * c_ + ch] = given_shift[ch];
+      }
+    src_.set_data_handle(handle(*inputs[0]));
+    dst_.set_data_handle(out.mutable_data());
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_},     {DNNL_ARG_DST, dst_},       {DNNL_ARG_SCALE, scale_},
+                                         {DNNL_ARG_SHIFT, shift_}, {DNNL_ARG_MEAN, mean_}, {DNNL_ARG_VARIANCE, variance_}};
+    execute(inputs, args);
+  }
+
+ private:
+  int64_t n_, c_;
+  memory src_, dst_, scale_, shift_, mean_, variance_;
+};
+
 }  // namespace
 
 void add_normalization_ops(CpuOpTable& table) {
+  table["instance_norm"] = CpuOp{[](const NodeSpec& node) { return build_instance_norm(node).has_value(); },
+                                 [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<InstanceNormKernel>(node); },
+                                 [](const NodeSpec& node) {
+                                   // Statistics over each plane are summed in another order than reference.
+                                   double n = static_cast<double>(instance_dims(node.inputs[0].shape)[2]);
+                                   return Tolerance{1e-5 + 1e-6 * std::sqrt(n), 1e-5};
+                                 },
+                                 false};
   table["log_softmax"] = CpuOp{[](const NodeSpec& node) { return build_log_softmax(node).has_value(); },
                                [](const NodeSpec& node) -> std::unique_ptr<Kernel> {
                                  auto pd = *build_log_softmax(node);

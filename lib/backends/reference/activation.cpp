@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "backends/reference/families.h"
 #include "ops/shape_inference.h"
@@ -19,6 +20,22 @@ void add_activation(OpRegistry& registry, const std::string& op, F f) {
       const T* x = in[0].data_as<T>();
       T* y = out.mutable_data_as<T>();
       for (int64_t i = 0; i < out.numel(); ++i) y[i] = static_cast<T>(f(x[i], attrs));
+    });
+  });
+}
+
+// An activation with one or two number attributes, read once per run and converted to the
+// element type: f(x, first, second) (second is 0 when only one is named).
+template <class F>
+void add_activation_with(OpRegistry& registry, const std::string& op, std::vector<std::string> names, F f) {
+  registry.add_kernel(op, kReferenceBackend, [op, names, f](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+    double first = attr_number(attrs, names.at(0)), second = names.size() > 1 ? attr_number(attrs, names[1]) : 0.0;
+    dispatch_floating(op, out.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* x = in[0].data_as<T>();
+      T* y = out.mutable_data_as<T>();
+      T a = static_cast<T>(first), b = static_cast<T>(second);
+      for (int64_t i = 0; i < out.numel(); ++i) y[i] = static_cast<T>(f(x[i], a, b));
     });
   });
 }
@@ -70,6 +87,30 @@ void softmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tens
   });
 }
 
+// 1 at the first maximum (or first NaN) of each run along the axis, 0 elsewhere.
+void hardmax_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  dispatch_floating("hardmax", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Shape& shape = in[0].shape();
+    auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
+    int64_t outer = 1, inner = 1, length = shape[axis];
+    for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+    for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    std::fill(y, y + out.numel(), T(0));
+    if (length == 0) return;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t k) { return (o * length + k) * inner + i; };
+        int64_t best = 0;
+        for (int64_t k = 1; k < length && x[at(best)] == x[at(best)]; ++k)
+          if (x[at(k)] != x[at(k)] || x[at(k)] > x[at(best)]) best = k;
+        y[at(best)] = T(1);
+      }
+  });
+}
+
 }  // namespace
 
 void register_reference_activation_kernels(OpRegistry& registry) {
@@ -88,6 +129,7 @@ void register_reference_activation_kernels(OpRegistry& registry) {
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { softmax_kernel(in, a, out, false); });
 
   // --- ONNX nn/math ops (issue 14)
+  registry.add_kernel("hardmax", kReferenceBackend, hardmax_kernel);
   registry.add_kernel("log_softmax", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { softmax_kernel(in, a, out, true); });
   registry.add_kernel("prelu", kReferenceBackend, [](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
@@ -103,36 +145,26 @@ void register_reference_activation_kernels(OpRegistry& registry) {
       }
     });
   });
-  auto number = [](const Attributes& attrs, const char* name, auto like) {
-    return static_cast<decltype(like)>(attr_number(attrs, name));
-  };
-  add_activation(registry, "elu", [number](auto x, const Attributes& attrs) {
-    return x > 0 ? x : number(attrs, "alpha", x) * std::expm1(x);
+  add_activation_with(registry, "elu", {"alpha"}, [](auto x, auto alpha, auto) { return x > 0 ? x : alpha * std::expm1(x); });
+  add_activation_with(registry, "selu", {"alpha", "gamma"}, [](auto x, auto alpha, auto gamma) {
+    return x > 0 ? gamma * x : gamma * alpha * std::expm1(x);
   });
-  add_activation(registry, "selu", [number](auto x, const Attributes& attrs) {
-    auto gamma = number(attrs, "gamma", x);
-    return x > 0 ? gamma * x : gamma * number(attrs, "alpha", x) * std::expm1(x);
-  });
-  add_activation(registry, "celu", [number](auto x, const Attributes& attrs) {
+  add_activation_with(registry, "celu", {"alpha"}, [](auto x, auto alpha, auto) {
     using T = decltype(x);
-    T alpha = number(attrs, "alpha", x);
     return std::max(T(0), x) + std::min(T(0), alpha * std::expm1(x / alpha));
   });
-  add_activation(registry, "hard_sigmoid", [number](auto x, const Attributes& attrs) {
+  add_activation_with(registry, "hard_sigmoid", {"alpha", "beta"}, [](auto x, auto alpha, auto beta) {
     using T = decltype(x);
-    return std::max(T(0), std::min(T(1), number(attrs, "alpha", x) * x + number(attrs, "beta", x)));
+    return std::max(T(0), std::min(T(1), alpha * x + beta));
   });
   add_activation(registry, "hard_swish", [](auto x, const Attributes&) {
     using T = decltype(x);
     return x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5)));
   });
   add_activation(registry, "softsign", [](auto x, const Attributes&) { return x / (decltype(x)(1) + std::abs(x)); });
-  add_activation(registry, "thresholded_relu", [number](auto x, const Attributes& attrs) {
-    return x > number(attrs, "alpha", x) ? x : decltype(x)(0);
-  });
-  add_activation(registry, "shrink", [number](auto x, const Attributes& attrs) {
+  add_activation_with(registry, "thresholded_relu", {"alpha"}, [](auto x, auto alpha, auto) { return x > alpha ? x : decltype(x)(0); });
+  add_activation_with(registry, "shrink", {"lambd", "bias"}, [](auto x, auto lambd, auto bias) {
     using T = decltype(x);
-    T lambd = number(attrs, "lambd", x), bias = number(attrs, "bias", x);
     return x < -lambd ? x + bias : x > lambd ? x - bias : T(0);
   });
   add_activation(registry, "mish", [](auto x, const Attributes&) {

@@ -1,5 +1,6 @@
 // Reference kernels of the elementwise family. Binary operators and where broadcast through
-// xtensor; unary operators are plain loops over equally shaped buffers.
+// xtensor; unary operators are plain loops over equally shaped buffers. Integer operators take
+// every width from int8 to uint64 (ONNX models use them all).
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -41,7 +42,7 @@ void add_binary(OpRegistry& registry, const std::string& op, bool floating_only,
                                                  read_view<T>(in[0]), read_view<T>(in[1]));
     };
     if (floating_only) dispatch_floating(op, out.dtype(), run);
-    else dispatch_numeric(op, out.dtype(), run);
+    else dispatch_all_numeric(op, out.dtype(), run);
   });
 }
 
@@ -56,7 +57,7 @@ void add_unary(OpRegistry& registry, const std::string& op, bool floating_only, 
       for (int64_t i = 0; i < out.numel(); ++i) y[i] = static_cast<T>(f(x[i]));
     };
     if (floating_only) dispatch_floating(op, out.dtype(), run);
-    else dispatch_numeric(op, out.dtype(), run);
+    else dispatch_all_numeric(op, out.dtype(), run);
   });
 }
 
@@ -69,9 +70,7 @@ void add_integer_binary(OpRegistry& registry, const std::string& op, F f) {
       xt::noalias(o) = xt::make_lambda_xfunction([f](T a, T b) { return static_cast<T>(f(a, b)); },
                                                  read_view<T>(in[0]), read_view<T>(in[1]));
     };
-    if (out.dtype() == DType::int32) run(int32_t{});
-    else if (out.dtype() == DType::int64) run(int64_t{});
-    else throw_unsupported_dtype(op, out.dtype());
+    dispatch_integer(op, out.dtype(), run);
   });
 }
 
@@ -96,9 +95,11 @@ T floor_divide(T a, T b) {
     return floordiv;
   } else {
     if (b == 0) return T(0);
-    if (b == -1) return wrapping_subtract(T(0), a);
-    T q = a / b;
-    if (a % b != 0 && ((a < 0) != (b < 0))) q -= 1;
+    if constexpr (std::is_signed_v<T>) {
+      if (b == -1) return wrapping_subtract(T(0), a);
+    }
+    T q = static_cast<T>(a / b);
+    if (a % b != 0 && (is_negative(a) != is_negative(b))) q = static_cast<T>(q - 1);
     return q;
   }
 }
@@ -122,15 +123,18 @@ void add_predicate(OpRegistry& registry, const std::string& op, PredicateInputs 
   });
 }
 
-// A floating-point test with a bool result (isnan, isinf).
+// A floating-point test with a bool result (isnan, isinf): f(x, detect_positive, detect_negative),
+// the two flags read once (isinf's attributes; true for isnan, which has none).
 template <class F>
 void add_unary_test(OpRegistry& registry, const std::string& op, F f) {
   registry.add_kernel(op, kReferenceBackend, [op, f](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+    bool positive = !attrs.count("detect_positive") || attr_bool(attrs, "detect_positive");
+    bool negative = !attrs.count("detect_negative") || attr_bool(attrs, "detect_negative");
     dispatch_floating(op, in[0].dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* x = in[0].data_as<T>();
       bool* y = out.mutable_data_as<bool>();
-      for (int64_t i = 0; i < out.numel(); ++i) y[i] = f(x[i], attrs);
+      for (int64_t i = 0; i < out.numel(); ++i) y[i] = f(x[i], positive, negative);
     });
   });
 }
@@ -214,7 +218,7 @@ void where_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out)
                                                read_view<T>(in[1]), read_view<T>(in[2]));
   };
   if (out.dtype() == DType::bool_) run(bool{});
-  else dispatch_numeric("where", out.dtype(), run);
+  else dispatch_all_numeric("where", out.dtype(), run);
 }
 
 void cast_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
@@ -237,12 +241,12 @@ void register_reference_elementwise_kernels(OpRegistry& registry) {
   add_binary(registry, "floor_divide", false, [](auto a, auto b) { return floor_divide(a, b); });
   add_integer_binary(registry, "shift_left", [](auto a, auto b) {
     using T = decltype(a);
-    if (b < 0 || b >= static_cast<T>(8 * sizeof(T))) return T(0);  // numpy's npy_lshift
+    if (is_negative(b) || b >= static_cast<T>(8 * sizeof(T))) return T(0);  // numpy's npy_lshift
     return static_cast<T>(std::make_unsigned_t<T>(a) << b);
   });
   add_integer_binary(registry, "shift_right", [](auto a, auto b) {
     using T = decltype(a);
-    if (b < 0 || b >= static_cast<T>(8 * sizeof(T))) return a < 0 ? T(-1) : T(0);  // numpy's npy_rshift
+    if (is_negative(b) || b >= static_cast<T>(8 * sizeof(T))) return is_negative(a) ? T(-1) : T(0);  // numpy's npy_rshift
     return static_cast<T>(a >> b);
   });
 
@@ -252,7 +256,7 @@ void register_reference_elementwise_kernels(OpRegistry& registry) {
   });
   add_unary(registry, "abs", false, [](auto x) {
     if constexpr (std::is_floating_point_v<decltype(x)>) return std::abs(x);  // also clears the sign of -0.0
-    else return x < 0 ? wrapping_subtract(decltype(x)(0), x) : x;           // numpy: abs(INT_MIN) == INT_MIN
+    else return is_negative(x) ? wrapping_subtract(decltype(x)(0), x) : x;  // numpy: abs(INT_MIN) == INT_MIN
   });
   add_unary(registry, "exp", true, [](auto x) { return std::exp(x); });
   add_unary(registry, "log", true, [](auto x) { return std::log(x); });
@@ -292,9 +296,9 @@ void register_reference_elementwise_kernels(OpRegistry& registry) {
     bool* y = out.mutable_data_as<bool>();
     for (int64_t i = 0; i < out.numel(); ++i) y[i] = !x[i];
   });
-  add_unary_test(registry, "isnan", [](auto x, const Attributes&) { return std::isnan(x); });
-  add_unary_test(registry, "isinf", [](auto x, const Attributes& attrs) {
-    return std::isinf(x) && (x > 0 ? attr_bool(attrs, "detect_positive") : attr_bool(attrs, "detect_negative"));
+  add_unary_test(registry, "isnan", [](auto x, bool, bool) { return std::isnan(x); });
+  add_unary_test(registry, "isinf", [](auto x, bool positive, bool negative) {
+    return std::isinf(x) && (x > 0 ? positive : negative);
   });
   add_predicate(registry, "equal", PredicateInputs::numeric_or_bool, [](auto a, auto b) { return a == b; });
   add_predicate(registry, "less", PredicateInputs::numeric, [](auto a, auto b) { return a < b; });

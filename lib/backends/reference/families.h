@@ -70,6 +70,29 @@ void dispatch_all_numeric(std::string_view op, DType dtype, F&& f) {
   }
 }
 
+/// Calls f(T{}) for any integer type from int8_t to uint64_t; anything else is unsupported.
+template <class F>
+void dispatch_integer(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::int8: f(int8_t{}); return;
+    case DType::int16: f(int16_t{}); return;
+    case DType::int32: f(int32_t{}); return;
+    case DType::int64: f(int64_t{}); return;
+    case DType::uint8: f(uint8_t{}); return;
+    case DType::uint16: f(uint16_t{}); return;
+    case DType::uint32: f(uint32_t{}); return;
+    case DType::uint64: f(uint64_t{}); return;
+    default: throw_unsupported_dtype(op, dtype);
+  }
+}
+
+/// x < 0, written so that unsigned types compile without a "always false" warning.
+template <class T>
+constexpr bool is_negative(T x) {
+  if constexpr (std::is_signed_v<T>) return x < 0;
+  else return false;
+}
+
 // Integer arithmetic wraps around (two's complement) as in numpy; computing in the unsigned type
 // gives that result without the undefined behaviour of signed overflow. Floats are unchanged.
 template <class T>

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <string>
 #include <type_traits>
@@ -371,6 +372,90 @@ void resize_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tenso
   });
 }
 
+// --- einsum: one loop variable per "..." axis and per letter; each input reads through a stride
+// per variable (a repeated letter adds its axes' strides: the diagonal; a broadcast "..." axis of
+// size 1 has stride 0). For every output position, the products are summed over the letters the
+// output lacks, in float64 for floating dtypes.
+void einsum_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  std::vector<int64_t> ranks;
+  for (const Tensor& t : in) ranks.push_back(t.ndim());
+  EinsumSpec spec = parse_einsum(attr_string(attrs, "equation"), ranks);
+  auto e = static_cast<std::size_t>(spec.ellipsis_rank);
+  std::map<char, std::size_t> letter_var;
+  for (const std::string& term : spec.terms)
+    for (char ch : term)
+      if (ch != EinsumSpec::kEllipsis) letter_var.emplace(ch, 0);
+  std::size_t vars = e;
+  for (auto& [ch, var] : letter_var) var = vars++;
+  std::vector<int64_t> size(vars, 1);
+  std::vector<std::vector<int64_t>> strides(in.size(), std::vector<int64_t>(vars, 0));
+  for (std::size_t k = 0; k < in.size(); ++k) {
+    const Shape& shape = in[k].shape();
+    Shape tensor_strides = strides_of(shape);
+    std::size_t axis = 0;
+    for (char ch : spec.terms[k]) {
+      if (ch == EinsumSpec::kEllipsis) {
+        auto n = static_cast<std::size_t>(spec.ellipsis_ranks[k]);
+        for (std::size_t j = 0; j < n; ++j, ++axis) {
+          std::size_t var = e - n + j;  // right-aligned
+          if (shape[axis] != 1) {
+            size[var] = shape[axis];
+            strides[k][var] = tensor_strides[axis];
+          }
+        }
+        continue;
+      }
+      std::size_t var = letter_var.at(ch);
+      size[var] = shape[axis];
+      strides[k][var] += tensor_strides[axis];
+      ++axis;
+    }
+  }
+  std::vector<std::size_t> output_vars, summed_vars;
+  std::vector<bool> in_output(vars, false);
+  for (char ch : spec.output) {
+    if (ch == EinsumSpec::kEllipsis) {
+      for (std::size_t v = 0; v < e; ++v) output_vars.push_back(v);
+    } else {
+      output_vars.push_back(letter_var.at(ch));
+    }
+  }
+  for (std::size_t v : output_vars) in_output[v] = true;
+  for (std::size_t v = 0; v < vars; ++v)
+    if (!in_output[v]) summed_vars.push_back(v);
+  int64_t summed_count = 1;
+  for (std::size_t v : summed_vars) summed_count *= size[v];
+  dispatch_arithmetic("einsum", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+    T* y = out.mutable_data_as<T>();
+    std::vector<int64_t> value(vars, 0);
+    for (int64_t o = 0; o < out.numel(); ++o) {
+      int64_t rest = o;
+      for (std::size_t j = output_vars.size(); j-- > 0;) {
+        value[output_vars[j]] = rest % size[output_vars[j]];
+        rest /= size[output_vars[j]];
+      }
+      Acc sum = 0;
+      for (int64_t s = 0; s < summed_count; ++s) {
+        rest = s;
+        for (std::size_t j = summed_vars.size(); j-- > 0;) {
+          value[summed_vars[j]] = rest % size[summed_vars[j]];
+          rest /= size[summed_vars[j]];
+        }
+        Acc product = 1;
+        for (std::size_t k = 0; k < in.size(); ++k) {
+          int64_t offset = 0;
+          for (std::size_t v = 0; v < vars; ++v) offset += value[v] * strides[k][v];
+          product = wrapping_multiply(product, static_cast<Acc>(in[k].data_as<T>()[offset]));
+        }
+        sum = wrapping_add(sum, product);
+      }
+      y[o] = static_cast<T>(sum);
+    }
+  });
+}
+
 // --- top_k: indices along the axis ordered by value (largest or smallest first), ties by index.
 void top_k_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out, bool want_indices) {
   const Shape& s = in[0].shape();
@@ -421,6 +506,7 @@ void register_reference_indexing_kernels(OpRegistry& registry) {
   registry.add_kernel("trilu", kReferenceBackend, trilu_kernel);
   registry.add_kernel("cumsum", kReferenceBackend, cumsum_kernel);
   registry.add_kernel("resize", kReferenceBackend, resize_kernel);
+  registry.add_kernel("einsum", kReferenceBackend, einsum_kernel);
   registry.add_kernel("top_k_values", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) { top_k_kernel(in, attrs, out, false); });
   registry.add_kernel("top_k_indices", kReferenceBackend,

@@ -178,7 +178,7 @@ void pool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor&
           }
   };
   if (average) dispatch_floating(op, out.dtype(), run);
-  else dispatch_numeric(op, out.dtype(), run);
+  else dispatch_all_numeric(op, out.dtype(), run);
 }
 
 void cartesian_difference_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {

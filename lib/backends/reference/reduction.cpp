@@ -86,7 +86,7 @@ void add_reduction(OpRegistry& registry, const std::string& op, Reduction kind) 
       for (int64_t r = 0; r < out.numel(); ++r) y[r] = reduce_run(kind, moved.data() + r * run, run, correction);
     };
     if (floating_only) dispatch_floating(op, out.dtype(), compute);
-    else dispatch_numeric(op, out.dtype(), compute);
+    else dispatch_all_numeric(op, out.dtype(), compute);
   });
 }
 

@@ -3,7 +3,7 @@
 Usage: onnx_export_models.py [OPS_FILE] (names of the registered operators: cases of operators this
 build lacks are left out). Writes, into the current folder, for each case NAME: NAME.json (a structure JSON with constants,
 no parameters), NAME.in.npz and NAME.in.json (the same inputs, for mithril-run and for
-onnxruntime-node), and cases.txt: "NAME RTOL ATOL" per line.
+onnxruntime-node), and cases.txt: "NAME RTOL ATOL ROUNDTRIP" per line (ROUNDTRIP 0: our importer refuses the file by design).
 """
 import json
 import sys
@@ -21,7 +21,7 @@ def const(dtype, values):
     return {"dtype": str(a.dtype), "shape": list(a.shape), "data": data}
 
 
-def case(name, inputs, nodes, outputs, constants=None, functions=None, rtol=1e-4, atol=1e-5):
+def case(name, inputs, nodes, outputs, constants=None, functions=None, rtol=1e-4, atol=1e-5, roundtrip=True):
     """inputs: {name: (declared shape, array)}; nodes: [(name, op, inputs, attributes)]."""
     model = {"version": "1.1.0", "name": name,
              "inputs": {k: {"shape": shape, "dtype": str(a.dtype)} for k, (shape, a) in inputs.items()},
@@ -42,7 +42,7 @@ def case(name, inputs, nodes, outputs, constants=None, functions=None, rtol=1e-4
         js[k] = {"dtype": "bool" if a.dtype == bool else str(a.dtype), "shape": list(a.shape),
                  "data": [int(v) for v in data] if a.dtype == bool else data}
     json.dump(js, open(name + ".in.json", "w"))
-    CASES.append((name, rtol, atol))
+    CASES.append((name, rtol, atol, roundtrip))
 
 
 def f32(*shape, low=-2.0, high=2.0):
@@ -75,7 +75,8 @@ for dt in ("int32", "int64"):
           ("shr", "shift_right", ["a", "s"], None), ("add", "add", ["a", "d"], None), ("mul", "multiply", ["a", "d"], None),
           ("max", "maximum", ["a", "d"], None), ("abs", "abs", ["a"], None), ("neg", "negate", ["a"], None),
           ("to_f", "cast", ["a"], {"dtype": "float32"}), ("sum", "sum", ["a"], {"axes": [1]})],
-         ["fdiv", "shl", "shr", "add", "mul", "max", "abs", "neg", "to_f", "sum"], rtol=0, atol=0)
+         ["fdiv", "shl", "shr", "add", "mul", "max", "abs", "neg", "to_f", "sum"], rtol=0, atol=0,
+         roundtrip=False)  # our importer has no BitShift
 
 case("activations", {"x": (["n", 6], f32(4, 6, low=-6, high=6))},
      [("relu", "relu", ["x"], None), ("sigmoid", "sigmoid", ["x"], None), ("tanh", "tanh", ["x"], None),
@@ -95,7 +96,8 @@ case("reductions", {"x": (["n", 3, 4], f32(2, 3, 4, low=0.5, high=1.5))},
       ("min", "min", ["x"], {"axes": [0], "keepdims": True}), ("prod", "prod", ["x"], {"axes": [2]}),
       ("var", "variance", ["x"], {"axes": [2]}), ("var1", "variance", ["x"], {"axes": [0, 1], "correction": 1.0, "keepdims": True}),
       ("var_all", "variance", ["x"], None)],
-     ["sum_all", "sum1", "sum_keep", "sum_none", "mean", "max", "min", "prod", "var", "var1", "var_all"])
+     ["sum_all", "sum1", "sum_keep", "sum_none", "mean", "max", "min", "prod", "var", "var1", "var_all"],
+     roundtrip=False)  # a variance over the symbolic axis counts its elements with Size(x), which import needs static
 
 case("shapes", {"x": (["n", 3, 4, 5], f32(2, 3, 4, 5)), "y": ([2, 3, 4, 5], f32(2, 3, 4, 5))},
      [("r", "reshape", ["y"], {"shape": [6, -1]}), ("t", "transpose", ["x"], None),
@@ -245,6 +247,6 @@ ops_case("indexing",
                     "ind2": ("int64", [[0, 1], [2, 3]]), "upd2": ("float32", f32(2, 5)), "ohv": ("float32", [-1.0, 2.0])})
 
 with open("cases.txt", "w") as f:
-    for name, rtol, atol in CASES:
-        f.write(f"{name} {rtol} {atol}\n")
+    for name, rtol, atol, roundtrip in CASES:
+        f.write(f"{name} {rtol} {atol} {int(roundtrip)}\n")
 print(len(CASES), "cases", file=sys.stderr)
