@@ -100,11 +100,11 @@ for case in cases:
 
 for name, why in failed:
     print("FAIL %s: %s" % (name, why))
+for name, why in no_kernel:
+    print("no onnxruntime kernel %s: %s" % (name, why))
 print("onnx round trip: %d cases, %d refused by import or export, %d exported again and match, %d do not, "
       "%d valid files onnxruntime has no kernel for, %d with float16/bfloat16 inputs not run" %
       (len(cases), len(refused), len(passed), len(failed), len(no_kernel), len(not_here)))
-for name, why in no_kernel:
-    print("no onnxruntime kernel %s: %s" % (name, why))
 if os.environ.get("ROUNDTRIP_VERBOSE"):
     for name, why in refused:
         print("refused %s: %s" % (name, why))
