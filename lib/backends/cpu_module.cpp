@@ -2,48 +2,18 @@
 // libmithril.so) on first real use. Compiling a model, or running one whose nodes are all too
 // small for oneDNN (PlanOptions::min_node_work), never loads it: a small model run once from the
 // shell does not pay oneDNN's start-up (its static initialization alone costs about a millisecond).
-#include <dlfcn.h>
-
-#include <mutex>
-#include <string>
-
-#include <fmt/format.h>
-
 #include "backends/backend.h"
-#include "core/error.h"
+#include "core/sibling_module.h"
 
 namespace mithril {
 namespace {
 
 const Backend& load_cpu_module() {
-  static std::once_flag once;
-  static const Backend* loaded = nullptr;
-  static std::string failure;
-  std::call_once(once, [] {
-    // The module sits in the folder libmithril was loaded from (the build folder, or lib/ when installed).
-    Dl_info self{};
-    std::string folder;
-    if (dladdr(reinterpret_cast<void*>(&load_cpu_module), &self) && self.dli_fname) {
-      folder = self.dli_fname;
-      folder = folder.substr(0, folder.rfind('/') == std::string::npos ? 0 : folder.rfind('/') + 1);
-    }
-    std::string path = folder + "libmithril-cpu.so";
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      const char* why = dlerror();
-      failure = fmt::format("the cpu backend cannot be loaded ({}); run with --backend reference", why ? why : path);
-      return;
-    }
-    using Entry = const Backend* (*)();
-    auto entry = reinterpret_cast<Entry>(dlsym(handle, "mithril_cpu_backend_v1"));
-    if (!entry) {
-      failure = fmt::format("{}: no mithril_cpu_backend_v1 entry point", path);
-      return;
-    }
-    loaded = entry();
-  });
-  if (!loaded) throw Error(ErrorKind::unsupported, failure);
-  return *loaded;
+  // A static reference: asked once per node during planning, it must not lock each time. A failed
+  // load throws out of the initializer, so the next call tries (and says why) again.
+  static const Backend& backend = *static_cast<const Backend*>(
+      load_sibling_module("libmithril-cpu.so", "mithril_cpu_backend_v1", "the cpu backend", "; run with --backend reference"));
+  return backend;
 }
 
 class LazyCpuBackend final : public Backend {

@@ -1,13 +1,8 @@
 // import_onnx/export_onnx: stand-ins that load libmithril-onnx.so (beside libmithril.so) on first
-// use, as backends/cpu_module.cpp does for oneDNN.
-#include <dlfcn.h>
-
-#include <mutex>
+// use (core/sibling_module.h).
 #include <string>
 
-#include <fmt/format.h>
-
-#include "core/error.h"
+#include "core/sibling_module.h"
 #include "io/atomic_file.h"
 #include "io/onnx.h"
 
@@ -15,33 +10,7 @@ namespace mithril {
 namespace {
 
 const OnnxModuleFunctions& onnx_module() {
-  static std::once_flag once;
-  static const OnnxModuleFunctions* loaded = nullptr;
-  static std::string failure;
-  std::call_once(once, [] {
-    Dl_info self{};
-    std::string folder;
-    if (dladdr(reinterpret_cast<void*>(&onnx_module), &self) && self.dli_fname) {
-      folder = self.dli_fname;
-      folder = folder.substr(0, folder.rfind('/') == std::string::npos ? 0 : folder.rfind('/') + 1);
-    }
-    std::string path = folder + "libmithril-onnx.so";
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      const char* why = dlerror();
-      failure = fmt::format("ONNX support cannot be loaded ({})", why ? why : path);
-      return;
-    }
-    using Entry = const OnnxModuleFunctions* (*)();
-    auto entry = reinterpret_cast<Entry>(dlsym(handle, "mithril_onnx_v1"));
-    if (!entry) {
-      failure = fmt::format("{}: no mithril_onnx_v1 entry point", path);
-      return;
-    }
-    loaded = entry();
-  });
-  if (!loaded) throw Error(ErrorKind::unsupported, failure);
-  return *loaded;
+  return *static_cast<const OnnxModuleFunctions*>(load_sibling_module("libmithril-onnx.so", "mithril_onnx_v1", "ONNX support"));
 }
 
 }  // namespace

@@ -867,6 +867,15 @@ std::map<std::string, Lowering> make_lowerings() {
     return g.node("DepthToSpace", n.inputs, {o_int("blocksize", attr_int(n.attrs, "blocksize")), o_str("mode", attr_string(n.attrs, "mode"))});
   };
   m["space_to_depth"] = space_to_depth;
+  m["hardmax"] = [](G& g, const N& n) {
+    return g.node("Hardmax", n.inputs, {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n)))});
+  };
+  m["einsum"] = [](G& g, const N& n) {
+    std::string equation;  // ONNX's grammar has no spaces
+    for (char c : attr_string(n.attrs, "equation"))
+      if (c != ' ') equation += c;
+    return g.node("Einsum", n.inputs, {o_str("equation", equation)});
+  };
   return m;
 }
 

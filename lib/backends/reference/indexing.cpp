@@ -21,24 +21,6 @@ namespace mithril {
 
 namespace {
 
-/// Calls f(T{}) for every integer width, float and double; anything else is unsupported.
-template <class F>
-void dispatch_arithmetic(std::string_view op, DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::int8: f(int8_t{}); return;
-    case DType::int16: f(int16_t{}); return;
-    case DType::int32: f(int32_t{}); return;
-    case DType::int64: f(int64_t{}); return;
-    case DType::uint8: f(uint8_t{}); return;
-    case DType::uint16: f(uint16_t{}); return;
-    case DType::uint32: f(uint32_t{}); return;
-    case DType::uint64: f(uint64_t{}); return;
-    case DType::float32: f(float{}); return;
-    case DType::float64: f(double{}); return;
-    default: throw_unsupported_dtype(op, dtype);
-  }
-}
-
 std::vector<int64_t> index_values(const Tensor& indices) {
   std::vector<int64_t> values(static_cast<std::size_t>(indices.numel()));
   if (indices.dtype() == DType::int64) std::copy_n(indices.data_as<int64_t>(), values.size(), values.begin());
@@ -123,7 +105,7 @@ void scatter_blocks(const char* op, const std::vector<int64_t>& offsets, int64_t
     });
     return;
   }
-  dispatch_arithmetic(op, out.dtype(), [&](auto tag) {
+  dispatch_all_numeric(op, out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* u = updates.data_as<T>();
     T* y = out.mutable_data_as<T>();
@@ -228,7 +210,7 @@ void cumsum_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tenso
   auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
   bool exclusive = attr_bool(attrs, "exclusive"), reverse = attr_bool(attrs, "reverse");
   int64_t outer = product(s, 0, axis), n = s[axis], inner = product(s, axis + 1, s.size());
-  dispatch_arithmetic("cumsum", out.dtype(), [&](auto tag) {
+  dispatch_all_numeric("cumsum", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = in[0].data_as<T>();
     T* y = out.mutable_data_as<T>();
@@ -365,7 +347,7 @@ void resize_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tenso
     current = std::move(next);
     shape[axis] = r.out;
   }
-  dispatch_arithmetic("resize", out.dtype(), [&](auto tag) {
+  dispatch_all_numeric("resize", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* y = out.mutable_data_as<T>();
     for (std::size_t e = 0; e < current.size(); ++e) y[e] = from_double<T>(current[e]);
@@ -425,7 +407,7 @@ void einsum_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tenso
     if (!in_output[v]) summed_vars.push_back(v);
   int64_t summed_count = 1;
   for (std::size_t v : summed_vars) summed_count *= size[v];
-  dispatch_arithmetic("einsum", out.dtype(), [&](auto tag) {
+  dispatch_all_numeric("einsum", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
     T* y = out.mutable_data_as<T>();
@@ -466,7 +448,7 @@ void top_k_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor
                                       " of size " + std::to_string(s[axis]));
   bool largest = attr_bool(attrs, "largest");
   int64_t outer = product(s, 0, axis), n = s[axis], inner = product(s, axis + 1, s.size());
-  dispatch_arithmetic(want_indices ? "top_k_indices" : "top_k_values", in[0].dtype(), [&](auto tag) {
+  dispatch_all_numeric(want_indices ? "top_k_indices" : "top_k_values", in[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = in[0].data_as<T>();
     std::vector<int64_t> order(static_cast<std::size_t>(n));

@@ -75,8 +75,7 @@ for dt in ("int32", "int64"):
           ("shr", "shift_right", ["a", "s"], None), ("add", "add", ["a", "d"], None), ("mul", "multiply", ["a", "d"], None),
           ("max", "maximum", ["a", "d"], None), ("abs", "abs", ["a"], None), ("neg", "negate", ["a"], None),
           ("to_f", "cast", ["a"], {"dtype": "float32"}), ("sum", "sum", ["a"], {"axes": [1]})],
-         ["fdiv", "shl", "shr", "add", "mul", "max", "abs", "neg", "to_f", "sum"], rtol=0, atol=0,
-         roundtrip=False)  # our importer has no BitShift
+         ["fdiv", "shl", "shr", "add", "mul", "max", "abs", "neg", "to_f", "sum"], rtol=0, atol=0)
 
 case("activations", {"x": (["n", 6], f32(4, 6, low=-6, high=6))},
      [("relu", "relu", ["x"], None), ("sigmoid", "sigmoid", ["x"], None), ("tanh", "tanh", ["x"], None),
@@ -183,10 +182,11 @@ ops_case("nn_math", {"x": ([3, 4], u), "y": ([3, 4], v), "big": ([3, 4], f32(3, 
           ("xor", "logical_xor", ["le", "ge"], None), ("not", "logical_not", ["lt"], None),
           ("clip", "clip", ["x"], {"min": -0.5, "max": 0.5}), ("clip_lo", "clip", ["x"], {"min": -0.1}),
           ("mod", "mod", ["big", "x"], None), ("fmod", "mod", ["big", "x"], {"fmod": True}),
-          ("amax", "argmax", ["x"], {"axis": 1, "keepdims": False}), ("amin", "argmin", ["x"], {"axis": 0, "select_last_index": True})],
+          ("amax", "argmax", ["x"], {"axis": 1, "keepdims": False}), ("amin", "argmin", ["x"], {"axis": 0, "select_last_index": True}),
+          ("hmax", "hardmax", ["x"], {"axis": 0}), ("ein", "einsum", ["x", "y"], {"equation": "ij, kj -> ik"})],
          ["lsm", "prelu", "elu", "selu", "celu", "hsig", "hswish", "softsign", "trelu", "shrink", "mish", "erf", "floor", "ceil",
           "round", "sign", "recip", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "nan", "inf", "pinf",
-          "eq", "lt", "le", "gt", "ge", "and", "or", "xor", "not", "clip", "clip_lo", "mod", "fmod", "amax", "amin"],
+          "eq", "lt", "le", "gt", "ge", "and", "or", "xor", "not", "clip", "clip_lo", "mod", "fmod", "amax", "amin", "hmax", "ein"],
          constants={"slope": ("float32", [0.1, 0.2, 0.3, 0.4]), "zs": ("float32", [0.0, 1.0, 2.0, 0.0]),
                     "halves": ("float32", [[0.5, 1.5, 2.5, -0.5], [-1.5, 0.4, 0.6, 3.0], [2.0, -2.5, 7.5, -7.5]])})
 
