@@ -6,7 +6,7 @@
   run_peers.py numpy-process PARAMS.npz X.npz             -> a whole small job: load, forward, print
   run_peers.py torch-onnx MODEL OUT.onnx X.npz RUNS THREADS [--out Y.npy] [--opset N]
       MODEL: resnet18 (torchvision 0.14, random weights, batch 1 x 3x224x224) or encoder (a
-      torch.nn.TransformerEncoder: 2 layers, d_model 64, 4 heads, batch 2 x 16): builds it with
+      torch.nn.TransformerEncoder: 2 layers, d_model 64, 4 heads, sequence 16 x batch 2): builds it with
       torch.manual_seed(0), writes its input to X.npz ("input") and X.bin (raw float32), exports it
       to OUT.onnx (default opset 17, fixed shapes) and times torch's forward pass
 
@@ -128,9 +128,10 @@ def torch_onnx(model_name, onnx_path, x_path, runs, threads, out=None, opset=17)
         model = torchvision.models.resnet18(weights=None)
         x = torch.randn(1, 3, 224, 224)
     elif model_name == "encoder":
-        layer = torch.nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.0, batch_first=True)
-        model = torch.nn.TransformerEncoder(layer, num_layers=2)
-        x = torch.randn(2, 16, 64)
+        # batch_first=False: torch 1.13's eval-mode fast path (one fused op) has no ONNX export.
+        layer = torch.nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.0)
+        model = torch.nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+        x = torch.randn(16, 2, 64)
     else:
         raise SystemExit("unknown model " + model_name)
     model.eval()
