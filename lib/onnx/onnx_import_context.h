@@ -118,6 +118,11 @@ void register_training_converters(ConverterTable& table);
 
 // --- small helpers shared by the converters ---
 
+/// True when our registry has operator `name` (a converter composes it from others otherwise).
+bool have_op(const std::string& name);
+/// True when operator `op` is registered and declares attribute `attr`.
+bool op_has_attr(const std::string& op, const std::string& attr);
+
 /// A 1-D int64 tensor.
 Tensor int64_tensor(const std::vector<int64_t>& values);
 /// A 0-d tensor of `dtype` holding `value`.

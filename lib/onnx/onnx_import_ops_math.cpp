@@ -12,8 +12,6 @@ namespace mithril::onnx_import {
 
 namespace {
 
-bool have_op(const std::string& name) { return OpRegistry::global().find(name) != nullptr; }
-
 Converter unary(const std::string& op) {
   return [op](NodeContext& c) { c.output(0, c.apply(op, {c.input(0)})); };
 }

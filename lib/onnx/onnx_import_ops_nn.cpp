@@ -11,16 +11,6 @@ namespace mithril::onnx_import {
 
 namespace {
 
-bool have_op(const std::string& name) { return OpRegistry::global().find(name) != nullptr; }
-
-bool op_has_attr(const std::string& op, const std::string& attr) {
-  const OpSchema* s = OpRegistry::global().find(op);
-  if (!s) return false;
-  for (const AttrSpec& a : s->attributes)
-    if (a.name == attr) return true;
-  return false;
-}
-
 // Window geometry shared by Conv, ConvTranspose and the pools.
 struct Window {
   std::vector<int64_t> kernel, strides, dilations;

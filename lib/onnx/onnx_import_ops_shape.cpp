@@ -16,16 +16,6 @@ namespace mithril::onnx_import {
 
 namespace {
 
-bool have_op(const std::string& name) { return OpRegistry::global().find(name) != nullptr; }
-
-bool op_has_attr(const std::string& op, const std::string& attr) {
-  const OpSchema* s = OpRegistry::global().find(op);
-  if (!s) return false;
-  for (const AttrSpec& a : s->attributes)
-    if (a.name == attr) return true;
-  return false;
-}
-
 // Operand i's ints when the node has it as an input, else attribute `name` (older opsets).
 std::optional<std::vector<int64_t>> ints_operand(NodeContext& c, int i, const std::string& name) {
   if (c.has_attr(name)) return c.attr_ints(name);

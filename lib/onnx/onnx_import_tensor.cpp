@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "onnx/onnx_import_context.h"
+#include "ops/registry.h"
 
 namespace mithril::onnx_import {
 
@@ -178,6 +179,16 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& fold
 }
 
 // --- helpers shared by converters ---
+
+bool have_op(const std::string& name) { return OpRegistry::global().find(name) != nullptr; }
+
+bool op_has_attr(const std::string& op, const std::string& attr) {
+  const OpSchema* s = OpRegistry::global().find(op);
+  if (!s) return false;
+  for (const AttrSpec& a : s->attributes)
+    if (a.name == attr) return true;
+  return false;
+}
 
 Tensor int64_tensor(const std::vector<int64_t>& values) {
   Tensor t(DType::int64, Shape{static_cast<int64_t>(values.size())});
