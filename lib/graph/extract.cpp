@@ -116,6 +116,7 @@ std::shared_ptr<Model> extract_submodel(const Model& model, const std::vector<st
 
   auto part = std::make_shared<Model>(name.empty() ? model.name() + "_part" : name);
   for (const auto& [k, v] : model.metadata()) part->set_metadata(k, v);
+  part->use_functions(model.functions());  // its nodes may use the model's functions
   std::map<std::string, std::string> renamed;  // original reference -> reference in the part
   for (const std::string& in : inputs) {
     renamed[in] = sanitized(in);

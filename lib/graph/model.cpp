@@ -133,7 +133,8 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
         paths.push_back(v.path);
         ranks_known = ranks_known && v.info.rank_known;
       }
-      if (step.op->expand && ranks_known) {
+      const FunctionTable* functions = model.functions().get();
+      if (functions && functions->definition(step.op) && ranks_known) {
         // A function operator runs as its body, like a submodel named after the node.
         if (function_depth >= kMaxFunctionDepth)
           throw Error(ErrorKind::schema, fmt::format("node '{}': function '{}' expands into itself (more than {} nested functions)",
@@ -144,7 +145,7 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
         } guard;
         std::shared_ptr<const Model> body;
         try {
-          body = step.op->expand(step.attributes, infos);
+          body = functions->expand(*step.op, step.attributes, infos);
         } catch (const Error& e) {
           throw e.with_context(fmt::format("node '{}' ({})", path, step.op->qualified_name()));
         }
@@ -266,7 +267,7 @@ Value Model::constant(const std::string& name, Tensor value) {
 
 Value Model::apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attributes,
                    const std::string& name) {
-  const OpSchema* schema = OpRegistry::global().find(op);
+  const OpSchema* schema = find_operator(functions_.get(), op);
   std::string node = name.empty() ? unique_name(schema ? schema->name : op) : name;
   std::string where = fmt::format("model '{}': node '{}' ({})", name_, node, op);
   if (!schema) throw Error(ErrorKind::unsupported, where + ": unknown operator '" + op + "'");

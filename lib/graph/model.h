@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "graph/functions.h"
 #include "graph/initializer.h"
 #include "ops/registry.h"
 
@@ -131,6 +132,12 @@ class Model {
   /// Exposes `value` as the output `name`.
   void output(const std::string& name, const Value& value);
 
+  /// The function operators this model's nodes may use (consulted before the global registry
+  /// when a node is added). A loaded file's models share its table; a model without one sees
+  /// the global registry only. Set it before adding nodes that use its functions.
+  void use_functions(std::shared_ptr<const FunctionTable> functions) { functions_ = std::move(functions); }
+  const std::shared_ptr<const FunctionTable>& functions() const { return functions_; }
+
   /// Free-form metadata (producer, description); written in the JSON dict.
   void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
 
@@ -175,8 +182,9 @@ class Model {
   std::map<std::string, std::string> metadata_;
   std::map<std::string, ValueInfo> values_;
   std::map<std::string, int> names_;  ///< every declared name (inputs, parameters, constants, steps)
-  std::map<std::string, int> next_index_;
-  std::vector<std::shared_ptr<OpSchema>> opaque_ops_;  ///< schemas of opaque nodes, owned here  ///< next automatic-name number per operator
+  std::map<std::string, int> next_index_;  ///< next automatic-name number per operator
+  std::vector<std::shared_ptr<OpSchema>> opaque_ops_;  ///< schemas of opaque nodes, owned here
+  std::shared_ptr<const FunctionTable> functions_;     ///< owns the schemas of function nodes
 };
 
 /// Checks a model-local name: non-empty, [A-Za-z_][A-Za-z0-9_]*. Throws Error(schema).

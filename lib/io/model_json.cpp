@@ -341,76 +341,8 @@ AttrValue json_to_attr(const rapidjson::Value& v, const std::function<void(const
 //                           {"name": "s", "op": "multiply", "inputs": ["r", "@factor"]}],
 //                 "output": "s"}}
 // "@name" stands for an attribute's value: as a node input, a 0-d constant of the first input's
-// dtype; as a node attribute value, the attribute itself. Loading a file registers its functions
-// as operators (an identical definition already registered is reused); compiling expands them.
-
-struct FunctionDef {
-  std::string qualified;
-  int version = 1;
-  std::string doc;
-  std::vector<std::string> inputs;
-  std::vector<AttrSpec> attributes;
-  struct Node {
-    std::string name, op;
-    std::vector<std::string> inputs;
-    Attributes attributes;  // a string "@x" stands for attribute x
-  };
-  std::vector<Node> nodes;
-  std::string output;
-  std::string json;  // the definition, compact: what identifies it and what to_dict writes back
-
-  std::mutex cache_mutex;
-  std::map<std::string, std::shared_ptr<const Model>> cache;  // by attributes and input dtypes
-};
-
-// Guards against a function that (through others) uses itself.
-thread_local int expansion_depth = 0;
-constexpr int kMaxExpansionDepth = 64;
-
-std::shared_ptr<const Model> expand_function(FunctionDef& def, const Attributes& attrs, const std::vector<ValueInfo>& inputs) {
-  std::string key;
-  for (const auto& [k, v] : attrs) key += k + "=" + attr_str(v) + ";";
-  for (const ValueInfo& in : inputs) key += std::string(dtype_name(in.dtype)) + ",";
-  {
-    std::lock_guard lock(def.cache_mutex);
-    if (auto it = def.cache.find(key); it != def.cache.end()) return it->second;
-  }
-  if (expansion_depth >= kMaxExpansionDepth)
-    throw Error(ErrorKind::schema, "function '" + def.qualified + "' expands into itself");
-  struct DepthGuard {
-    DepthGuard() { ++expansion_depth; }
-    ~DepthGuard() { --expansion_depth; }
-  } guard;
-  std::string model_name = def.qualified.substr(def.qualified.rfind('.') + 1);
-  auto body = std::make_shared<Model>(model_name);
-  for (std::size_t i = 0; i < def.inputs.size() && i < inputs.size(); ++i)
-    body->input(def.inputs[i], ValueInfo{inputs[i].dtype, {}, false});
-  for (const FunctionDef::Node& node : def.nodes) {
-    std::vector<Value> args;
-    for (const std::string& ref : node.inputs) {
-      if (ref[0] != '@') {
-        args.push_back(body->value(ref));
-        continue;
-      }
-      std::string constant = "attr_" + ref.substr(1);
-      if (!body->has_value(constant)) {
-        DType dtype = inputs.empty() ? DType::float32 : inputs[0].dtype;
-        body->constant(constant, Tensor::scalar(dtype, attr_number(attrs, ref.substr(1))));
-      }
-      args.push_back(body->value(constant));
-    }
-    Attributes node_attrs;
-    for (const auto& [k, v] : node.attributes) {
-      const auto* text = std::get_if<std::string>(&v);
-      node_attrs[k] = text && !text->empty() && (*text)[0] == '@' ? attrs.at(text->substr(1)) : v;
-    }
-    body->apply(node.op, args, node_attrs, node.name);
-  }
-  body->output("output", body->value(def.output));
-  std::lock_guard lock(def.cache_mutex);
-  def.cache[key] = body;
-  return body;
-}
+// dtype; as a node attribute value, the attribute itself. Loading a file gives its models one
+// FunctionTable (graph/functions.h) holding its functions; compiling expands them.
 
 AttrType attr_type_of_default(const AttrValue& v) {
   if (std::holds_alternative<bool>(v)) return AttrType::boolean;
@@ -422,8 +354,8 @@ AttrType attr_type_of_default(const AttrValue& v) {
 }
 
 // Parses and checks one definition (references resolve in order, "@x" names an attribute).
-std::shared_ptr<FunctionDef> parse_function(const std::string& name, const rapidjson::Value& v, const std::string& source,
-                                            const std::string& path) {
+FunctionDef parse_function(const std::string& name, const rapidjson::Value& v, const std::string& source,
+                           const std::string& path) {
   auto fail = [&](const std::string& where, const std::string& what) {
     throw Error(ErrorKind::schema, fmt::format("{}: {}: {}", source, where, what));
   };
@@ -432,22 +364,22 @@ std::shared_ptr<FunctionDef> parse_function(const std::string& name, const rapid
     fail(path, "a function is named 'domain.name' (a domain keeps it apart from built-in operators)");
   check_identifier(name.substr(0, dot), "function domain");
   check_identifier(name.substr(dot + 1), "function");
-  auto def = std::make_shared<FunctionDef>();
-  def->qualified = name;
-  def->json = json::compact(v);
-  if (v.HasMember("version")) def->version = v["version"].GetInt();
-  if (v.HasMember("doc")) def->doc = v["doc"].GetString();
+  FunctionDef def;
+  def.qualified = name;
+  def.json = json::compact(v);
+  if (v.HasMember("version")) def.version = v["version"].GetInt();
+  if (v.HasMember("doc")) def.doc = v["doc"].GetString();
   std::set<std::string> defined;
   for (const auto& in : v["inputs"].GetArray()) {
     if (!defined.insert(in.GetString()).second) fail(json::child(path, "inputs"), fmt::format("input '{}' is listed twice", in.GetString()));
-    def->inputs.push_back(in.GetString());
+    def.inputs.push_back(in.GetString());
   }
   std::set<std::string> attribute_names;
   if (auto a = v.FindMember("attributes"); a != v.MemberEnd())
     for (auto it = a->value.MemberBegin(); it != a->value.MemberEnd(); ++it) {
       std::string where = json::child(json::child(path, "attributes"), it->name.GetString());
       AttrValue value = json_to_attr(it->value, [&](const std::string& what) { fail(where, what); });
-      def->attributes.push_back({it->name.GetString(), attr_type_of_default(value), value});
+      def.attributes.push_back({it->name.GetString(), attr_type_of_default(value), value});
       attribute_names.insert(it->name.GetString());
     }
   const auto& nodes = v["nodes"];
@@ -473,52 +405,29 @@ std::shared_ptr<FunctionDef> parse_function(const std::string& name, const rapid
         node.attributes[it->name.GetString()] = value;
       }
     if (!defined.insert(node.name).second) fail(json::child(here, "name"), fmt::format("name '{}' is already used", node.name));
-    def->nodes.push_back(std::move(node));
+    def.nodes.push_back(std::move(node));
   }
-  def->output = v["output"].GetString();
-  if (!defined.count(def->output)) fail(json::child(path, "output"), fmt::format("unknown value '{}'", def->output));
+  def.output = v["output"].GetString();
+  if (!defined.count(def.output)) fail(json::child(path, "output"), fmt::format("unknown value '{}'", def.output));
   return def;
 }
 
-// Registers a parsed function as an operator, or checks that the registered one is the same.
-void register_function(std::shared_ptr<FunctionDef> def, const std::string& source, const std::string& path) {
-  if (const OpSchema* existing = OpRegistry::global().find(def->qualified)) {
-    if (existing->definition_json == def->json) return;
-    throw Error(ErrorKind::schema, fmt::format("{}: {}: an operator named '{}' is already registered with a different definition",
-                                               source, path, def->qualified));
-  }
-  OpSchema op;
-  op.domain = def->qualified.substr(0, def->qualified.find('.'));
-  op.name = def->qualified.substr(def->qualified.find('.') + 1);
-  op.version = def->version;
-  op.doc = def->doc;
-  for (const std::string& in : def->inputs) op.inputs.push_back({in});
-  op.attributes = def->attributes;
-  op.definition_json = def->json;
-  op.expand = [def](const Attributes& attrs, const std::vector<ValueInfo>& inputs) { return expand_function(*def, attrs, inputs); };
-  op.infer = [def](const std::vector<ValueInfo>& inputs, const Attributes& attrs) {
-    auto body = expand_function(*def, attrs, inputs);
-    std::map<std::string, ValueInfo> by_name;
-    for (std::size_t i = 0; i < inputs.size(); ++i) by_name[def->inputs[i]] = inputs[i];
-    return infer_outputs(*body, by_name).at("output");
-  };
-  try {
-    OpRegistry::global().add(std::move(op));
-  } catch (const Error&) {
-    // Another thread registered it meanwhile: accept it if it is the same definition.
-    const OpSchema* now = OpRegistry::global().find(def->qualified);
-    if (!now || now->definition_json != def->json) throw;
-  }
-}
-
-// Function operators used by `model` (at any depth, and by the functions themselves), by name.
-void collect_functions(const Model& model, std::map<std::string, const OpSchema*>& out) {
+// Function definitions used by `model` (at any depth, and by the functions themselves), by name.
+// Each model resolves its nodes through its own table; two different definitions of one name in
+// one tree cannot be written as one file.
+void collect_functions(const Model& model, std::map<std::string, const FunctionDef*>& out) {
+  const FunctionTable* table = model.functions().get();
   std::function<void(const OpSchema*)> add_function = [&](const OpSchema* op) {
-    if (!op || op->definition_json.empty() || out.count(op->qualified_name())) return;
-    out[op->qualified_name()] = op;
-    rapidjson::Document d;
-    d.Parse(op->definition_json.c_str());
-    for (const auto& node : d["nodes"].GetArray()) add_function(OpRegistry::global().find(node["op"].GetString()));
+    const FunctionDef* def = table ? table->definition(op) : nullptr;
+    if (!def) return;
+    auto [it, added] = out.emplace(def->qualified, def);
+    if (!added) {
+      if (it->second->json != def->json)
+        throw Error(ErrorKind::unsupported, fmt::format("model '{}' uses two different functions named '{}' (from different "
+                                                        "files): one file cannot hold both", model.name(), def->qualified));
+      return;
+    }
+    for (const FunctionDef::Node& node : def->nodes) add_function(table->find(node.op));
   };
   for (const Step& step : model.steps()) {
     if (step.is_submodel()) collect_functions(*step.submodel, out);
@@ -530,6 +439,7 @@ struct Reader {
   const rapidjson::Value& root;
   std::string source;
   bool allow_unknown_ops = false;
+  std::shared_ptr<const FunctionTable> functions;  // the file's functions, shared by every model built
   std::map<std::string, std::shared_ptr<const Model>> built_definitions;
   std::set<std::string> building;  // definitions being built, to refuse cycles
   std::map<std::string_view, const rapidjson::Value*, std::less<>> definitions;  // by name, built on first use
@@ -740,6 +650,7 @@ struct Reader {
 
   std::shared_ptr<Model> build_body(const rapidjson::Value& body, const std::string& path) {
     auto model = std::make_shared<Model>(body["name"].GetString());
+    model->use_functions(functions);
     auto section = [&](const char* key) -> const rapidjson::Value* {
       auto it = body.FindMember(key);
       return it == body.MemberEnd() ? nullptr : &it->value;
@@ -811,7 +722,7 @@ struct Reader {
         for (auto it = a->value.MemberBegin(); it != a->value.MemberEnd(); ++it)
           attrs[it->name.GetString()] = read_attr(it->value, json::child(json::child(path, "attributes"), it->name.GetString()));
       std::string op = node["op"].GetString();
-      const OpSchema* schema = OpRegistry::global().find(op);
+      const OpSchema* schema = find_operator(functions.get(), op);
       if (!schema && allow_unknown_ops) {
         model.add_opaque_node(name, op, inputs, attrs);
         return;
@@ -856,7 +767,7 @@ struct Reader {
       for (rapidjson::SizeType i = 0; i < nodes->value.Size(); ++i) {
         const auto& node = nodes->value[i];
         std::string here = json::child(json::child(path, "nodes"), i);
-        if (auto op = node.FindMember("op"); op != node.MemberEnd() && !OpRegistry::global().find(op->value.GetString()))
+        if (auto op = node.FindMember("op"); op != node.MemberEnd() && !find_operator(functions.get(), op->value.GetString()))
           unknown.push_back(fmt::format("'{}' at {}", op->value.GetString(), here));
         if (auto m = node.FindMember("model"); m != node.MemberEnd() && m->value.IsObject()) scan(m->value, json::child(here, "model"));
       }
@@ -891,12 +802,12 @@ std::optional<SemVer> parse_semver(std::string_view text) {
 std::string to_dict(const Model& model) { return to_dict(model, kModelFormatVersion); }
 
 std::string to_dict(const Model& model, const std::string& version) {
-  std::map<std::string, const OpSchema*> functions;
+  std::map<std::string, const FunctionDef*> functions;
   collect_functions(model, functions);
   if (version == "1.0.0") {
     if (!functions.empty()) {
       std::vector<std::string> names;
-      for (const auto& [name, op] : functions) names.push_back("'" + name + "'");
+      for (const auto& [name, def] : functions) names.push_back("'" + name + "'");
       throw Error(ErrorKind::unsupported, fmt::format("model '{}' cannot be written as format 1.0.0: it uses function operator{} {} "
                                                       "(functions need format 1.1.0)", model.name(), names.size() > 1 ? "s" : "",
                                                       fmt::join(names, ", ")));
@@ -940,10 +851,10 @@ std::string to_dict(const Model& model, const std::string& version) {
   if (!functions.empty()) {
     w.Key("functions");
     w.StartObject();
-    for (const auto& [name, op] : functions) {
+    for (const auto& [name, def] : functions) {
       write_string(w, name);
       rapidjson::Document d;
-      d.Parse(op->definition_json.c_str());
+      d.Parse(def->json.c_str());
       d.Accept(w);
     }
     w.EndObject();
@@ -981,12 +892,13 @@ std::shared_ptr<Model> from_dict(std::string_view json, const std::string& sourc
     throw Error(e.kind(), fmt::format("{} (the file is format {}, newer than {}: it may use constructs this library does not know)",
                                       e.what(), version, kModelFormatVersion));
   }
+  auto functions = std::make_shared<FunctionTable>();
   if (auto fns = doc.FindMember("functions"); fns != doc.MemberEnd())
     for (auto it = fns->value.MemberBegin(); it != fns->value.MemberEnd(); ++it) {
       std::string path = json::child("functions", it->name.GetString());
-      register_function(parse_function(it->name.GetString(), it->value, source, path), source, path);
+      functions->add(parse_function(it->name.GetString(), it->value, source, path));
     }
-  Reader reader{doc, source, options.allow_unknown_ops, {}, {}, {}, false};
+  Reader reader{doc, source, options.allow_unknown_ops, functions->empty() ? nullptr : std::move(functions), {}, {}, {}, false};
   if (!options.allow_unknown_ops) reader.check_operators_known();
   reader.build_definitions();
   auto model = reader.build_body(doc, "");

@@ -22,8 +22,6 @@
 
 namespace mithril {
 
-class Model;
-
 /// What a logical model knows about a value before it runs: dtype and (symbolic) shape.
 /// A value whose rank is unknown (rank_known false, e.g. an input of a migrated Python Mithril
 /// dict, which declares no shapes) gets its shape only when the model is compiled or evaluated
@@ -74,13 +72,6 @@ struct OpSchema {
   std::vector<AttrSpec> attributes;
   InferFn infer;
   std::map<std::string, KernelFn> kernels;  ///< by backend name ("reference", "cpu")
-
-  /// Set for operators defined as a composition of others (a model file's "functions"): builds
-  /// the body for the given attributes and input infos (inputs named as the operator's inputs,
-  /// one output named "output"). Such operators need no kernel: compilation expands them.
-  std::function<std::shared_ptr<const Model>(const Attributes&, const std::vector<ValueInfo>&)> expand;
-  /// The JSON definition of a function operator, as written in a model file's "functions".
-  std::string definition_json;
 
   /// "add" for built-ins, "acme.scale" for a domain.
   std::string qualified_name() const;

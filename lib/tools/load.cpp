@@ -194,7 +194,6 @@ std::vector<OperatorInfo> list_operators(const std::vector<std::string>& plugins
     info.name = name;
     info.version = op->version;
     info.doc = op->doc;
-    info.function = static_cast<bool>(op->expand);
     for (const InputSpec& in : op->inputs) info.inputs.push_back(in.variadic ? in.name + "..." : in.name);
     for (const AttrSpec& a : op->attributes)
       info.attributes.push_back(fmt::format("{}: {}{}", a.name, attr_type_name(a.type),
@@ -211,8 +210,7 @@ std::string format_operators(const std::vector<OperatorInfo>& ops) {
     out += fmt::format("{} (version {}): inputs {}; attributes {}; {}\n", op.name, op.version,
                        op.inputs.empty() ? "none" : fmt::format("{}", fmt::join(op.inputs, ", ")),
                        op.attributes.empty() ? "none" : fmt::format("{}", fmt::join(op.attributes, ", ")),
-                       op.function ? "a function: expanded into other operators, runs on every backend"
-                                   : fmt::format("backends: {}", op.backends.empty() ? "none" : fmt::format("{}", fmt::join(op.backends, ", "))));
+                       fmt::format("backends: {}", op.backends.empty() ? "none" : fmt::format("{}", fmt::join(op.backends, ", "))));
     if (!op.doc.empty()) out += "    " + op.doc + "\n";
   }
   return out;
@@ -222,7 +220,7 @@ std::string operators_json(const std::vector<OperatorInfo>& ops) {
   JsonOut j;
   j.begin_object().key("operators").begin_array();
   for (const OperatorInfo& op : ops) {
-    j.begin_object().key("name").str(op.name).key("version").num(op.version).key("function").boolean(op.function);
+    j.begin_object().key("name").str(op.name).key("version").num(op.version);
     j.key("inputs").begin_array();
     for (const std::string& s : op.inputs) j.str(s);
     j.end_array().key("attributes").begin_array();

@@ -71,12 +71,11 @@ struct OperatorInfo {
   int version = 1;
   std::vector<std::string> inputs;      ///< "left"; a variadic one as "inputs..."
   std::vector<std::string> attributes;  ///< "axis: int = -1"; required ones without "= ..."
-  std::vector<std::string> backends;    ///< backends with a kernel; empty for a function (expanded)
-  bool function = false;                ///< defined as a composition of others (expanded when compiled)
+  std::vector<std::string> backends;    ///< backends with a kernel
   std::string doc;
 };
 
-/// Every registered operator (built-ins, the given plugins, functions loaded so far), sorted by name.
+/// Every registered operator (built-ins and the given plugins; a model file's functions belong to that model), sorted by name.
 std::vector<OperatorInfo> list_operators(const std::vector<std::string>& plugins = {});
 std::string format_operators(const std::vector<OperatorInfo>& ops);
 std::string operators_json(const std::vector<OperatorInfo>& ops);

@@ -44,7 +44,10 @@ Tensor sample() {
 TEST_CASE("a model with functions loads, infers, runs with no plugin, and round-trips", "[io][functions]") {
   auto model = from_dict(kScaledRelu, "f.json");
   REQUIRE(shape_str(model->outputs()[0].info.shape) == "[null,4]");
-  const OpSchema* op = OpRegistry::global().find("fn.scaled_relu");
+  // The functions belong to the model, not to the process.
+  REQUIRE(OpRegistry::global().find("fn.scaled_relu") == nullptr);
+  REQUIRE(model->functions() != nullptr);
+  const OpSchema* op = model->functions()->find("fn.scaled_relu");
   REQUIRE(op != nullptr);
   REQUIRE(op->kernels.empty());  // expanded when compiled
   Tensor y = PhysicalModel::compile(model, reference_backend())({{"x", sample()}}).at("y");
@@ -93,11 +96,37 @@ TEST_CASE("bad functions are refused with their JSON path", "[io][functions]") {
     INFO(c.json);
     REQUIRE_THROWS_WITH(from_dict(c.json, "bad.json"), Contains("bad.json: ") && Contains(c.expected));
   }
-  // Same name, different definition: refused rather than silently replaced.
-  from_dict(kScaledRelu, "f.json");
+}
+
+TEST_CASE("two files that define one function name differently load, compile and run side by side", "[io][functions]") {
+  auto first = from_dict(kScaledRelu, "f.json");
   std::string changed = kScaledRelu;
   changed.replace(changed.find("\"factor\": 1.0"), 13, "\"factor\": 2.0");
-  REQUIRE_THROWS_WITH(from_dict(changed, "g.json"), Contains("an operator named 'fn.scaled_relu' is already registered with a different definition"));
+  auto second = from_dict(changed, "g.json");
+  REQUIRE(first->functions()->find("fn.scaled_relu") != second->functions()->find("fn.scaled_relu"));
+  auto run_first = PhysicalModel::compile(first, reference_backend());
+  auto run_second = PhysicalModel::compile(second, reference_backend());
+  // Node b uses the default factor: 1 in the first file, 2 in the second; softmax then differs.
+  Tensor a = run_first({{"x", sample()}}).at("y");
+  Tensor b = run_second({{"x", sample()}}).at("y");
+  double e1[] = {std::exp(3.0), std::exp(0.0), std::exp(1.5), std::exp(12.0)};
+  double e2[] = {std::exp(6.0), std::exp(0.0), std::exp(3.0), std::exp(24.0)};
+  double t1 = e1[0] + e1[1] + e1[2] + e1[3], t2 = e2[0] + e2[1] + e2[2] + e2[3];
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(a.data_as<double>()[i] == Approx(e1[i] / t1).epsilon(1e-12));
+    REQUIRE(b.data_as<double>()[i] == Approx(e2[i] / t2).epsilon(1e-12));
+  }
+  // Each writes back its own definition.
+  REQUIRE_THAT(to_dict(*first), Contains("\"factor\": 1.0"));
+  REQUIRE_THAT(to_dict(*second), Contains("\"factor\": 2.0"));
+  // One tree holding both cannot be written as one file: the error names the function.
+  Model both("both");
+  Value x = both.input("x", {Dim::any(), Dim::known(4)}, DType::float64);
+  both.add_submodel("one", first, {{"x", x}});
+  both.add_submodel("two", second, {{"x", x}});
+  REQUIRE_THROWS_WITH(to_dict(both), Contains("two different functions named 'fn.scaled_relu'"));
+  // Loading a file leaves nothing behind in the process-wide registry.
+  REQUIRE(OpRegistry::global().find("fn.soft") == nullptr);
 }
 
 TEST_CASE("a function that uses itself is refused, not a crash", "[io][functions]") {
