@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "graph/walk.h"
+#include "physical/input_check.h"
 
 namespace mithril {
 namespace {
@@ -31,11 +32,7 @@ PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const B
   }
   WalkOptions walk_options{value_dtype, &options.parameter_shapes};
 
-  for (const auto& [name, shape] : options.shapes) {
-    bool found = false;
-    for (const InputDecl& in : model->inputs()) found = found || in.name == name;
-    if (!found) throw Error(ErrorKind::invalid_argument, fmt::format("--shape: model '{}' has no input '{}'", model->name(), name));
-  }
+  for (const auto& [name, shape] : options.shapes) find_input(model->name(), model->inputs(), name);
   std::map<std::string, FlatValue> inputs;
   for (const InputDecl& in : model->inputs()) {
     InputDecl compiled = in;
@@ -184,22 +181,12 @@ void PhysicalModel::check_inputs(const TensorMap& given, const std::vector<std::
   for (const std::string& ref : also)
     if (!top_level_slots_.count(ref))
       throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no value '{}'", model_->name(), ref));
+  std::vector<std::string> names;
   for (const auto& [name, value] : given) {
-    bool known = false;
-    for (const InputDecl& in : inputs_) known = known || in.name == name;
-    if (!known) throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no input '{}'", model_->name(), name));
+    check_input_value(model_->name(), find_input(model_->name(), inputs_, name), value.shape(), value.dtype());
+    names.push_back(name);
   }
-  for (const InputDecl& in : inputs_) {
-    auto it = given.find(in.name);
-    if (it == given.end()) throw Error(ErrorKind::invalid_argument, fmt::format("input '{}' is missing", in.name));
-    if (!in.info.rank_known) continue;
-    const SymShape& declared = in.info.shape;
-    const Shape& actual = it->second.shape();
-    bool ok = declared.size() == actual.size();
-    for (std::size_t i = 0; ok && i < declared.size(); ++i) ok = !declared[i].is_known() || declared[i].size == actual[i];
-    if (!ok)
-      throw Error(ErrorKind::shape, fmt::format("input '{}': shape {}, expected {}", in.name, shape_str(actual), shape_str(declared)));
-  }
+  check_inputs_present(model_->name(), inputs_, names);
   std::vector<std::string> unset;
   for (const auto& [path, p] : parameters_)
     if (!p.value) unset.push_back("'" + path + "'");

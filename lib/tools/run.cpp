@@ -6,7 +6,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -17,18 +16,13 @@
 #include "io/json_util.h"
 #include "io/mbin.h"
 #include "io/npy.h"
+#include "physical/input_check.h"
 #include "physical/persistence.h"
 #include "tools/report_json.h"
 #include "tools/tensor_print.h"
 
 namespace mithril::tools {
 namespace {
-
-std::string input_names(const Model& model) {
-  std::vector<std::string> names;
-  for (const InputDecl& in : model.inputs()) names.push_back(in.name);
-  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
-}
 
 std::string file_stem(const std::string& path) {
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
@@ -87,21 +81,6 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   return c;
 }
 
-// An input's shape (and dtype) against its declaration, before compiling: the message names where
-// the input came from (`source`: the inputs file, or the --shape flag), not the model or parameters.
-void check_input(const Model& model, const InputDecl& in, const Shape& shape, DType dtype, const std::string& source) {
-  if (in.info.rank_known) {
-    bool ok = in.info.shape.size() == shape.size();
-    for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == shape[i];
-    if (!ok)
-      throw Error(ErrorKind::shape, fmt::format("{}: input '{}': shape {}, expected {} (model '{}')", source, in.name, shape_str(shape),
-                                                shape_str(in.info.shape), model.name()));
-  }
-  if (is_complex(dtype) && !is_complex(in.info.dtype))
-    throw Error(ErrorKind::shape, fmt::format("{}: input '{}': {} values for a {} input (a cast would drop the imaginary part; "
-                                              "give real values)", source, in.name, dtype_name(dtype), dtype_name(in.info.dtype)));
-}
-
 NamedTensors evaluate_ordered(const PhysicalModel& pm, const NamedTensors& inputs, const std::string& context) {
   TensorMap given;
   for (const auto& [name, t] : inputs) given[name] = t;
@@ -142,33 +121,27 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
       throw Error(ErrorKind::format, source + ": inputs must be an .npz, .npy, .pt, .safetensors or tensor-only .mbin file, or a JSON object {\"name\": [...]}");
     for (auto& [name, t] : read_json_tensors(bytes, source)) tensors.emplace_back(name, t);
   }
-  std::set<std::string> given;
-  for (const auto& [name, t] : tensors) {
-    bool known = false;
-    for (const InputDecl& in : model.inputs()) known = known || in.name == name;
-    if (!known)
-      throw Error(ErrorKind::invalid_argument, fmt::format("{}: tensor '{}' is not an input of model '{}' (inputs: {})", source, name,
-                                                           model.name(), input_names(model)));
-    given.insert(name);
-    // Checked here too (evaluate would) so that the message names the inputs file.
-    for (const InputDecl& in : model.inputs())
-      if (in.name == name) check_input(model, in, t.shape(), t.dtype(), source);
+  // Checked here too (evaluate would) so that the message names the inputs file.
+  try {
+    std::vector<std::string> given;
+    for (const auto& [name, t] : tensors) {
+      check_input_value(model.name(), find_input(model.name(), model.inputs(), name), t.shape(), t.dtype());
+      given.push_back(name);
+    }
+    check_inputs_present(model.name(), model.inputs(), given);
+  } catch (const Error& e) {
+    throw e.with_context(source);
   }
-  std::vector<std::string> missing;
-  for (const InputDecl& in : model.inputs())
-    if (!given.count(in.name)) missing.push_back(in.name);
-  if (!missing.empty())
-    throw Error(ErrorKind::invalid_argument, fmt::format("{}: missing input {} of model '{}'", source, fmt::join(missing, ", "), model.name()));
   return tensors;
 }
 
 NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape>& shapes, uint64_t seed) {
   for (const auto& [name, shape] : shapes) {
-    bool known = false;
-    for (const InputDecl& in : model.inputs()) known = known || in.name == name;
-    if (!known)
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("--shape {}: model '{}' has no input '{}' (inputs: {})", name, model.name(), name, input_names(model)));
+    try {
+      find_input(model.name(), model.inputs(), name);
+    } catch (const Error& e) {
+      throw e.with_context("--shape " + name);
+    }
   }
   std::vector<std::string> missing;
   NamedTensors out;
@@ -176,7 +149,11 @@ NamedTensors random_inputs(const Model& model, const std::map<std::string, Shape
     Shape shape;
     if (auto it = shapes.find(in.name); it != shapes.end()) {
       shape = it->second;
-      check_input(model, in, shape, in.info.dtype, fmt::format("--shape {}={}", in.name, fmt::join(shape, ",")));
+      try {
+        check_input_value(model.name(), in, shape, in.info.dtype);
+      } catch (const Error& e) {
+        throw e.with_context(fmt::format("--shape {}={}", in.name, fmt::join(shape, ",")));
+      }
     } else if (in.info.rank_known && is_concrete(in.info.shape)) {
       shape = to_shape(in.info.shape);
     } else {

@@ -69,7 +69,7 @@ expect_error params.npz "holds tensors, not a model" -- "$RUN" params.npz --rand
 
 # Inputs.
 expect_error inputs_wrong_shape.npz "input 'input': shape [5,7], expected [null,10]" -- "$RUN" model.mbin --inputs inputs_wrong_shape.npz
-expect_error inputs_wrong_name.npz "tensor 'x' is not an input" -- "$RUN" model.mbin --inputs inputs_wrong_name.npz
+expect_error inputs_wrong_name.npz "inputs_wrong_name.npz: model 'simple_mlp' has no input 'x' (inputs: input)" -- "$RUN" model.mbin --inputs inputs_wrong_name.npz
 expect_error "input float32[null,10]" "--shape input=N,10" -- "$RUN" model.mbin --random
 expect_error "--shape 'input=5,x'" -- "$RUN" model.mbin --random --shape input=5,x
 expect_error "--shape 'input'" -- "$RUN" model.mbin --random --shape input

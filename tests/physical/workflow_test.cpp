@@ -118,7 +118,7 @@ TEST_CASE("compile and evaluate report bad shapes and names", "[physical]") {
                       Contains("parameter 'hidden.weight': shape [50,10], expected [10,50]"));
   REQUIRE_THROWS_WITH(pm.set_value("hidden.wieght", Tensor(DType::float32, {10, 50})), Contains("unknown parameter 'hidden.wieght'"));
   REQUIRE_THROWS_WITH(pm({{"input", Tensor(DType::float32, {5, 9})}}), Contains("input 'input': shape [5,9], expected [null,10]"));
-  REQUIRE_THROWS_WITH(pm(TensorMap{}), Contains("input 'input' is missing"));
+  REQUIRE_THROWS_WITH(pm(TensorMap{}), Contains("missing input input of model"));
   REQUIRE_THROWS_WITH(PhysicalModel::compile(model, reference_backend(), with_shape("inputs", {5, 10})), Contains("no input 'inputs'"));
 }
 
