@@ -407,6 +407,16 @@ void convert_lrn(NodeContext& c) {
   c.output(0, c.apply("divide", {x, c.apply("power", {base, scalar_like(c, t, beta)})}));
 }
 
+// GridSample: opset 20 renamed the modes linear and cubic (and allowed N-D, which we refuse by rank).
+void convert_grid_sample(NodeContext& c) {
+  std::string mode = c.attr_string("mode", "bilinear");
+  if (mode == "linear") mode = "bilinear";
+  if (mode == "cubic") mode = "bicubic";
+  c.output(0, c.apply("grid_sample", {c.input(0), c.input(1)},
+                      {{"mode", mode}, {"padding_mode", c.attr_string("padding_mode", "zeros")},
+                       {"align_corners", c.attr_int("align_corners", 0) != 0}}));
+}
+
 }  // namespace
 
 void register_nn_converters(ConverterTable& t) {
@@ -422,6 +432,7 @@ void register_nn_converters(ConverterTable& t) {
   t["BatchNormalization"] = convert_batch_norm;
   t["InstanceNormalization"] = convert_instance_norm;
   t["LayerNormalization"] = convert_layer_norm;
+  if (have_op("grid_sample")) t["GridSample"] = convert_grid_sample;
 }
 
 }  // namespace mithril::onnx_import

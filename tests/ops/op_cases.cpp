@@ -515,6 +515,33 @@ std::vector<OpCase> build_cases() {
   add("einsum", eq("ii"), {f64({4, 4})});
   add("einsum", eq("ab,bc,cd->ad"), {f64({2, 3}), f64({3, 2}), f64({2, 4})});
   add("einsum", eq("Ba,aB->B"), {typed(DType::int8, {3, 2}, -5, 5), typed(DType::int8, {2, 3}, -5, 5)});
+  // grid_sample: every mode x padding, both corner conventions, grid points up to 30% outside the image.
+  for (const char* gmode : {"bilinear", "nearest", "bicubic"})
+    for (const char* padding : {"zeros", "border", "reflection"})
+      add("grid_sample", {{"mode", str(gmode)}, {"padding_mode", str(padding)}, {"align_corners", std::string(padding) == "border"}},
+          {f32({2, 2, 4, 5}), f32({2, 3, 4, 2}, -1.3, 1.3)});
+  add("grid_sample", {{"align_corners", true}, {"padding_mode", str("reflection")}}, {f64({1, 3, 3, 2}), f64({1, 5, 2, 2}, -3, 3)});
+  add("grid_sample", {{"mode", str("bicubic")}}, {f64({1, 1, 1, 1}), f32({1, 2, 2, 2}, -1.5, 1.5)});
+  add("reverse_sequence", {}, {f32({4, 3, 2}), values(DType::int64, {3}, {4, 1, 2})});
+  add("reverse_sequence", {{"batch_axis", int64_t{0}}, {"time_axis", int64_t{1}}}, {i32({3, 5}), values(DType::int32, {3}, {0, 5, 3})});
+  add("reverse_sequence", {}, {typed(DType::float16, {2, 2}), values(DType::int64, {2}, {2, 2})});
+  add("det", {}, {f64({3, 3})});
+  add("det", {}, {f32({2, 4, 4})});
+  add("det", {}, {f64({2, 1, 2, 2})});
+  add("det", {}, {values(DType::float64, {3, 3}, {1, 2, 3, 2, 4, 6, 0, 1, 5})});  // singular
+  add("det", {}, {values(DType::float64, {3, 3}, {0, 0, 2, 0, 3, 0, 4, 0, 0})});  // needs row swaps
+  auto tf_idf = [&](const char* tmode, int64_t lo, int64_t hi, int64_t skip, TensorSpec tokens, Numbers weights = {}) {
+    add("tf_idf_vectorizer",
+        {{"mode", str(tmode)}, {"min_gram_length", lo}, {"max_gram_length", hi}, {"max_skip_count", skip},
+         {"ngram_counts", Ints{0, 4}}, {"ngram_indexes", Ints{0, 1, 2, 3, 4, 5, 6}}, {"pool_int64s", Ints{2, 3, 5, 4, 5, 6, 7, 8, 6, 7}},
+         {"weights", weights}},
+        {std::move(tokens)});
+  };
+  tf_idf("TF", 1, 2, 2, i64({12}, 2, 8));
+  tf_idf("TF", 2, 2, 0, i32({2, 8}, 2, 8));
+  tf_idf("IDF", 1, 1, 3, i64({3, 6}, 2, 8), Numbers{0.5, 1, 1.5, 2, 2.5, 3, 3.5});
+  tf_idf("TFIDF", 1, 2, 1, i32({2, 9}, 2, 8), Numbers{0.5, 1, 1.5, 2, 2.5, 3, 3.5});
+  tf_idf("TFIDF", 2, 2, 4, i64({10}, 2, 8));
   for (bool largest : {true, false}) {
     for (const char* op : {"top_k_values", "top_k_indices"}) {
       add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});

@@ -246,6 +246,20 @@ ops_case("indexing",
          constants={"ie2": ("int64", [[[k % 4 for k in range(5)], [(k + 1 + i) % 4 for k in range(5)]] for i in range(3)]),
                     "ind2": ("int64", [[0, 1], [2, 3]]), "upd2": ("float32", f32(2, 5)), "ohv": ("float32", [-1.0, 2.0])})
 
+ops_case("sampling",
+         {"img": ([2, 3, 4, 5], f32(2, 3, 4, 5)), "grid": ([2, 3, 2, 2], f32(2, 3, 2, 2, low=-1.3, high=1.3)),
+          "m": ([2, 3, 3], f32(2, 3, 3)), "seq": ([4, 3, 2], f32(4, 3, 2)), "tok": ([2, 6], rng.integers(0, 5, size=(2, 6)).astype(np.int64))},
+         [("gsb", "grid_sample", ["img", "grid"], None),
+          ("gsn", "grid_sample", ["img", "grid"], {"mode": "nearest", "padding_mode": "border", "align_corners": True}),
+          ("gsc", "grid_sample", ["img", "grid"], {"mode": "bicubic", "padding_mode": "reflection"}),
+          ("det", "det", ["m"], None),
+          ("rs", "reverse_sequence", ["seq", "lens"], None),
+          ("tf", "tf_idf_vectorizer", ["tok"], {"mode": "TFIDF", "min_gram_length": 1, "max_gram_length": 2, "max_skip_count": 1,
+                                                "ngram_counts": [0, 3], "ngram_indexes": [2, 0, 1, 4, 3], "pool_int64s": [1, 2, 3, 1, 2, 4, 0],
+                                                "weights": [0.5, 1.0, 2.0, 1.5, 3.0]})],
+         ["gsb", "gsn", "gsc", "det", "rs", "tf"],
+         constants={"lens": ("int64", [3, 1, 4])})
+
 with open("cases.txt", "w") as f:
     for name, rtol, atol, roundtrip in CASES:
         f.write(f"{name} {rtol} {atol} {int(roundtrip)}\n")
