@@ -298,6 +298,11 @@ std::vector<OpCase> build_cases() {
   add("mod", {{"fmod", true}}, {f32({2, 3}, -5, 5), f32({3}, 0.5, 2)});
   add("mod", {{"fmod", true}}, {values(DType::float64, {4}, {5.5, -5.5, 5.5, 1}), values(DType::float64, {4}, {2, 2, -2, 0})});
   add("mod", {}, {values(DType::float64, {5}, {5.5, -5.5, 5.5, -5.5, 1}), values(DType::float64, {5}, {2, 2, -2, -2, 0})});
+  // float16 operands are computed in float32 and rounded once, as numpy does.
+  auto f16 = [](Shape shape, double low = -3, double high = 3) { return TensorSpec{DType::float16, std::move(shape), low, high}; };
+  add("mod", {{"fmod", true}}, {f16({2, 3}, -5, 5), f16({3}, 0.5, 2)});
+  add("mod", {}, {f16({2, 3}, -5, 5), f16({2, 1}, -2, 2)});
+  for (const char* op : {"add", "subtract", "multiply", "divide", "maximum", "minimum"}) add(op, {}, {f16({2, 3}), f16({3}, 0.5, 3)});
   add("mod", {}, {{DType::uint8, {5}, 0, 20}, values(DType::uint8, {5}, {3, 7, 1, 0, 5})});
   add("prelu", {}, {f32({2, 3, 4}), f32({3, 1}, 0, 1)});
   add("prelu", {}, {f64({2, 5}), f64({}, 0, 1)});
