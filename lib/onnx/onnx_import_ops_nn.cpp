@@ -417,6 +417,21 @@ void convert_grid_sample(NodeContext& c) {
                        {"align_corners", c.attr_int("align_corners", 0) != 0}}));
 }
 
+// MaxUnpool: output_shape (a full [N, C, spatial...] shape) must be known at import.
+void convert_max_unpool(NodeContext& c) {
+  Operand x = c.input(0);
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  if (kernel.empty()) c.refuse("kernel_shape is missing");
+  Window w = window(c, x, kernel);
+  Attributes attrs{{"kernel_size", kernel}, {"stride", w.strides}, {"padding", w.pads}};
+  if (c.has(2)) {
+    std::vector<int64_t> shape = c.need_ints(2, "output_shape");
+    if (shape.size() != kernel.size() + 2) c.refuse("output_shape must hold N, C and one size per spatial axis");
+    attrs["output_size"] = std::vector<int64_t>(shape.begin() + 2, shape.end());
+  }
+  c.output(0, c.apply("max_unpool", {x, c.input(1)}, attrs));
+}
+
 }  // namespace
 
 void register_nn_converters(ConverterTable& t) {
@@ -433,6 +448,7 @@ void register_nn_converters(ConverterTable& t) {
   t["InstanceNormalization"] = convert_instance_norm;
   t["LayerNormalization"] = convert_layer_norm;
   if (have_op("grid_sample")) t["GridSample"] = convert_grid_sample;
+  if (have_op("max_unpool")) t["MaxUnpool"] = convert_max_unpool;
 }
 
 }  // namespace mithril::onnx_import

@@ -772,6 +772,16 @@ def compute_onnx_math(op, a, x):
         return reverse_sequence(x[0], x[1], a)
     if op == "tf_idf_vectorizer":
         return tf_idf_vectorizer(x[0], a).astype(np.float32)
+    if op == "max_unpool":
+        k, st, pad, sizes = a["kernel_size"], a["stride"] or [1] * len(a["kernel_size"]), a["padding"], a["output_size"]
+        pad = pad or [0] * (2 * len(k))
+        spatial = [(d - 1) * s + kk - pad[2 * i] - pad[2 * i + 1] for i, (d, s, kk) in enumerate(zip(x[0].shape[2:], st, k))]
+        y = np.zeros(int(np.prod(x[0].shape[:2] + tuple(spatial))), x[0].dtype)
+        y[x[1].reshape(-1)] = x[0].reshape(-1)
+        y = y.reshape(x[0].shape[:2] + tuple(spatial))
+        if sizes:  # zeros appended at the end of each spatial axis
+            y = np.pad(y, [(0, 0), (0, 0)] + [(0, s - d) for s, d in zip(sizes, spatial)])
+        return y
     if op == "det":
         return np.linalg.det(x[0].astype(np.float64)).astype(x[0].dtype)
     raise ValueError("the oracle does not know operator " + op)

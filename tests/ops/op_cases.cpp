@@ -547,6 +547,13 @@ std::vector<OpCase> build_cases() {
   tf_idf("IDF", 1, 1, 3, i64({3, 6}, 2, 8), Numbers{0.5, 1, 1.5, 2, 2.5, 3, 3.5});
   tf_idf("TFIDF", 1, 2, 1, i32({2, 9}, 2, 8), Numbers{0.5, 1, 1.5, 2, 2.5, 3, 3.5});
   tf_idf("TFIDF", 2, 2, 4, i64({10}, 2, 8));
+  // max_unpool: positions in the whole flattened output (a 2x2 pool of [1, 2, 4, 4] and the like).
+  add("max_unpool", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}},
+      {f32({1, 2, 2, 2}), values(DType::int64, {1, 2, 2, 2}, {5, 2, 8, 15, 16, 19, 29, 30})});
+  add("max_unpool", {{"kernel_size", Ints{2}}, {"stride", Ints{2}}, {"output_size", Ints{8}}},
+      {f64({2, 1, 3}), values(DType::int32, {2, 1, 3}, {0, 3, 5, 6, 9, 11})});
+  add("max_unpool", {{"kernel_size", Ints{3, 2}}, {"padding", Ints{1, 0, 0, 1}}},
+      {i64({1, 1, 2, 2}), values(DType::int64, {1, 1, 2, 2}, {0, 4, 5, 2})});
   for (bool largest : {true, false}) {
     for (const char* op : {"top_k_values", "top_k_indices"}) {
       add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});

@@ -256,12 +256,15 @@ ops_case("grid_sample",
 ops_case("conformance_ops",
          {"m": ([2, 3, 3], f32(2, 3, 3)), "seq": ([4, 3, 2], f32(4, 3, 2)), "tok": ([2, 6], rng.integers(0, 5, size=(2, 6)).astype(np.int64))},
          [("det", "det", ["m"], None),
+          ("mu", "max_unpool", ["pooled", "where"], {"kernel_size": [2, 2], "stride": [2, 2]}),
           ("rs", "reverse_sequence", ["seq", "lens"], None),
           ("tf", "tf_idf_vectorizer", ["tok"], {"mode": "TFIDF", "min_gram_length": 1, "max_gram_length": 2, "max_skip_count": 1,
                                                 "ngram_counts": [0, 3], "ngram_indexes": [2, 0, 1, 4, 3], "pool_int64s": [1, 2, 3, 1, 2, 4, 0],
                                                 "weights": [0.5, 1.0, 2.0, 1.5, 3.0]})],
-         ["det", "rs", "tf"],
-         constants={"lens": ("int64", [3, 1, 4])})
+         # (no max_unpool with output_size: onnxruntime reads the indices as positions in output_shape, where
+         # ONNX's own test data, which we follow, pads the unpooled result at the ends)
+         ["det", "mu", "rs", "tf"],
+         constants={"lens": ("int64", [3, 1, 4]), "pooled": ("float32", f32(1, 2, 2, 2)), "where": ("int64", [[[[0, 3], [9, 14]], [[16, 19], [26, 31]]]])})
 
 with open("cases.txt", "w") as f:
     for name, rtol, atol, roundtrip, min_opset in CASES:
