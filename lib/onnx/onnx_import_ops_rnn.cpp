@@ -5,8 +5,8 @@
 //
 // sequence_lens (when given and not known to equal the sequence length everywhere) masks each
 // step: a batch entry past its length keeps its state and gets zeros in Y, as ONNX specifies. The
-// reverse direction then needs each sequence reversed within its own length, which a fixed unroll
-// cannot express: refused unless the lengths are known at import (constant or --freeze) and full.
+// reverse direction then runs forward over each sequence reversed within its own length
+// (reverse_sequence), and its Y is reversed back the same way.
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -152,8 +152,8 @@ void convert_recurrent(NodeContext& c, Cell cell) {
     }
     if (full) lengths.reset();
   }
-  if (lengths && direction != "forward")
-    c.refuse("sequence_lens with the reverse direction needs the lengths known at import (--freeze) and equal to the sequence length");
+  if (lengths && direction != "forward" && !have_op("reverse_sequence"))
+    c.refuse("sequence_lens with the reverse direction needs the reverse_sequence operator");
   if (lengths) lengths = c.apply("cast", {*lengths}, {{"dtype", dtype_attr(DType::int64)}});
 
   std::optional<double> clip;
@@ -172,7 +172,13 @@ void convert_recurrent(NodeContext& c, Cell cell) {
     const std::vector<Activation>& f = fs[static_cast<std::size_t>(d)];
     Operand wt = c.apply("transpose", {take(c, w, 0, d)}, {{"axes", std::vector<int64_t>{1, 0}}});  // [I, G*H]
     Operand rt = c.apply("transpose", {take(c, r, 0, d)}, {{"axes", std::vector<int64_t>{1, 0}}});  // [H, G*H]
-    Operand xw = c.apply("matmul", {x, wt});                                                       // [S, B, G*H]
+    bool reverse = direction == "reverse" || d == 1;
+    // With lengths, the reverse direction is a forward pass over each sequence reversed within its length.
+    bool flip = reverse && lengths.has_value();
+    auto flip_time = [&](const Operand& v) {
+      return c.apply("reverse_sequence", {v, *lengths}, {{"batch_axis", int64_t{1}}, {"time_axis", int64_t{0}}});
+    };
+    Operand xw = c.apply("matmul", {flip ? flip_time(x) : x, wt});  // [S, B, G*H]
     std::optional<Operand> rb;
     if (bias) {
       Operand b = take(c, *bias, 0, d);
@@ -194,9 +200,8 @@ void convert_recurrent(NodeContext& c, Cell cell) {
     Operand h = h0 ? take(c, *h0, 0, d) : zeros;
     Operand cstate = c0 ? take(c, *c0, 0, d) : zeros;
     std::vector<Operand> outs(static_cast<std::size_t>(steps), zeros);
-    bool reverse = direction == "reverse" || d == 1;
     for (int64_t k = 0; k < steps; ++k) {
-      int64_t t = reverse ? steps - 1 - k : k;
+      int64_t t = reverse && !flip ? steps - 1 - k : k;
       Operand xt = take(c, xw, 0, t);  // [B, G*H]
       Operand h_new = h, c_new = cstate;
       if (cell == Cell::rnn) {
@@ -235,8 +240,10 @@ void convert_recurrent(NodeContext& c, Cell cell) {
     }
     if (c.wants_output(0)) {
       std::vector<Operand> seq;
-      for (const Operand& o : outs) seq.push_back(with_leading_ones(c, o, 2));  // [1, 1, B, H]
-      ys.push_back(seq.size() == 1 ? seq[0] : c.apply("concat", seq, {{"axis", int64_t{0}}}));
+      for (const Operand& o : outs) seq.push_back(with_leading_ones(c, o, flip ? 1 : 2));  // [1, B, H] or [1, 1, B, H]
+      Operand y = seq.size() == 1 ? seq[0] : c.apply("concat", seq, {{"axis", int64_t{0}}});
+      if (flip) y = reshape_to(c, flip_time(y), {steps, 1, batch, hidden});
+      ys.push_back(y);
     }
     hs.push_back(with_leading_ones(c, h, 1));
     cs.push_back(with_leading_ones(c, cstate, 1));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ONNX RNN, GRU and LSTM (unrolled at import, lib/onnx/onnx_import_ops_rnn.cpp) against torch:
 # torch.nn.RNN/GRU/LSTM with two layers, both directions and batch_first (GRU exports
-# linear_before_reset=1), a forward LSTM with sequence_lens masking written by hand, and a recurrent
+# linear_before_reset=1), a forward LSTM and a bidirectional GRU with sequence_lens written by hand, and a recurrent
 # model whose sequence length is not known, which must be refused by name.
 source "$(dirname "$0")/lib/common.bash"
 
@@ -55,6 +55,35 @@ g = helper.make_graph([node], "masked", [helper.make_tensor_value_info(n, Tensor
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)]), "masked.onnx")
 np.savez("masked_in.npz", X=X, L=lens)
 np.savez("masked_want.npz", Y=Y, Yh=h[None], Yc=c[None])
+# A bidirectional GRU over sequences of lengths 3, 1 and 4: the reverse direction starts at each
+# sequence's own last element.
+S, B, I, H = 4, 3, 2, 3
+W = rng.standard_normal((2, 3 * H, I)).astype(np.float32)
+R = rng.standard_normal((2, 3 * H, H)).astype(np.float32)
+Bb = rng.standard_normal((2, 6 * H)).astype(np.float32)
+X = rng.standard_normal((S, B, I)).astype(np.float32)
+glens = np.array([3, 1, 4], np.int64)
+Y = np.zeros((S, 2, B, H), np.float32)
+Yh = np.zeros((2, B, H), np.float32)
+for d in range(2):
+    for b in range(B):
+        h = np.zeros(H, np.float32)
+        order = range(glens[b]) if d == 0 else range(glens[b] - 1, -1, -1)
+        for t in order:
+            gx = W[d] @ X[t, b] + Bb[d, :3 * H]
+            z = sig(gx[:H] + R[d, :H] @ h + Bb[d, 3 * H:4 * H])
+            r = sig(gx[H:2 * H] + R[d, H:2 * H] @ h + Bb[d, 4 * H:5 * H])
+            hh = np.tanh(gx[2 * H:] + R[d, 2 * H:] @ (r * h) + Bb[d, 5 * H:])
+            h = (1 - z) * hh + z * h
+            Y[t, d, b] = h
+        Yh[d, b] = h
+node = helper.make_node("GRU", ["X", "W", "R", "B", "L"], ["Y", "Yh"], hidden_size=H, direction="bidirectional")
+gg = helper.make_graph([node], "bigru", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [S, B, I]), helper.make_tensor_value_info("L", TensorProto.INT64, [B])],
+                       [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [S, 2, B, H]), helper.make_tensor_value_info("Yh", TensorProto.FLOAT, [2, B, H])],
+                       [numpy_helper.from_array(v, n) for n, v in [("W", W), ("R", R), ("B", Bb)]])
+onnx.save(helper.make_model(gg, opset_imports=[helper.make_opsetid("", 14)]), "bigru.onnx")
+np.savez("bigru_in.npz", X=X, L=glens)
+np.savez("bigru_want.npz", Y=Y, Yh=Yh)
 # The same node with an unknown sequence length.
 g.input[0].type.tensor_type.shape.dim[0].dim_param = "S"
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)]), "dynamic.onnx")
@@ -75,6 +104,10 @@ done
 expect 0 "$RUN" masked.onnx --inputs masked_in.npz -o masked_got.npz
 py "got = np.load('masked_got.npz'); want = np.load('masked_want.npz')
 for k in ['Y', 'Yh', 'Yc']:
+    assert np.allclose(got[k], want[k], rtol=1e-4, atol=1e-5), (k, got[k], want[k])"
+expect 0 "$RUN" bigru.onnx --inputs bigru_in.npz -o bigru_got.npz
+py "got = np.load('bigru_got.npz'); want = np.load('bigru_want.npz')
+for k in ['Y', 'Yh']:
     assert np.allclose(got[k], want[k], rtol=1e-4, atol=1e-5), (k, got[k], want[k])"
 expect_error "LSTM" "X must have a known shape" -- "$RUN" dynamic.onnx --inputs masked_in.npz -o dyn.npz
 finish
