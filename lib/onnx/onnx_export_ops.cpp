@@ -876,6 +876,48 @@ std::map<std::string, Lowering> make_lowerings() {
       if (c != ' ') equation += c;
     return g.node("Einsum", n.inputs, {o_str("equation", equation)});
   };
+  m["det"] = direct("Det");
+  m["max_unpool"] = [](G& g, const N& n) {
+    std::vector<int64_t> kernel = attr_ints(n.attrs, "kernel_size"), stride = attr_ints(n.attrs, "stride");
+    std::vector<int64_t> padding = attr_ints(n.attrs, "padding"), pads;
+    for (std::size_t i = 0; i < padding.size(); i += 2) pads.push_back(padding[i]);  // ONNX: begins, then ends
+    for (std::size_t i = 1; i < padding.size(); i += 2) pads.push_back(padding[i]);
+    std::vector<OnnxAttr> attrs{o_ints("kernel_shape", kernel)};
+    if (!stride.empty()) attrs.push_back(o_ints("strides", stride));
+    if (!pads.empty()) attrs.push_back(o_ints("pads", pads));
+    std::vector<std::string> inputs{n.inputs[0], n.input_infos[1].dtype == DType::int64 ? n.inputs[1] : g.cast(n.inputs[1], DType::int64)};
+    if (!attr_ints(n.attrs, "output_size").empty()) {
+      std::vector<int64_t> shape;
+      for (const Dim& d : n.output.shape) {
+        if (!d.is_known()) throw Error(ErrorKind::unsupported, "max_unpool with output_size needs N and C known (ONNX's output_shape is the full shape)");
+        shape.push_back(d.size);
+      }
+      inputs.push_back(g.ints(shape));
+    }
+    return g.node("MaxUnpool", inputs, attrs);
+  };
+  m["grid_sample"] = [](G& g, const N& n) {
+    if (g.opset() < 16) throw Error(ErrorKind::unsupported, "grid_sample needs GridSample of opset 16");
+    return g.node("GridSample", n.inputs,
+                  {o_str("mode", attr_string(n.attrs, "mode")), o_str("padding_mode", attr_string(n.attrs, "padding_mode")),
+                   o_int("align_corners", attr_bool(n.attrs, "align_corners") ? 1 : 0)});
+  };
+  m["reverse_sequence"] = [](G& g, const N& n) {
+    std::string lengths = n.input_infos[1].dtype == DType::int64 ? n.inputs[1] : g.cast(n.inputs[1], DType::int64);
+    return g.node("ReverseSequence", {n.inputs[0], lengths},
+                  {o_int("batch_axis", attr_int(n.attrs, "batch_axis")), o_int("time_axis", attr_int(n.attrs, "time_axis"))});
+  };
+  m["tf_idf_vectorizer"] = [](G& g, const N& n) {
+    std::vector<OnnxAttr> attrs{o_str("mode", attr_string(n.attrs, "mode")),
+                                o_int("min_gram_length", attr_int(n.attrs, "min_gram_length")),
+                                o_int("max_gram_length", attr_int(n.attrs, "max_gram_length")),
+                                o_int("max_skip_count", attr_int(n.attrs, "max_skip_count")),
+                                o_ints("ngram_counts", attr_ints(n.attrs, "ngram_counts")),
+                                o_ints("ngram_indexes", attr_ints(n.attrs, "ngram_indexes")),
+                                o_ints("pool_int64s", attr_ints(n.attrs, "pool_int64s"))};
+    if (!attr_numbers(n.attrs, "weights").empty()) attrs.push_back(o_floats("weights", attr_numbers(n.attrs, "weights")));
+    return g.node("TfIdfVectorizer", n.inputs, attrs);
+  };
   return m;
 }
 

@@ -37,6 +37,7 @@ const ConverterTable& converters() {
     register_math_converters(t);
     register_nn_converters(t);
     register_shape_converters(t);
+    register_rnn_converters(t);
     register_training_converters(t);
     std::erase_if(t, [](const auto& entry) { return !entry.second; });
     return t;

@@ -113,6 +113,8 @@ using ConverterTable = std::map<std::string, Converter>;
 void register_math_converters(ConverterTable& table);
 void register_nn_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
+/// RNN, GRU and LSTM, unrolled over a sequence of known length.
+void register_rnn_converters(ConverterTable& table);
 /// ai.onnx.preview.training optimizers (keys "ai.onnx.preview.training.Adam", ...).
 void register_training_converters(ConverterTable& table);
 

@@ -594,6 +594,7 @@ void register_math_converters(ConverterTable& t) {
   t["IsInf"] = prefer("isinf", nullptr, [](NodeContext& c) {
     return Attributes{{"detect_positive", c.attr_int("detect_positive", 1) != 0}, {"detect_negative", c.attr_int("detect_negative", 1) != 0}};
   });
+  t["Det"] = prefer("det", nullptr);
   t["Mod"] = prefer("mod", nullptr, [](NodeContext& c) { return Attributes{{"fmod", c.attr_int("fmod", 0) != 0}}; });
   for (auto [onnx, ours] : std::vector<std::pair<const char*, const char*>>{
            {"Equal", "equal"}, {"Less", "less"}, {"LessOrEqual", "less_equal"}, {"Greater", "greater"},

@@ -407,6 +407,31 @@ void convert_lrn(NodeContext& c) {
   c.output(0, c.apply("divide", {x, c.apply("power", {base, scalar_like(c, t, beta)})}));
 }
 
+// GridSample: opset 20 renamed the modes linear and cubic (and allowed N-D, which we refuse by rank).
+void convert_grid_sample(NodeContext& c) {
+  std::string mode = c.attr_string("mode", "bilinear");
+  if (mode == "linear") mode = "bilinear";
+  if (mode == "cubic") mode = "bicubic";
+  c.output(0, c.apply("grid_sample", {c.input(0), c.input(1)},
+                      {{"mode", mode}, {"padding_mode", c.attr_string("padding_mode", "zeros")},
+                       {"align_corners", c.attr_int("align_corners", 0) != 0}}));
+}
+
+// MaxUnpool: output_shape (a full [N, C, spatial...] shape) must be known at import.
+void convert_max_unpool(NodeContext& c) {
+  Operand x = c.input(0);
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  if (kernel.empty()) c.refuse("kernel_shape is missing");
+  Window w = window(c, x, kernel);
+  Attributes attrs{{"kernel_size", kernel}, {"stride", w.strides}, {"padding", w.pads}};
+  if (c.has(2)) {
+    std::vector<int64_t> shape = c.need_ints(2, "output_shape");
+    if (shape.size() != kernel.size() + 2) c.refuse("output_shape must hold N, C and one size per spatial axis");
+    attrs["output_size"] = std::vector<int64_t>(shape.begin() + 2, shape.end());
+  }
+  c.output(0, c.apply("max_unpool", {x, c.input(1)}, attrs));
+}
+
 }  // namespace
 
 void register_nn_converters(ConverterTable& t) {
@@ -422,6 +447,8 @@ void register_nn_converters(ConverterTable& t) {
   t["BatchNormalization"] = convert_batch_norm;
   t["InstanceNormalization"] = convert_instance_norm;
   t["LayerNormalization"] = convert_layer_norm;
+  if (have_op("grid_sample")) t["GridSample"] = convert_grid_sample;
+  if (have_op("max_unpool")) t["MaxUnpool"] = convert_max_unpool;
 }
 
 }  // namespace mithril::onnx_import

@@ -444,6 +444,26 @@ void convert_if(NodeContext& c) {
 
 Converter if_have(const std::string& op, Converter f) { return have_op(op) ? f : nullptr; }
 
+void convert_reverse_sequence(NodeContext& c) {
+  Operand lengths = c.input(1);
+  if (lengths.info().dtype != DType::int64 && lengths.info().dtype != DType::int32) c.refuse("sequence_lens must be int64");
+  c.output(0, c.apply("reverse_sequence", {c.input(0), lengths},
+                      {{"batch_axis", c.attr_int("batch_axis", 1)}, {"time_axis", c.attr_int("time_axis", 0)}}));
+}
+
+void convert_tf_idf_vectorizer(NodeContext& c) {
+  if (c.has_attr("pool_strings")) c.refuse("string tokens (pool_strings) are not supported: tensors here are numeric");
+  Attributes attrs{{"mode", c.attr_string("mode", "")},
+                   {"min_gram_length", c.attr_int("min_gram_length", 0)},
+                   {"max_gram_length", c.attr_int("max_gram_length", 0)},
+                   {"max_skip_count", c.attr_int("max_skip_count", 0)},
+                   {"ngram_counts", c.attr_ints("ngram_counts")},
+                   {"ngram_indexes", c.attr_ints("ngram_indexes")},
+                   {"pool_int64s", c.attr_ints("pool_int64s")},
+                   {"weights", c.attr_floats("weights")}};
+  c.output(0, c.apply("tf_idf_vectorizer", {c.input(0)}, attrs));
+}
+
 }  // namespace
 
 void register_shape_converters(ConverterTable& t) {
@@ -485,6 +505,8 @@ void register_shape_converters(ConverterTable& t) {
   // Upsample (deprecated since opset 10) is Resize with scales, no roi.
   t["Upsample"] = if_have("resize", convert_resize);
   t["Einsum"] = simple("einsum", [](NodeContext& c) { return Attributes{{"equation", c.attr_string("equation", "")}}; });
+  t["ReverseSequence"] = if_have("reverse_sequence", convert_reverse_sequence);
+  t["TfIdfVectorizer"] = if_have("tf_idf_vectorizer", convert_tf_idf_vectorizer);
 }
 
 }  // namespace mithril::onnx_import

@@ -361,6 +361,85 @@ ValueInfo infer_resize(const std::vector<ValueInfo>& in, const Attributes& attrs
   return ValueInfo{in[0].dtype, out};
 }
 
+// --- grid_sample, reverse_sequence, tf_idf_vectorizer (ONNX GridSample, ReverseSequence, TfIdfVectorizer)
+
+const char* const kGridSampleModes[] = {"bilinear", "nearest", "bicubic"};
+const char* const kGridSamplePadding[] = {"zeros", "border", "reflection"};
+const char* const kTfIdfModes[] = {"TF", "IDF", "TFIDF"};
+/// Output columns tf_idf_vectorizer accepts: ngram_indexes are data, and a stray large one must not
+/// become a huge allocation.
+constexpr int64_t kMaxTfIdfColumns = int64_t{1} << 24;
+
+ValueInfo infer_grid_sample(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_floating("grid_sample", in[0].dtype);
+  require_floating("grid_sample", in[1].dtype);
+  require_one_of("grid_sample", "mode", attr_string(attrs, "mode"), kGridSampleModes);
+  require_one_of("grid_sample", "padding_mode", attr_string(attrs, "padding_mode"), kGridSamplePadding);
+  const SymShape &x = in[0].shape, &grid = in[1].shape;
+  if (x.size() != 4) throw Error(ErrorKind::shape, "grid_sample: input must be [N, C, H, W], got " + shape_str(x));
+  if (grid.size() != 4 || !unify_dim(grid[3], Dim::known(2)))
+    throw Error(ErrorKind::shape, "grid_sample: grid must be [N, H_out, W_out, 2], got " + shape_str(grid));
+  std::optional<Dim> n = unify_dim(x[0], grid[0]);
+  if (!n)
+    throw Error(ErrorKind::shape, "grid_sample: input " + shape_str(x) + " and grid " + shape_str(grid) + " differ in N");
+  return ValueInfo{in[0].dtype, SymShape{*n, x[1], grid[1], grid[2]}};
+}
+
+ValueInfo infer_reverse_sequence(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_indices("reverse_sequence", in[1].dtype);
+  const SymShape &x = in[0].shape, &lengths = in[1].shape;
+  if (x.size() < 2) throw Error(ErrorKind::shape, "reverse_sequence: input must have at least 2 axes, got " + shape_str(x));
+  int64_t batch = attr_int(attrs, "batch_axis"), time = attr_int(attrs, "time_axis");
+  if ((batch != 0 && batch != 1) || (time != 0 && time != 1) || batch == time)
+    throw Error(ErrorKind::shape, "reverse_sequence: batch_axis " + std::to_string(batch) + " and time_axis " + std::to_string(time) +
+                                      " must be 0 and 1 in some order");
+  if (lengths.size() != 1 || !unify_dim(lengths[0], x[static_cast<std::size_t>(batch)]))
+    throw Error(ErrorKind::shape, "reverse_sequence: sequence_lens " + shape_str(lengths) + " must be [batch] for input " + shape_str(x) +
+                                      " with batch_axis " + std::to_string(batch));
+  return in[0];
+}
+
+// The n-gram pool of tf_idf_vectorizer's attributes, checked: pool_int64s holds the n-grams of
+// length 1 from ngram_counts[0], of length 2 from ngram_counts[1], and so on; ngram_indexes maps
+// each n-gram, in pool order, to its output column.
+int64_t tf_idf_columns(const Attributes& attrs) {
+  auto fail = [](const std::string& what) { throw Error(ErrorKind::shape, "tf_idf_vectorizer: " + what); };
+  require_one_of("tf_idf_vectorizer", "mode", attr_string(attrs, "mode"), kTfIdfModes);
+  int64_t lo = attr_int(attrs, "min_gram_length"), hi = attr_int(attrs, "max_gram_length");
+  if (lo < 1 || hi < lo) fail("min_gram_length " + std::to_string(lo) + " and max_gram_length " + std::to_string(hi) + " must satisfy 1 <= min <= max");
+  if (attr_int(attrs, "max_skip_count") < 0) fail("max_skip_count is negative");
+  std::vector<int64_t> counts = attr_ints(attrs, "ngram_counts"), indexes = attr_ints(attrs, "ngram_indexes");
+  auto pool = static_cast<int64_t>(attr_ints(attrs, "pool_int64s").size());
+  int64_t grams = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    int64_t begin = counts[i], end = i + 1 < counts.size() ? counts[i + 1] : pool;
+    auto n = static_cast<int64_t>(i) + 1;
+    if (begin < 0 || end < begin || end > pool || (end - begin) % n != 0)
+      fail("ngram_counts " + ints_str(counts) + " do not split a pool of " + std::to_string(pool) + " items into whole n-grams");
+    grams += (end - begin) / n;
+  }
+  if (static_cast<int64_t>(indexes.size()) != grams)
+    fail("ngram_indexes has " + std::to_string(indexes.size()) + " entries for " + std::to_string(grams) + " n-grams in the pool");
+  std::vector<double> weights = attr_numbers(attrs, "weights");
+  if (!weights.empty() && weights.size() != indexes.size())
+    fail("weights has " + std::to_string(weights.size()) + " entries, expected one per n-gram (" + std::to_string(indexes.size()) + ")");
+  int64_t columns = 0;
+  for (int64_t i : indexes) {
+    if (i < 0 || i >= kMaxTfIdfColumns) fail("ngram_indexes holds " + std::to_string(i) + ", outside [0, " + std::to_string(kMaxTfIdfColumns) + ")");
+    columns = std::max(columns, i + 1);
+  }
+  return columns;
+}
+
+ValueInfo infer_tf_idf_vectorizer(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  if (in[0].dtype != DType::int32 && in[0].dtype != DType::int64)
+    throw Error(ErrorKind::shape, "tf_idf_vectorizer: input must be int32 or int64, got " + std::string(dtype_name(in[0].dtype)));
+  const SymShape& x = in[0].shape;
+  if (x.size() != 1 && x.size() != 2) throw Error(ErrorKind::shape, "tf_idf_vectorizer: input must be [C] or [N, C], got " + shape_str(x));
+  Dim columns = Dim::known(tf_idf_columns(attrs));
+  return ValueInfo{DType::float32, x.size() == 1 ? SymShape{columns} : SymShape{x[0], columns}};
+}
+
 ValueInfo infer_top_k(const std::vector<ValueInfo>& in, const Attributes& attrs, bool indices) {
   const char* op = indices ? "top_k_indices" : "top_k_values";
   require_numeric(op, in[0].dtype);
@@ -508,6 +587,40 @@ void register_indexing_ops(OpRegistry& registry) {
       "top_k_indices",
       "ONNX TopK's second output: the int64 positions along `axis` of top_k_values' elements.", {{"input"}},
       top_k_attributes(), [](const auto& in, const auto& attrs) { return infer_top_k(in, attrs, true); }));
+  registry.add(builtin_schema(
+      "grid_sample",
+      "ONNX GridSample (opset 16, 4-D): output[n, c, i, j] samples input[n, c] at grid[n, i, j] = (x, y) in [-1, 1] "
+      "(x along W, y along H; align_corners maps -1 and 1 to the corner pixels' centres, else to their outer edges). "
+      "mode bilinear | nearest (half to even) | bicubic (A = -0.75); padding_mode zeros | border | reflection says "
+      "what points outside the image read. Computed in float64.",
+      {{"input"}, {"grid"}},
+      {{"mode", AttrType::string, AttrValue{std::string("bilinear")}},
+       {"padding_mode", AttrType::string, AttrValue{std::string("zeros")}},
+       {"align_corners", AttrType::boolean, AttrValue{false}}},
+      infer_grid_sample));
+  registry.add(builtin_schema(
+      "reverse_sequence",
+      "ONNX ReverseSequence: for each batch entry b (along batch_axis), its first sequence_lens[b] elements along "
+      "time_axis are reversed and the rest copied; the axes are 0 and 1 in either order.",
+      {{"input"}, {"sequence_lens"}},
+      {{"batch_axis", AttrType::integer, AttrValue{int64_t{1}}}, {"time_axis", AttrType::integer, AttrValue{int64_t{0}}}},
+      infer_reverse_sequence));
+  registry.add(builtin_schema(
+      "tf_idf_vectorizer",
+      "ONNX TfIdfVectorizer over integer tokens ([C] or [N, C] -> float32 [columns] or [N, columns]): counts each "
+      "n-gram of the pool (pool_int64s split by ngram_counts, column ngram_indexes) of length min_gram_length.."
+      "max_gram_length whose items are skip + 1 apart, skip 0..max_skip_count (unigrams counted once); mode TF "
+      "gives the counts, IDF the weight (default 1) where the count is not 0, TFIDF count x weight.",
+      {{"input"}},
+      {{"mode", AttrType::string, std::nullopt},
+       {"min_gram_length", AttrType::integer, std::nullopt},
+       {"max_gram_length", AttrType::integer, std::nullopt},
+       {"max_skip_count", AttrType::integer, std::nullopt},
+       {"ngram_counts", AttrType::int_list, std::nullopt},
+       {"ngram_indexes", AttrType::int_list, std::nullopt},
+       {"pool_int64s", AttrType::int_list, std::nullopt},
+       {"weights", AttrType::number_list, AttrValue{std::vector<double>{}}}},
+      infer_tf_idf_vectorizer));
 }
 
 }  // namespace mithril

@@ -1,4 +1,4 @@
-// Linear algebra: matmul with numpy semantics.
+// Linear algebra: matmul with numpy semantics, det (ONNX Det).
 #include <string>
 
 #include "core/error.h"
@@ -36,6 +36,15 @@ ValueInfo infer_matmul(const std::vector<ValueInfo>& in, const Attributes&) {
   return ValueInfo{in[0].dtype, out};
 }
 
+// numpy.linalg.det / ONNX Det: [..., m, m] -> [...].
+ValueInfo infer_det(const std::vector<ValueInfo>& in, const Attributes&) {
+  require_floating("det", in[0].dtype);
+  const SymShape& x = in[0].shape;
+  if (x.size() < 2 || !unify_dim(x[x.size() - 2], x.back()))
+    throw Error(ErrorKind::shape, "det: input must be square matrices [..., m, m], got " + shape_str(x));
+  return ValueInfo{in[0].dtype, SymShape(x.begin(), x.end() - 2)};
+}
+
 }  // namespace
 
 void register_linalg_ops(OpRegistry& registry) {
@@ -45,6 +54,11 @@ void register_linalg_ops(OpRegistry& registry) {
       "broadcast; a 1-D left operand is a row vector and a 1-D right operand a column vector, and that axis is "
       "dropped from the result.",
       {{"left"}, {"right"}}, {}, infer_matmul));
+  registry.add(builtin_schema(
+      "det",
+      "Determinant of each square matrix of the last two axes ([..., m, m] -> [...]; numpy.linalg.det, ONNX Det), "
+      "by LU decomposition with partial pivoting in float64.",
+      {{"input"}}, {}, infer_det));
 }
 
 }  // namespace mithril

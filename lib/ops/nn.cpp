@@ -245,6 +245,43 @@ ValueInfo infer_layer_norm(const std::vector<ValueInfo>& in, const Attributes& a
   return in[0];
 }
 
+// ONNX MaxUnpool: [N, C, spatial...] values and their flat positions -> [N, C, output spatial...].
+ValueInfo infer_max_unpool(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_index_dtype("max_unpool", in[1].dtype);
+  const SymShape& x = in[0].shape;
+  std::vector<int64_t> kernel = attr_ints(attrs, "kernel_size"), stride = attr_ints(attrs, "stride");
+  std::vector<int64_t> padding = attr_ints(attrs, "padding"), sizes = attr_ints(attrs, "output_size");
+  std::size_t n = kernel.size();
+  auto fail = [](const std::string& what) { throw Error(ErrorKind::shape, "max_unpool: " + what); };
+  if (n == 0 || x.size() != n + 2) fail("input " + shape_str(x) + " must be [N, C] plus one axis per kernel size " + ints_str(kernel));
+  if (in[1].shape.size() != x.size()) fail("indices " + shape_str(in[1].shape) + " must have the input's shape " + shape_str(x));
+  for (std::size_t a = 0; a < x.size(); ++a)
+    if (!unify_dim(x[a], in[1].shape[a])) fail("indices " + shape_str(in[1].shape) + " must have the input's shape " + shape_str(x));
+  if (stride.empty()) stride.assign(n, 1);
+  if (padding.empty()) padding.assign(2 * n, 0);
+  if (stride.size() != n || padding.size() != 2 * n || (!sizes.empty() && sizes.size() != n))
+    fail("stride, padding (before, after per axis) and output_size must match kernel_size " + ints_str(kernel));
+  SymShape out{x[0], x[1]};
+  for (std::size_t i = 0; i < n; ++i) {
+    if (kernel[i] < 1 || stride[i] < 1 || padding[2 * i] < 0 || padding[2 * i + 1] < 0) fail("kernel sizes and strides must be positive, padding not negative");
+    const Dim& d = x[i + 2];
+    std::optional<int64_t> size;
+    if (d.is_known()) {
+      size = (d.size - 1) * stride[i] + kernel[i] - padding[2 * i] - padding[2 * i + 1];
+      if (*size < 0) fail("the output of axis " + std::to_string(i + 2) + " would be " + std::to_string(*size));
+    }
+    if (!sizes.empty()) {
+      if (sizes[i] < 0 || (size && sizes[i] < *size))
+        fail("output_size " + ints_str(sizes) + " is smaller than the unpooled size " + std::to_string(size.value_or(0)) + " of axis " +
+             std::to_string(i + 2));
+      out.push_back(Dim::known(sizes[i]));
+      continue;
+    }
+    out.push_back(size ? Dim::known(*size) : Dim::any());
+  }
+  return ValueInfo{in[0].dtype, out};
+}
+
 InferFn infer_robust(const std::string& op) {
   return [op](const std::vector<ValueInfo>& in, const Attributes&) {
     std::vector<SymShape> shapes;
@@ -342,6 +379,18 @@ void register_onnx_nn_ops(OpRegistry& registry) {
       "output keeps the input's shape.",
       {{"input"}, {"scale"}, {"bias"}},
       {{"axis", AttrType::integer, AttrValue{int64_t{-1}}}, {"epsilon", AttrType::number, AttrValue{1e-5}}}, infer_layer_norm));
+  registry.add(builtin_schema(
+      "max_unpool",
+      "ONNX MaxUnpool: zeros where each input value is written at its index, a position in the whole unpooled "
+      "output [N, C, (in - 1) * stride + kernel - padding before - after, ...] flattened (as MaxPool's Indices "
+      "output gives them; a position written twice keeps the later value); stride defaults to 1, padding to 0. "
+      "output_size, when given, extends the spatial axes with zeros at their ends (it may not be smaller).",
+      {{"input"}, {"indices"}},
+      {{"kernel_size", AttrType::int_list, std::nullopt},
+       {"stride", AttrType::int_list, AttrValue{std::vector<int64_t>{}}},
+       {"padding", AttrType::int_list, AttrValue{std::vector<int64_t>{}}},
+       {"output_size", AttrType::int_list, AttrValue{std::vector<int64_t>{}}}},
+      infer_max_unpool));
 }
 
 }  // namespace

@@ -505,6 +505,110 @@ def resize(x, a):
     return out.astype(x.dtype)
 
 
+def grid_sample(x, grid, a):
+    # ONNX's reference algorithm, element by element in float64.
+    n_, c_, h, w = x.shape
+    _, oh, ow, _ = grid.shape
+    align, mode, pad = a["align_corners"], a["mode"], a["padding_mode"]
+    xs, gs = x.astype(np.float64), grid.astype(np.float64)
+    lo_x, lo_y, hi_x, hi_y = (0, 0, w - 1, h - 1) if align else (-0.5, -0.5, w - 0.5, h - 0.5)
+
+    def denorm(v, size):
+        return (v + 1) / 2 * (size - 1) if align else ((v + 1) * size - 1) / 2
+
+    def reflect(v, lo, hi):
+        span = hi - lo
+        if span <= 0:
+            return lo
+        if lo <= v <= hi:
+            return v
+        dx = lo - v if v < lo else v - hi
+        k = math.floor(dx / span)
+        r = dx - k * span
+        if v < lo:
+            return lo + r if k % 2 == 0 else hi - r
+        return hi - r if k % 2 == 0 else lo + r
+
+    def pixel(img, r, c):
+        if pad == "zeros":
+            return img[int(r), int(c)] if 0 <= r <= h - 1 and 0 <= c <= w - 1 else 0.0
+        if pad == "reflection":
+            r, c = reflect(r, lo_y, hi_y), reflect(c, lo_x, hi_x)
+        return img[int(min(max(r, 0), h - 1)), int(min(max(c, 0), w - 1))]
+
+    def cubic(t):
+        A, t = -0.75, abs(t)
+        return [((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A, ((A + 2) * t - (A + 3)) * t * t + 1,
+                ((A + 2) * (1 - t) - (A + 3)) * (1 - t) * (1 - t) + 1, ((A * (2 - t) - 5 * A) * (2 - t) + 8 * A) * (2 - t) - 4 * A]
+
+    out = np.zeros((n_, c_, oh, ow))
+    for n in range(n_):
+        for i in range(oh):
+            for j in range(ow):
+                px, py = denorm(gs[n, i, j, 0], w), denorm(gs[n, i, j, 1], h)
+                if mode == "nearest":
+                    px, py = float(np.rint(px)), float(np.rint(py))
+                if not (lo_x <= px <= hi_x and lo_y <= py <= hi_y):
+                    if pad == "border":
+                        px, py = min(max(px, 0), w - 1), min(max(py, 0), h - 1)
+                    elif pad == "reflection":
+                        px, py = reflect(px, lo_x, hi_x), reflect(py, lo_y, hi_y)
+                for c in range(c_):
+                    img = xs[n, c]
+                    if mode == "nearest":
+                        v = pixel(img, math.trunc(py), math.trunc(px))
+                    elif mode == "bilinear":
+                        x1, y1 = math.floor(px), math.floor(py)
+                        dx, dy = px - x1, py - y1
+                        v = (1 - dy) * ((1 - dx) * pixel(img, y1, x1) + dx * pixel(img, y1, x1 + 1)) + \
+                            dy * ((1 - dx) * pixel(img, y1 + 1, x1) + dx * pixel(img, y1 + 1, x1 + 1))
+                    else:
+                        x0, y0 = math.floor(px) - 1, math.floor(py) - 1
+                        cx, cy = cubic(px - x0 - 1), cubic(py - y0 - 1)
+                        v = sum(cy[r] * sum(cx[k] * pixel(img, y0 + r, x0 + k) for k in range(4)) for r in range(4))
+                    out[n, c, i, j] = v
+    return out.astype(x.dtype)
+
+
+def reverse_sequence(x, lens, a):
+    y = x.copy()
+    for b, n in enumerate(lens):
+        if a["batch_axis"] == 0:
+            y[b, :n] = x[b, :n][::-1]
+        else:
+            y[:n, b] = x[:n, b][::-1]
+    return y
+
+
+def tf_idf_vectorizer(x, a):
+    # The spec's wording: each n-gram of length min..max, its items skip + 1 apart for every skip
+    # 0..max_skip_count (a unigram has no gaps: counted once), is looked up in the pool.
+    pool, counts, idx = a["pool_int64s"], a["ngram_counts"], a["ngram_indexes"]
+    grams, k = {}, 0
+    for i, begin in enumerate(counts):
+        end = counts[i + 1] if i + 1 < len(counts) else len(pool)
+        for at in range(begin, end, i + 1):
+            grams.setdefault(tuple(pool[at:at + i + 1]), k)
+            k += 1
+    rows = x.reshape(1, -1) if x.ndim == 1 else x
+    out = np.zeros((len(rows), max(idx) + 1))
+    for r, row in enumerate(rows):
+        for n in range(a["min_gram_length"], a["max_gram_length"] + 1):
+            for skip in range(a["max_skip_count"] + 1 if n > 1 else 1):
+                for s in range(len(row) - (n - 1) * (skip + 1)):
+                    g = tuple(int(row[s + j * (skip + 1)]) for j in range(n))
+                    if g in grams:
+                        out[r, idx[grams[g]]] += 1
+    weights = np.ones(out.shape[1])
+    for g, w in enumerate(a["weights"]):
+        weights[idx[g]] = w
+    if a["mode"] == "IDF":
+        out = np.where(out > 0, weights, 0.0)
+    elif a["mode"] == "TFIDF":
+        out = out * weights
+    return out.reshape(-1) if x.ndim == 1 else out
+
+
 def compute(op, a, x):
     if op in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"):
         return getattr(np, op)(x[0], x[1])
@@ -662,6 +766,24 @@ def compute_onnx_math(op, a, x):
         return np.einsum(a["equation"].replace(" ", ""), *x)
     if op in ("top_k_values", "top_k_indices"):
         return top_k(x[0], a, op == "top_k_indices")
+    if op == "grid_sample":
+        return grid_sample(x[0], x[1], a)
+    if op == "reverse_sequence":
+        return reverse_sequence(x[0], x[1], a)
+    if op == "tf_idf_vectorizer":
+        return tf_idf_vectorizer(x[0], a).astype(np.float32)
+    if op == "max_unpool":
+        k, st, pad, sizes = a["kernel_size"], a["stride"] or [1] * len(a["kernel_size"]), a["padding"], a["output_size"]
+        pad = pad or [0] * (2 * len(k))
+        spatial = [(d - 1) * s + kk - pad[2 * i] - pad[2 * i + 1] for i, (d, s, kk) in enumerate(zip(x[0].shape[2:], st, k))]
+        y = np.zeros(int(np.prod(x[0].shape[:2] + tuple(spatial))), x[0].dtype)
+        y[x[1].reshape(-1)] = x[0].reshape(-1)
+        y = y.reshape(x[0].shape[:2] + tuple(spatial))
+        if sizes:  # zeros appended at the end of each spatial axis
+            y = np.pad(y, [(0, 0), (0, 0)] + [(0, s - d) for s, d in zip(sizes, spatial)])
+        return y
+    if op == "det":
+        return np.linalg.det(x[0].astype(np.float64)).astype(x[0].dtype)
     raise ValueError("the oracle does not know operator " + op)
 
 

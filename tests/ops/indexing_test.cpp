@@ -155,6 +155,28 @@ TEST_CASE("shape and indexing operators report what disagrees", "[ops][inference
       {"einsum", {{"equation", std::string("ij,ij->ij")}}, {x, info(DType::float32, {n(2), n(4)})},
        "einsum: letter 'j' is [3] in one place and [4] in another"},
       {"einsum", {{"equation", std::string("...i->i")}}, {x}, "einsum: equation \"...i->i\": the inputs' \"...\" axes are missing"},
+      // --- operators for ONNX's conformance suite
+      {"grid_sample", {}, {x, info(DType::float32, {n(1), n(2), n(2), n(2)})}, "grid_sample: input must be [N, C, H, W], got [2,3]"},
+      {"grid_sample", {}, {info(DType::float32, {n(1), n(1), n(4), n(4)}), info(DType::float32, {n(1), n(2), n(2), n(3)})},
+       "grid_sample: grid must be [N, H_out, W_out, 2], got [1,2,2,3]"},
+      {"grid_sample", {}, {info(DType::float32, {n(2), n(1), n(4), n(4)}), info(DType::float32, {n(3), n(2), n(2), n(2)})},
+       "grid_sample: input [2,1,4,4] and grid [3,2,2,2] differ in N"},
+      {"grid_sample", {{"mode", std::string("area")}}, {info(DType::float32, {n(1), n(1), n(4), n(4)}), info(DType::float32, {n(1), n(2), n(2), n(2)})},
+       "grid_sample: mode \"area\" is not one of bilinear, nearest, bicubic"},
+      {"reverse_sequence", {}, {x, info(DType::int64, {n(2)})}, "reverse_sequence: sequence_lens [2] must be [batch] for input [2,3] with batch_axis 1"},
+      {"reverse_sequence", {{"batch_axis", int64_t{0}}}, {x, i64}, "reverse_sequence: batch_axis 0 and time_axis 0 must be 0 and 1 in some order"},
+      {"det", {}, {x}, "det: input must be square matrices [..., m, m], got [2,3]"},
+      {"tf_idf_vectorizer",
+       {{"mode", std::string("TF")}, {"min_gram_length", int64_t{1}}, {"max_gram_length", int64_t{2}}, {"max_skip_count", int64_t{0}},
+        {"ngram_counts", Ints{0, 3}}, {"ngram_indexes", Ints{0, 1}}, {"pool_int64s", Ints{1, 2, 3, 4}}},
+       {info(DType::int64, {n(5)})}, "tf_idf_vectorizer: ngram_counts [0,3] do not split a pool of 4 items into whole n-grams"},
+      {"tf_idf_vectorizer",
+       {{"mode", std::string("TF")}, {"min_gram_length", int64_t{1}}, {"max_gram_length", int64_t{1}}, {"max_skip_count", int64_t{0}},
+        {"ngram_counts", Ints{0}}, {"ngram_indexes", Ints{0, 1000000000}}, {"pool_int64s", Ints{1, 2}}},
+       {info(DType::int64, {n(5)})}, "tf_idf_vectorizer: ngram_indexes holds 1000000000, outside [0, 16777216)"},
+      {"max_unpool", {{"kernel_size", Ints{2, 2}}, {"output_size", Ints{2, 4}}},
+       {info(DType::float32, {n(1), n(1), n(2), n(2)}), info(DType::int64, {n(1), n(1), n(2), n(2)})},
+       "max_unpool: output_size [2,4] is smaller than the unpooled size 3 of axis 2"},
   };
   for (const Case& c : cases) {
     INFO(c.op << ": expecting \"" << c.message << "\"");
@@ -180,6 +202,12 @@ TEST_CASE("index operators check every index before reading", "[ops][kernels][in
   CHECK(error_of([&] {
           run("scatter_nd", {data, make(DType::int64, {1, 1}, {-3}), make(DType::float32, {1, 3}, {7, 8, 9})});
         }) == "scatter_nd: index -3 is out of range for axis 0 of size 2");
+  CHECK(error_of([&] { run("reverse_sequence", {data, make(DType::int64, {3}, {2, 3, 1})}, {{"batch_axis", int64_t{1}}, {"time_axis", int64_t{0}}}); }) ==
+        "reverse_sequence: sequence length 3 is outside [0, 2]");
+  CHECK(error_of([&] {
+          run("max_unpool", {make(DType::float32, {1, 1, 1, 2}, {1, 2}), make(DType::int64, {1, 1, 1, 2}, {0, 8})},
+              {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}});
+        }) == "max_unpool: index 8 is outside the unpooled [1,1,2,4]");
   // one_hot defines out-of-range indices (a row of `off`), as ONNX does.
   Tensor hot = run("one_hot", {make(DType::int64, {3}, {1, 5, -1}), make(DType::float32, {2}, {0, 1})}, {{"depth", int64_t{3}}});
   CHECK(shape_str(hot.shape()) == "[3,3]");

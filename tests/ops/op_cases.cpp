@@ -298,6 +298,11 @@ std::vector<OpCase> build_cases() {
   add("mod", {{"fmod", true}}, {f32({2, 3}, -5, 5), f32({3}, 0.5, 2)});
   add("mod", {{"fmod", true}}, {values(DType::float64, {4}, {5.5, -5.5, 5.5, 1}), values(DType::float64, {4}, {2, 2, -2, 0})});
   add("mod", {}, {values(DType::float64, {5}, {5.5, -5.5, 5.5, -5.5, 1}), values(DType::float64, {5}, {2, 2, -2, -2, 0})});
+  // float16 operands are computed in float32 and rounded once, as numpy does.
+  auto f16 = [](Shape shape, double low = -3, double high = 3) { return TensorSpec{DType::float16, std::move(shape), low, high}; };
+  add("mod", {{"fmod", true}}, {f16({2, 3}, -5, 5), f16({3}, 0.5, 2)});
+  add("mod", {}, {f16({2, 3}, -5, 5), f16({2, 1}, -2, 2)});
+  for (const char* op : {"add", "subtract", "multiply", "divide", "maximum", "minimum"}) add(op, {}, {f16({2, 3}), f16({3}, 0.5, 3)});
   add("mod", {}, {{DType::uint8, {5}, 0, 20}, values(DType::uint8, {5}, {3, 7, 1, 0, 5})});
   add("prelu", {}, {f32({2, 3, 4}), f32({3, 1}, 0, 1)});
   add("prelu", {}, {f64({2, 5}), f64({}, 0, 1)});
@@ -515,6 +520,40 @@ std::vector<OpCase> build_cases() {
   add("einsum", eq("ii"), {f64({4, 4})});
   add("einsum", eq("ab,bc,cd->ad"), {f64({2, 3}), f64({3, 2}), f64({2, 4})});
   add("einsum", eq("Ba,aB->B"), {typed(DType::int8, {3, 2}, -5, 5), typed(DType::int8, {2, 3}, -5, 5)});
+  // grid_sample: every mode x padding, both corner conventions, grid points up to 30% outside the image.
+  for (const char* gmode : {"bilinear", "nearest", "bicubic"})
+    for (const char* padding : {"zeros", "border", "reflection"})
+      add("grid_sample", {{"mode", str(gmode)}, {"padding_mode", str(padding)}, {"align_corners", std::string(padding) == "border"}},
+          {f32({2, 2, 4, 5}), f32({2, 3, 4, 2}, -1.3, 1.3)});
+  add("grid_sample", {{"align_corners", true}, {"padding_mode", str("reflection")}}, {f64({1, 3, 3, 2}), f64({1, 5, 2, 2}, -3, 3)});
+  add("grid_sample", {{"mode", str("bicubic")}}, {f64({1, 1, 1, 1}), f32({1, 2, 2, 2}, -1.5, 1.5)});
+  add("reverse_sequence", {}, {f32({4, 3, 2}), values(DType::int64, {3}, {4, 1, 2})});
+  add("reverse_sequence", {{"batch_axis", int64_t{0}}, {"time_axis", int64_t{1}}}, {i32({3, 5}), values(DType::int32, {3}, {0, 5, 3})});
+  add("reverse_sequence", {}, {typed(DType::float16, {2, 2}), values(DType::int64, {2}, {2, 2})});
+  add("det", {}, {f64({3, 3})});
+  add("det", {}, {f32({2, 4, 4})});
+  add("det", {}, {f64({2, 1, 2, 2})});
+  add("det", {}, {values(DType::float64, {3, 3}, {1, 2, 3, 2, 4, 6, 0, 1, 5})});  // singular
+  add("det", {}, {values(DType::float64, {3, 3}, {0, 0, 2, 0, 3, 0, 4, 0, 0})});  // needs row swaps
+  auto tf_idf = [&](const char* tmode, int64_t lo, int64_t hi, int64_t skip, TensorSpec tokens, Numbers weights = {}) {
+    add("tf_idf_vectorizer",
+        {{"mode", str(tmode)}, {"min_gram_length", lo}, {"max_gram_length", hi}, {"max_skip_count", skip},
+         {"ngram_counts", Ints{0, 4}}, {"ngram_indexes", Ints{0, 1, 2, 3, 4, 5, 6}}, {"pool_int64s", Ints{2, 3, 5, 4, 5, 6, 7, 8, 6, 7}},
+         {"weights", weights}},
+        {std::move(tokens)});
+  };
+  tf_idf("TF", 1, 2, 2, i64({12}, 2, 8));
+  tf_idf("TF", 2, 2, 0, i32({2, 8}, 2, 8));
+  tf_idf("IDF", 1, 1, 3, i64({3, 6}, 2, 8), Numbers{0.5, 1, 1.5, 2, 2.5, 3, 3.5});
+  tf_idf("TFIDF", 1, 2, 1, i32({2, 9}, 2, 8), Numbers{0.5, 1, 1.5, 2, 2.5, 3, 3.5});
+  tf_idf("TFIDF", 2, 2, 4, i64({10}, 2, 8));
+  // max_unpool: positions in the whole flattened output (a 2x2 pool of [1, 2, 4, 4] and the like).
+  add("max_unpool", {{"kernel_size", Ints{2, 2}}, {"stride", Ints{2, 2}}},
+      {f32({1, 2, 2, 2}), values(DType::int64, {1, 2, 2, 2}, {5, 2, 8, 15, 16, 19, 29, 30})});
+  add("max_unpool", {{"kernel_size", Ints{2}}, {"stride", Ints{2}}, {"output_size", Ints{8}}},
+      {f64({2, 1, 3}), values(DType::int32, {2, 1, 3}, {0, 3, 5, 6, 9, 11})});
+  add("max_unpool", {{"kernel_size", Ints{3, 2}}, {"padding", Ints{1, 0, 0, 1}}},
+      {i64({1, 1, 2, 2}), values(DType::int64, {1, 1, 2, 2}, {0, 4, 5, 2})});
   for (bool largest : {true, false}) {
     for (const char* op : {"top_k_values", "top_k_indices"}) {
       add(op, {{"k", int64_t{2}}, {"largest", largest}}, {f32({3, 5})});

@@ -76,7 +76,9 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "conv_transpose3d", "batch_norm", "instance_norm", "layer_norm", "hardmax",
       // --- ONNX shape/indexing ops (issue 14)
       "slice", "expand", "tile", "pad", "depth_to_space", "space_to_depth", "gather_elements", "scatter_elements",
-      "gather_nd", "scatter_nd", "one_hot", "trilu", "cumsum", "resize", "einsum", "top_k_values", "top_k_indices"};
+      "gather_nd", "scatter_nd", "one_hot", "trilu", "cumsum", "resize", "einsum", "top_k_values", "top_k_indices",
+      // --- ONNX operators for the conformance suite
+      "grid_sample", "reverse_sequence", "tf_idf_vectorizer", "det", "max_unpool"};
   std::sort(expected.begin(), expected.end());
   CHECK(builtin_names() == expected);
 }

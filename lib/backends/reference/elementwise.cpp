@@ -1,6 +1,7 @@
 // Reference kernels of the elementwise family. Binary operators and where broadcast through
 // xtensor; unary operators are plain loops over equally shaped buffers. Integer operators take
-// every width from int8 to uint64 (ONNX models use them all).
+// every width from int8 to uint64 (ONNX models use them all); the binary arithmetic operators and
+// mod take float16 and bfloat16 through float32.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -31,10 +32,24 @@ auto write_view(Tensor& t) {
   return xt::adapt(t.mutable_data_as<T>(), static_cast<std::size_t>(t.numel()), xt::no_ownership(), xshape(t));
 }
 
+// float16 and bfloat16 operands computed in float32 and rounded once to the output dtype: exact
+// for maximum, minimum and mod, and correctly rounded for + - * / (float32 carries more than twice
+// their precision plus two bits), as numpy computes float16. False for other dtypes.
+template <class Kernel>
+bool half_through_float32(const std::vector<Tensor>& in, Tensor& out, Kernel kernel) {
+  if (out.dtype() != DType::float16 && out.dtype() != DType::bfloat16) return false;
+  std::vector<Tensor> wide;
+  for (const Tensor& t : in) wide.push_back(t.cast(DType::float32));
+  Tensor result(DType::float32, out.shape());
+  kernel(wide, result);
+  Tensor narrow = result.cast(out.dtype());
+  std::memcpy(out.mutable_data(), narrow.data(), out.nbytes());
+  return true;
+}
+
 template <class F>
 void add_binary(OpRegistry& registry, const std::string& op, bool floating_only, F f) {
-  registry.add_kernel(op, kReferenceBackend, [op, floating_only, f](const std::vector<Tensor>& in, const Attributes&,
-                                                                    Tensor& out) {
+  auto compute = [op, floating_only, f](const std::vector<Tensor>& in, Tensor& out) {
     auto run = [&](auto tag) {
       using T = decltype(tag);
       auto o = write_view<T>(out);
@@ -43,6 +58,9 @@ void add_binary(OpRegistry& registry, const std::string& op, bool floating_only,
     };
     if (floating_only) dispatch_floating(op, out.dtype(), run);
     else dispatch_all_numeric(op, out.dtype(), run);
+  };
+  registry.add_kernel(op, kReferenceBackend, [compute](const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+    if (!half_through_float32(in, out, compute)) compute(in, out);
   });
 }
 
@@ -166,6 +184,7 @@ T remainder(T a, T b, bool c_fmod) {
 }
 
 void mod_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  if (half_through_float32(in, out, [&](const std::vector<Tensor>& wide, Tensor& y) { mod_kernel(wide, attrs, y); })) return;
   bool c_fmod = attr_bool(attrs, "fmod");
   dispatch_all_numeric("mod", out.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -477,6 +477,212 @@ void top_k_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor
   });
 }
 
+// Values computed in float64, stored in `out`'s floating dtype (float16 and bfloat16 included).
+void store_wide(const std::vector<double>& values, Tensor& out) {
+  Tensor wide(DType::float64, out.shape());
+  std::copy(values.begin(), values.end(), wide.mutable_data_as<double>());
+  Tensor narrow = wide.cast(out.dtype());
+  std::memcpy(out.mutable_data(), narrow.data(), out.nbytes());
+}
+
+// --- grid_sample: onnxruntime's and ONNX's reference algorithm. A grid point is mapped to pixel
+// coordinates, moved inside the image by border or reflection padding, then sampled; each tap the
+// filter reads outside the image gets 0 (zeros), the nearest edge pixel (border) or its mirror
+// image (reflection). Non-finite coordinates read as far outside.
+
+double grid_denormalize(double v, int64_t size, bool align_corners) {
+  return align_corners ? (v + 1) / 2 * static_cast<double>(size - 1) : ((v + 1) * static_cast<double>(size) - 1) / 2;
+}
+
+// x mirrored into [lo, hi] as often as needed.
+double grid_reflect(double x, double lo, double hi) {
+  double range = hi - lo;
+  if (!(range > 0) || !std::isfinite(x)) return lo;
+  if (x >= lo && x <= hi) return x;
+  double dx = x < lo ? lo - x : x - hi;
+  double flips = std::floor(dx / range);
+  double r = dx - flips * range;
+  bool even = std::fmod(flips, 2.0) == 0;
+  if (x < lo) return even ? lo + r : hi - r;
+  return even ? hi - r : lo + r;
+}
+
+struct GridImage {
+  const double* pixels;
+  int64_t height, width;
+  int padding;  // 0 zeros, 1 border, 2 reflection
+  double border[4];  // x_min, y_min, x_max, y_max
+
+  // The pixel at integral coordinates (row y, column x).
+  double at(double y, double x) const {
+    if (padding == 0) {
+      if (!(x >= 0 && x <= static_cast<double>(width - 1) && y >= 0 && y <= static_cast<double>(height - 1))) return 0;
+    } else {
+      if (padding == 2) {
+        x = grid_reflect(x, border[0], border[2]);
+        y = grid_reflect(y, border[1], border[3]);
+      }
+      x = std::isnan(x) ? 0 : std::clamp(x, 0.0, static_cast<double>(width - 1));
+      y = std::isnan(y) ? 0 : std::clamp(y, 0.0, static_cast<double>(height - 1));
+    }
+    return pixels[static_cast<int64_t>(y) * width + static_cast<int64_t>(x)];
+  }
+};
+
+void grid_cubic_coeffs(double t, double c[4]) {
+  const double a = -0.75;
+  t = std::abs(t);
+  c[0] = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a;
+  c[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
+  c[2] = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1;
+  c[3] = ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a;
+}
+
+void grid_sample_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& xs = in[0].shape();
+  const Shape& gs = in[1].shape();
+  int64_t n = xs[0], channels = xs[1], height = xs[2], width = xs[3], oh = gs[1], ow = gs[2];
+  if (gs[0] != n || gs[3] != 2)
+    throw Error(ErrorKind::shape, "grid_sample: grid " + shape_str(to_sym_shape(gs)) + " does not fit input " + shape_str(to_sym_shape(xs)));
+  std::vector<double> y(static_cast<std::size_t>(out.numel()), 0.0);
+  if (height == 0 || width == 0) {
+    // Every tap is outside an empty image: zeros padding reads 0; border and reflection have no pixel.
+    if (attr_string(attrs, "padding_mode") != "zeros" && !y.empty())
+      throw Error(ErrorKind::shape, "grid_sample: cannot pad an empty image with " + attr_string(attrs, "padding_mode"));
+    return store_wide(y, out);
+  }
+  const std::string& mode = attr_string(attrs, "mode");
+  const std::string& padding = attr_string(attrs, "padding_mode");
+  bool align = attr_bool(attrs, "align_corners");
+  Tensor x64 = in[0].cast(DType::float64), g64 = in[1].cast(DType::float64);
+  const double* grid = g64.data_as<double>();
+  GridImage image{nullptr, height, width, padding == "zeros" ? 0 : padding == "border" ? 1 : 2, {}};
+  if (align) {
+    image.border[0] = 0, image.border[1] = 0, image.border[2] = static_cast<double>(width - 1), image.border[3] = static_cast<double>(height - 1);
+  } else {
+    image.border[0] = -0.5, image.border[1] = -0.5, image.border[2] = static_cast<double>(width) - 0.5,
+    image.border[3] = static_cast<double>(height) - 0.5;
+  }
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        const double* point = grid + ((b * oh + i) * ow + j) * 2;
+        double px = grid_denormalize(point[0], width, align), py = grid_denormalize(point[1], height, align);
+        if (mode == "nearest") px = std::nearbyint(px), py = std::nearbyint(py);
+        bool outside = !(px >= image.border[0] && px <= image.border[2] && py >= image.border[1] && py <= image.border[3]);
+        if (outside && image.padding == 1) {
+          px = std::isnan(px) ? 0 : std::clamp(px, 0.0, static_cast<double>(width - 1));
+          py = std::isnan(py) ? 0 : std::clamp(py, 0.0, static_cast<double>(height - 1));
+        } else if (outside && image.padding == 2) {
+          px = grid_reflect(px, image.border[0], image.border[2]);
+          py = grid_reflect(py, image.border[1], image.border[3]);
+        }
+        for (int64_t ch = 0; ch < channels; ++ch) {
+          image.pixels = x64.data_as<double>() + (b * channels + ch) * height * width;
+          double v;
+          if (mode == "nearest") {
+            v = image.at(std::trunc(py), std::trunc(px));
+          } else if (mode == "bilinear") {
+            double x1 = std::floor(px), y1 = std::floor(py);
+            double dx = px - x1, dy = py - y1;
+            v = (1 - dy) * ((1 - dx) * image.at(y1, x1) + dx * image.at(y1, x1 + 1)) +
+                dy * ((1 - dx) * image.at(y1 + 1, x1) + dx * image.at(y1 + 1, x1 + 1));
+          } else {
+            double x0 = std::floor(px) - 1, y0 = std::floor(py) - 1;
+            double cx[4], cy[4];
+            grid_cubic_coeffs(px - x0 - 1, cx);
+            grid_cubic_coeffs(py - y0 - 1, cy);
+            v = 0;
+            for (int r = 0; r < 4; ++r) {
+              double row = 0;
+              for (int c = 0; c < 4; ++c) row += cx[c] * image.at(y0 + r, x0 + c);
+              v += cy[r] * row;
+            }
+          }
+          y[static_cast<std::size_t>(((b * channels + ch) * oh + i) * ow + j)] = v;
+        }
+      }
+  store_wide(y, out);
+}
+
+// --- reverse_sequence: element moves, lengths checked against the time axis.
+void reverse_sequence_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t batch_axis = attr_int(attrs, "batch_axis"), time_axis = attr_int(attrs, "time_axis");
+  int64_t batch = shape[static_cast<std::size_t>(batch_axis)], time = shape[static_cast<std::size_t>(time_axis)];
+  std::vector<int64_t> lengths = index_values(in[1]);
+  if (static_cast<int64_t>(lengths.size()) != batch)
+    throw Error(ErrorKind::shape, "reverse_sequence: " + std::to_string(lengths.size()) + " sequence_lens for a batch of " + std::to_string(batch));
+  for (int64_t len : lengths)
+    if (len < 0 || len > time)
+      throw Error(ErrorKind::shape, "reverse_sequence: sequence length " + std::to_string(len) + " is outside [0, " + std::to_string(time) + "]");
+  int64_t inner = product(shape, 2, shape.size());
+  dispatch_element_size("reverse_sequence", out.dtype(), [&](auto word) {
+    using W = decltype(word);
+    const W* x = in[0].data_as<W>();
+    W* y = out.mutable_data_as<W>();
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t t = 0; t < time; ++t) {
+        int64_t len = lengths[static_cast<std::size_t>(b)];
+        int64_t from = t < len ? len - 1 - t : t;
+        auto offset = [&](int64_t tt) { return (batch_axis == 0 ? b * time + tt : tt * batch + b) * inner; };
+        std::copy_n(x + offset(from), inner, y + offset(t));
+      }
+  });
+}
+
+// --- tf_idf_vectorizer: onnxruntime's counting. For each skip distance d = 1..max_skip_count + 1
+// and each start, the n-grams of items d apart are looked up in the pool; unigrams are counted
+// with the first distance only.
+void tf_idf_vectorizer_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  std::vector<int64_t> tokens = index_values(in[0]);
+  const Shape& xs = in[0].shape();
+  int64_t rows = xs.size() == 2 ? xs[0] : 1, cols = xs.back();
+  int64_t columns = out.shape().back();
+  std::vector<int64_t> counts = attr_ints(attrs, "ngram_counts"), indexes = attr_ints(attrs, "ngram_indexes");
+  std::vector<int64_t> pool = attr_ints(attrs, "pool_int64s");
+  std::vector<double> weights = attr_numbers(attrs, "weights");
+  // n-gram -> its position in the pool order (the first one where the pool repeats an n-gram).
+  std::map<std::vector<int64_t>, std::size_t> grams;
+  std::size_t id = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    auto begin = static_cast<std::size_t>(counts[i]);
+    std::size_t end = i + 1 < counts.size() ? static_cast<std::size_t>(counts[i + 1]) : pool.size();
+    for (std::size_t at = begin; at + i < end; at += i + 1, ++id)
+      grams.emplace(std::vector<int64_t>(pool.begin() + static_cast<std::ptrdiff_t>(at), pool.begin() + static_cast<std::ptrdiff_t>(at + i + 1)), id);
+  }
+  int64_t lo = attr_int(attrs, "min_gram_length"), hi = attr_int(attrs, "max_gram_length");
+  int64_t max_skip = attr_int(attrs, "max_skip_count");
+  std::vector<double> y(static_cast<std::size_t>(rows * columns), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t* row = tokens.data() + r * cols;
+    int64_t start_size = lo;
+    std::vector<int64_t> gram;
+    for (int64_t d = 1; d <= max_skip + 1 && d <= std::max<int64_t>(cols, 1); ++d) {
+      for (int64_t s = 0; s < cols; ++s) {
+        gram.clear();
+        for (int64_t k = 0; k < hi && s + k * d < cols; ++k) {
+          gram.push_back(row[s + k * d]);
+          if (static_cast<int64_t>(gram.size()) < start_size) continue;
+          auto hit = grams.find(gram);
+          if (hit != grams.end()) y[static_cast<std::size_t>(r * columns + indexes[hit->second])] += 1;
+        }
+      }
+      if (start_size == 1 && ++start_size > hi) break;
+    }
+  }
+  const std::string& mode = attr_string(attrs, "mode");
+  if (mode != "TF") {
+    std::vector<double> column_weight(static_cast<std::size_t>(columns), 1.0);
+    for (std::size_t g = 0; g < weights.size(); ++g) column_weight[static_cast<std::size_t>(indexes[g])] = weights[g];
+    for (std::size_t e = 0; e < y.size(); ++e) {
+      double w = column_weight[e % static_cast<std::size_t>(columns)];
+      y[e] = mode == "IDF" ? (y[e] > 0 ? w : 0) : y[e] * w;
+    }
+  }
+  store_wide(y, out);
+}
+
 }  // namespace
 
 void register_reference_indexing_kernels(OpRegistry& registry) {
@@ -493,6 +699,9 @@ void register_reference_indexing_kernels(OpRegistry& registry) {
                       [](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) { top_k_kernel(in, attrs, out, false); });
   registry.add_kernel("top_k_indices", kReferenceBackend,
                       [](const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) { top_k_kernel(in, attrs, out, true); });
+  registry.add_kernel("grid_sample", kReferenceBackend, grid_sample_kernel);
+  registry.add_kernel("reverse_sequence", kReferenceBackend, reverse_sequence_kernel);
+  registry.add_kernel("tf_idf_vectorizer", kReferenceBackend, tf_idf_vectorizer_kernel);
 }
 
 }  // namespace mithril

@@ -1,5 +1,10 @@
-// Reference kernel of matmul: the textbook triple loop per batch entry.
+// Reference kernels of matmul (the textbook triple loop per batch entry) and det (LU with partial
+// pivoting in float64).
+#include <cmath>
+#include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "backends/reference/families.h"
 #include "ops/shape_inference.h"
@@ -37,10 +42,45 @@ void matmul_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out
   });
 }
 
+void det_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t m = shape.back();
+  Tensor wide = in[0].cast(DType::float64);
+  Tensor result(DType::float64, out.shape());
+  std::vector<double> a(static_cast<std::size_t>(m * m));
+  for (int64_t e = 0; e < result.numel(); ++e) {
+    std::copy_n(wide.data_as<double>() + e * m * m, a.size(), a.begin());
+    double det = 1;
+    for (int64_t k = 0; k < m && det != 0; ++k) {
+      int64_t pivot = k;
+      for (int64_t i = k + 1; i < m; ++i)
+        if (std::abs(a[static_cast<std::size_t>(i * m + k)]) > std::abs(a[static_cast<std::size_t>(pivot * m + k)])) pivot = i;
+      double p = a[static_cast<std::size_t>(pivot * m + k)];
+      if (p == 0) {
+        det = 0;
+        break;
+      }
+      if (pivot != k) {
+        for (int64_t j = 0; j < m; ++j) std::swap(a[static_cast<std::size_t>(k * m + j)], a[static_cast<std::size_t>(pivot * m + j)]);
+        det = -det;
+      }
+      det *= p;
+      for (int64_t i = k + 1; i < m; ++i) {
+        double f = a[static_cast<std::size_t>(i * m + k)] / p;
+        for (int64_t j = k + 1; j < m; ++j) a[static_cast<std::size_t>(i * m + j)] -= f * a[static_cast<std::size_t>(k * m + j)];
+      }
+    }
+    result.mutable_data_as<double>()[e] = det;
+  }
+  Tensor narrow = result.cast(out.dtype());
+  std::memcpy(out.mutable_data(), narrow.data(), out.nbytes());
+}
+
 }  // namespace
 
 void register_reference_linalg_kernels(OpRegistry& registry) {
   registry.add_kernel("matmul", kReferenceBackend, matmul_kernel);
+  registry.add_kernel("det", kReferenceBackend, det_kernel);
 }
 
 }  // namespace mithril

@@ -416,10 +416,51 @@ void add_robust(OpRegistry& registry, const std::string& op, F f) {
   });
 }
 
+// max_unpool: the values are scattered into the default output ((in - 1) * stride + kernel - padding
+// per axis), every index checked against it first; an output_size larger on some axis extends that
+// axis with zeros at its end (ONNX's reference and onnxruntime do so).
+void max_unpool_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& xs = in[0].shape();
+  std::vector<int64_t> kernel = attr_ints(attrs, "kernel_size"), stride = attr_ints(attrs, "stride"), padding = attr_ints(attrs, "padding");
+  Shape full = xs;
+  for (std::size_t i = 0; i < kernel.size(); ++i)
+    full[i + 2] = (xs[i + 2] - 1) * (stride.empty() ? 1 : stride[i]) + kernel[i] - (padding.empty() ? 0 : padding[2 * i] + padding[2 * i + 1]);
+  const Shape& os = out.shape();
+  for (std::size_t a = 0; a < os.size(); ++a)
+    if (os[a] < full[a])
+      throw Error(ErrorKind::shape, "max_unpool: output " + shape_str(to_sym_shape(os)) + " is smaller than the unpooled " + shape_str(to_sym_shape(full)));
+  int64_t total = 1;
+  for (int64_t d : full) total *= d;
+  std::memset(out.mutable_data(), 0, out.nbytes());
+  Shape full_strides(full.size(), 1), out_strides(os.size(), 1);
+  for (std::size_t a = full.size(); a-- > 1;) {
+    full_strides[a - 1] = full_strides[a] * full[a];
+    out_strides[a - 1] = out_strides[a] * os[a];
+  }
+  auto position = [&](int64_t e) {
+    int64_t i = in[1].dtype() == DType::int64 ? in[1].data_as<int64_t>()[e] : in[1].data_as<int32_t>()[e];
+    if (i < 0 || i >= total)
+      throw Error(ErrorKind::shape, "max_unpool: index " + std::to_string(i) + " is outside the unpooled " + shape_str(to_sym_shape(full)));
+    int64_t at = 0;  // the same coordinates in the (possibly larger) output
+    for (std::size_t a = 0; a < full.size(); ++a) {
+      at += (i / full_strides[a]) * out_strides[a];
+      i %= full_strides[a];
+    }
+    return at;
+  };
+  dispatch_element_size("max_unpool", out.dtype(), [&](auto word) {
+    using W = decltype(word);
+    const W* x = in[0].data_as<W>();
+    W* y = out.mutable_data_as<W>();
+    for (int64_t e = 0; e < in[0].numel(); ++e) y[position(e)] = x[e];
+  });
+}
+
 }  // namespace
 
 void register_reference_nn_kernels(OpRegistry& registry) {
   registry.add_kernel("identity", kReferenceBackend, identity_kernel);
+  registry.add_kernel("max_unpool", kReferenceBackend, max_unpool_kernel);
   registry.add_kernel("gather", kReferenceBackend, gather_kernel);
   registry.add_kernel("cartesian_difference", kReferenceBackend, cartesian_difference_kernel);
   registry.add_kernel("polynomial_features", kReferenceBackend, polynomial_features_kernel);

@@ -3,7 +3,8 @@
 Usage: onnx_export_models.py [OPS_FILE] (names of the registered operators: cases of operators this
 build lacks are left out). Writes, into the current folder, for each case NAME: NAME.json (a structure JSON with constants,
 no parameters), NAME.in.npz and NAME.in.json (the same inputs, for mithril-run and for
-onnxruntime-node), and cases.txt: "NAME RTOL ATOL ROUNDTRIP" per line (ROUNDTRIP 0: our importer refuses the file by design).
+onnxruntime-node), and cases.txt: "NAME RTOL ATOL ROUNDTRIP MIN_OPSET" per line (ROUNDTRIP 0: our importer refuses the file by
+design; below MIN_OPSET the export must be refused: an operator ONNX added later, such as GridSample in 16).
 """
 import json
 import sys
@@ -21,7 +22,7 @@ def const(dtype, values):
     return {"dtype": str(a.dtype), "shape": list(a.shape), "data": data}
 
 
-def case(name, inputs, nodes, outputs, constants=None, functions=None, rtol=1e-4, atol=1e-5, roundtrip=True):
+def case(name, inputs, nodes, outputs, constants=None, functions=None, rtol=1e-4, atol=1e-5, roundtrip=True, min_opset=13):
     """inputs: {name: (declared shape, array)}; nodes: [(name, op, inputs, attributes)]."""
     model = {"version": "1.1.0", "name": name,
              "inputs": {k: {"shape": shape, "dtype": str(a.dtype)} for k, (shape, a) in inputs.items()},
@@ -42,7 +43,7 @@ def case(name, inputs, nodes, outputs, constants=None, functions=None, rtol=1e-4
         js[k] = {"dtype": "bool" if a.dtype == bool else str(a.dtype), "shape": list(a.shape),
                  "data": [int(v) for v in data] if a.dtype == bool else data}
     json.dump(js, open(name + ".in.json", "w"))
-    CASES.append((name, rtol, atol, roundtrip))
+    CASES.append((name, rtol, atol, roundtrip, min_opset))
 
 
 def f32(*shape, low=-2.0, high=2.0):
@@ -246,7 +247,26 @@ ops_case("indexing",
          constants={"ie2": ("int64", [[[k % 4 for k in range(5)], [(k + 1 + i) % 4 for k in range(5)]] for i in range(3)]),
                     "ind2": ("int64", [[0, 1], [2, 3]]), "upd2": ("float32", f32(2, 5)), "ohv": ("float32", [-1.0, 2.0])})
 
+ops_case("grid_sample",
+         {"img": ([2, 3, 4, 5], f32(2, 3, 4, 5)), "grid": ([2, 3, 2, 2], f32(2, 3, 2, 2, low=-1.3, high=1.3))},
+         [("gsb", "grid_sample", ["img", "grid"], None),
+          ("gsn", "grid_sample", ["img", "grid"], {"mode": "nearest", "padding_mode": "border", "align_corners": True}),
+          ("gsc", "grid_sample", ["img", "grid"], {"mode": "bicubic", "padding_mode": "reflection"})],
+         ["gsb", "gsn", "gsc"], min_opset=16)
+ops_case("conformance_ops",
+         {"m": ([2, 3, 3], f32(2, 3, 3)), "seq": ([4, 3, 2], f32(4, 3, 2)), "tok": ([2, 6], rng.integers(0, 5, size=(2, 6)).astype(np.int64))},
+         [("det", "det", ["m"], None),
+          ("mu", "max_unpool", ["pooled", "where"], {"kernel_size": [2, 2], "stride": [2, 2]}),
+          ("rs", "reverse_sequence", ["seq", "lens"], None),
+          ("tf", "tf_idf_vectorizer", ["tok"], {"mode": "TFIDF", "min_gram_length": 1, "max_gram_length": 2, "max_skip_count": 1,
+                                                "ngram_counts": [0, 3], "ngram_indexes": [2, 0, 1, 4, 3], "pool_int64s": [1, 2, 3, 1, 2, 4, 0],
+                                                "weights": [0.5, 1.0, 2.0, 1.5, 3.0]})],
+         # (no max_unpool with output_size: onnxruntime reads the indices as positions in output_shape, where
+         # ONNX's own test data, which we follow, pads the unpooled result at the ends)
+         ["det", "mu", "rs", "tf"],
+         constants={"lens": ("int64", [3, 1, 4]), "pooled": ("float32", f32(1, 2, 2, 2)), "where": ("int64", [[[[0, 3], [9, 14]], [[16, 19], [26, 31]]]])})
+
 with open("cases.txt", "w") as f:
-    for name, rtol, atol, roundtrip in CASES:
-        f.write(f"{name} {rtol} {atol} {int(roundtrip)}\n")
+    for name, rtol, atol, roundtrip, min_opset in CASES:
+        f.write(f"{name} {rtol} {atol} {int(roundtrip)} {min_opset}\n")
 print(len(CASES), "cases", file=sys.stderr)
