@@ -140,7 +140,7 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
       if (!(returned.count(node.output) && source == Storage::arena)) {
         slots_[out].storage = Storage::view;
         slots_[out].source = node.inputs[0];
-        PlanNodeInfo view{node.path, node.op->qualified_name(), "", {}, false, true};
+        PlanNodeInfo view{node.path, node.op->qualified_name(), "", {}, false, true, {}, false};
         view_infos.emplace_back(static_cast<int>(i), std::move(view));
         continue;
       }
@@ -200,6 +200,37 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
     scheduled.emplace_back(position, std::move(step));
   }
   std::stable_sort(scheduled.begin(), scheduled.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  // Layouts: an intermediate goes channels-last when its producer and every consumer support that
+  // with the layouts chosen so far (in execution order, so a chain of convolutions goes through);
+  // never a returned value (per_run), an input or parameter, or a value something views.
+  {
+    std::vector<std::vector<std::pair<Step*, std::size_t>>> uses(slot_count);
+    std::vector<bool> viewed(slot_count, false);
+    for (auto& scheduled_step : scheduled)
+      for (std::size_t k = 0; k < scheduled_step.second->inputs.size(); ++k)
+        uses[static_cast<std::size_t>(scheduled_step.second->inputs[k])].emplace_back(scheduled_step.second.get(), k);
+    for (std::size_t s = 0; s < slot_count; ++s)
+      if (slots_[s].storage == Storage::view) viewed[static_cast<std::size_t>(slots_[s].source)] = true;
+    for (auto& scheduled_step : scheduled) {
+      Step& step = *scheduled_step.second;
+      const std::size_t out = static_cast<std::size_t>(step.output);
+      const std::size_t rank = slots_[out].type.shape.size();
+      if (step.backend == &reference || slots_[out].storage != Storage::arena || viewed[out] || uses[out].empty() || rank < 3 || rank > 5)
+        continue;
+      auto set = [&](Layout layout) {
+        step.spec.output_layout = layout;
+        for (auto& [consumer, k] : uses[out]) {
+          consumer->spec.input_layouts.resize(consumer->spec.inputs.size(), Layout::plain);
+          consumer->spec.input_layouts[k] = layout;
+        }
+      };
+      set(Layout::channels_last);
+      bool ok = step.backend->supports(step.spec);
+      for (auto& use : uses[out]) ok = ok && use.first->backend->supports(use.first->spec);
+      if (!ok) set(Layout::plain);
+    }
+  }
 
   // Lifetimes of arena buffers, in steps; a view's uses are its root's.
   std::vector<int> defined(slot_count, -1), last_use(slot_count, -1);
@@ -274,8 +305,11 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
     info_.kernel_bytes += step->kernel->held_bytes();
     if (slots_[static_cast<std::size_t>(step->output)].storage == Storage::per_run) info_.output_bytes += bytes_of(step->spec.output);
     info_.nodes_on[std::string(step->backend->name())] += 1;
-    info_.nodes.push_back(PlanNodeInfo{step->spec.path, step->spec.op->qualified_name(), std::string(step->backend->name()),
-                                       step->fused_paths, step->in_place, false});
+    PlanNodeInfo node_info{step->spec.path, step->spec.op->qualified_name(), std::string(step->backend->name()),
+                           step->fused_paths, step->in_place, false, {}, step->spec.output_layout == Layout::channels_last};
+    for (std::size_t k = 0; k < step->spec.inputs.size(); ++k)
+      node_info.channels_last_inputs.push_back(step->spec.input_layout(k) == Layout::channels_last);
+    info_.nodes.push_back(std::move(node_info));
     steps_.push_back(std::move(step));
   }
   while (view_index < view_infos.size()) info_.nodes.push_back(view_infos[view_index++].second);

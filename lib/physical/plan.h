@@ -7,6 +7,8 @@
 //  - places each node on the preferred backend, or on `reference` when the preferred one does not
 //    support it (an operator, a dtype, a broadcast it has no primitive for);
 //  - makes reshape, flatten and identity views of their input (no copy);
+//  - passes an intermediate channels-last between kernels that all take it so (a chain of
+//    convolutions), plain everywhere else (see Layout);
 //  - assigns every intermediate an offset in one arena by lifetime, so buffers are reused, and
 //    lets elementwise kernels write over an input that is used for the last time (in place);
 //  - prepares one Kernel per node (primitives built, weights reordered).
@@ -30,6 +32,9 @@ struct PlanNodeInfo {
   std::vector<std::string> fused;  ///< paths of the nodes fused into it, in order
   bool in_place = false;           ///< writes its output over its first input
   bool view = false;               ///< a view of its input (reshape, flatten, identity): no kernel
+  /// Inputs (in the kernel's input order) and output passed channels-last (see Layout).
+  std::vector<bool> channels_last_inputs;
+  bool channels_last_output = false;
 };
 
 /// What a plan holds and where its nodes run: for reports (mithril-run --json) and tests.
