@@ -476,6 +476,7 @@ std::string run_report_json(const RunReport& r, bool include_values) {
       for (bool b : n.channels_last_inputs) j.boolean(b);
       j.end_array().key("channels_last_output").boolean(n.channels_last_output);
     }
+    if (n.folded) j.key("folded").boolean(true);
     j.end_object();
   }
   j.end_array().end_object();

@@ -95,7 +95,7 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
     Dims p = left_pad(operand, 3);
     return four_d(Shape{p[0], p[1], 1, p[2]});
   };
-  std::optional<PostOps> post = post_ops_of(node, map_operand);
+  std::optional<PostOps> post = post_ops_of(node, map_operand, nullptr, one_d);
   if (!post) return std::nullopt;
   Window w = window_of(*node.attributes, one_d);
   dt compute = node.bfloat16_compute ? dt::bf16 : dt::f32;
@@ -116,7 +116,7 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
   if (bare) {
     memory::desc preferred_dst = bare->dst_desc();
-    std::optional<PostOps> staged = post_ops_of(node, map_operand, &preferred_dst);
+    std::optional<PostOps> staged = post_ops_of(node, map_operand, &preferred_dst, one_d);
     if (staged) {
       pd = make(bare->src_desc(), preferred_dst, &*staged);
       if (pd) post = std::move(staged);

@@ -100,7 +100,7 @@ std::optional<dnnl::algorithm> binary_of(const OpSchema& op) {
   return std::nullopt;
 }
 
-std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full) {
+std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full, bool one_d) {
   PostOps post;
   int position = 0;
   for (const FusedOp& f : node.fused) {
@@ -115,7 +115,8 @@ std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& ma
       std::optional<Dims> dims = map_operand(operand.shape);
       if (!dims) return std::nullopt;
       Layout layout = node.input_layout(static_cast<std::size_t>(f.operand));
-      if (layout != Layout::plain && operand.shape.size() != dims->size()) return std::nullopt;
+      // A channels-last operand left-padded with 1s would have its channels elsewhere.
+      if (layout != Layout::plain && operand.shape.size() + (one_d ? 1 : 0) != dims->size()) return std::nullopt;
       memory::desc user = layout_desc(*dims, memory::data_type::f32, layout);
       memory::desc desc = full && full->dims() == *dims ? *full : user;
       post.ops.append_binary(*b, desc);

@@ -72,6 +72,7 @@ using OperandMapper = std::function<std::optional<Dims>(const Shape& operand)>;
 /// its own layout (a channels-last one must have the destination's rank), except that one of the
 /// destination's full dims is given to the primitive as `full` when that is set (a convolution's
 /// own destination layout, which its fast implementations need): the kernel reorders it each run.
+/// `one_d`: the mapper inserts a height of 1 into a 1-D value's dims (conv1d as 2-D).
 struct PostOps {
   dnnl::post_ops ops;
   std::vector<int> operands;            ///< NodeSpec::inputs index, one per binary post-op
@@ -79,7 +80,8 @@ struct PostOps {
   std::vector<memory::desc> user_descs;     ///< the operand as the tensor holds it
   std::vector<memory::desc> operand_descs;  ///< as the primitive reads it
 };
-std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full = nullptr);
+std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full = nullptr,
+                                   bool one_d = false);
 
 /// The usual mapper: the operand broadcast against the output, with the same rank as `dst`
 /// (each dim 1 or equal to the output's).
