@@ -114,12 +114,17 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
   // comes otherwise); the fused chain then keeps the preferred layouts.
   auto bare = make(memory::desc(b.src, compute, any), memory::desc(b.dst, dt::f32, any), nullptr);
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  // A residual add as a sum post-op first (brgconv takes it; a full-sized binary operand sends
+  // oneDNN to its slower jit convolution), else as a binary one.
   if (bare) {
     memory::desc preferred_dst = bare->dst_desc();
-    std::optional<PostOps> staged = post_ops_of(node, map_operand, &preferred_dst, one_d);
-    if (staged) {
-      pd = make(bare->src_desc(), preferred_dst, &*staged);
-      if (pd) post = std::move(staged);
+    for (bool sum : {true, false}) {
+      std::optional<PostOps> staged = post_ops_of(node, map_operand, &preferred_dst, one_d, sum);
+      if (staged) pd = make(bare->src_desc(), preferred_dst, &*staged);
+      if (pd) {
+        post = std::move(staged);
+        break;
+      }
     }
   }
   if (!pd) pd = make(memory::desc(b.src, compute, any), memory::desc(b.dst, dt::f32, any), &*post);
@@ -158,6 +163,11 @@ class ConvKernel final : public PrimitiveKernel {
     } else {
       dst_stage_ = output_stage(b.pd.dst_desc(), user_dst);
     }
+    if (b.post_ops.sum_operand >= 0) {
+      sum_operand_ = static_cast<std::size_t>(b.post_ops.sum_operand);
+      sum_src_ = unbound_memory(b.post_ops.sum_user_desc);
+      sum_copy_ = dnnl::reorder(sum_src_, unbound_memory(b.pd.dst_desc()));
+    }
     set_primitive(dnnl::convolution_forward(b.pd), b.pd, &b.post_ops);
   }
 
@@ -171,6 +181,12 @@ class ConvKernel final : public PrimitiveKernel {
       pooled = dst_;
     }
     args[DNNL_ARG_DST] = pool_ ? conv_out_ : pooled;
+    if (sum_copy_) {
+      // The sum post-op adds what the destination holds: the residual, in the primitive's layout.
+      apply_compute_threads();
+      sum_src_.set_data_handle(handle(*inputs[sum_operand_]));
+      sum_copy_->execute(stream_, sum_src_, args[DNNL_ARG_DST]);
+    }
     execute(inputs, args);
     if (pool_) {
       std::unordered_map<int, memory> pool_args{{DNNL_ARG_SRC, conv_out_}, {DNNL_ARG_DST, pooled}};
@@ -187,6 +203,9 @@ class ConvKernel final : public PrimitiveKernel {
   std::optional<Stage> dst_stage_;
   std::optional<dnnl::pooling_v2_forward> pool_;
   std::optional<memory> pool_scratchpad_;
+  std::size_t sum_operand_ = 0;
+  memory sum_src_;
+  std::optional<dnnl::reorder> sum_copy_;
 };
 
 std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,

@@ -100,7 +100,8 @@ std::optional<dnnl::algorithm> binary_of(const OpSchema& op) {
   return std::nullopt;
 }
 
-std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full, bool one_d) {
+std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full, bool one_d,
+                                   bool sum) {
   PostOps post;
   int position = 0;
   for (const FusedOp& f : node.fused) {
@@ -118,7 +119,15 @@ std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& ma
       // A channels-last operand left-padded with 1s would have its channels elsewhere.
       if (layout != Layout::plain && operand.shape.size() + (one_d ? 1 : 0) != dims->size()) return std::nullopt;
       memory::desc user = layout_desc(*dims, memory::data_type::f32, layout);
-      memory::desc desc = full && full->dims() == *dims ? *full : user;
+      bool full_sized = full && full->dims() == *dims;
+      if (sum && full_sized && *b == dnnl::algorithm::binary_add && post.sum_operand < 0) {
+        post.ops.append_sum(1.0f);
+        post.sum_operand = f.operand;
+        post.sum_user_desc = user;
+        ++position;
+        continue;
+      }
+      memory::desc desc = full_sized ? *full : user;
       post.ops.append_binary(*b, desc);
       post.operands.push_back(f.operand);
       post.positions.push_back(position);

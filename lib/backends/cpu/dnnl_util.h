@@ -72,16 +72,21 @@ using OperandMapper = std::function<std::optional<Dims>(const Shape& operand)>;
 /// its own layout (a channels-last one must have the destination's rank), except that one of the
 /// destination's full dims is given to the primitive as `full` when that is set (a convolution's
 /// own destination layout, which its fast implementations need): the kernel reorders it each run.
-/// `one_d`: the mapper inserts a height of 1 into a 1-D value's dims (conv1d as 2-D).
+/// `one_d`: the mapper inserts a height of 1 into a 1-D value's dims (conv1d as 2-D). `sum`: the
+/// first full-sized add (with `full` set) becomes oneDNN's sum post-op, which adds what the
+/// destination holds: the kernel copies that operand there before the primitive runs (oneDNN's
+/// brgemm convolutions take a sum, not a full-sized binary operand).
 struct PostOps {
   dnnl::post_ops ops;
   std::vector<int> operands;            ///< NodeSpec::inputs index, one per binary post-op
   std::vector<int> positions;           ///< its index in the post-op chain
   std::vector<memory::desc> user_descs;     ///< the operand as the tensor holds it
   std::vector<memory::desc> operand_descs;  ///< as the primitive reads it
+  int sum_operand = -1;                     ///< NodeSpec::inputs index of the sum post-op's operand, or -1
+  memory::desc sum_user_desc;               ///< that operand as the tensor holds it
 };
 std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full = nullptr,
-                                   bool one_d = false);
+                                   bool one_d = false, bool sum = false);
 
 /// The usual mapper: the operand broadcast against the output, with the same rank as `dst`
 /// (each dim 1 or equal to the output's).
