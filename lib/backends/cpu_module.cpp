@@ -10,20 +10,22 @@
 namespace mithril {
 namespace {
 
-// oneDNN runs on libgomp, whose idle threads spin for ~300000 rounds before they sleep. On a
-// machine other work shares (CI runners, builds, the tools' usual home), spinning costs the process
-// its CPU share and every primitive waits for a descheduled thread: resnet18 on 2 threads took a
-// median 150-280 ms under a load of 10 with spinning, 40-60 ms with passive waiting (and 21 ms on
-// one thread). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins; libgomp reads them once, when it
-// is loaded with the module (a process that loaded it before keeps its own setting).
-void prefer_passive_omp_wait() {
-  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("OMP_WAIT_POLICY", "passive", 0);
+// oneDNN runs on libgomp, whose idle threads spin for 300000 rounds (about a millisecond) before
+// they sleep. On a machine other work shares (CI runners, builds, the tools' usual home) that
+// spinning costs the process its CPU share, and every primitive's static split waits for a
+// descheduled thread: resnet18 on 2 threads took a median 150-280 ms under a load of 10, against
+// 40-60 ms when threads spin 1000 rounds (tens of microseconds: still enough to catch the next
+// primitive of a run on a quiet machine) or wait passively. A user's OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT wins; libgomp reads them once, when it is loaded with the module (a process that
+// loaded it before keeps its own setting).
+void shorten_omp_spinning() {
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "1000", 0);
 }
 
 const Backend& load_cpu_module() {
   // A static reference: asked once per node during planning, it must not lock each time. A failed
   // load throws out of the initializer, so the next call tries (and says why) again.
-  static const Backend& backend = (prefer_passive_omp_wait(), *static_cast<const Backend*>(
+  static const Backend& backend = (shorten_omp_spinning(), *static_cast<const Backend*>(
       load_sibling_module("libmithril-cpu.so", "mithril_cpu_backend_v1", "the cpu backend", "; run with --backend reference")));
   return backend;
 }
