@@ -12,6 +12,10 @@
 
 namespace mithril {
 
+bool NodeSpec::all_plain() const {
+  return output_layout == Layout::plain && std::all_of(input_layouts.begin(), input_layouts.end(), [](Layout l) { return l == Layout::plain; });
+}
+
 void Backend::execute(const OpSchema& op, const std::vector<Tensor>& inputs, const Attributes& attrs, Tensor& out) const {
   NodeSpec node;
   node.path = op.qualified_name();
@@ -64,7 +68,7 @@ class ReferenceBackend final : public Backend {
  public:
   std::string_view name() const override { return "reference"; }
   bool implements(const OpSchema& op) const override { return op.kernels.count("reference") > 0; }
-  bool supports(const NodeSpec& node) const override { return node.fused.empty() && implements(*node.op); }
+  bool supports(const NodeSpec& node) const override { return node.fused.empty() && node.all_plain() && implements(*node.op); }
   std::unique_ptr<Kernel> prepare(const NodeSpec& node) const override {
     if (!supports(node))
       throw Error(ErrorKind::unsupported, fmt::format("node '{}': operator '{}' has no kernel for the 'reference' backend",

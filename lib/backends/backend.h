@@ -41,6 +41,15 @@ struct FusedOp {
   int operand = -1;  ///< index into NodeSpec::inputs of the second operand; -1 for a unary op
 };
 
+/// How a value's elements are ordered in memory while it passes between two kernels of a plan.
+/// `plain` is row-major in the shape's order: every tensor outside a plan (inputs, returned
+/// values, parameters) and every view is plain. `channels_last` stores a [N, C, spatial...] value
+/// (rank 3 to 5) as [N, spatial..., C], NHWC for 4-D: the layout oneDNN's fastest float32
+/// convolutions read and write, so a chain of them passes values on without reordering each one
+/// back to plain. Same bytes, same shape, only the order differs. The executor makes a value
+/// channels-last only when its producer and every consumer `supports` the node with that layout.
+enum class Layout : uint8_t { plain, channels_last };
+
 /// One node as the executor asks a backend to run it: all types concrete.
 struct NodeSpec {
   std::string path;  ///< dotted path, for messages ("hidden.matmul_0")
@@ -56,6 +65,13 @@ struct NodeSpec {
   TensorType output;
   /// Compute products in bfloat16 with float32 accumulation (inputs and output stay float32).
   bool bfloat16_compute = false;
+  /// The layout of each input (empty: all plain) and of the output.
+  std::vector<Layout> input_layouts;
+  Layout output_layout = Layout::plain;
+
+  Layout input_layout(std::size_t i) const { return i < input_layouts.size() ? input_layouts[i] : Layout::plain; }
+  /// Every input and the output are plain.
+  bool all_plain() const;
 };
 
 /// How far a backend's result may be from the reference backend's on the same node, elementwise:
@@ -71,7 +87,7 @@ class Kernel {
   virtual ~Kernel() = default;
   /// Computes the node into `out` (allocated with NodeSpec::output's type; its prior contents are
   /// unspecified, and it may be the same buffer as inputs[0] when the backend `runs_in_place`).
-  /// `inputs` follow NodeSpec::inputs, contiguous, native byte order.
+  /// `inputs` follow NodeSpec::inputs, contiguous, native byte order, in NodeSpec's layouts.
   virtual void run(std::span<const Tensor* const> inputs, Tensor& out) = 0;
   /// Bytes this kernel holds across runs (reordered weights, scratch), for plan reports.
   virtual uint64_t held_bytes() const { return 0; }

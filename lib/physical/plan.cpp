@@ -140,7 +140,7 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
       if (!(returned.count(node.output) && source == Storage::arena)) {
         slots_[out].storage = Storage::view;
         slots_[out].source = node.inputs[0];
-        PlanNodeInfo view{node.path, node.op->qualified_name(), "", {}, false, true};
+        PlanNodeInfo view{node.path, node.op->qualified_name(), "", {}, false, true, {}, false, false};
         view_infos.emplace_back(static_cast<int>(i), std::move(view));
         continue;
       }
@@ -163,6 +163,36 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
     else
       throw Error(ErrorKind::unsupported, fmt::format("node '{}': no backend can run operator '{}' on {}", node.path,
                                                       node.op->qualified_name(), dtype_name(step->spec.output.dtype)));
+    // Constant folding: a built-in operator (a plugin's may have state) whose inputs are all known
+    // runs here once, into a constant the later nodes see as known (and prepare with it), unless
+    // that would hold more bytes than its inputs do.
+    uint64_t input_bytes = 0;
+    bool known = !node.inputs.empty() && node.op->domain.empty() && !returned.count(node.output);
+    for (std::size_t k = 0; known && k < node.inputs.size(); ++k) {
+      known = known_value(node.inputs[k]) != nullptr;
+      input_bytes += bytes_of(step->spec.inputs[k]);
+    }
+    if (known && bytes_of(slots_[out].type) <= input_bytes) {
+      std::unique_ptr<Kernel> kernel;
+      try {
+        kernel = step->backend->prepare(step->spec);
+      } catch (const Error& e) {
+        throw e.with_context(fmt::format("node '{}' ({})", node.path, node.op->qualified_name()));
+      }
+      std::vector<const Tensor*> args;
+      for (int s : node.inputs) args.push_back(known_value(s));
+      Tensor result = Tensor::uninitialized(slots_[out].type.dtype, slots_[out].type.shape);
+      try {
+        kernel->run(args, result);
+      } catch (const Error& e) {
+        throw e.with_context(fmt::format("node '{}' ({})", node.path, node.op->qualified_name()));
+      }
+      slots_[out].storage = Storage::fixed;
+      values_[out] = std::move(result);
+      PlanNodeInfo folded{node.path, node.op->qualified_name(), std::string(step->backend->name()), {}, false, false, {}, false, true};
+      view_infos.emplace_back(static_cast<int>(i), std::move(folded));
+      continue;
+    }
     int position = static_cast<int>(i);
     while (step->backend != &reference) {
       int current = step->output;
@@ -200,6 +230,53 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
     scheduled.emplace_back(position, std::move(step));
   }
   std::stable_sort(scheduled.begin(), scheduled.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  // Layouts: every intermediate a non-reference kernel writes goes channels-last at first, then
+  // any kernel that does not support its layouts sends its channels-last values back to plain
+  // (and their other readers and writer are checked again), until every kernel supports its
+  // node: a chain of convolutions passes values on as oneDNN likes them. Never an input, a
+  // parameter, a returned value (per_run) or a value something views: those are plain.
+  {
+    std::vector<std::vector<std::pair<Step*, std::size_t>>> uses(slot_count);
+    std::vector<Step*> producer(slot_count, nullptr);
+    std::vector<bool> viewed(slot_count, false), channels_last(slot_count, false);
+    for (auto& scheduled_step : scheduled) {
+      Step* step = scheduled_step.second.get();
+      producer[static_cast<std::size_t>(step->output)] = step;
+      step->spec.input_layouts.assign(step->spec.inputs.size(), Layout::plain);
+      for (std::size_t k = 0; k < step->inputs.size(); ++k) uses[static_cast<std::size_t>(step->inputs[k])].emplace_back(step, k);
+    }
+    for (std::size_t s = 0; s < slot_count; ++s)
+      if (slots_[s].storage == Storage::view) viewed[static_cast<std::size_t>(slots_[s].source)] = true;
+    auto set_layout = [&](std::size_t slot, Layout layout) {
+      channels_last[slot] = layout == Layout::channels_last;
+      producer[slot]->spec.output_layout = layout;
+      for (auto& [consumer, k] : uses[slot]) consumer->spec.input_layouts[k] = layout;
+    };
+    for (std::size_t s = 0; s < slot_count; ++s) {
+      const std::size_t rank = slots_[s].type.shape.size();
+      if (producer[s] && producer[s]->backend != &reference && slots_[s].storage == Storage::arena && !viewed[s] && !uses[s].empty() &&
+          rank >= 3 && rank <= 5)
+        set_layout(s, Layout::channels_last);
+    }
+    std::vector<Step*> work;
+    for (auto& scheduled_step : scheduled) work.push_back(scheduled_step.second.get());
+    while (!work.empty()) {
+      Step* step = work.back();
+      work.pop_back();
+      if (step->spec.all_plain() || step->backend->supports(step->spec)) continue;
+      std::vector<std::size_t> demoted;
+      for (int in : step->inputs)
+        if (channels_last[static_cast<std::size_t>(in)]) demoted.push_back(static_cast<std::size_t>(in));
+      if (channels_last[static_cast<std::size_t>(step->output)]) demoted.push_back(static_cast<std::size_t>(step->output));
+      for (std::size_t slot : demoted) {
+        if (!channels_last[slot]) continue;
+        set_layout(slot, Layout::plain);
+        work.push_back(producer[slot]);
+        for (auto& use : uses[slot]) work.push_back(use.first);
+      }
+    }
+  }
 
   // Lifetimes of arena buffers, in steps; a view's uses are its root's.
   std::vector<int> defined(slot_count, -1), last_use(slot_count, -1);
@@ -274,8 +351,11 @@ Plan::Plan(const PlanGraph& graph, const Backend& preferred, const PlanOptions& 
     info_.kernel_bytes += step->kernel->held_bytes();
     if (slots_[static_cast<std::size_t>(step->output)].storage == Storage::per_run) info_.output_bytes += bytes_of(step->spec.output);
     info_.nodes_on[std::string(step->backend->name())] += 1;
-    info_.nodes.push_back(PlanNodeInfo{step->spec.path, step->spec.op->qualified_name(), std::string(step->backend->name()),
-                                       step->fused_paths, step->in_place, false});
+    PlanNodeInfo node_info{step->spec.path, step->spec.op->qualified_name(), std::string(step->backend->name()),
+                           step->fused_paths, step->in_place, false, {}, step->spec.output_layout == Layout::channels_last};
+    for (std::size_t k = 0; k < step->spec.inputs.size(); ++k)
+      node_info.channels_last_inputs.push_back(step->spec.input_layout(k) == Layout::channels_last);
+    info_.nodes.push_back(std::move(node_info));
     steps_.push_back(std::move(step));
   }
   while (view_index < view_infos.size()) info_.nodes.push_back(view_infos[view_index++].second);

@@ -4,9 +4,13 @@
 // Building a plan resolves every value's concrete type once, then:
 //  - fuses chains of elementwise operators into the node before them where the backend can
 //    (matmul + bias add + relu run as one oneDNN primitive with post-ops);
+//  - runs a node whose inputs are all parameters or constants once, at build time (a weight
+//    transposed for a matmul), unless its result is larger than its inputs;
 //  - places each node on the preferred backend, or on `reference` when the preferred one does not
 //    support it (an operator, a dtype, a broadcast it has no primitive for);
 //  - makes reshape, flatten and identity views of their input (no copy);
+//  - passes an intermediate channels-last between kernels that all take it so (a chain of
+//    convolutions), plain everywhere else (see Layout);
 //  - assigns every intermediate an offset in one arena by lifetime, so buffers are reused, and
 //    lets elementwise kernels write over an input that is used for the last time (in place);
 //  - prepares one Kernel per node (primitives built, weights reordered).
@@ -30,6 +34,12 @@ struct PlanNodeInfo {
   std::vector<std::string> fused;  ///< paths of the nodes fused into it, in order
   bool in_place = false;           ///< writes its output over its first input
   bool view = false;               ///< a view of its input (reshape, flatten, identity): no kernel
+  /// Inputs (in the kernel's input order) and output passed channels-last (see Layout).
+  std::vector<bool> channels_last_inputs;
+  bool channels_last_output = false;
+  /// Run once when the plan was built (every input a parameter or constant): its result is a
+  /// constant of the plan, and no kernel runs it per run.
+  bool folded = false;
 };
 
 /// What a plan holds and where its nodes run: for reports (mithril-run --json) and tests.

@@ -446,7 +446,15 @@ std::string run_report_json(const RunReport& r, bool include_values) {
     j.begin_object().key("node").str(n.node).key("op").str(n.op).key("backend").str(n.view ? "view" : n.backend);
     j.key("fused").begin_array();
     for (const std::string& f : n.fused) j.str(f);
-    j.end_array().key("in_place").boolean(n.in_place).end_object();
+    j.end_array().key("in_place").boolean(n.in_place);
+    // Which inputs and the output pass channels-last between kernels (see Layout).
+    if (n.channels_last_output || std::find(n.channels_last_inputs.begin(), n.channels_last_inputs.end(), true) != n.channels_last_inputs.end()) {
+      j.key("channels_last_inputs").begin_array();
+      for (bool b : n.channels_last_inputs) j.boolean(b);
+      j.end_array().key("channels_last_output").boolean(n.channels_last_output);
+    }
+    if (n.folded) j.key("folded").boolean(true);
+    j.end_object();
   }
   j.end_array().end_object();
   if (r.compare) {

@@ -682,3 +682,114 @@ TEST_CASE("resize runs on cpu only where oneDNN maps coordinates as ONNX does", 
   Prepared p = prepare_case(OpCase{"resize", {{"sizes", ints({1, 2, 8, 8})}}, {{DType::float64, image}}}, 1);
   CHECK_FALSE(cpu_backend().supports(spec_of(p, false)));
 }
+
+namespace {
+
+Value param(const std::shared_ptr<Model>& model, const std::string& name, const std::vector<int64_t>& dims, double scale) {
+  std::vector<Dim> shape;
+  for (int64_t d : dims) shape.push_back(Dim::known(d));
+  return model->parameter(name, shape, DType::float32, Initializer::normal(scale));
+}
+
+Value conv(const std::shared_ptr<Model>& model, const Value& x, const Value& w, int64_t pad) {
+  std::vector<int64_t> padding(2 * 2, pad);
+  return model->apply("conv2d", {x, w}, {{"padding", padding}});
+}
+
+}  // namespace
+
+TEST_CASE("values pass channels-last between convolutions and stay plain for outputs, views and reference", "[backends][plan]") {
+  // conv + bias -> relu (returned) -> max-pool -> conv -> relu -> conv + pooled (residual) -> relu,
+  // read by a conv and by sin (reference) -> tanh(c) + sigmoid(c) -> conv -> flatten (a view) out.
+  auto model = std::make_shared<Model>("layouts");
+  Value x = model->input("x", {Dim::any(), Dim::known(8), Dim::known(16), Dim::known(16)});
+  Value c1 = relu(conv(model, x, param(model, "w1", {8, 8, 3, 3}, 0.2), 1) + param(model, "b1", {1, 8, 1, 1}, 0.5));
+  model->output("mid", c1);
+  Value pooled = model->apply("max_pool2d", {c1},
+                              {{"kernel_size", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 1, 1, 1}}, {"pad_with_neg_inf", true}});
+  Value c2 = relu(conv(model, pooled, param(model, "w2", {8, 8, 3, 3}, 0.2), 1));
+  Value c3 = relu(conv(model, c2, param(model, "w3", {8, 8, 3, 3}, 0.2), 1) + pooled);
+  model->output("sin", model->apply("sin", {c3}));
+  Value c4 = conv(model, c3, param(model, "w4", {8, 8, 3, 3}, 0.2), 1);
+  Value t = tanh(c4);
+  Value c5 = conv(model, t + sigmoid(c4), param(model, "w5", {4, 8, 1, 1}, 0.3), 0);
+  model->output("flat", reshape(c5, {-1, 4 * 8 * 8}));
+
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+  PhysicalModel reference = PhysicalModel::compile(model, reference_backend(), {});
+  reference.set_values(pm.get_values());
+  for (int64_t batch : {1, 3}) {
+    INFO("batch " << batch);
+    TensorMap inputs = random_inputs(pm, batch, 11);
+    PlanInfo info = pm.plan_info(inputs);
+    std::map<std::string, PlanNodeInfo> by_node;
+    int channels_last_outputs = 0;
+    for (const PlanNodeInfo& n : info.nodes) {
+      by_node[n.node] = n;
+      channels_last_outputs += n.channels_last_output;
+      if (n.backend == "reference") {
+        CHECK_FALSE(n.channels_last_output);
+        CHECK(std::count(n.channels_last_inputs.begin(), n.channels_last_inputs.end(), true) == 0);
+      }
+    }
+    CHECK(channels_last_outputs == 5);
+    REQUIRE(by_node.count("conv2d_0"));
+    CHECK_FALSE(by_node["conv2d_0"].channels_last_output);  // returned
+    CHECK(by_node["max_pool2d_0"].backend == "cpu");
+    CHECK(by_node["max_pool2d_0"].channels_last_inputs == std::vector<bool>{false});
+    CHECK(by_node["max_pool2d_0"].channels_last_output);
+    CHECK(by_node["conv2d_1"].channels_last_output);
+    // src, weights, the residual; its result is read by reference's sin too.
+    CHECK(by_node["conv2d_2"].channels_last_inputs == std::vector<bool>{true, false, true});
+    CHECK_FALSE(by_node["conv2d_2"].channels_last_output);
+    CHECK(by_node["conv2d_3"].channels_last_output);
+    CHECK(by_node["sigmoid_0"].channels_last_output);
+    CHECK(by_node["tanh_0"].fused == std::vector<std::string>{"add_2"});
+    CHECK(by_node["tanh_0"].channels_last_inputs == std::vector<bool>{true, true});
+    CHECK(by_node["tanh_0"].channels_last_output);
+    CHECK(by_node["conv2d_4"].channels_last_inputs == std::vector<bool>{true, false});
+    CHECK_FALSE(by_node["conv2d_4"].channels_last_output);  // viewed by the reshape
+    require_close(pm.evaluate(inputs), reference.evaluate(inputs), {1e-4, 1e-4});
+  }
+}
+
+TEST_CASE("a conv1d chain and pools run channels-last and match reference", "[backends][plan]") {
+  auto model = std::make_shared<Model>("layouts_1d");
+  Value x = model->input("x", {Dim::any(), Dim::known(4), Dim::known(20)});
+  Value c = model->apply("conv1d", {x, param(model, "w1", {6, 4, 3}, 0.3)}, {{"padding", Ints{1, 1}}});
+  Value d = relu(model->apply("conv1d", {c, param(model, "w2", {6, 6, 3}, 0.3)}, {{"padding", Ints{1, 1}}}));
+  Value avg = model->apply("avg_pool1d", {c}, {{"kernel_size", Ints{2}}, {"stride", Ints{2}}});
+  Value e = model->apply("conv1d", {d, param(model, "w3", {6, 6, 2}, 0.3)}, {{"stride", Ints{2}}});
+  model->output("y", e + avg);
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+  PhysicalModel reference = PhysicalModel::compile(model, reference_backend(), {});
+  reference.set_values(pm.get_values());
+  TensorMap inputs = random_inputs(pm, 2, 5);
+  int channels_last_outputs = 0;
+  for (const PlanNodeInfo& n : pm.plan_info(inputs).nodes) channels_last_outputs += n.channels_last_output;
+  CHECK(channels_last_outputs >= 3);
+  require_close(pm.evaluate(inputs), reference.evaluate(inputs), {1e-4, 1e-4});
+}
+
+TEST_CASE("a node of constants runs once when the plan is built, and again after set_value", "[backends][plan]") {
+  // torch's Linear exported to ONNX: x @ transpose(W) + b.
+  auto model = std::make_shared<Model>("folded");
+  Value x = model->input("x", {Dim::any(), Dim::known(6)});
+  Value w = param(model, "w", {4, 6}, 0.5);
+  model->output("y", model->apply("matmul", {x, transpose(w)}) + param(model, "b", {4}, 0.5));
+  PhysicalModel pm = PhysicalModel::compile(model, cpu_backend(), all_on_backend());
+  PhysicalModel reference = PhysicalModel::compile(model, reference_backend(), {});
+  reference.set_values(pm.get_values());
+  TensorMap inputs = random_inputs(pm, 3, 2);
+  PlanInfo info = pm.plan_info(inputs);
+  std::map<std::string, PlanNodeInfo> by_node;
+  for (const PlanNodeInfo& n : info.nodes) by_node[n.node] = n;
+  REQUIRE(by_node.count("transpose_0"));
+  CHECK(by_node["transpose_0"].folded);
+  CHECK(info.nodes_on["cpu"] == 1);
+  require_close(pm.evaluate(inputs), reference.evaluate(inputs), {1e-5, 1e-5});
+  Tensor other = initialize(Initializer::normal(1.0), DType::float32, {4, 6}, 9, "w");
+  pm.set_value("w", other);
+  reference.set_value("w", other);
+  require_close(pm.evaluate(inputs), reference.evaluate(inputs), {1e-5, 1e-5});
+}

@@ -1,6 +1,8 @@
 // conv1d/conv2d/conv3d on oneDNN, with a trailing max_pool1d/max_pool2d fused (pooling.cpp runs pools alone). Convolutions let oneDNN pick the layouts
-// (blocked nChw16c and the like are much faster than plain NCHW): the input is reordered in and
-// the output out around the primitive, weights known at plan time once. 1-D is 2-D with height 1.
+// (channels-last or blocked nChw16c are much faster than plain NCHW): the input is reordered in and
+// the output out around the primitive unless the executor passes them in that layout already
+// (Layout::channels_last, what oneDNN picks for float32 on AVX-512), weights known at plan time
+// once. 1-D is 2-D with height 1.
 #include <cmath>
 
 #include "backends/cpu/dnnl_util.h"
@@ -84,25 +86,49 @@ std::optional<ConvBuilt> build_conv(const NodeSpec& full) {
     weights[0] /= groups;
     weights.insert(weights.begin(), groups);
   }
+  // The weights are a plain [O, I/G, k...] tensor (channels-last is for activations).
+  if (full.input_layout(1) != Layout::plain) return std::nullopt;
   OperandMapper four_d = same_rank_mapper(b.dst);
-  std::optional<PostOps> post = post_ops_of(node, [&](const Shape& operand) -> std::optional<Dims> {
+  OperandMapper map_operand = [&](const Shape& operand) -> std::optional<Dims> {
     if (!one_d) return four_d(operand);
     if (operand.size() > 3) return std::nullopt;
     Dims p = left_pad(operand, 3);
     return four_d(Shape{p[0], p[1], 1, p[2]});
-  });
+  };
+  std::optional<PostOps> post = post_ops_of(node, map_operand, nullptr, one_d);
   if (!post) return std::nullopt;
-  b.post_ops = std::move(*post);
   Window w = window_of(*node.attributes, one_d);
   dt compute = node.bfloat16_compute ? dt::bf16 : dt::f32;
   auto any = memory::format_tag::any;
-  dnnl::primitive_attr attr = make_attr(&b.post_ops);
-  auto pd = try_primitive_desc<dnnl::convolution_forward::primitive_desc>([&] {
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         memory::desc(b.src, compute, any), memory::desc(weights, compute, any),
-                                         memory::desc(b.dst, dt::f32, any), w.stride, w.dilation, w.padding_l, w.padding_r);
-    return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
-  });
+  auto make = [&](const memory::desc& src, const memory::desc& dst, const PostOps* post_ops) {
+    dnnl::primitive_attr attr = make_attr(post_ops);
+    return try_primitive_desc<dnnl::convolution_forward::primitive_desc>([&] {
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+                                           memory::desc(weights, compute, any), dst, w.stride, w.dilation, w.padding_l, w.padding_r);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+    });
+  };
+  // The layouts oneDNN prefers for the bare convolution (channels-last or blocked, not plain). A
+  // residual operand in any other layout than the destination's sends oneDNN to a slow
+  // implementation, so a full-sized one is given in that layout (the kernel reorders it if it
+  // comes otherwise); the fused chain then keeps the preferred layouts.
+  auto bare = make(memory::desc(b.src, compute, any), memory::desc(b.dst, dt::f32, any), nullptr);
+  std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  // A residual add as a sum post-op first (brgconv takes it; a full-sized binary operand sends
+  // oneDNN to its slower jit convolution), else as a binary one.
+  if (bare) {
+    memory::desc preferred_dst = bare->dst_desc();
+    for (bool sum : {true, false}) {
+      std::optional<PostOps> staged = post_ops_of(node, map_operand, &preferred_dst, one_d, sum);
+      if (staged) pd = make(bare->src_desc(), preferred_dst, &*staged);
+      if (pd) {
+        post = std::move(staged);
+        break;
+      }
+    }
+  }
+  if (!pd) pd = make(memory::desc(b.src, compute, any), memory::desc(b.dst, dt::f32, any), &*post);
+  b.post_ops = std::move(*post);
   if (!pd) return std::nullopt;
   b.weights = weights;
   b.pd = std::move(*pd);
@@ -118,7 +144,7 @@ class ConvKernel final : public PrimitiveKernel {
  public:
   explicit ConvKernel(const NodeSpec& node) {
     ConvBuilt b = *build_conv(node);
-    memory::desc user_src = plain_desc(b.src, dt::f32), user_dst = plain_desc(b.dst, dt::f32);
+    memory::desc user_src = layout_desc(b.src, dt::f32, node.input_layout(0)), user_dst = layout_desc(b.dst, dt::f32, node.output_layout);
     // Grouped weights [G, O/G, I/G, kh, kw] have the same bytes as ours [O, I/G, kh, kw].
     memory::desc user_weights = plain_desc(b.weights, dt::f32);
     src_ = operand(user_src, b.pd.src_desc());
@@ -126,7 +152,7 @@ class ConvKernel final : public PrimitiveKernel {
     if (b.pool) {
       // conv -> owned buffer (the primitive's layout) -> pool -> our layout.
       conv_out_ = own(owned_memory(b.pd.dst_desc())).mem;
-      memory::desc user_pooled = plain_desc(b.pooled, dt::f32);
+      memory::desc user_pooled = layout_desc(b.pooled, dt::f32, node.output_layout);
       pool_ = dnnl::pooling_v2_forward(*b.pool);
       if (b.pool->dst_desc() == user_pooled) dst_ = unbound_memory(user_pooled);
       else dst_stage_ = output_stage(b.pool->dst_desc(), user_pooled);
@@ -136,6 +162,11 @@ class ConvKernel final : public PrimitiveKernel {
       dst_ = unbound_memory(user_dst);
     } else {
       dst_stage_ = output_stage(b.pd.dst_desc(), user_dst);
+    }
+    if (b.post_ops.sum_operand >= 0) {
+      sum_operand_ = static_cast<std::size_t>(b.post_ops.sum_operand);
+      sum_src_ = unbound_memory(b.post_ops.sum_user_desc);
+      sum_copy_ = dnnl::reorder(sum_src_, unbound_memory(b.pd.dst_desc()));
     }
     set_primitive(dnnl::convolution_forward(b.pd), b.pd, &b.post_ops);
   }
@@ -150,6 +181,12 @@ class ConvKernel final : public PrimitiveKernel {
       pooled = dst_;
     }
     args[DNNL_ARG_DST] = pool_ ? conv_out_ : pooled;
+    if (sum_copy_) {
+      // The sum post-op adds what the destination holds: the residual, in the primitive's layout.
+      apply_compute_threads();
+      sum_src_.set_data_handle(handle(*inputs[sum_operand_]));
+      sum_copy_->execute(stream_, sum_src_, args[DNNL_ARG_DST]);
+    }
     execute(inputs, args);
     if (pool_) {
       std::unordered_map<int, memory> pool_args{{DNNL_ARG_SRC, conv_out_}, {DNNL_ARG_DST, pooled}};
@@ -166,6 +203,9 @@ class ConvKernel final : public PrimitiveKernel {
   std::optional<Stage> dst_stage_;
   std::optional<dnnl::pooling_v2_forward> pool_;
   std::optional<memory> pool_scratchpad_;
+  std::size_t sum_operand_ = 0;
+  memory sum_src_;
+  std::optional<dnnl::reorder> sum_copy_;
 };
 
 std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool_on(const memory::desc& src, const Dims& dst, const Attributes& attrs,
@@ -193,7 +233,7 @@ void add_conv_ops(CpuOpTable& table) {
                Tolerance t = node.bfloat16_compute ? Tolerance{2e-2 * std::sqrt(k), 2e-2} : Tolerance{2e-6 * k, 1e-5};
                return with_fused(t, node);
              },
-             false};
+             false, true};
   table["conv1d"] = conv;
   table["conv2d"] = conv;
   table["conv3d"] = conv;

@@ -32,12 +32,12 @@ class CpuBackend final : public Backend {
 
   bool supports(const NodeSpec& node) const override {
     const cpu::CpuOp* op = find(*node.op);
-    return op && op->supports(node);
+    return op && (op->layouts || node.all_plain()) && op->supports(node);
   }
 
   bool runs_in_place(const NodeSpec& node) const override {
     const cpu::CpuOp* op = find(*node.op);
-    return op && op->in_place && !node.inputs.empty() && node.inputs[0] == node.output;
+    return op && op->in_place && !node.inputs.empty() && node.inputs[0] == node.output && node.input_layout(0) == node.output_layout;
   }
 
   std::unique_ptr<Kernel> prepare(const NodeSpec& node) const override {

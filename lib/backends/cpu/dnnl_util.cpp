@@ -37,6 +37,19 @@ memory::desc plain_desc(const Dims& dims, memory::data_type type) {
   return memory::desc(dims, type, strides);
 }
 
+memory::desc layout_desc(const Dims& dims, memory::data_type type, Layout layout) {
+  if (layout == Layout::plain || dims.size() < 3) return plain_desc(dims, type);
+  // Strides in the order N, spatial..., C: C varies fastest.
+  Dims strides(dims.size(), 1);
+  int64_t stride = dims[1];
+  for (std::size_t i = dims.size(); i-- > 2;) {
+    strides[i] = stride;
+    stride *= dims[i];
+  }
+  strides[0] = stride;
+  return memory::desc(dims, type, strides);
+}
+
 Dims left_pad(const Shape& shape, std::size_t rank) {
   Dims dims(rank > shape.size() ? rank - shape.size() : 0, 1);
   dims.insert(dims.end(), shape.begin(), shape.end());
@@ -87,7 +100,8 @@ std::optional<dnnl::algorithm> binary_of(const OpSchema& op) {
   return std::nullopt;
 }
 
-std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand) {
+std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full, bool one_d,
+                                   bool sum) {
   PostOps post;
   int position = 0;
   for (const FusedOp& f : node.fused) {
@@ -101,10 +115,23 @@ std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& ma
       if (!b || operand.dtype != DType::float32) return std::nullopt;
       std::optional<Dims> dims = map_operand(operand.shape);
       if (!dims) return std::nullopt;
-      memory::desc desc = plain_desc(*dims, memory::data_type::f32);
+      Layout layout = node.input_layout(static_cast<std::size_t>(f.operand));
+      // A channels-last operand left-padded with 1s would have its channels elsewhere.
+      if (layout != Layout::plain && operand.shape.size() + (one_d ? 1 : 0) != dims->size()) return std::nullopt;
+      memory::desc user = layout_desc(*dims, memory::data_type::f32, layout);
+      bool full_sized = full && full->dims() == *dims;
+      if (sum && full_sized && *b == dnnl::algorithm::binary_add && post.sum_operand < 0) {
+        post.ops.append_sum(1.0f);
+        post.sum_operand = f.operand;
+        post.sum_user_desc = user;
+        ++position;
+        continue;
+      }
+      memory::desc desc = full_sized ? *full : user;
       post.ops.append_binary(*b, desc);
       post.operands.push_back(f.operand);
       post.positions.push_back(position);
+      post.user_descs.push_back(user);
       post.operand_descs.push_back(desc);
     }
     ++position;
@@ -157,14 +184,15 @@ void PrimitiveKernel::set_primitive(const dnnl::primitive& primitive, const dnnl
   if (post_ops) {
     operands_ = post_ops->operands;
     positions_ = post_ops->positions;
-    for (const memory::desc& d : post_ops->operand_descs) operand_memories_.push_back(unbound_memory(d));
+    for (std::size_t i = 0; i < post_ops->operand_descs.size(); ++i)
+      operand_memories_.push_back(operand(post_ops->user_descs[i], post_ops->operand_descs[i]));
   }
 }
 
 void PrimitiveKernel::execute(std::span<const Tensor* const> inputs, std::unordered_map<int, memory>& args) {
   for (std::size_t i = 0; i < operands_.size(); ++i) {
-    operand_memories_[i].set_data_handle(handle(*inputs[static_cast<std::size_t>(operands_[i])]));
-    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(positions_[i]) | DNNL_ARG_SRC_1] = operand_memories_[i];
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(positions_[i]) | DNNL_ARG_SRC_1] =
+        bind(operand_memories_[i], *inputs[static_cast<std::size_t>(operands_[i])]);
   }
   if (scratchpad_) args[DNNL_ARG_SCRATCHPAD] = scratchpad_->mem;
   apply_compute_threads();

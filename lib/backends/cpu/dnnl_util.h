@@ -31,6 +31,10 @@ Dims dims_of(const Shape& shape);
 /// A contiguous row-major descriptor.
 memory::desc plain_desc(const Dims& dims, memory::data_type type);
 
+/// A descriptor of `dims` in `layout`: plain, or channels-last (dims[1] varies fastest, then the
+/// spatial dims in order: NHWC strides for [N, C, H, W]; a conv1d's [N, C, 1, W] as [N, W, C]).
+memory::desc layout_desc(const Dims& dims, memory::data_type type, Layout layout);
+
 /// `shape` padded on the left with 1s to `rank` dims.
 Dims left_pad(const Shape& shape, std::size_t rank);
 
@@ -64,14 +68,25 @@ std::optional<dnnl::algorithm> binary_of(const OpSchema& op);
 using OperandMapper = std::function<std::optional<Dims>(const Shape& operand)>;
 
 /// The fused chain of `node` as oneDNN post-ops, and for each binary post-op the NodeSpec input
-/// it reads. Nullopt when an operator or operand cannot be a post-op.
+/// it reads. Nullopt when an operator or operand cannot be a post-op. An operand is described in
+/// its own layout (a channels-last one must have the destination's rank), except that one of the
+/// destination's full dims is given to the primitive as `full` when that is set (a convolution's
+/// own destination layout, which its fast implementations need): the kernel reorders it each run.
+/// `one_d`: the mapper inserts a height of 1 into a 1-D value's dims (conv1d as 2-D). `sum`: the
+/// first full-sized add (with `full` set) becomes oneDNN's sum post-op, which adds what the
+/// destination holds: the kernel copies that operand there before the primitive runs (oneDNN's
+/// brgemm convolutions take a sum, not a full-sized binary operand).
 struct PostOps {
   dnnl::post_ops ops;
   std::vector<int> operands;            ///< NodeSpec::inputs index, one per binary post-op
   std::vector<int> positions;           ///< its index in the post-op chain
-  std::vector<memory::desc> operand_descs;
+  std::vector<memory::desc> user_descs;     ///< the operand as the tensor holds it
+  std::vector<memory::desc> operand_descs;  ///< as the primitive reads it
+  int sum_operand = -1;                     ///< NodeSpec::inputs index of the sum post-op's operand, or -1
+  memory::desc sum_user_desc;               ///< that operand as the tensor holds it
 };
-std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand);
+std::optional<PostOps> post_ops_of(const NodeSpec& node, const OperandMapper& map_operand, const memory::desc* full = nullptr,
+                                   bool one_d = false, bool sum = false);
 
 /// The usual mapper: the operand broadcast against the output, with the same rank as `dst`
 /// (each dim 1 or equal to the output's).
@@ -148,7 +163,7 @@ class PrimitiveKernel : public Kernel {
   dnnl::primitive primitive_;
   std::vector<int> operands_;
   std::vector<int> positions_;
-  std::vector<memory> operand_memories_;
+  std::vector<Operand> operand_memories_;
   std::optional<OwnedMemory> scratchpad_;
   std::vector<OwnedMemory> owned_;
   std::vector<Tensor> kept_;
@@ -190,6 +205,7 @@ struct CpuOp {
   std::function<std::unique_ptr<Kernel>(const NodeSpec&)> prepare;
   std::function<Tolerance(const NodeSpec&)> tolerance;
   bool in_place = false;  ///< output may be written over inputs[0] (same type)
+  bool layouts = false;   ///< takes channels-last inputs and outputs (else only plain ones)
 };
 using CpuOpTable = std::unordered_map<std::string, CpuOp>;
 

@@ -14,11 +14,14 @@ std::optional<dnnl::eltwise_forward::primitive_desc> build_unary(const NodeSpec&
   if (!e) return std::nullopt;
   Dims dims = dims_of(node.output.shape);
   if (shape_numel(node.output.shape) == 0) return std::nullopt;
+  // The primitive writes in its source's layout.
+  if (node.input_layout(0) != node.output_layout) return std::nullopt;
   std::optional<PostOps> post = post_ops_of(node, same_rank_mapper(dims));
   if (!post) return std::nullopt;
   dnnl::primitive_attr attr = make_attr(&*post);
   auto pd = try_primitive_desc<dnnl::eltwise_forward::primitive_desc>([&] {
-    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, e->algorithm, plain_desc(dims, dt::f32), e->alpha, e->beta);
+    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, e->algorithm, layout_desc(dims, dt::f32, node.output_layout),
+                                     e->alpha, e->beta);
     return dnnl::eltwise_forward::primitive_desc(desc, attr, engine());
   });
   if (pd && post_out) *post_out = std::move(*post);
@@ -44,13 +47,16 @@ std::optional<dnnl::binary::primitive_desc> build_binary(const NodeSpec& node, P
   std::optional<BinaryOrder> order = order_of(node);
   if (!algorithm || !order || shape_numel(node.output.shape) == 0) return std::nullopt;
   Dims dst = dims_of(node.output.shape);
-  std::optional<Dims> right = same_rank_mapper(dst)(node.inputs[static_cast<std::size_t>(order->right)].shape);
+  const std::size_t left_index = static_cast<std::size_t>(order->left), right_index = static_cast<std::size_t>(order->right);
+  std::optional<Dims> right = same_rank_mapper(dst)(node.inputs[right_index].shape);
   if (!right) return std::nullopt;
+  if (node.input_layout(right_index) != Layout::plain && node.inputs[right_index].shape.size() != dst.size()) return std::nullopt;
   std::optional<PostOps> post = post_ops_of(node, same_rank_mapper(dst));
   if (!post) return std::nullopt;
   dnnl::primitive_attr attr = make_attr(&*post);
   auto pd = try_primitive_desc<dnnl::binary::primitive_desc>([&] {
-    dnnl::binary::desc desc(*algorithm, plain_desc(dst, dt::f32), plain_desc(*right, dt::f32), plain_desc(dst, dt::f32));
+    dnnl::binary::desc desc(*algorithm, layout_desc(dst, dt::f32, node.input_layout(left_index)),
+                            layout_desc(*right, dt::f32, node.input_layout(right_index)), layout_desc(dst, dt::f32, node.output_layout));
     return dnnl::binary::primitive_desc(desc, attr, engine());
   });
   if (pd && post_out) *post_out = std::move(*post);
@@ -129,14 +135,14 @@ void add_elementwise_ops(CpuOpTable& table) {
                 auto pd = *build_unary(node, &post);
                 return std::make_unique<SrcDstKernel>(dnnl::eltwise_forward(pd), pd, &post);
               },
-              [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true};
+              [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true, true};
   for (const char* name : {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "exp", "log", "sqrt", "abs", "negate",
                            "elu", "round", "hard_swish", "mish", "reciprocal"})
     table[name] = unary;
   // In place only over src0 when src0 is inputs[0] (the executor aliases inputs[0] with the output).
   CpuOp binary{[](const NodeSpec& node) { return build_binary(node, nullptr).has_value(); },
                [](const NodeSpec& node) -> std::unique_ptr<Kernel> { return std::make_unique<BinaryKernel>(node); },
-               [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true};
+               [](const NodeSpec& node) { return with_fused(elementwise_tolerance(*node.op), node); }, true, true};
   for (const char* name : {"add", "subtract", "multiply", "divide"}) table[name] = binary;
 }
 

@@ -31,13 +31,24 @@ std::optional<dnnl::pooling_v2_forward::primitive_desc> build_pool(const NodeSpe
   if (!all_float32(node) || !node.fused.empty()) return std::nullopt;
   std::size_t rank = pool_rank(*node.op);
   Dims src = planar(node.inputs[0].shape, rank), dst = planar(node.output.shape, rank);
+  Layout in_layout = node.input_layout(0), out_layout = node.output_layout;
+  if (in_layout != Layout::plain || out_layout != Layout::plain) {
+    // Channels-last needs the [N, C, spatial...] dims themselves (1-D as 2-D).
+    if (node.inputs[0].shape.size() != rank + 2) return std::nullopt;
+    src = Dims(node.inputs[0].shape.begin(), node.inputs[0].shape.end());
+    dst = Dims(node.output.shape.begin(), node.output.shape.end());
+    if (rank == 1) {
+      src.insert(src.begin() + 2, 1);
+      dst.insert(dst.begin() + 2, 1);
+    }
+  }
   if (has_zero(src) || has_zero(dst)) return std::nullopt;
   std::optional<PoolWindow> w = pool_window_of(*node.op, *node.attributes, node.inputs[0].shape, node.output.shape);
   if (!w) return std::nullopt;
   dnnl::primitive_attr attr = make_attr(nullptr);
   return try_primitive_desc<dnnl::pooling_v2_forward::primitive_desc>([&] {
-    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, w->algorithm, plain_desc(src, dt::f32),
-                                        plain_desc(dst, dt::f32), w->stride, w->kernel, w->dilation, w->padding_l,
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, w->algorithm, layout_desc(src, dt::f32, in_layout),
+                                        layout_desc(dst, dt::f32, out_layout), w->stride, w->kernel, w->dilation, w->padding_l,
                                         w->padding_r);
     return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
   });
@@ -93,7 +104,7 @@ void add_pool_ops(CpuOpTable& table) {
                // Averages sum in another order than reference (which sums in double).
                return node.op->name.starts_with("avg_pool") ? Tolerance{1e-6, 1e-5} : Tolerance{};
              },
-             false};
+             false, true};
   for (const char* name : {"max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"}) table[name] = pool;
 }
 
