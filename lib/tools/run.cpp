@@ -145,14 +145,19 @@ NamedTensors read_inputs(const std::string& path, const Model& model) {
   std::set<std::string> given;
   for (const auto& [name, t] : tensors) {
     bool known = false;
-    for (const InputDecl& in : model.inputs()) known = known || in.name == name;
+    // A list input's elements are named xs_0, xs_1, ...
+    for (const InputDecl& in : model.inputs()) {
+      bool element = in.list && is_list_element(name, in.name);
+      known = known || (in.name == name && !in.list) || element;
+      if (element) given.insert(in.name);
+    }
     if (!known)
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: tensor '{}' is not an input of model '{}' (inputs: {})", source, name,
                                                            model.name(), input_names(model)));
     given.insert(name);
     // Checked here too (evaluate would) so that the message names the inputs file.
     for (const InputDecl& in : model.inputs())
-      if (in.name == name) check_input(model, in, t.shape(), t.dtype(), source);
+      if (in.name == name || (in.list && is_list_element(name, in.name))) check_input(model, in, t.shape(), t.dtype(), source);
   }
   std::vector<std::string> missing;
   for (const InputDecl& in : model.inputs())
@@ -314,10 +319,22 @@ RunReport run_model(const RunOptions& o) {
   if (!o.random && o.inputs_path.empty()) {
     report.inputs_source = "none (the model has no inputs)";
   } else if (o.random) {
+    // A list input has as many elements as --shape gives (xs_0, xs_1, ...).
+    if (a.model->has_list_inputs()) {
+      std::vector<std::string> names;
+      for (const auto& [name, shape] : shapes) names.push_back(name);
+      a.model = expand_list_inputs(*a.model, names);
+    }
     report.inputs = random_inputs(*a.model, shapes, o.seed);
     report.inputs_source = fmt::format("random, seed {}", o.seed);
   } else {
     report.inputs = read_inputs(o.inputs_path, *a.model);
+    // A list input has as many elements as the inputs file holds (xs_0, xs_1, ...).
+    if (a.model->has_list_inputs()) {
+      std::vector<std::string> names;
+      for (const auto& [name, t] : report.inputs) names.push_back(name);
+      a.model = expand_list_inputs(*a.model, names);
+    }
     report.inputs_source = o.inputs_path == "-" ? "<stdin>" : o.inputs_path;
   }
 

@@ -8,8 +8,9 @@
 // parameters are marked differentiable (Python's compile then treats them as trainable), every
 // declared key gets its tensor type and, when known, its shape. Intermediate values are joined
 // with {"key": {"connect": [[id, "output"]]}} as Python's own writer does; outputs are named and
-// exposed. Whatever Python Mithril cannot express, or its numpy backend computes differently
-// (dotted names, unequal conv strides, groups, dilation, padded max pooling, casts, concat...),
+// exposed. A concat becomes Concat over a list input, or over a ToList of its inputs (as Python
+// builds one for a list of connections). Whatever Python Mithril cannot express, or its numpy backend computes differently
+// (dotted names, unequal conv strides, groups, dilation, padded max pooling, casts...),
 // is refused with every blocking node or value named (throw_blockers).
 #include <cmath>
 #include <map>
@@ -43,6 +44,8 @@ struct Translation {
   std::vector<std::string> tuples;
   /// For a last key "threshold": the value Python's model fixes for it.
   double threshold = kDefaultThreshold;
+  /// The inputs go to a ToList(n) whose list is the model's one key (Concat's input).
+  bool to_list = false;
 };
 
 bool is_identifier(const std::string& s) {
@@ -183,11 +186,14 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
 
 class Exporter {
  public:
-  Exporter(const Model& model, std::string source) : model_(model), source_(std::move(source)) { doc_.SetObject(); }
+  Exporter(const Model& model, std::string source, std::string from)
+      : model_(model), source_(std::move(source)), from_(std::move(from)) {
+    doc_.SetObject();
+  }
 
   std::string run() {
     collect();
-    throw_blockers(source_, "1.0.0", kPythonMithrilVersion, blockers_);
+    throw_blockers(source_, from_, kPythonMithrilVersion, blockers_);
     write();
     rapidjson::StringBuffer buffer;
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buffer);
@@ -221,12 +227,13 @@ class Exporter {
     for (const InputDecl& in : model_.inputs()) {
       inputs[in.name] = FlatValue{in.name, in.info};
       infos_[in.name] = in.info;
-      declared_.push_back({in.name, in.info, false});
+      declared_.push_back({in.name, in.info, false, in.list});
+      if (in.list) list_inputs_.insert(in.name);
       check_name("inputs." + in.name, in.name, in.info.dtype);
     }
     WalkCallbacks cb;
     cb.on_parameter = [&](const std::string& path, const ParameterDecl&, const ValueInfo& info) {
-      declared_.push_back({path, info, true});
+      declared_.push_back({path, info, true, false});
       infos_[path] = info;
       check_name("parameter " + path, path, info.dtype);
     };
@@ -248,7 +255,17 @@ class Exporter {
       std::string why;
       bool parameter = false;
       for (const Declared& d : declared_) parameter = parameter || (d.parameter && d.name == input_paths.at(0));
-      std::optional<Translation> t = translate(step, in, parameter, why);
+      std::optional<Translation> t;
+      if (step.op->domain.empty() && step.op->name == "concat") {
+        // Python's Concat takes one key holding a list: a list input itself, or a ToList of
+        // the node's inputs (as Python builds for a list of connections).
+        int lists = 0;
+        for (const std::string& ref : step.inputs) lists += list_inputs_.count(ref) ? 1 : 0;
+        if (lists > 0 && step.inputs.size() != 1) why = "concat of a list input with other values (Python's Concat takes one list)";
+        else t = Translation{"Concat", {"input"}, {{"axis", step.attributes.at("axis")}}, {}, kDefaultThreshold, lists == 0};
+      } else {
+        t = translate(step, in, parameter, why);
+      }
       // A robust model's threshold key already holds its constant in Python: it
       // stays unconnected when ours is that value, and cannot be another one.
       if (t && t->keys.back() == "threshold") {
@@ -259,7 +276,8 @@ class Exporter {
         }
         t->keys.pop_back();
       }
-      std::vector<std::string> wired(input_paths.begin(), input_paths.begin() + static_cast<std::ptrdiff_t>(t ? t->keys.size() : 0));
+      std::size_t keys = t ? t->to_list ? input_paths.size() : t->keys.size() : 0;
+      std::vector<std::string> wired(input_paths.begin(), input_paths.begin() + static_cast<std::ptrdiff_t>(keys));
       if (!t) {
         block("node " + path, why);
         return;
@@ -375,6 +393,7 @@ class Exporter {
         sub.AddMember("tuples", tuples, alloc());
       }
       JValue conns(rapidjson::kObjectType);
+      JValue items_conns(rapidjson::kObjectType);
       for (std::size_t j = 0; j < n.inputs.size(); ++j) {
         const std::string& value = n.inputs[j];
         used_.insert(value);
@@ -388,7 +407,18 @@ class Exporter {
         } else {
           c = named_key(value);
         }
-        conns.AddMember(str(n.py.keys[j]), c, alloc());
+        if (n.py.to_list) items_conns.AddMember(str("input" + std::to_string(j + 1)), c, alloc());
+        else conns.AddMember(str(n.py.keys[j]), c, alloc());
+      }
+      if (n.py.to_list) {
+        // The list of the node's inputs, made by a ToList added just before it.
+        JValue items(rapidjson::kObjectType), items_args(rapidjson::kObjectType);
+        items.AddMember("name", "ToList", alloc());
+        items_args.AddMember("n", static_cast<int64_t>(n.inputs.size()), alloc());
+        items.AddMember("args", items_args, alloc());
+        submodels.AddMember(str(id + "_items"), items, alloc());
+        connections.AddMember(str(id + "_items"), items_conns, alloc());
+        conns.AddMember("input", connect_key(id + "_items"), alloc());
       }
       if (auto o = output_of.find(n.path); o != output_of.end()) conns.AddMember("output", named_key(o->second), alloc());
       submodels.AddMember(str(id), sub, alloc());
@@ -404,7 +434,7 @@ class Exporter {
     // Types, shapes and trainability of the declared keys.
     JValue types(rapidjson::kArrayType), shapes(rapidjson::kArrayType), diffs(rapidjson::kArrayType);
     for (const Declared& d : declared_) {
-      if (!used_.count(d.name)) continue;  // a key no node reads does not exist in Python
+      if (!used_.count(d.name) || d.list) continue;  // a key no node reads does not exist in Python
       JValue tensor_type(rapidjson::kObjectType), items(rapidjson::kArrayType);
       items.PushBack(str(type_name(d.info.dtype)), alloc());
       tensor_type.AddMember("Tensor", items, alloc());
@@ -439,10 +469,12 @@ class Exporter {
     std::string name;
     ValueInfo info;
     bool parameter;
+    bool list = false;  // a list input: Concat's key declares its type
   };
 
   const Model& model_;
   std::string source_;
+  std::string from_;  // the format version read
   rapidjson::Document doc_;
   std::vector<Blocker> blockers_;
   std::vector<Declared> declared_;
@@ -451,13 +483,14 @@ class Exporter {
   std::vector<Node> nodes_;
   std::map<std::string, FlatValue> outputs_;
   std::set<std::string> used_;  // declared keys some node reads
+  std::set<std::string> list_inputs_;
 };
 
 }  // namespace
 
 std::string python_mithril_from_1_0_0(const std::string& json, const std::string& source) {
   std::shared_ptr<Model> model = from_dict(json, source);
-  return Exporter(*model, source).run();
+  return Exporter(*model, source, detect_format_version(json, source)).run();
 }
 
 }  // namespace mithril::versioning
