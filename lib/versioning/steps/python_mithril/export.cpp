@@ -8,8 +8,8 @@
 // parameters are marked differentiable (Python's compile then treats them as trainable), every
 // declared key gets its tensor type and, when known, its shape. Intermediate values are joined
 // with {"key": {"connect": [[id, "output"]]}} as Python's own writer does; outputs are named and
-// exposed. A concat becomes Concat over a list input, or over a ToList of its inputs (as Python
-// builds one for a list of connections). Whatever Python Mithril cannot express, or its numpy backend computes differently
+// exposed. A concat over a list input (format 1.2.0) becomes Concat with that key. Whatever
+// Python Mithril cannot express, or its numpy backend computes differently
 // (dotted names, unequal conv strides, groups, dilation, padded max pooling, casts...),
 // is refused with every blocking node or value named (throw_blockers).
 #include <cmath>
@@ -44,8 +44,6 @@ struct Translation {
   std::vector<std::string> tuples;
   /// For a last key "threshold": the value Python's model fixes for it.
   double threshold = kDefaultThreshold;
-  /// The inputs go to a ToList(n) whose list is the model's one key (Concat's input).
-  bool to_list = false;
 };
 
 bool is_identifier(const std::string& s) {
@@ -257,12 +255,14 @@ class Exporter {
       for (const Declared& d : declared_) parameter = parameter || (d.parameter && d.name == input_paths.at(0));
       std::optional<Translation> t;
       if (step.op->domain.empty() && step.op->name == "concat") {
-        // Python's Concat takes one key holding a list: a list input itself, or a ToList of
-        // the node's inputs (as Python builds for a list of connections).
-        int lists = 0;
-        for (const std::string& ref : step.inputs) lists += list_inputs_.count(ref) ? 1 : 0;
-        if (lists > 0 && step.inputs.size() != 1) why = "concat of a list input with other values (Python's Concat takes one list)";
-        else t = Translation{"Concat", {"input"}, {{"axis", step.attributes.at("axis")}}, {}, kDefaultThreshold, lists == 0};
+        // Python's Concat takes one key holding a list: a list input. For a list of connections
+        // Python's model_to_dict writes a ToList, which its own dict_to_model cannot read back
+        // (a ToList is not a Model there), so a concat of several values is refused.
+        if (step.inputs.size() == 1 && list_inputs_.count(step.inputs[0]))
+          t = Translation{"Concat", {"input"}, {{"axis", step.attributes.at("axis")}}, {}};
+        else
+          why = "concat of several values (Python Mithril's dict_to_model cannot read the ToList of connections its "
+                "Concat would need; a Concat over one list input can be written)";
       } else {
         t = translate(step, in, parameter, why);
       }
@@ -276,7 +276,7 @@ class Exporter {
         }
         t->keys.pop_back();
       }
-      std::size_t keys = t ? t->to_list ? input_paths.size() : t->keys.size() : 0;
+      std::size_t keys = t ? t->keys.size() : 0;
       std::vector<std::string> wired(input_paths.begin(), input_paths.begin() + static_cast<std::ptrdiff_t>(keys));
       if (!t) {
         block("node " + path, why);
@@ -393,7 +393,6 @@ class Exporter {
         sub.AddMember("tuples", tuples, alloc());
       }
       JValue conns(rapidjson::kObjectType);
-      JValue items_conns(rapidjson::kObjectType);
       for (std::size_t j = 0; j < n.inputs.size(); ++j) {
         const std::string& value = n.inputs[j];
         used_.insert(value);
@@ -407,18 +406,7 @@ class Exporter {
         } else {
           c = named_key(value);
         }
-        if (n.py.to_list) items_conns.AddMember(str("input" + std::to_string(j + 1)), c, alloc());
-        else conns.AddMember(str(n.py.keys[j]), c, alloc());
-      }
-      if (n.py.to_list) {
-        // The list of the node's inputs, made by a ToList added just before it.
-        JValue items(rapidjson::kObjectType), items_args(rapidjson::kObjectType);
-        items.AddMember("name", "ToList", alloc());
-        items_args.AddMember("n", static_cast<int64_t>(n.inputs.size()), alloc());
-        items.AddMember("args", items_args, alloc());
-        submodels.AddMember(str(id + "_items"), items, alloc());
-        connections.AddMember(str(id + "_items"), items_conns, alloc());
-        conns.AddMember("input", connect_key(id + "_items"), alloc());
+        conns.AddMember(str(n.py.keys[j]), c, alloc());
       }
       if (auto o = output_of.find(n.path); o != output_of.end()) conns.AddMember("output", named_key(o->second), alloc());
       submodels.AddMember(str(id), sub, alloc());
