@@ -72,10 +72,13 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   static const std::map<std::string, std::string> unary = {
       {"relu", "Relu"}, {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"}, {"softplus", "Softplus"}, {"identity", "Buffer"},
       {"negate", "Negate"}, {"abs", "Absolute"}, {"exp", "Exponential"}, {"log", "Log"}, {"sqrt", "Sqrt"},
-      {"sin", "Sine"}, {"cos", "Cosine"}};
+      {"sin", "Sine"}, {"cos", "Cosine"}, {"sign", "Sign"}, {"floor", "Floor"}, {"logical_not", "LogicalNot"},
+      {"isnan", "IsNan"}};
   static const std::map<std::string, std::string> binary = {
       {"add", "Add"}, {"subtract", "Subtract"}, {"multiply", "Multiply"}, {"maximum", "Maximum"},
-      {"minimum", "Minimum"}, {"matmul", "MatrixMultiply"}};
+      {"minimum", "Minimum"}, {"matmul", "MatrixMultiply"}, {"greater", "Greater"}, {"greater_equal", "GreaterEqual"},
+      {"less", "Less"}, {"less_equal", "LessEqual"}, {"equal", "Equal"}, {"logical_and", "LogicalAnd"},
+      {"logical_or", "LogicalOr"}, {"logical_xor", "LogicalXOr"}};
   if (auto u = unary.find(op); u != unary.end()) return Translation{u->second, {"input"}, {}, {}};
   if (auto b = binary.find(op); b != binary.end()) return Translation{b->second, {"left", "right"}, {}, {}};
   if (op == "divide") return Translation{"Divide", {"numerator", "denominator"}, {}, {}};

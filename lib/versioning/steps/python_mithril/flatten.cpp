@@ -730,8 +730,8 @@ class Flattener {
     // list keys only.
     for (int e : order) {
       const Edge& x = edge(e);
-      bool from_list_model = x.producer >= 0 && (instances_[static_cast<std::size_t>(x.producer)].model == "ToList" ||
-                                                 instances_[static_cast<std::size_t>(x.producer)].model == "ToTuple");
+      const std::string producer = x.producer >= 0 ? instances_[static_cast<std::size_t>(x.producer)].model : "";
+      bool from_list_model = producer.rfind("ToList", 0) == 0 || producer.rfind("ToTuple", 0) == 0;
       if (used_as_list[e] && used_as_tensor[e])
         fail(x.value_path, "key '" + (x.name.empty() ? first_key[e] : x.name) + "' is used both as a tensor and as a list of tensors");
       if (used_as_list[e] && x.producer >= 0 && !from_list_model)

@@ -24,7 +24,7 @@ const std::vector<std::string>& model_names() {
       "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy", "HingeLoss",
       "QuadHingeLoss", "QuantileLoss", "KLDivergence", "StableReciprocal", "FloorDivide", "ShiftLeft", "ShiftRight",
       "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel",
-      "PolynomialFeatures", "PolynomialRegression", "ToList", "ToTuple", "Sign", "Negate", "Floor", "Minimum",
+      "PolynomialFeatures", "PolynomialRegression", "ToList", "ToTuple", "ToListOp", "ToTupleOp", "Sign", "Negate", "Floor", "Minimum",
       "Maximum", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalNot", "LogicalAnd",
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore"};
   return names;
@@ -468,8 +468,9 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
     return LibraryModel{{tensor("input", KeyKind::tensor_list), valued("axis", arg_json(args, "axis", "0"))},
                         [axis_attr](Emit& e) { e.out("concat", e.list("input"), {{"axis", axis_attr(e)}}); }};
   }
-  if (name == "ToList" || name == "ToTuple") {
-    // Python builds one when a list of connections is given to a key (Concat's input).
+  if (name == "ToList" || name == "ToTuple" || name == "ToListOp" || name == "ToTupleOp") {
+    // Python builds one when a list of connections is given to a key (Concat's input);
+    // model_to_dict writes it under its operator's class name, ToListOp.
     const JValue* n = arg(args, "n");
     if (!n || !n->IsInt64() || n->GetInt64() < 1 || n->GetInt64() > 4096)
       return LibraryModel{{}, [](Emit& e) { e.bad("args.n: expected the number of list items (1 to 4096)"); }};
