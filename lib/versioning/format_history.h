@@ -22,8 +22,10 @@ namespace mithril::versioning {
 /// The pseudo-version of Python Mithril's unversioned model dicts: the oldest one.
 inline constexpr const char* kPythonMithrilVersion = "python-mithril";
 
-/// One step: the dict in `json` (at the step's `from` version) as JSON text at its `to` version.
-/// `source` names the origin in errors. Throws mithril::Error naming the source and JSON path.
+/// One step: the dict in `json` (at the step's `from` version) as JSON text at its `to` version,
+/// or, going up, at a later version when the dict needs one (a Python Mithril Concat over a list
+/// input is 1.2.0): the driver goes on from the version reached. `source` names the origin in
+/// errors. Throws mithril::Error naming the source and JSON path.
 using StepFunction = std::function<std::string(const std::string& json, const std::string& source)>;
 
 struct FormatStep {
