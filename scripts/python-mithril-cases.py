@@ -28,6 +28,10 @@ from mithril.models import (
     FloorDivide, HingeLoss, KLDivergence, LogisticRegression, PolynomialFeatures, PolynomialRegression,
     QuadHingeLoss, RBFKernel, QuantileLoss, ShiftLeft, ShiftRight, StableReciprocal,
 )
+from mithril.models import (
+    Concat, DistanceMatrix, EncoderDistanceMatrix, Equal, Floor, Greater, GreaterEqual, IsNan, Less, LessEqual,
+    LogicalAnd, LogicalNot, LogicalOr, LogicalXOr, Maximum, MDSCore, Minimum, Negate, NormModifier, NotEqual, Sign,
+)
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
@@ -43,6 +47,12 @@ def case(shapes, **value_specs):
         CASES[fn.__name__] = (fn, shapes, value_specs)
         return fn
     return register
+
+
+class ListOf:
+    """The shapes of a list input (Concat's input): fed as a list; saved as KEY_0, KEY_1, ..."""
+    def __init__(self, *shapes):
+        self.shapes = [list(s) for s in shapes]
 
 
 def draw(rng, shape, spec):
@@ -522,6 +532,124 @@ def no_runtime_inputs():
     return m
 
 
+# ---------------------------------------------------------------- lists of tensors (format 1.2.0)
+
+@case({"input": ListOf([2, 3], [1, 3], [4, 3])})
+def concat_list_input():
+    return Concat(axis=0)
+
+
+@case({"input": ListOf([2, 2], [3], [1, 1, 2])})
+def concat_list_axis_none():
+    return Concat(axis=None)
+
+
+@case({"input": ListOf([3, 2], [3, 4])})
+def concat_list_last_axis():
+    return Concat(axis=-1)
+
+
+@case({"xs": ListOf([2, 3], [2, 3]), "w": [3, 3]})
+def concat_list_in_model():
+    m = Model()
+    m |= Concat(axis=0).connect(input="xs", output="joined")
+    m |= MatrixMultiply().connect(left="joined", right="w", output="mm")
+    m |= Relu().connect(input="mm", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3], "z": [2, 1]})
+def concat_of_connections():
+    # A list of connections: Python puts a ToList before Concat's input.
+    m = Model()
+    m |= (r := Relu()).connect(input="x")
+    m |= (s := Sigmoid()).connect(input="z")
+    m |= Concat(axis=1).connect(input=[IOKey("x"), r.output, s.output], output=IOKey("y"))
+    return m
+
+
+@case({"a": [2, 2], "b": [3, 2]})
+def concat_of_connections_axis_none():
+    m = Model()
+    m |= Concat(axis=None).connect(input=[IOKey("a", type=ml.Tensor[float]), IOKey("b", type=ml.Tensor[float])], output="c")
+    m |= Sum().connect(input="c", output=IOKey("total"))
+    m |= Buffer().connect(input="c", output=IOKey("flat"))
+    return m
+
+
+# ---------------------------------------------------------------- more of mithril.models
+
+@case({"input1": [4, 3], "input2": [5, 3], "norm": []}, norm="positive")
+def encoder_distance_matrix_final():
+    return EncoderDistanceMatrix()
+
+
+@case({"input1": [4, 2], "input2": [3, 2], "norm": []}, norm="positive")
+def encoder_distance_matrix_raw():
+    return EncoderDistanceMatrix(get_final_distance=False)
+
+
+@case({"input1": [3, 2], "input2": [3, 2], "norm": []}, norm="positive")
+def encoder_distance_matrix_plain_power():
+    return EncoderDistanceMatrix(robust=False)
+
+
+@case({"distances": [4, 4], "pred_distances": [4, 4], "norm": []}, distances="positive", pred_distances="positive",
+      norm="positive")
+def mds_core_exact():
+    return MDSCore()
+
+
+@case({"distances": [3, 3], "pred_distances": [3, 3], "norm": []}, distances="positive", pred_distances="positive",
+      norm="positive")
+def mds_core_powered():
+    return MDSCore(exact_distances=False)
+
+
+@case({"input": []}, input="positive")
+def norm_modifier_alone():
+    return NormModifier()
+
+
+@case({"left": [3, 2], "right": [4, 2], "norm": []}, norm="positive")
+def distance_matrix_alone():
+    return DistanceMatrix()
+
+
+@case({"x": [3, 4], "y": [3, 4]})
+def sign_negate_floor_min_max():
+    m = Model()
+    m |= Sign().connect(input="x", output=IOKey("s"))
+    m |= Negate().connect(input="x", output=IOKey("n"))
+    m |= Floor().connect(input="y", output=IOKey("f"))
+    m |= Minimum().connect(left="x", right="y", output=IOKey("lo"))
+    m |= Maximum().connect(left="x", right="y", output=IOKey("hi"))
+    return m
+
+
+@case({"x": [3, 4], "y": [3, 4]})
+def comparisons():
+    m = Model()
+    m |= Greater().connect(left=IOKey("x", type=ml.Tensor[float]), right=IOKey("y", type=ml.Tensor[float]), output=IOKey("gt"))
+    m |= GreaterEqual().connect(left="x", right="y", output=IOKey("ge"))
+    m |= Less().connect(left="x", right="y", output=IOKey("lt"))
+    m |= LessEqual().connect(left="x", right="y", output=IOKey("le"))
+    m |= Equal().connect(left="x", right="x", output=IOKey("eq"))
+    m |= NotEqual().connect(left="x", right="y", output=IOKey("ne"))
+    m |= IsNan().connect(input="x", output=IOKey("nan"))
+    return m
+
+
+@case({"p": [2, 5], "q": [2, 5]}, p="bool", q="bool")
+def logical_ops():
+    m = Model()
+    m |= LogicalAnd().connect(left=IOKey("p", type=ml.Tensor[bool]), right=IOKey("q", type=ml.Tensor[bool]), output=IOKey("a"))
+    m |= LogicalOr().connect(left="p", right="q", output=IOKey("o"))
+    m |= LogicalXOr().connect(left="p", right="q", output=IOKey("x"))
+    m |= LogicalNot().connect(input="p", output=IOKey("n"))
+    return m
+
+
 VALUE_SPECS_EXTRA = {"mlp_in_model_with_loss": {"t": ("int:2", [2])}}
 
 
@@ -541,14 +669,14 @@ def run_case(name):
     # cannot read its own JSON (README of the oracle: tuples become lists, "Constant.X" strings in
     # args), what it reads from the dict in memory, and failing that the model as built.
     truths = [("its JSON", lambda: dict_to_model(json.loads(text))), ("its dict in memory", lambda: dict_to_model(d)),
-              ("the model as built", lambda: model)]
+              ("the model as built", lambda: fn())]  # afresh: a failed attempt may have changed `model`
     problems = []
     for truth, make in truths:
         try:
             params, data, out = evaluate(make(), shapes, specs, extra, name)
             break
         except Exception as e:  # noqa: BLE001 (Python's own reader failing is what we record)
-            problems.append(f"{type(e).__name__}: {str(e).splitlines()[0]}")
+            problems.append(f"{type(e).__name__}: {(str(e).splitlines() or ['(no message)'])[0]}")
     else:
         raise RuntimeError("; ".join(problems))
     MANIFEST[name] = {"truth": truth} | ({"python_cannot_read_its_json": problems[0]} if problems else {})
@@ -560,16 +688,24 @@ def run_case(name):
 def evaluate(model, shapes, specs, extra, name):
     """Compiles `model` in float64, draws its parameters and inputs, returns them and the outputs."""
     be = ml.NumpyBackend(dtype=ml.float64)
-    pm = ml.compile(model, be, shapes=shapes, jit=False, inference=True)
+    lists = {k: v.shapes for k, v in shapes.items() if isinstance(v, ListOf)}
+    tensor_shapes = {k: v for k, v in shapes.items() if k not in lists}
+    pm = ml.compile(model, be, shapes=tensor_shapes, jit=False, inference=True)
     rng = np.random.default_rng(sum(map(ord, name)))  # stable across runs (hash() is salted)
     params = {k: draw(rng, np.shape(v), specs.get(k)) for k, v in sorted(pm.randomize_params().items())}
-    data = {}
+    data, feed = {}, {}
     for key in sorted(shapes):
         if key in params:
             continue
         spec = extra[key][0] if key in extra else specs.get(key)
+        if key in lists:  # a list input: saved as its elements KEY_0, KEY_1, ... (format 1.2.0)
+            items = [draw(rng, s, spec) for s in lists[key]]
+            feed[key] = [be.array(v) for v in items]
+            data.update({f"{key}_{i}": v for i, v in enumerate(items)})
+            continue
         data[key] = draw(rng, shapes[key], spec)
-    out = pm.evaluate({k: be.array(v) for k, v in params.items()}, {k: be.array(v) for k, v in data.items()})
+        feed[key] = be.array(data[key])
+    out = pm.evaluate({k: be.array(v) for k, v in params.items()}, feed)
     return params, data, out
 
 

@@ -31,11 +31,24 @@ def check(base):
     inputs = dict(np.load(values + ".inputs.npz"))
     be = ml.NumpyBackend(dtype=ml.float64)
     shapes = {k: list(v.shape) for k, v in {**params, **inputs}.items()}
+    # A list input of the source (format 1.2.0) is saved as KEY_0, KEY_1, ...: Python takes a list.
+    lists = []
+    if os.path.exists(base + ".source.json"):
+        with open(base + ".source.json") as f:
+            lists = [k for k, v in json.load(f).get("inputs", {}).items() if v.get("list")]
+    for key in lists:
+        count = 0
+        while f"{key}_{count}" in inputs:
+            count += 1
+        inputs[key] = [inputs.pop(f"{key}_{i}") for i in range(count)]
+        for i in range(count):
+            shapes.pop(f"{key}_{i}", None)
     pm = ml.compile(dict_to_model(d), be, shapes=shapes, jit=False, inference=True)
     trainable = set(pm.randomize_params())
     if trainable != set(params):
         raise AssertionError(f"Python's parameters {sorted(trainable)} are not the .npz's {sorted(params)}")
-    out = pm.evaluate({k: be.array(v) for k, v in params.items()}, {k: be.array(v) for k, v in inputs.items()})
+    data = {k: [be.array(x) for x in v] if k in lists else be.array(v) for k, v in inputs.items()}
+    out = pm.evaluate({k: be.array(v) for k, v in params.items()}, data)
     np.savez(base + ".python.npz", **{k: np.asarray(v) for k, v in out.items()})
 
 

@@ -1,5 +1,7 @@
 #include "graph/model.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -244,6 +246,18 @@ Value Model::input(const std::string& name, const ValueInfo& info) {
   return Value(this, name);
 }
 
+Value Model::list_input(const std::string& name, const ValueInfo& element) {
+  check_identifier(name, "input");
+  declare_name(name);
+  inputs_.push_back({name, element, true});
+  // As a value, the list has no shape of its own: nodes taking it infer once it is expanded.
+  values_[name] = ValueInfo{element.dtype, {}, false};
+  lists_.insert(name);
+  return Value(this, name);
+}
+
+bool Model::has_list_inputs() const { return !lists_.empty(); }
+
 Value Model::parameter(const std::string& name, SymShape shape, DType dtype, Initializer init) {
   return parameter(name, ValueInfo{dtype, std::move(shape)}, init);
 }
@@ -282,6 +296,9 @@ Value Model::apply(const std::string& op, const std::vector<Value>& inputs, cons
     for (const Value& v : inputs) {
       if (v.model() != this)
         throw Error(ErrorKind::invalid_argument, "input '" + v.ref() + "' belongs to another model");
+      // A list stands for its elements: only a variadic input (the last one) can take them.
+      if (lists_.count(v.ref()) && (step.inputs.size() + 1 < schema->inputs.size() || !schema->inputs.back().variadic))
+        throw Error(ErrorKind::schema, "input '" + v.ref() + "' is a list of tensors: only a variadic operator input takes one");
       step.inputs.push_back(v.ref());
       infos.push_back(info(v.ref()));
     }
@@ -337,7 +354,11 @@ std::map<std::string, Value> Model::add_submodel(const std::string& name, std::s
       if (!declared) throw Error(ErrorKind::schema, "it has no input '" + input_name + "'");
       if (value.model() != this)
         throw Error(ErrorKind::invalid_argument, "input '" + value.ref() + "' belongs to another model");
+      if (lists_.count(value.ref()))
+        throw Error(ErrorKind::schema, "input '" + value.ref() + "' is a list of tensors: only a variadic operator input takes one");
     }
+    if (model->has_list_inputs())
+      throw Error(ErrorKind::unsupported, "it has a list input: only the top-level model may have one");
     for (const InputDecl& d : model->inputs()) {
       auto it = inputs.find(d.name);
       if (it == inputs.end()) throw Error(ErrorKind::schema, "input '" + d.name + "' is not connected");
@@ -365,6 +386,9 @@ void Model::output(const std::string& name, const Value& value) {
     if (o.name == name) throw Error(ErrorKind::schema, fmt::format("model '{}': output '{}' is already defined", name_, name));
   if (value.model() != this)
     throw Error(ErrorKind::invalid_argument, fmt::format("model '{}': output '{}' takes a value of another model", name_, name));
+  if (lists_.count(value.ref()))
+    throw Error(ErrorKind::schema, fmt::format("model '{}': output '{}' takes the list input '{}': an output is one tensor", name_,
+                                               name, value.ref()));
   outputs_.push_back({name, value.ref(), info(value.ref())});
 }
 
@@ -410,6 +434,53 @@ int64_t Model::node_count() const {
   int64_t n = 0;
   for (const Step& step : steps_) n += step.is_submodel() ? step.submodel->node_count() : 1;
   return n;
+}
+
+bool is_list_element(const std::string& name, const std::string& list) {
+  if (name.size() <= list.size() + 1 || name.compare(0, list.size(), list) != 0 || name[list.size()] != '_') return false;
+  std::string index = name.substr(list.size() + 1);
+  if (index.size() > 1 && index[0] == '0') return false;
+  for (char c : index)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+std::shared_ptr<Model> expand_list_inputs(const Model& original, const std::vector<std::string>& given) {
+  const Model* model = &original;
+  std::set<std::string> names(given.begin(), given.end());
+  auto out = std::make_shared<Model>(model->name());
+  out->use_functions(model->functions());  // its nodes may use the model's functions
+  std::map<std::string, std::vector<Value>> values;  // reference -> the value(s) it stands for
+  for (const InputDecl& in : model->inputs()) {
+    if (!in.list) {
+      values[in.name] = {out->input(in.name, in.info)};
+      continue;
+    }
+    std::vector<Value>& elements = values[in.name];
+    for (std::size_t i = 0; names.count(in.name + "_" + std::to_string(i)); ++i)
+      elements.push_back(out->input(in.name + "_" + std::to_string(i), in.info));
+    if (elements.empty())
+      throw Error(ErrorKind::invalid_argument, fmt::format("model '{}': list input '{}' has no element: give them as {}_0, {}_1, ...",
+                                                           model->name(), in.name, in.name, in.name));
+  }
+  for (const ParameterDecl& p : model->parameters()) values[p.name] = {out->parameter(p.name, p.info, p.init)};
+  for (const ConstantDecl& c : model->constants()) values[c.name] = {out->constant(c.name, c.value)};
+  auto one = [&](const std::string& ref) { return values.at(ref).front(); };
+  for (const Step& step : model->steps()) {
+    if (step.is_submodel()) {
+      std::map<std::string, Value> bound;
+      for (const auto& [input, ref] : step.bindings) bound[input] = one(ref);
+      for (auto& [output, v] : out->add_submodel(step.name, step.submodel, bound)) values[step.name + "." + output] = {v};
+      continue;
+    }
+    std::vector<Value> inputs;
+    for (const std::string& ref : step.inputs)
+      for (const Value& v : values.at(ref)) inputs.push_back(v);
+    values[step.name] = {out->apply(step.op->qualified_name(), inputs, step.attributes, step.name)};
+  }
+  for (const OutputDecl& o : model->outputs()) out->output(o.name, one(o.value));
+  for (const auto& [k, v] : model->metadata()) out->set_metadata(k, v);
+  return out;
 }
 
 }  // namespace mithril

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ class Value {
 struct InputDecl {
   std::string name;
   ValueInfo info;
+  /// A list input (format 1.2.0): a list of tensors, each with `info`, whose length is given
+  /// only when the model is compiled (expand_list_inputs). Only a variadic operator input takes
+  /// it, standing for its elements in order (concat's `inputs`).
+  bool list = false;
 };
 
 struct ParameterDecl {
@@ -102,6 +107,13 @@ class Model {
 
   /// Declares an input with a full ValueInfo (e.g. of unknown rank).
   Value input(const std::string& name, const ValueInfo& info);
+
+  /// Declares a list input: a list of tensors, each described by `element`, whose length is
+  /// given when the model is compiled. Only variadic operator inputs take it.
+  Value list_input(const std::string& name, const ValueInfo& element);
+
+  /// True when this model declares a list input.
+  bool has_list_inputs() const;
 
   /// Declares a parameter owned by this model.
   Value parameter(const std::string& name, SymShape shape, DType dtype = DType::float32,
@@ -183,12 +195,23 @@ class Model {
   std::map<std::string, ValueInfo> values_;
   std::map<std::string, int> names_;  ///< every declared name (inputs, parameters, constants, steps)
   std::map<std::string, int> next_index_;  ///< next automatic-name number per operator
+  std::set<std::string> lists_;            ///< names of list inputs
   std::vector<std::shared_ptr<OpSchema>> opaque_ops_;  ///< schemas of opaque nodes, owned here
   std::shared_ptr<const FunctionTable> functions_;     ///< owns the schemas of function nodes
 };
 
 /// Checks a model-local name: non-empty, [A-Za-z_][A-Za-z0-9_]*. Throws Error(schema).
 void check_identifier(const std::string& name, const std::string& what);
+
+/// `model` with each list input `xs` replaced by plain inputs `xs_0`, `xs_1`, ... (its elements,
+/// each with the list's element info) and every node input that took the list taking them in
+/// order. A list's length is the number of consecutive names `xs_0`, `xs_1`, ... in `given` (the
+/// names of the tensors or shapes supplied). Throws Error(invalid_argument) for a list with no
+/// element given, naming the names expected.
+std::shared_ptr<Model> expand_list_inputs(const Model& model, const std::vector<std::string>& given);
+
+/// True when `name` is "<list>_<i>", an element of the list input `list`.
+bool is_list_element(const std::string& name, const std::string& list);
 
 /// Infers the outputs of `model` when its inputs have the given infos (which must be compatible
 /// with the declared ones: same rank and dtype, equal known sizes, consistent named symbols).

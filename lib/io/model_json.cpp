@@ -136,7 +136,13 @@ void write_body_members(Writer& w, const Model& m, const DefinitionTable& defs) 
     w.Key("dtype");
     write_string(w, dtype_name(info.dtype));
   };
-  write_named_section(w, "inputs", m.inputs(), [&](const InputDecl& in) { shape_and_dtype(in.info); });
+  write_named_section(w, "inputs", m.inputs(), [&](const InputDecl& in) {
+    shape_and_dtype(in.info);
+    if (in.list) {  // format 1.2.0
+      w.Key("list");
+      w.Bool(true);
+    }
+  });
   write_named_section(w, "parameters", m.parameters(), [&](const ParameterDecl& p) {
     shape_and_dtype(p.info);
     w.Key("init");
@@ -666,7 +672,11 @@ struct Reader {
     if (auto* inputs = section("inputs"))
       for (auto it = inputs->MemberBegin(); it != inputs->MemberEnd(); ++it) {
         std::string where = json::child(json::child(path, "inputs"), it->name.GetString());
-        guarded(where, [&] { model->input(it->name.GetString(), read_info(it->value)); });
+        guarded(where, [&] {
+          auto list = it->value.FindMember("list");
+          if (list != it->value.MemberEnd() && list->value.GetBool()) model->list_input(it->name.GetString(), read_info(it->value));
+          else model->input(it->name.GetString(), read_info(it->value));
+        });
       }
     if (auto* params = section("parameters"))
       for (auto it = params->MemberBegin(); it != params->MemberEnd(); ++it) {
@@ -799,11 +809,34 @@ std::optional<SemVer> parse_semver(std::string_view text) {
 
 }  // namespace
 
+// What only format 1.2.0 expresses, anywhere in the tree: list inputs and concat over all
+// elements (axis null), each as "list input 'xs'" or "node 'cat' (concat with axis null)".
+static std::vector<std::string> constructs_of_1_2_0(const Model& model, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const InputDecl& in : model.inputs())
+    if (in.list) out.push_back("list input '" + prefix + in.name + "'");
+  for (const Step& step : model.steps()) {
+    if (step.is_submodel()) {
+      for (std::string& s : constructs_of_1_2_0(*step.submodel, prefix + step.name + ".")) out.push_back(std::move(s));
+      continue;
+    }
+    if (step.op->domain.empty() && step.op->name == "concat" && attr_is_null(step.attributes, "axis"))
+      out.push_back("node '" + prefix + step.name + "' (concat with axis null)");
+  }
+  return out;
+}
+
 std::string to_dict(const Model& model) { return to_dict(model, kModelFormatVersion); }
 
 std::string to_dict(const Model& model, const std::string& version) {
   std::map<std::string, const FunctionDef*> functions;
   collect_functions(model, functions);
+  if (version == "1.0.0" || version == "1.1.0") {
+    std::vector<std::string> newer = constructs_of_1_2_0(model, "");
+    if (!newer.empty())
+      throw Error(ErrorKind::unsupported, fmt::format("model '{}' cannot be written as format {}: it uses {} (format 1.2.0)", model.name(),
+                                                      version, fmt::join(newer, ", ")));
+  }
   if (version == "1.0.0") {
     if (!functions.empty()) {
       std::vector<std::string> names;
@@ -812,8 +845,8 @@ std::string to_dict(const Model& model, const std::string& version) {
                                                       "(functions need format 1.1.0)", model.name(), names.size() > 1 ? "s" : "",
                                                       fmt::join(names, ", ")));
     }
-  } else if (version != kModelFormatVersion) {
-    throw Error(ErrorKind::unsupported, fmt::format("cannot write format version '{}' (this writes 1.0.0 and {}; versioning::to_dict writes any "
+  } else if (version != "1.1.0" && version != kModelFormatVersion) {
+    throw Error(ErrorKind::unsupported, fmt::format("cannot write format version '{}' (this writes 1.0.0, 1.1.0 and {}; versioning::to_dict writes any "
                                                     "version of the format history, python-mithril included)", version,
                                                     kModelFormatVersion));
   }

@@ -1,13 +1,14 @@
 #pragma once
-// The model dict: a logical model as versioned JSON (format 1.1.0, kModelFormatVersion; 1.0.0 is 1.1.0
-// without "functions").
+// The model dict: a logical model as versioned JSON (format 1.2.0, kModelFormatVersion; 1.1.0 is 1.2.0
+// without list inputs and concat axis null, 1.0.0 is 1.1.0 without "functions").
 //
-// Layout (schema: schemas/model-1.1.0.schema.json; policy: schemas/VERSIONING.md):
+// Layout (schema: schemas/model-1.2.0.schema.json; policy: schemas/VERSIONING.md):
 //   {
-//     "version": "1.1.0",                       format version (semver)
+//     "version": "1.2.0",                       format version (semver)
 //     "name": "simple_mlp",
 //     "metadata": {"producer": "..."},          optional, strings only
-//     "inputs": {"input": {"shape": [null, 10], "dtype": "float32"}},
+//     "inputs": {"input": {"shape": [null, 10], "dtype": "float32"},
+//                "xs": {"shape": null, "dtype": "float32", "list": true}},        (1.2.0)
 //     "parameters": {"w": {"shape": [10, 5], "dtype": "float32", "init": "glorot"}},
 //     "constants": {"c": {"dtype": "float32", "shape": [2], "data": [1.5, "nan"]}},
 //     "nodes": [                                 in execution order
@@ -28,7 +29,11 @@
 // inputs by name; its outputs are referred to as "<node>.<output>". Submodel bodies used more
 // than once are written once under "definitions". Functions (format 1.1.0) are operators defined
 // in the file as compositions of others: loading registers them, compiling expands them, so such
-// a model runs anywhere without a plugin; "@name" stands for the attribute's value. Constant data is flat, C order; complex values
+// a model runs anywhere without a plugin; "@name" stands for the attribute's value. A list input
+// (format 1.2.0, Python Mithril's Concat input) holds a list of tensors, each with the declared
+// shape and dtype, whose length is given when the model is compiled (its elements are fed as
+// xs_0, xs_1, ...); only a variadic operator input takes it ({"op": "concat", "inputs": ["xs"]}),
+// standing for its elements in order. Constant data is flat, C order; complex values
 // interleave real and imaginary parts; non-finite floats are "nan", "inf", "-inf".
 //
 // Writing is deterministic: the same model gives the same bytes, and
@@ -42,14 +47,14 @@
 namespace mithril {
 
 /// The format version this library writes.
-inline constexpr const char* kModelFormatVersion = "1.1.0";
+inline constexpr const char* kModelFormatVersion = "1.2.0";
 
 /// The model as JSON text in the current format (pretty-printed, ending with a newline).
 std::string to_dict(const Model& model);
 
-/// The model as JSON text of format `version`: the current one, or "1.0.0" for a model that uses
-/// no function operators (1.0.0 has no "functions" section). Throws Error(unsupported) naming
-/// every function that blocks the older version.
+/// The model as JSON text of format `version`: the current one, "1.1.0" for a model without list
+/// inputs and concat axis null, or "1.0.0" for one that also uses no function operators. Throws
+/// Error(unsupported) naming every construct that blocks the older version.
 std::string to_dict(const Model& model, const std::string& version);
 
 struct FromDictOptions {

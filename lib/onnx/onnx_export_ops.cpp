@@ -177,6 +177,11 @@ std::string transpose(G& g, const N& n) {
 }
 
 std::string concat(G& g, const N& n) {
+  if (attr_is_null(n.attrs, "axis")) {  // numpy's axis=None: each input flattened, then joined
+    std::vector<std::string> flat;
+    for (const std::string& x : n.inputs) flat.push_back(g.reshape(x, g.ints({-1})));
+    return g.node("Concat", flat, {o_int("axis", 0)});
+  }
   return g.node("Concat", n.inputs, {o_int("axis", normalize_axis(attr_int(n.attrs, "axis"), rank_of(n)))});
 }
 

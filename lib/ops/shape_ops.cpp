@@ -79,6 +79,21 @@ ValueInfo infer_transpose(const std::vector<ValueInfo>& in, const Attributes& at
 }
 
 ValueInfo infer_concat(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  if (attr_is_null(attrs, "axis")) {
+    // numpy.concatenate(axis=None): every input flattened, then joined; any ranks.
+    Dim total = Dim::known(0);
+    for (const ValueInfo& v : in) {
+      require_same_dtype(in[0].dtype, v.dtype);
+      int64_t n = 1;
+      bool known = true;
+      for (const Dim& d : v.shape) {
+        known = known && d.is_known();
+        if (d.is_known()) n *= d.size;
+      }
+      total = known && total.is_known() ? Dim::known(total.size + n) : Dim::any();
+    }
+    return ValueInfo{in[0].dtype, {total}};
+  }
   const SymShape& first = in[0].shape;
   if (first.empty()) throw Error(ErrorKind::shape, "concat: cannot concatenate 0-d values");
   int64_t rank = static_cast<int64_t>(first.size());
@@ -250,8 +265,8 @@ void register_shape_ops(OpRegistry& registry) {
   registry.add(builtin_schema(
       "concat",
       "The inputs joined along attribute `axis` (default 0); they share dtype and rank and agree on every other "
-      "axis.",
-      {{"inputs", true}}, {{"axis", AttrType::integer, AttrValue{int64_t{0}}}}, infer_concat));
+      "axis. Axis null (format 1.2.0; numpy's axis=None): every input flattened, then joined into one 1-D value.",
+      {{"inputs", true}}, {{"axis", AttrType::int_or_null, AttrValue{int64_t{0}}}}, infer_concat));
   registry.add(builtin_schema(
       "flatten",
       "torch.flatten: axes start_dim..end_dim (inclusive; defaults 0 and -1) merged into one; a 0-d input gives "

@@ -9,10 +9,16 @@
 namespace mithril {
 
 const InputDecl& find_input(const std::string& model_name, const std::vector<InputDecl>& inputs, const std::string& name) {
-  for (const InputDecl& in : inputs)
-    if (in.name == name) return in;
+  for (const InputDecl& in : inputs) {
+    if (in.list && is_list_element(name, in.name)) return in;
+    if (in.name != name) continue;
+    if (in.list)
+      throw Error(ErrorKind::invalid_argument, fmt::format("input '{}' of model '{}' is a list: give its elements as {}_0, {}_1, ...",
+                                                           name, model_name, name, name));
+    return in;
+  }
   std::vector<std::string> names;
-  for (const InputDecl& in : inputs) names.push_back(in.name);
+  for (const InputDecl& in : inputs) names.push_back(in.list ? in.name + "_0, " + in.name + "_1, ..." : in.name);
   throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no input '{}' (inputs: {})", model_name, name,
                                                        names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
 }
@@ -32,8 +38,11 @@ void check_input_value(const std::string& model_name, const InputDecl& in, const
 
 void check_inputs_present(const std::string& model_name, const std::vector<InputDecl>& inputs, const std::vector<std::string>& given) {
   std::vector<std::string> missing;
-  for (const InputDecl& in : inputs)
-    if (std::find(given.begin(), given.end(), in.name) == given.end()) missing.push_back(in.name);
+  for (const InputDecl& in : inputs) {
+    bool present = in.list ? std::any_of(given.begin(), given.end(), [&](const std::string& g) { return is_list_element(g, in.name); })
+                           : std::find(given.begin(), given.end(), in.name) != given.end();
+    if (!present) missing.push_back(in.list ? in.name + "_0" : in.name);
+  }
   if (!missing.empty())
     throw Error(ErrorKind::invalid_argument, fmt::format("missing input {} of model '{}'", fmt::join(missing, ", "), model_name));
 }

@@ -12,8 +12,9 @@
 
 namespace mithril {
 
-/// The declaration of input `name` of a model. Throws Error(invalid_argument) "model 'm' has no
-/// input 'x' (inputs: a, b)" when there is none.
+/// The declaration of input `name` of a model; for `xs_3`, an element of the list input `xs`, the
+/// list's declaration. Throws Error(invalid_argument) "model 'm' has no input 'x' (inputs: a, b)"
+/// when there is none, and when `name` is a list input itself (its elements are given instead).
 const InputDecl& find_input(const std::string& model_name, const std::vector<InputDecl>& inputs, const std::string& name);
 
 /// Checks a value of `shape` and `dtype` against its input's declaration: the rank and every
@@ -22,7 +23,7 @@ const InputDecl& find_input(const std::string& model_name, const std::vector<Inp
 void check_input_value(const std::string& model_name, const InputDecl& input, const Shape& shape, DType dtype);
 
 /// Throws Error(invalid_argument) "missing input a, b of model 'm'" when a declared input is not
-/// among `given` (names).
+/// among `given` (names); a list input is present when one of its elements is.
 void check_inputs_present(const std::string& model_name, const std::vector<InputDecl>& inputs, const std::vector<std::string>& given);
 
 }  // namespace mithril

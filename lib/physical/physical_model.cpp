@@ -19,6 +19,12 @@ Error unknown_parameter(const std::string& name) {
 
 PhysicalModel PhysicalModel::compile(std::shared_ptr<const Model> model, const Backend& backend, const CompileOptions& options) {
   if (!model) throw Error(ErrorKind::invalid_argument, "compile: no model");
+  // A list input's length is the number of its elements given shapes (xs_0, xs_1, ...).
+  if (model->has_list_inputs()) {
+    std::vector<std::string> given;
+    for (const auto& [name, shape] : options.shapes) given.push_back(name);
+    model = expand_list_inputs(*model, given);
+  }
   PhysicalModel pm;
   pm.model_ = model;
   pm.backend_ = &backend;

@@ -135,7 +135,9 @@ ArtifactLoadOptions tool_load_options() {
   ArtifactLoadOptions options;
   options.upgrade = [](const std::string& json, const std::string& source) {
     // Only versions the history knows as older are migrated; current, newer or malformed dicts go
-    // to from_dict unchanged, which reads or refuses them with its own message.
+    // to from_dict unchanged, which reads or refuses them with its own message. So do older 1.x
+    // dicts: from_dict reads them natively (a later minor only adds), which keeps options such as
+    // --allow-unknown-ops working for them.
     std::string version;
     try {
       version = versioning::detect_format_version(json, source);
@@ -143,7 +145,8 @@ ArtifactLoadOptions tool_load_options() {
       return json;
     }
     const auto& known = versioning::format_history().versions;
-    if (version == kModelFormatVersion || std::find(known.begin(), known.end(), version) == known.end()) return json;
+    if (version == kModelFormatVersion || version.rfind("1.", 0) == 0 || std::find(known.begin(), known.end(), version) == known.end())
+      return json;
     try {
       return versioning::update_model_dict_version(json, kModelFormatVersion, source);
     } catch (const Error& e) {

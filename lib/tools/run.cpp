@@ -291,10 +291,22 @@ RunReport run_model(const RunOptions& o) {
   if (!o.random && o.inputs_path.empty()) {
     report.inputs_source = "none (the model has no inputs)";
   } else if (o.random) {
+    // A list input has as many elements as --shape gives (xs_0, xs_1, ...).
+    if (a.model->has_list_inputs()) {
+      std::vector<std::string> names;
+      for (const auto& [name, shape] : shapes) names.push_back(name);
+      a.model = expand_list_inputs(*a.model, names);
+    }
     report.inputs = random_inputs(*a.model, shapes, o.seed);
     report.inputs_source = fmt::format("random, seed {}", o.seed);
   } else {
     report.inputs = read_inputs(o.inputs_path, *a.model);
+    // A list input has as many elements as the inputs file holds (xs_0, xs_1, ...).
+    if (a.model->has_list_inputs()) {
+      std::vector<std::string> names;
+      for (const auto& [name, t] : report.inputs) names.push_back(name);
+      a.model = expand_list_inputs(*a.model, names);
+    }
     report.inputs_source = o.inputs_path == "-" ? "<stdin>" : o.inputs_path;
   }
 

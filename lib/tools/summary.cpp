@@ -52,7 +52,7 @@ ModelSummary summarize_model(const Model& model, const NamedTensors& values, int
     return n;
   };
 
-  for (const InputDecl& in : model.inputs()) s.rows.push_back({in.name, "input", "", info_str(in.info), 0});
+  for (const InputDecl& in : model.inputs()) s.rows.push_back({in.name, in.list ? "list input" : "input", "", info_str(in.info), 0});
   // A model's parameters and steps, names under `prefix`, submodels expanded `levels` deep.
   std::function<void(const Model&, const std::string&, int)> add_body = [&](const Model& m, const std::string& prefix, int levels) {
     for (const ParameterDecl& p : m.parameters())

@@ -13,11 +13,14 @@ namespace mithril::versioning {
 const FormatHistory& format_history() {
   // One row per format version, oldest first; one step between neighbours.
   static const FormatHistory history{
-      {kPythonMithrilVersion, "1.0.0", "1.1.0"},
+      {kPythonMithrilVersion, "1.0.0", "1.1.0", "1.2.0"},
       {
+          // The export reads any 1.x dict (through from_dict) and refuses what Python cannot
+          // express itself: going down to python-mithril runs it directly on the dict.
           FormatStep{kPythonMithrilVersion, "1.0.0", "lib/versioning/steps/python_mithril/step.cpp",
-                     python_mithril_to_1_0_0, python_mithril_from_1_0_0, ""},
+                     python_mithril_to_1_0_0, python_mithril_from_1_0_0, "", true},
           FormatStep{"1.0.0", "1.1.0", "lib/versioning/steps/v1_0_0_to_1_1_0.cpp", v1_0_0_to_1_1_0, v1_1_0_to_1_0_0, ""},
+          FormatStep{"1.1.0", "1.2.0", "lib/versioning/steps/v1_1_0_to_1_2_0.cpp", v1_1_0_to_1_2_0, v1_2_0_to_1_1_0, ""},
       },
       kModelFormatVersion,
   };
@@ -71,7 +74,21 @@ std::string update_model_dict_version(const FormatHistory& history, const std::s
   std::size_t b = version_index(history, target, source, "target");
   std::string text = json;
   if (a < b) {
-    for (std::size_t i = a; i < b; ++i) text = history.steps[i].up(text, source);
+    // A step up may reach a later version than its own `to` when the dict needs it (a Python
+    // Mithril Concat over a list input needs 1.2.0): the driver goes on from the version reached.
+    for (std::size_t i = a; i < b;) {
+      text = history.steps[i].up(text, source);
+      std::string reached = detect_format_version(text, source);
+      std::size_t r = version_index(history, reached, source, "source");
+      if (r <= i) throw Error(ErrorKind::format, fmt::format("{}: the step up from {} produced version '{}' (a step is broken)",
+                                                             source, history.steps[i].from, reached));
+      if (r > b)
+        throw Error(ErrorKind::unsupported, fmt::format("{}: cannot be expressed in format {}: it needs {} (migrate to {} or later)",
+                                                        source, target, reached, reached));
+      i = r;
+    }
+  } else if (history.steps[b].down_reads_any_1x && history.steps[b].down && from.rfind("1.", 0) == 0) {
+    text = history.steps[b].down(text, source);
   } else {
     // Check every step down is possible at all before running any, so the refusal names the step.
     for (std::size_t i = a; i-- > b;) {

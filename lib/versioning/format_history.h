@@ -22,8 +22,10 @@ namespace mithril::versioning {
 /// The pseudo-version of Python Mithril's unversioned model dicts: the oldest one.
 inline constexpr const char* kPythonMithrilVersion = "python-mithril";
 
-/// One step: the dict in `json` (at the step's `from` version) as JSON text at its `to` version.
-/// `source` names the origin in errors. Throws mithril::Error naming the source and JSON path.
+/// One step: the dict in `json` (at the step's `from` version) as JSON text at its `to` version,
+/// or, going up, at a later version when the dict needs one (a Python Mithril Concat over a list
+/// input is 1.2.0): the driver goes on from the version reached. `source` names the origin in
+/// errors. Throws mithril::Error naming the source and JSON path.
 using StepFunction = std::function<std::string(const std::string& json, const std::string& source)>;
 
 struct FormatStep {
@@ -36,6 +38,10 @@ struct FormatStep {
   /// blocking construct with its JSON path (see throw_blockers()).
   StepFunction down;
   std::string no_down_reason;
+  /// The down step reads every later 1.x dict too (it loads the dict with from_dict): going down
+  /// from any 1.x version to `from` runs it directly, so that what only a later version
+  /// expresses (a list input for Python Mithril's Concat) reaches it.
+  bool down_reads_any_1x = false;
 };
 
 /// A table of versions, oldest first, and the steps between neighbours (steps[i] goes from
@@ -47,7 +53,7 @@ struct FormatHistory {
   std::string current;
 };
 
-/// The library's own table: python-mithril -> 1.0.0.
+/// The library's own table: python-mithril -> 1.0.0 -> 1.1.0 -> 1.2.0.
 const FormatHistory& format_history();
 
 /// The version of a model dict: its "version" string, or kPythonMithrilVersion for a JSON object

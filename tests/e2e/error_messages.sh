@@ -31,10 +31,10 @@ expect_error "extra.json: nodes[0].model: unknown key 'colour'" -- "$LOAD" extra
 
 # 8. A hand-written model without "version" is told to add one (not only that it is no Python Mithril dict).
 "$PYTHON" -c "import json; d = json.load(open('ok.json')); del d['version']; d['name'] = 'my_mlp'; json.dump(d, open('noversion.json', 'w'))"
-expect_error 'noversion.json: no "version": add "version": "1.1.0" at the top level' "my_mlp" -- "$LOAD" noversion.json
+expect_error 'noversion.json: no "version": add "version": "1.2.0" at the top level' "my_mlp" -- "$LOAD" noversion.json
 expect_error 'noversion.json: no "version": add "version"' -- "$RUN" noversion.json --init --random --shape x=1,10
 expect 2 "$MIGRATE" -q --check noversion.json
-contains err 'noversion.json: no "version": add "version": "1.1.0"'
+contains err 'noversion.json: no "version": add "version": "1.2.0"'
 
 # 10. Errors name the file (or flag) the problem came from, not the model or the parameters.
 expect 0 "$SAVE" mlp --arg dims=10,5,1 -o model.json --params params.npz
@@ -84,7 +84,7 @@ cp "$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0/linear.before.json" models/old.j
 echo '{"lr": 0.1}' >models/config.json
 echo '{"input": [[1, 2]]}' >models/inputs/x.json
 expect 1 "$MIGRATE" --check models
-contains out "models/old.json: at 1.0.0, not 1.1.0"
+contains out "models/old.json: at 1.0.0, not 1.2.0"
 checks=$((checks + 1)); [[ ! -s err ]] || fail "--check of a folder with configs printed errors: $(cat err)"
 expect 1 "$MIGRATE" --check --json models
 py "r = json.load(open('out')); c = r['counts']; assert (c['skipped'], c['failed'], c['needs_migration']) == (2, 0, 1), c
@@ -93,7 +93,7 @@ echo '[1, 2' >models/broken.json
 expect 2 "$MIGRATE" --check models
 contains err "models/broken.json"
 expect 1 "$MIGRATE" --check --exclude broken.json --exclude 'inputs/*' -v models
-contains err "1 not at 1.1.0, 0 already at 1.1.0, 0 failed, 1 skipped (not model dicts)" "skipped models/config.json"
+contains err "1 not at 1.2.0, 0 already at 1.2.0, 0 failed, 1 skipped (not model dicts)" "skipped models/config.json"
 expect 0 "$MIGRATE" --exclude broken.json models
 expect 0 "$MIGRATE" --check --exclude broken.json models
 
@@ -109,7 +109,7 @@ expect 0 "$MIGRATE" quiet.json
 checks=$((checks + 1)); [[ ! -s err && ! -s out ]] || fail "a successful migration printed something: $(cat out err)"
 cp "$MITHRIL_TESTDATA/versioning/1.0.0_to_1.1.0/linear.before.json" loud.json
 expect 0 "$MIGRATE" --verbose loud.json
-contains err "mithril-migrate: 1 migrated to 1.1.0"
+contains err "mithril-migrate: 1 migrated to 1.2.0"
 
 # 15. With --json every tool prints a JSON object on stdout on failure too (and the one line on stderr).
 json_error() {  # TOOL-NAME KIND CMD...: CMD fails with exit 2 and a JSON error object on stdout

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Python Mithril's example dicts migrated with the CLI: every case whose model names are in the
-# python-mithril step's list migrates (except Concat over a run-time list, refused by design), the
-# others fail with an error naming the unknown model; then each migrated model is evaluated in
+# python-mithril step's list migrates (Concat over a run-time list becomes a list input, format
+# 1.2.0, fed as input_0, input_1, ...), the others fail with an error naming the unknown model; then each migrated model is evaluated in
 # float64 on the case's inputs and compared with Python's results. Every count is pinned.
 set -euo pipefail
 BIN="${MITHRIL_BIN:?}"
@@ -22,7 +22,7 @@ cases = json.load(open(sys.argv[1]))
 for name, case in cases.items():
     os.makedirs(os.path.join(sys.argv[2], "models"), exist_ok=True)
     json.dump(case["model"], open(os.path.join(sys.argv[2], "models", name + ".json"), "w"))
-    values = dict(case["inputs"])
+    values = {k: v for k, v in case["inputs"].items() if k != "is_list"}
     values.update(case.get("static_keys", {}))
     json.dump(values, open(os.path.join(sys.argv[2], name + ".inputs.json"), "w"))
     json.dump(case["results"]["eval"], open(os.path.join(sys.argv[2], name + ".expected.json"), "w"))
@@ -39,13 +39,11 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 failed = [f for f in r["files"] if f["status"] == "failed"]
 unknown = [f for f in failed if "unknown Python Mithril model name" in f["error"]]
-concat = [f for f in failed if "Concat's 'input' is a list" in f["error"]]
-other = [f for f in failed if f not in unknown and f not in concat]
-print("migrated %d, outside the list %d, Concat refused %d, other failures %d" %
-      (r["counts"]["migrated"], len(unknown), len(concat), len(other)))
+other = [f for f in failed if f not in unknown]
+print("migrated %d, outside the list %d, other failures %d" % (r["counts"]["migrated"], len(unknown), len(other)))
 for f in other:
     print("  unexpected:", f["error"])
-assert not other and len(concat) == 3 and len(unknown) == 6 and r["counts"]["migrated"] == 90
+assert not other and len(unknown) == 3 and r["counts"]["migrated"] == 96
 PY
 # A second run changes nothing.
 set +e
@@ -66,8 +64,16 @@ import numpy as np
 model, values, out = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
 params = set(model.get("parameters", {}))
 inputs = set(model.get("inputs", {}))
+# A list input (format 1.2.0) is fed as its elements: input_0, input_1, ...
+lists = {k for k, d in model.get("inputs", {}).items() if d.get("list")}
+feed = {}
+for k, v in values.items():
+    if k in lists:
+        feed.update({"%s_%d" % (k, i): np.array(x) for i, x in enumerate(v)})
+    elif k in inputs:
+        feed[k] = np.array(v)
 np.savez(out + ".params.npz", **{k: np.array(v) for k, v in values.items() if k in params})
-np.savez(out + ".inputs.npz", **{k: np.array(v) for k, v in values.items() if k in inputs})
+np.savez(out + ".inputs.npz", **feed)
 PY
   if "$BIN/mithril-run" "$model" --params "$work/$name.params.npz" --inputs "$work/$name.inputs.npz" --dtype float64 \
        -o "$work/$name.out.npz" 2>"$work/$name.err" &&
@@ -92,4 +98,4 @@ PY
   else failed=$((failed + 1)); echo "FAIL $name: $(head -c 300 "$work/$name.err")"; fi
 done
 echo "mithril-run on migrated examples (float64, Python Mithril's tolerance): $passed passed, $refused refused as Python refuses them, $failed failed"
-[ "$passed" = 89 ] && [ "$refused" = 1 ] && [ "$failed" = 0 ]
+[ "$passed" = 95 ] && [ "$refused" = 1 ] && [ "$failed" = 0 ]

@@ -176,7 +176,7 @@ expect_error "no parameter 'nope'" -- "$SAVE" model.mbin --params z.npz --init '
 echo '{"name": "Linear", "args": {"dimension": 2}}' >python_linear.json
 "$PYTHON" -c "import numpy as np; np.savez('py_params.npz', weight=np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]]), bias=np.array([0.25, -0.5])); np.savez('py_inputs.npz', input=np.ones((4, 3)))"
 expect 0 "$LOAD" python_linear.json
-contains out "format python-mithril, read as 1.1.0"
+contains out "format python-mithril, read as 1.2.0"
 expect 0 "$RUN" python_linear.json --params py_params.npz --inputs py_inputs.npz -o py_out.npz
 py "y = np.load('py_out.npz')['output']; assert y.shape == (4, 2) and np.allclose(y, [[6.25, -1.0]] * 4), y"
 grep -q '"version"' python_linear.json && fail "the input file was modified"

@@ -53,7 +53,7 @@ TEST_CASE("to_dict is deterministic and from_dict(to_dict(m)) round-trips byte f
 
 TEST_CASE("the dict is readable: version, dotted outputs, attributes with defaults", "[io][json]") {
   std::string text = to_dict(*simple_mlp());
-  REQUIRE_THAT(text, Contains("\"version\": \"1.1.0\""));
+  REQUIRE_THAT(text, Contains("\"version\": \"1.2.0\""));
   REQUIRE_THAT(text, Contains("\"shape\": [null, 10]"));
   REQUIRE_THAT(text, Contains("\"output\": \"output_layer.output\""));
   REQUIRE_THAT(text, Contains("\"init\": \"glorot\""));
@@ -112,7 +112,7 @@ TEST_CASE("bad dicts give one error naming the JSON path", "[io][json]") {
       {"[]", "expected a JSON object"},
       {R"J({"name": "m", "outputs": {}})J", "no \"version\""},
       {R"J({"version": 1, "name": "m", "outputs": {}})J", "version: expected a version string"},
-      {R"J({"version": "2.0.0", "name": "m", "outputs": {}})J", "format version 2.0.0 is newer than this library reads (1.1.0)"},
+      {R"J({"version": "2.0.0", "name": "m", "outputs": {}})J", "format version 2.0.0 is newer than this library reads (1.2.0)"},
       {R"J({"version": "1.0", "name": "m", "outputs": {}})J", "'1.0' is not a MAJOR.MINOR.PATCH version"},
       {R"J({"version": "1.0.0", "outputs": {}})J", "(top level): missing required key 'name'"},
       {R"J({"version": "1.0.0", "name": "m", "outputs": {}, "extra": 1})J", "unknown key 'extra'"},

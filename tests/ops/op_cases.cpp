@@ -115,6 +115,7 @@ std::vector<OpCase> build_cases() {
   add("concat", {{"axis", int64_t{-1}}}, {i32({2, 2}), i32({2, 0}), i32({2, 3})});
   add("concat", {{"axis", int64_t{0}}}, {boolean({3})});
   add("concat", {{"axis", int64_t{1}}}, {i64({2, 1}), i64({2, 2})});
+  add("concat", {{"axis", AttrValue{}}}, {f64({2, 3}), f64({4}), f64({})});  // numpy axis=None (format 1.2.0)
   add("flatten", {}, {f32({2, 3, 4})});
   add("flatten", {{"start_dim", int64_t{1}}}, {f64({2, 3, 4})});
   add("flatten", {{"start_dim", int64_t{0}}, {"end_dim", int64_t{1}}}, {i64({2, 3, 4})});

@@ -67,7 +67,7 @@ TEST_CASE("numpy and unzip can inspect a .mithril file", "[physical][persistence
                     "w = np.load(sys.argv[2])['w']\n"
                     "assert np.array_equal(z['layer1.weight'], w), 'parameter differs'\n"
                     "meta = json.loads(zipfile.ZipFile(sys.argv[1]).read('mithril.json'))\n"
-                    "assert meta['format'] == 'mithril' and meta['model_format_version'] == '1.1.0', meta\n"
+                    "assert meta['format'] == 'mithril' and meta['model_format_version'] == '1.2.0', meta\n"
                     "model = json.loads(zipfile.ZipFile(sys.argv[1]).read('model.json'))\n"
                     "assert model['name'] == 'mlp'\n");
   std::string command = std::string(MITHRIL_PYTHON) + " " + script + " " + (dir / "m.mithril") + " " + (dir / "w.npz");

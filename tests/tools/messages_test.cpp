@@ -26,7 +26,7 @@ TEST_CASE("a hand-written model without \"version\" is told to add one", "[tools
     "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]}], "outputs": {"y": "r"}})";
   std::ofstream(dir / "m.json") << ours;
   REQUIRE_THROWS_WITH(load_artifact(dir / "m.json", tool_load_options()),
-                      Contains(dir / "m.json" + ": no \"version\": add \"version\": \"1.1.0\" at the top level") &&
+                      Contains(dir / "m.json" + ": no \"version\": add \"version\": \"1.2.0\" at the top level") &&
                           Contains("unknown Python Mithril model name: 'my_mlp'"));
   // With the version it loads.
   std::ofstream(dir / "v.json") << R"({"version": "1.1.0", )" + ours.substr(1);

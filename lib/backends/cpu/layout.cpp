@@ -80,6 +80,7 @@ class TransposeKernel final : public PrimitiveKernel {
 
 std::optional<dnnl::concat::primitive_desc> build_concat(const NodeSpec& node) {
   if (!node.fused.empty() || node.output.shape.empty() || node.output.shape.size() + 1 > DNNL_MAX_NDIMS) return std::nullopt;
+  if (attr_is_null(*node.attributes, "axis")) return std::nullopt;  // flattening concat: reference runs it
   Units u = units_of(node.output.dtype);
   std::vector<memory::desc> sources;
   for (const TensorType& t : node.inputs) {

@@ -58,6 +58,15 @@ void transpose_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Te
 // Viewed as [outer, axis, inner], the output is, for each outer index, every input's
 // [axis_k * inner] block in turn.
 void concat_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  if (attr_is_null(attrs, "axis")) {  // every input flattened, in turn
+    auto* y = static_cast<unsigned char*>(out.mutable_data());
+    for (const Tensor& t : in) {
+      auto bytes = static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
+      if (bytes) std::memcpy(y, t.data(), bytes);
+      y += bytes;
+    }
+    return;
+  }
   auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), out.ndim()));
   int64_t outer = 1, inner = 1;
   for (std::size_t d = 0; d < axis; ++d) outer *= out.shape()[d];

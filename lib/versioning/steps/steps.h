@@ -17,6 +17,10 @@ std::string python_mithril_from_1_0_0(const std::string& json, const std::string
 std::string v1_0_0_to_1_1_0(const std::string& json, const std::string& source);
 std::string v1_1_0_to_1_0_0(const std::string& json, const std::string& source);
 
+/// Format 1.1.0 -> 1.2.0 (1.2.0 only adds list inputs and concat axis null), and back when neither is used.
+std::string v1_1_0_to_1_2_0(const std::string& json, const std::string& source);
+std::string v1_2_0_to_1_1_0(const std::string& json, const std::string& source);
+
 /// The model names the python-mithril step knows, in the spelling Python Mithril writes.
 const std::vector<std::string>& python_mithril_model_names();
 

@@ -32,7 +32,8 @@ std::string with_version(rapidjson::Document& doc, const char* version) {
 std::string v1_0_0_to_1_1_0(const std::string& json, const std::string& source) {
   rapidjson::Document doc = json::parse(json, source);
   if (!doc.IsObject()) throw Error(ErrorKind::schema, source + ": expected a model dict, got " + json::describe(doc));
-  return with_version(doc, "1.1.0");
+  // Canonical 1.1.0 text: exactly what to_dict(model, "1.1.0") writes.
+  return mithril::to_dict(*from_dict(with_version(doc, "1.1.0"), source), "1.1.0");
 }
 
 std::string v1_1_0_to_1_0_0(const std::string& json, const std::string& source) {

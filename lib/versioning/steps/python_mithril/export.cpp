@@ -8,8 +8,9 @@
 // parameters are marked differentiable (Python's compile then treats them as trainable), every
 // declared key gets its tensor type and, when known, its shape. Intermediate values are joined
 // with {"key": {"connect": [[id, "output"]]}} as Python's own writer does; outputs are named and
-// exposed. Whatever Python Mithril cannot express, or its numpy backend computes differently
-// (dotted names, unequal conv strides, groups, dilation, padded max pooling, casts, concat...),
+// exposed. A concat over a list input (format 1.2.0) becomes Concat with that key. Whatever
+// Python Mithril cannot express, or its numpy backend computes differently
+// (dotted names, unequal conv strides, groups, dilation, padded max pooling, casts...),
 // is refused with every blocking node or value named (throw_blockers).
 #include <cmath>
 #include <map>
@@ -71,10 +72,13 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   static const std::map<std::string, std::string> unary = {
       {"relu", "Relu"}, {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"}, {"softplus", "Softplus"}, {"identity", "Buffer"},
       {"negate", "Negate"}, {"abs", "Absolute"}, {"exp", "Exponential"}, {"log", "Log"}, {"sqrt", "Sqrt"},
-      {"sin", "Sine"}, {"cos", "Cosine"}};
+      {"sin", "Sine"}, {"cos", "Cosine"}, {"sign", "Sign"}, {"floor", "Floor"}, {"logical_not", "LogicalNot"},
+      {"isnan", "IsNan"}};
   static const std::map<std::string, std::string> binary = {
       {"add", "Add"}, {"subtract", "Subtract"}, {"multiply", "Multiply"}, {"maximum", "Maximum"},
-      {"minimum", "Minimum"}, {"matmul", "MatrixMultiply"}};
+      {"minimum", "Minimum"}, {"matmul", "MatrixMultiply"}, {"greater", "Greater"}, {"greater_equal", "GreaterEqual"},
+      {"less", "Less"}, {"less_equal", "LessEqual"}, {"equal", "Equal"}, {"logical_and", "LogicalAnd"},
+      {"logical_or", "LogicalOr"}, {"logical_xor", "LogicalXOr"}};
   if (auto u = unary.find(op); u != unary.end()) return Translation{u->second, {"input"}, {}, {}};
   if (auto b = binary.find(op); b != binary.end()) return Translation{b->second, {"left", "right"}, {}, {}};
   if (op == "divide") return Translation{"Divide", {"numerator", "denominator"}, {}, {}};
@@ -183,11 +187,14 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
 
 class Exporter {
  public:
-  Exporter(const Model& model, std::string source) : model_(model), source_(std::move(source)) { doc_.SetObject(); }
+  Exporter(const Model& model, std::string source, std::string from)
+      : model_(model), source_(std::move(source)), from_(std::move(from)) {
+    doc_.SetObject();
+  }
 
   std::string run() {
     collect();
-    throw_blockers(source_, "1.0.0", kPythonMithrilVersion, blockers_);
+    throw_blockers(source_, from_, kPythonMithrilVersion, blockers_);
     write();
     rapidjson::StringBuffer buffer;
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buffer);
@@ -221,12 +228,13 @@ class Exporter {
     for (const InputDecl& in : model_.inputs()) {
       inputs[in.name] = FlatValue{in.name, in.info};
       infos_[in.name] = in.info;
-      declared_.push_back({in.name, in.info, false});
+      declared_.push_back({in.name, in.info, false, in.list});
+      if (in.list) list_inputs_.insert(in.name);
       check_name("inputs." + in.name, in.name, in.info.dtype);
     }
     WalkCallbacks cb;
     cb.on_parameter = [&](const std::string& path, const ParameterDecl&, const ValueInfo& info) {
-      declared_.push_back({path, info, true});
+      declared_.push_back({path, info, true, false});
       infos_[path] = info;
       check_name("parameter " + path, path, info.dtype);
     };
@@ -248,7 +256,19 @@ class Exporter {
       std::string why;
       bool parameter = false;
       for (const Declared& d : declared_) parameter = parameter || (d.parameter && d.name == input_paths.at(0));
-      std::optional<Translation> t = translate(step, in, parameter, why);
+      std::optional<Translation> t;
+      if (step.op->domain.empty() && step.op->name == "concat") {
+        // Python's Concat takes one key holding a list: a list input. For a list of connections
+        // Python's model_to_dict writes a ToList, which its own dict_to_model cannot read back
+        // (a ToList is not a Model there), so a concat of several values is refused.
+        if (step.inputs.size() == 1 && list_inputs_.count(step.inputs[0]))
+          t = Translation{"Concat", {"input"}, {{"axis", step.attributes.at("axis")}}, {}};
+        else
+          why = "concat of several values (Python Mithril's dict_to_model cannot read the ToList of connections its "
+                "Concat would need; a Concat over one list input can be written)";
+      } else {
+        t = translate(step, in, parameter, why);
+      }
       // A robust model's threshold key already holds its constant in Python: it
       // stays unconnected when ours is that value, and cannot be another one.
       if (t && t->keys.back() == "threshold") {
@@ -259,7 +279,8 @@ class Exporter {
         }
         t->keys.pop_back();
       }
-      std::vector<std::string> wired(input_paths.begin(), input_paths.begin() + static_cast<std::ptrdiff_t>(t ? t->keys.size() : 0));
+      std::size_t keys = t ? t->keys.size() : 0;
+      std::vector<std::string> wired(input_paths.begin(), input_paths.begin() + static_cast<std::ptrdiff_t>(keys));
       if (!t) {
         block("node " + path, why);
         return;
@@ -404,7 +425,7 @@ class Exporter {
     // Types, shapes and trainability of the declared keys.
     JValue types(rapidjson::kArrayType), shapes(rapidjson::kArrayType), diffs(rapidjson::kArrayType);
     for (const Declared& d : declared_) {
-      if (!used_.count(d.name)) continue;  // a key no node reads does not exist in Python
+      if (!used_.count(d.name) || d.list) continue;  // a key no node reads does not exist in Python
       JValue tensor_type(rapidjson::kObjectType), items(rapidjson::kArrayType);
       items.PushBack(str(type_name(d.info.dtype)), alloc());
       tensor_type.AddMember("Tensor", items, alloc());
@@ -439,10 +460,12 @@ class Exporter {
     std::string name;
     ValueInfo info;
     bool parameter;
+    bool list = false;  // a list input: Concat's key declares its type
   };
 
   const Model& model_;
   std::string source_;
+  std::string from_;  // the format version read
   rapidjson::Document doc_;
   std::vector<Blocker> blockers_;
   std::vector<Declared> declared_;
@@ -451,13 +474,14 @@ class Exporter {
   std::vector<Node> nodes_;
   std::map<std::string, FlatValue> outputs_;
   std::set<std::string> used_;  // declared keys some node reads
+  std::set<std::string> list_inputs_;
 };
 
 }  // namespace
 
 std::string python_mithril_from_1_0_0(const std::string& json, const std::string& source) {
   std::shared_ptr<Model> model = from_dict(json, source);
-  return Exporter(*model, source).run();
+  return Exporter(*model, source, detect_format_version(json, source)).run();
 }
 
 }  // namespace mithril::versioning

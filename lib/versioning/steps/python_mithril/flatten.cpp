@@ -647,16 +647,18 @@ class Flattener {
     for (std::size_t i = 0; i < edges_.size(); ++i)
       if (edges_[i].parent < 0) roots.push_back(static_cast<int>(i));
     std::map<int, KeyKind> kind;        // tensor element kind per edge
-    std::map<int, bool> used_as_attr, used_as_tensor;
+    std::map<int, bool> used_as_attr, used_as_tensor, used_as_list;
     std::map<int, std::string> first_key;
     std::vector<int> order;  // edges in first-use order (instances in order, keys in Python order)
     for (const Instance& inst : instances_) {
       for (const KeyDef& k : inst.keys) {
         int e = find(inst.edges.at(k.name));
         if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
-        if (k.kind == KeyKind::tensor_list)
-          fail(inst.path, "Concat's 'input' is a list of tensors whose length is only known at run time; format 1.0.0 "
-                          "has no list-valued inputs (rewrite the model with a fixed number of inputs)");
+        if (k.kind == KeyKind::tensor_list) {
+          used_as_list[e] = true;
+          first_key.try_emplace(e, k.name);
+          continue;
+        }
         if (k.kind == KeyKind::attribute) {
           used_as_attr[e] = true;
           continue;
@@ -724,15 +726,31 @@ class Flattener {
     std::map<int, Value> values;
     std::map<int, std::string> attr_values;
     // Declarations: inputs and parameters, then constants, in first-use order.
+    // A list (Concat's input) comes from a ToList or is a list input; a ToList's list goes to
+    // list keys only.
+    for (int e : order) {
+      const Edge& x = edge(e);
+      const std::string producer = x.producer >= 0 ? instances_[static_cast<std::size_t>(x.producer)].model : "";
+      bool from_list_model = producer.rfind("ToList", 0) == 0 || producer.rfind("ToTuple", 0) == 0;
+      if (used_as_list[e] && used_as_tensor[e])
+        fail(x.value_path, "key '" + (x.name.empty() ? first_key[e] : x.name) + "' is used both as a tensor and as a list of tensors");
+      if (used_as_list[e] && x.producer >= 0 && !from_list_model)
+        fail(instances_[static_cast<std::size_t>(x.producer)].path, "its output, a tensor, is connected to a key that takes a list of tensors");
+      if (used_as_list[e] && x.value)
+        fail(x.value_path, "a list of tensors given as a value: format 1.2.0 takes a list input or a ToList of connections");
+      if (from_list_model && (used_as_tensor[e] || used_as_attr[e]))
+        fail(instances_[static_cast<std::size_t>(x.producer)].path, "its output, a list, is connected to a key that takes a tensor");
+    }
     for (int e : order) {
       Edge& x = edge(e);
-      if (x.producer >= 0 || x.value || !used_as_tensor[e]) continue;
+      if (x.producer >= 0 || x.value || (!used_as_tensor[e] && !used_as_list[e])) continue;
       if (x.default_value) continue;  // a valued key: a constant below
       std::string name = final_name.count(e) ? final_name[e] : final_name[e] = unique(identifier(first_key[e]), taken);
       bool trainable = x.differentiable ? *x.differentiable : x.library_differentiable;
       ValueInfo info = x.shape ? *x.shape : trainable ? templated_shape(x, final_name) : ValueInfo{DType::float64, {}, false};
       info.dtype = dtype_of(e);
-      if (trainable) values[e] = model->parameter(name, info, Initializer::zeros());
+      if (used_as_list[e]) values[e] = model->list_input(name, info);  // format 1.2.0
+      else if (trainable) values[e] = model->parameter(name, info, Initializer::zeros());
       else values[e] = model->input(name, info);
     }
     for (int e : order) {
@@ -763,6 +781,7 @@ class Flattener {
 
     // Nodes in dependency order (ties: the order Python added them).
     std::vector<int> state(instances_.size(), 0);
+    std::map<int, std::vector<Value>> lists;  // ToList outputs: their items
     std::map<std::string, int> counters;
     auto auto_name = [&](const std::string& op) {
       for (int& n = counters[op];; ++n) {
@@ -779,11 +798,15 @@ class Flattener {
       if (state[static_cast<std::size_t>(i)] == 1) fail(inst.path, "the connections form a cycle (through " + via + ")");
       state[static_cast<std::size_t>(i)] = 1;
       std::map<std::string, Value> in;
+      std::map<std::string, std::vector<Value>> list_in;
       std::map<std::string, std::string> attrs;
       for (const KeyDef& k : inst.keys) {
         int e = find(inst.edges.at(k.name));
         if (edge(e).producer >= 0) emit(edge(e).producer, inst.path);
-        if (k.kind == KeyKind::attribute) {
+        if (k.kind == KeyKind::tensor_list) {
+          if (auto l = lists.find(e); l != lists.end()) list_in[k.name] = l->second;
+          else list_in[k.name] = {values.at(e)};
+        } else if (k.kind == KeyKind::attribute) {
           auto a = attr_values.find(e);
           if (a == attr_values.end())
             fail(inst.path, "key '" + k.name + "' is connected to a computed value, but format 1.0.0 needs a constant for it");
@@ -793,7 +816,7 @@ class Flattener {
         }
       }
       int out = find(inst.edges.at("output"));
-      Emit e(*model, inst.model, inst.path, in, attrs, final_name.count(out) ? final_name[out] : "", auto_name);
+      Emit e(*model, inst.model, inst.path, in, attrs, final_name.count(out) ? final_name[out] : "", auto_name, list_in);
       try {
         inst.emit(e);
       } catch (const Error& err) {
@@ -805,7 +828,8 @@ class Flattener {
         throw Error(err.kind(), fmt::format("{}: {}: {}: {}", source_, inst.path.empty() ? "(top level)" : inst.path,
                                             inst.model, what));
       }
-      values[out] = *e.output();
+      if (e.output_list()) lists[out] = *e.output_list();
+      else values[out] = *e.output();
       state[static_cast<std::size_t>(i)] = 2;
     };
     for (std::size_t i = 0; i < instances_.size(); ++i) emit(static_cast<int>(i), "");
@@ -815,6 +839,7 @@ class Flattener {
       std::string n = name.empty() ? final_name.count(e) ? final_name[e] : "output" : identifier(name);
       while (output_names.count(n)) n += "_";
       output_names.insert(n);
+      if (!values.count(e)) fail("", "output '" + n + "' is a list of tensors (a ToList's): an output is one tensor");
       model->output(n, values.at(e));
     }
 
@@ -831,6 +856,11 @@ class Flattener {
       }
       model->set_metadata("python_mithril.key_types", text + "}");
     }
+    // The step's own version, 1.0.0, unless the model needs a later one: a list input or a
+    // concat over flattened inputs (Concat axis None) needs 1.2.0. The driver goes on from there.
+    if (model->has_list_inputs()) return mithril::to_dict(*model);
+    for (const Step& step : model->steps())
+      if (step.op && step.op->name == "concat" && attr_is_null(step.attributes, "axis")) return mithril::to_dict(*model);
     return mithril::to_dict(*model, "1.0.0");
   }
 

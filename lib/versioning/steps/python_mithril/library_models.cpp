@@ -24,7 +24,9 @@ const std::vector<std::string>& model_names() {
       "MaxPool1D", "MaxPool2D", "SquaredError", "AbsoluteError", "CrossEntropy", "BinaryCrossEntropy", "HingeLoss",
       "QuadHingeLoss", "QuantileLoss", "KLDivergence", "StableReciprocal", "FloorDivide", "ShiftLeft", "ShiftRight",
       "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel",
-      "PolynomialFeatures", "PolynomialRegression"};
+      "PolynomialFeatures", "PolynomialRegression", "ToList", "ToTuple", "ToListOp", "ToTupleOp", "Sign", "Negate", "Floor", "Minimum",
+      "Maximum", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalNot", "LogicalAnd",
+      "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore"};
   return names;
 }
 
@@ -240,6 +242,34 @@ LibraryModel max_pool(const JValue* args, std::size_t rank) {
           }};
 }
 
+// NormModifier, numpy's order: 4.0 * (1.0 - 2.0 * abs(((x - 1.0) % 8) / 8 - 0.5)) + 1.0.
+Value norm_modifier(Emit& e, const Value& x) {
+  Value inner = e.apply("subtract", {e.apply("divide", {e.apply("mod", {e.apply("subtract", {x, e.scalar(1.0)}), e.scalar(8.0)}),
+                                                          e.scalar(8.0)}),
+                                     e.scalar(0.5)});
+  Value scaled = e.apply("subtract", {e.scalar(1.0), e.apply("multiply", {e.scalar(2.0), e.apply("abs", {inner})})});
+  return e.apply("multiply", {e.scalar(4.0), scaled});
+}
+
+// DistanceMatrix: sum(|left[:, None, :] - right[None, :, :]| ** norm, axis=2).
+Value distance_matrix(Emit& e, const Value& left, const Value& right, const Value& norm, bool last) {
+  Value powered = e.apply("power", {e.apply("abs", {e.apply("cartesian_difference", {left, right})}), norm});
+  Attributes a = {{"axes", std::vector<int64_t>{2}}, {"keepdims", false}};
+  return last ? e.out("sum", {powered}, a) : e.apply("sum", {powered}, a);
+}
+
+// Python's Power(robust): robust_power with Constant.MIN_POSITIVE_NORMAL, or plain power; `last`
+// makes it the model's output node.
+Value power_of(Emit& e, bool robust, const Value& base, const Value& exponent, bool last = false) {
+  std::vector<Value> in = {base, exponent};
+  if (robust) in.push_back(e.scalar(kMinPositiveNormal));
+  return last ? e.out(robust ? "robust_power" : "power", in) : e.apply(robust ? "robust_power" : "power", in);
+}
+
+Value stable_reciprocal(Emit& e, const Value& x) {
+  return e.apply("stable_reciprocal", {x, e.scalar(1.4916681462400413e-153)});  // Constant.STABLE_RECIPROCAL_THRESHOLD
+}
+
 }  // namespace
 
 const JValue* arg(const JValue* args, const char* name) {
@@ -267,6 +297,67 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "Sine") return unary("sin");
   if (name == "Cosine") return unary("cos");
   if (name == "StopGradient") return unary("identity");  // gradients aside, the identity
+  if (name == "Sign") return unary("sign");
+  if (name == "Negate") return unary("negate");
+  if (name == "Floor") return unary("floor");
+  if (name == "Minimum") return binary("minimum");
+  if (name == "Maximum") return binary("maximum");
+  if (name == "Equal") return binary("equal");
+  if (name == "Greater") return binary("greater");
+  if (name == "GreaterEqual") return binary("greater_equal");
+  if (name == "Less") return binary("less");
+  if (name == "LessEqual") return binary("less_equal");
+  if (name == "IsNan") return unary("isnan");
+  if (name == "NotEqual")
+    return LibraryModel{{tensor("left"), tensor("right")},
+                        [](Emit& e) { e.out("logical_not", {e.apply("equal", {e.in("left"), e.in("right")})}); }};
+  // numpy's ~, |, &, ^ on bool tensors (the only kind taken here) are the logical operations.
+  if (name == "LogicalNot")
+    return LibraryModel{{tensor("input", KeyKind::boolean)}, [](Emit& e) { e.out("logical_not", {e.in("input")}); }};
+  if (name == "LogicalAnd" || name == "LogicalOr" || name == "LogicalXOr") {
+    std::string op = name == "LogicalAnd" ? "logical_and" : name == "LogicalOr" ? "logical_or" : "logical_xor";
+    return LibraryModel{{tensor("left", KeyKind::boolean), tensor("right", KeyKind::boolean)},
+                        [op](Emit& e) { e.out(op, {e.in("left"), e.in("right")}); }};
+  }
+  if (name == "NormModifier")
+    return LibraryModel{{tensor("input")}, [](Emit& e) {
+                          Value m = norm_modifier(e, e.in("input"));
+                          e.out("add", {m, e.scalar(1.0)});
+                        }};
+  if (name == "DistanceMatrix")
+    return LibraryModel{{tensor("left"), tensor("right"), tensor("norm")}, [](Emit& e) {
+                          distance_matrix(e, e.in("left"), e.in("right"), e.in("norm"), true);
+                        }};
+  if (name == "EncoderDistanceMatrix") {
+    bool final_distance = arg_bool(args, "get_final_distance", true), robust = arg_bool(args, "robust", true);
+    return LibraryModel{{tensor("input1"), tensor("input2"), tensor("norm")}, [final_distance, robust](Emit& e) {
+                          Value m = e.apply("add", {norm_modifier(e, e.in("norm")), e.scalar(1.0)});
+                          Value distance = distance_matrix(e, e.in("input1"), e.in("input2"), m, !final_distance);
+                          if (!final_distance) return;
+                          // distance ** (1 / norm), with Python's Power(robust).
+                          power_of(e, robust, distance, e.apply("divide", {e.scalar(1.0), m}), true);
+                        }};
+  }
+  if (name == "MDSCore") {
+    bool exact = arg_bool(args, "exact_distances", true), robust = arg_bool(args, "robust", true);
+    return LibraryModel{{tensor("distances"), tensor("pred_distances"), tensor("norm")}, [exact, robust](Emit& e) {
+                          Value m = e.apply("add", {norm_modifier(e, e.in("norm")), e.scalar(1.0)});
+                          Value r = stable_reciprocal(e, m);
+                          Value d = e.in("distances");
+                          Value pred = power_of(e, robust, e.in("pred_distances"), r);
+                          Value error, total;
+                          if (exact) {
+                            error = e.apply("sum", {power_of(e, robust, e.apply("abs", {e.apply("subtract", {d, pred})}), m)});
+                            total = e.apply("sum", {power_of(e, robust, d, m)});
+                          } else {
+                            Value dr = power_of(e, robust, d, r);
+                            error = e.apply("sum", {power_of(e, robust, e.apply("abs", {e.apply("subtract", {dr, pred})}), m)});
+                            total = e.apply("sum", {d});
+                          }
+                          Value ratio = e.apply("multiply", {error, stable_reciprocal(e, total)});
+                          power_of(e, robust, ratio, r, true);
+                        }};
+  }
   if (name == "FloorDivide") return binary("floor_divide", "numerator", "denominator");
   if (name == "ShiftLeft") return binary("shift_left", "input", "shift");
   if (name == "ShiftRight") return binary("shift_right", "input", "shift");
@@ -357,9 +448,40 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           e.out("flatten", {e.in("input")},
                                 {{"start_dim", e.int_attr("start_dim")}, {"end_dim", e.int_attr("end_dim")}});
                         }};
-  if (name == "Concat")
+  if (name == "Concat") {
+    auto axis_attr = [](Emit& e) -> AttrValue {
+      auto axis = e.attr("axis");
+      if (axis.IsNull()) return std::monostate{};  // numpy's axis=None: every input flattened
+      return e.int_attr("axis");
+    };
+    // Older dicts: Concat(n) with keys input1..inputN; now one key holding a list of tensors.
+    if (const JValue* n = arg(args, "n"); n && n->IsInt64() && n->GetInt64() > 0 && n->GetInt64() <= 4096) {
+      std::vector<KeyDef> keys;
+      for (int64_t i = 1; i <= n->GetInt64(); ++i) keys.push_back(tensor("input" + std::to_string(i), KeyKind::any));
+      keys.push_back(valued("axis", arg_json(args, "axis", "0")));
+      return LibraryModel{keys, [count = n->GetInt64(), axis_attr](Emit& e) {
+                            std::vector<Value> inputs;
+                            for (int64_t i = 1; i <= count; ++i) inputs.push_back(e.in("input" + std::to_string(i)));
+                            e.out("concat", inputs, {{"axis", axis_attr(e)}});
+                          }};
+    }
     return LibraryModel{{tensor("input", KeyKind::tensor_list), valued("axis", arg_json(args, "axis", "0"))},
-                        [](Emit& e) { e.fail("unreachable"); }};
+                        [axis_attr](Emit& e) { e.out("concat", e.list("input"), {{"axis", axis_attr(e)}}); }};
+  }
+  if (name == "ToList" || name == "ToTuple" || name == "ToListOp" || name == "ToTupleOp") {
+    // Python builds one when a list of connections is given to a key (Concat's input);
+    // model_to_dict writes it under its operator's class name, ToListOp.
+    const JValue* n = arg(args, "n");
+    if (!n || !n->IsInt64() || n->GetInt64() < 1 || n->GetInt64() > 4096)
+      return LibraryModel{{}, [](Emit& e) { e.bad("args.n: expected the number of list items (1 to 4096)"); }};
+    std::vector<KeyDef> keys;
+    for (int64_t i = 1; i <= n->GetInt64(); ++i) keys.push_back(tensor("input" + std::to_string(i), KeyKind::any));
+    return LibraryModel{keys, [count = n->GetInt64()](Emit& e) {
+                          std::vector<Value> items;
+                          for (int64_t i = 1; i <= count; ++i) items.push_back(e.in("input" + std::to_string(i)));
+                          e.out_list(items);
+                        }};
+  }
   if (name == "Where")
     return LibraryModel{{tensor("cond", KeyKind::boolean), tensor("input1", KeyKind::any), tensor("input2", KeyKind::any)},
                         [](Emit& e) { e.out("where", {e.in("cond"), e.in("input1"), e.in("input2")}); }};

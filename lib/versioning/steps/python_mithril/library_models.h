@@ -22,6 +22,7 @@ namespace mithril::versioning::python_mithril {
 using JValue = rapidjson::Value;
 
 // How a library model's key is used: a tensor of some element kind, or a node attribute.
+// tensor_list: a list of tensors (Concat's input), from a ToList or a list input (format 1.2.0).
 enum class KeyKind { floating, integer, boolean, any, attribute, tensor_list };
 
 struct KeyDef {
@@ -68,9 +69,21 @@ class Emit {
   /// `model_name` and `path` (the instance's canonical name and JSON path) are for errors.
   Emit(Model& model, std::string model_name, std::string path, const std::map<std::string, Value>& values,
        const std::map<std::string, std::string>& attrs, std::string final_name,
-       std::function<std::string(const std::string&)> auto_name)
+       std::function<std::string(const std::string&)> auto_name,
+       const std::map<std::string, std::vector<Value>>& lists = {})
       : model_(model), model_name_(std::move(model_name)), path_(std::move(path)), values_(values), attrs_(attrs), final_name_(std::move(final_name)),
-        auto_name_(std::move(auto_name)) {}
+        auto_name_(std::move(auto_name)), lists_(lists) {}
+
+  /// A list key's values (KeyKind::tensor_list): the elements a ToList made, or one list input
+  /// (which a variadic operator input takes as its elements).
+  std::vector<Value> list(const std::string& key) const {
+    auto it = lists_.find(key);
+    if (it == lists_.end()) fail("key '" + key + "' has no list value");
+    return it->second;
+  }
+  /// Makes this model's output a list of values (ToList), not an operator node.
+  void out_list(std::vector<Value> values) { output_list_ = std::move(values); }
+  const std::optional<std::vector<Value>>& output_list() const { return output_list_; }
 
   Value in(const std::string& key) const {
     auto it = values_.find(key);
@@ -162,7 +175,9 @@ class Emit {
   const std::map<std::string, std::string>& attrs_;
   std::string final_name_;
   std::function<std::string(const std::string&)> auto_name_;
+  std::map<std::string, std::vector<Value>> lists_;
   std::optional<Value> output_;
+  std::optional<std::vector<Value>> output_list_;
 };
 
 }  // namespace mithril::versioning::python_mithril

@@ -13,6 +13,8 @@
 //     matmul(input, transpose(weight)) + bias, in numpy's order of operations);
 //   - what 1.0.0 cannot express (assigned types, constraints, canonical keys...) is kept as
 //     compact JSON strings under "python_mithril.*" metadata keys.
+// A list of tensors given when the model runs (Concat's input) becomes a list input, which only
+// format 1.2.0 has: such a dict is written as 1.2.0, and the driver goes on from there.
 // The result is built with the graph API and written by to_dict(), so it is canonical. Semantics,
 // key orders and defaults follow shared/reference/python-mithril-format.md.
 #include <fmt/format.h>
