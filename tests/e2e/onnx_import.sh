@@ -2,8 +2,9 @@
 # ONNX import through the real tools: every tool takes an .onnx where it takes a model
 # (mithril-load, mithril-run, mithril-convert to .mbin and back to running), --freeze for graph
 # inputs used as shapes, one-line errors for bad files and unsupported operators, and real models
-# exported by torch 1.13 (resnet18 and a TransformerEncoder at opsets 13 and 17) matching torch
-# within rtol 1e-3 / atol 1e-4 (scripts/onnx-torch-models).
+# exported by torch 1.13 (resnet18 and a TransformerEncoder at opsets 13 and 17, one architecture
+# of every other torchvision family at 17) matching torch within rtol 1e-3 / atol 1e-4 and 1e-3 of
+# the output's scale (scripts/onnx-torch-models).
 SCRIPTS="$(cd "$(dirname "$0")/../../scripts" && pwd)"
 source "$(dirname "$0")/lib/common.bash"
 ONNX_DATA="$MITHRIL_TESTDATA/onnx"
@@ -53,4 +54,12 @@ if ! "$PYTHON" "$SCRIPTS/onnx-torch-models" --bin "$MITHRIL_BIN" --work "$WORK/m
   fail "torch models through ONNX: $(cat models.txt) $(tail -3 models.err)"
 fi
 cat models.txt
+# One small architecture of every other torchvision family, at opset 17.
+checks=$((checks + 1))
+if ! "$PYTHON" "$SCRIPTS/onnx-torch-models" --bin "$MITHRIL_BIN" --work "$WORK/vision" --opsets 17 \
+     --models mobilenet_v2,mobilenet_v3_small,squeezenet1_1,shufflenet_v2_x0_5,efficientnet_b0,mnasnet0_5,regnet_y_400mf,densenet121,googlenet,convnext_tiny,resnext50_32x4d \
+     >vision.txt 2>vision.err; then
+  fail "torchvision models through ONNX: $(cat vision.txt) $(tail -3 vision.err)"
+fi
+cat vision.txt
 finish
