@@ -7,8 +7,6 @@
 #include <functional>
 #include <set>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "core/error.h"
 #include "io/json_util.h"
@@ -21,10 +19,7 @@ namespace {
 
 std::string with_version(rapidjson::Document& doc, const char* version) {
   doc["version"].SetString(version, doc.GetAllocator());
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  doc.Accept(w);
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return json::compact(doc) + "\n";
 }
 
 }  // namespace

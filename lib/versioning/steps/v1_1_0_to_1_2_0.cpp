@@ -8,8 +8,6 @@
 // axis null blocks it, each listed with its JSON path.
 #include <functional>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "core/error.h"
 #include "io/json_util.h"
@@ -22,10 +20,7 @@ namespace {
 
 std::string with_version(rapidjson::Document& doc, const char* version) {
   doc["version"].SetString(version, doc.GetAllocator());
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  doc.Accept(w);
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return json::compact(doc) + "\n";
 }
 
 // The list inputs and concat nodes with axis null of a body, its inline submodel bodies included.
