@@ -108,7 +108,13 @@ expect_error "a_folder: is a directory" -- "$LOAD" a_folder
 expect_error "a_folder: is a directory" -- "$CONVERT" a_folder -o x.mbin
 
 # A device is refused before it is read (/dev/zero would never end; capped so a regression fails fast).
-capped() { bash -c 'ulimit -v 4000000; exec "$@"' capped "$@"; }
+# ASan reserves terabytes of shadow address space and cannot start under ulimit -v; there an
+# outsized allocation aborts the tool by itself (allocator_may_return_null=0), which fails too.
+if sanitized; then
+  capped() { "$@"; }
+else
+  capped() { bash -c 'ulimit -v 4000000; exec "$@"' capped "$@"; }
+fi
 expect_error "/dev/zero: not a regular file" -- capped "$RUN" model.mbin --inputs /dev/zero
 expect 2 capped "$MITHRIL_BIN/mithril-migrate" --check /dev/zero
 contains err "/dev/zero: not a regular file"

@@ -36,11 +36,14 @@ add_executable(consumer main.cpp)
 target_link_libraries(consumer PRIVATE mithril::mithril)
 CMAKE
 expect 0 "$SAVE" simple_mlp -o model.mbin --seed 3
+# An uninstrumented consumer of the ASan-built library must load the ASan runtime first.
+preload=(env)
+if sanitized; then preload=(env LD_PRELOAD="$(g++ -print-file-name=libasan.so)"); fi
 
 checks=$((checks + 1))
 if cmake -S consumer -B consumer/build -DCMAKE_PREFIX_PATH="$prefix" >cmake.log 2>&1 &&
    cmake --build consumer/build >>cmake.log 2>&1; then
-  expect 0 consumer/build/consumer model.mbin
+  expect 0 "${preload[@]}" consumer/build/consumer model.mbin
   contains out "float32[2,1]"
 else
   fail "the find_package consumer did not build: $(tail -5 cmake.log)"
@@ -50,7 +53,7 @@ checks=$((checks + 1))
 flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs mithril) || fail "pkg-config does not know mithril"
 # shellcheck disable=SC2086
 if g++ consumer/main.cpp -o consumer_pc $flags -Wl,-rpath,"$prefix/lib" >gcc.log 2>&1; then
-  expect 0 ./consumer_pc model.mbin
+  expect 0 "${preload[@]}" ./consumer_pc model.mbin
   contains out "float32[2,1]"
 else
   fail "the pkg-config consumer did not build: $(tail -5 gcc.log)"

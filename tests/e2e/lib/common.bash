@@ -9,6 +9,9 @@ LOAD="$MITHRIL_BIN/mithril-load"
 CONVERT="$MITHRIL_BIN/mithril-convert"
 RUN="$MITHRIL_BIN/mithril-run"
 
+# The tools were built with AddressSanitizer (scripts/test-sanitizers): some checks adapt.
+sanitized() { ldd "$RUN" 2>/dev/null | grep -q libasan; }
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mithril-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
