@@ -29,6 +29,7 @@
 #include "io/model_json.h"
 #include "io/npy.h"
 #include "io/npz.h"
+#include "io/onnx.h"
 #include "io/safetensors.h"
 #include "io/torch_file.h"
 #include "physical/persistence.h"
@@ -196,6 +197,28 @@ inline void json_tensors(const uint8_t* data, std::size_t size) {
   std::string text = write_json_tensors(tensors);
   auto again = read_json_tensors(text, "fuzz.json (rewritten)");
   if (again.size() != tensors.size()) throw FuzzInvariantBroken("json_tensors: rewrite lost tensors");
+}
+
+/// import_onnx without ONNX's checker (so every malformed graph the checker would stop reaches our
+/// importer too); what imports is compiled, and if it exports, our own export must import again.
+inline void onnx(const uint8_t* data, std::size_t size) {
+  ScratchFile file(data, size, ".onnx");
+  OnnxImportOptions options;
+  options.check = false;
+  OnnxModel imported = import_onnx(file.path(), options);
+  for (const auto& [name, t] : imported.parameters)
+    if (t.nbytes() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()))
+      throw FuzzInvariantBroken("onnx: initializer '" + name + "' byte size does not match its shape");
+  CompileOptions compile;
+  compile.initialize_parameters = false;
+  PhysicalModel::compile(imported.model, reference_backend(), compile);
+  std::string exported = export_onnx(*imported.model, imported.parameters);
+  ScratchFile again(reinterpret_cast<const uint8_t*>(exported.data()), exported.size(), ".again.onnx");
+  try {
+    import_onnx(again.path(), options);
+  } catch (const Error& e) {
+    throw FuzzInvariantBroken(std::string("onnx: our own export does not import: ") + e.what());
+  }
 }
 
 }  // namespace mithril::fuzz
