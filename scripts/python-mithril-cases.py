@@ -32,6 +32,10 @@ from mithril.models import (
     Concat, DistanceMatrix, EncoderDistanceMatrix, Equal, Floor, Greater, GreaterEqual, IsNan, Less, LessEqual,
     LogicalAnd, LogicalNot, LogicalOr, LogicalXOr, Maximum, MDSCore, Minimum, Negate, NormModifier, NotEqual, Sign,
 )
+from mithril.models import (
+    ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
+    LinearSVM, Ones, Pad, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+)
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
@@ -650,6 +654,172 @@ def logical_ops():
     return m
 
 
+# ---------------------------------------------------------------- tensor models of mithril.models (issue 11, item 8)
+
+@case({"input": [3, 4]})
+def silu_alone():
+    return SiLU()
+
+
+@case({"x": [2, 5]})
+def silu_then_clamp():
+    m = Model()
+    m |= SiLU().connect(input="x", output="s")
+    m |= Clamp().connect(input="s", min_val=-0.1, max_val=0.4, output=IOKey("y"))
+    return m
+
+
+@case({"x": [4, 3]})
+def clamp_int_bounds():
+    m = Model()
+    m |= Clamp().connect(input="x", min_val=-1, max_val=1, output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 5]})
+def argmax_argmin():
+    m = Model()
+    m |= ArgMax(axis=1).connect(input="x", output=IOKey("amax"))
+    m |= ArgMin(axis=0, keepdim=True).connect(input="x", output=IOKey("amin"))
+    m |= ArgMax().connect(input="x", output=IOKey("flat_amax"))
+    return m
+
+
+@case({"input": [2, 3, 4]})
+def argmin_last_axis():
+    return ArgMin(axis=-1)
+
+
+@case({"x": [2, 6]})
+def reshape_and_broadcast():
+    m = Model()
+    m |= Reshape().connect(input="x", shape=(3, -1), output="r")
+    m |= BroadcastTo().connect(input="r", shape=(2, 3, 4), output=IOKey("b"))
+    m |= Reshape().connect(input="x", shape=(12,), output=IOKey("flat"))
+    return m
+
+
+@case({"x": [], "y": [2, 3]})
+def atleast1d_zeroslike():
+    m = Model()
+    m |= AtLeast1D().connect(input="x", output=IOKey("x1"))
+    m |= AtLeast1D().connect(input="y", output=IOKey("y1"))
+    m |= ZerosLike().connect(input="y", output=IOKey("z"))
+    return m
+
+
+@case({"input": [4, 4]})
+def transposed_diagonal_alone():
+    return TransposedDiagonal()
+
+
+@case({"x": [2, 3]})
+def pad_two_axes():
+    m = Model()
+    m |= Pad().connect(input="x", pad_width=((1, 0), (2, 1)), output=IOKey("y"))
+    return m
+
+
+@case({"input": [1, 2, 6, 6]})
+def avgpool2d_alone():
+    return AvgPool2D(kernel_size=2)
+
+
+@case({"x": [2, 3, 7, 7]})
+def avgpool2d_padded_strided():
+    m = Model()
+    m |= AvgPool2D(kernel_size=3, stride=2, padding=1).connect(input="x", output=IOKey("y"))
+    return m
+
+
+@case({"input": [3, 4], "weight": [4], "bias": [4]})
+def elementwise_affine_alone():
+    m = Model()
+    m |= ElementWiseAffine().connect(input=IOKey("input", type=ml.Tensor[float]), weight=IOKey("weight", type=ml.Tensor[float]),
+                                     bias=IOKey("bias", type=ml.Tensor[float]), output=IOKey("output"))
+    return m
+
+
+@case({"input1": [3, 2], "input2": [4, 2], "poly_coef": [], "degree": []}, degree="positive")
+def polynomial_kernel_alone():
+    m = Model()
+    m |= PolynomialKernel().connect(input1=IOKey("input1", type=ml.Tensor[float]), input2=IOKey("input2", type=ml.Tensor[float]),
+                                    poly_coef=IOKey("poly_coef", type=ml.Tensor[float]), degree=IOKey("degree", type=ml.Tensor[float]),
+                                    output=IOKey("output"))
+    return m
+
+
+@case({"x": [3, 2], "z": [2, 2]})
+def polynomial_kernel_values():
+    m = Model()
+    m |= PolynomialKernel(robust=False).connect(input1="x", input2="z", poly_coef=1.0, degree=2.0, output=IOKey("k"))
+    return m
+
+
+@case({"input": [5, 3]})
+def linear_svm_alone():
+    return LinearSVM()
+
+
+@case({"input1": [3, 2], "input2": [4, 2], "sigma": [1], "l_scale": [1]}, sigma="positive", l_scale="positive")
+def kernelized_svm_rbf():
+    return KernelizedSVM(kernel=RBFKernel())
+
+
+@case({"y": [6], "x": [6]})
+def trapezoid_with_x():
+    return Trapezoid()
+
+
+@case({"x": [], "n": []}, n="int:5")
+def constant_makers():
+    # The values go in connections: model_to_dict drops these models' constructor args. Each array
+    # is added to an input: a model output that is a static value alone comes out of Python's
+    # evaluate as a function, not an array.
+    m = Model()
+    x = IOKey("x", type=ml.Tensor[float])
+    m |= Eye(M=ml.TBD).connect(N=3, M=4, output="eye")
+    m |= EyeComplement().connect(N=3, output="eye_complement")
+    m |= Ones().connect(shape=(2, 3), output="ones")
+    m |= Arange(start=ml.TBD, step=ml.TBD).connect(start=1, stop=7, step=2, output="ints")
+    m |= Arange(start=ml.TBD, step=ml.TBD).connect(start=0.5, stop=2.0, step=0.25, output="floats")
+    for key in ("eye", "eye_complement", "ones", "floats"):
+        m |= Add().connect(left=x, right=key, output=IOKey(key + "_plus_x"))
+    m |= Add().connect(left=IOKey("n", type=ml.Tensor[int]), right="ints", output=IOKey("ints_plus_n"))  # int64
+    return m
+
+
+@case({"x": [3, 3]})
+def eye_times_input():
+    m = Model()
+    m |= Eye().connect(N=3, output="i")
+    m |= Multiply().connect(left=IOKey("x", type=ml.Tensor[float]), right="i", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3, 4]})
+def swapaxes_forms():
+    m = Model()
+    m |= SwapAxes(axis1=0, axis2=2).connect(input="x", output=IOKey("a"))
+    m |= SwapAxes(axis1=-1, axis2=-2).connect(input="x", output=IOKey("b"))
+    return m
+
+
+@case({"x": [4, 3], "y": [4, 3], "scale": [3], "shift": [3]})
+def nested_new_models():
+    # Several new models in one model, sharing inputs, with a LinearSVM's two outputs.
+    m = Model()
+    m |= SiLU().connect(input="x", output="s")
+    m |= ElementWiseAffine().connect(input="s", weight=IOKey("scale", type=ml.Tensor[float]), bias=IOKey("shift", type=ml.Tensor[float]), output="a")
+    m |= SwapAxes(axis1=0, axis2=1).connect(input="a", output="t")
+    m |= Reshape().connect(input="t", shape=(4, 3), output="r")
+    m |= LinearSVM().connect(input="r", output=IOKey("score"), decision_output=IOKey("label"))
+    m |= ArgMax(axis=0, keepdim=True).connect(input="y", output=IOKey("best"))
+    m |= Clamp().connect(input="y", min_val=-0.5, max_val=0.5, output="c")
+    m |= Trapezoid().connect(y="c", x="x", output=IOKey("area"))
+    return m
+
+
 VALUE_SPECS_EXTRA = {"mlp_in_model_with_loss": {"t": ("int:2", [2])}}
 
 
@@ -721,11 +891,16 @@ def main():
         except Exception as e:  # a case Python itself cannot build is a bug in this script
             failed += 1
             print(f"{name}: {type(e).__name__}: {e}", file=sys.stderr)
-    if not only:
-        with open(os.path.join(OUT, "MANIFEST.json"), "w") as f:
-            json.dump(MANIFEST, f, indent=1, sort_keys=True)
-            f.write("\n")
-    print(f"{len(CASES) - failed} cases written to {OUT}, {failed} failed")
+    manifest_path = os.path.join(OUT, "MANIFEST.json")
+    manifest = {}
+    if only and os.path.exists(manifest_path):  # a subset keeps the other cases' entries
+        with open(manifest_path) as f:
+            manifest = {k: v for k, v in json.load(f).items() if k not in only}
+    manifest.update(MANIFEST)
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"{(len(only) if only else len(CASES)) - failed} cases written to {OUT}, {failed} failed")
     return 1 if failed else 0
 
 

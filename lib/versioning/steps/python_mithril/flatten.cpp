@@ -250,12 +250,14 @@ class Flattener {
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
     else if (canonical == "LogisticRegression") keys = expand_logistic_regression(path, bindings);
     else if (canonical == "PolynomialRegression") keys = expand_polynomial_regression(args, path, bindings);
+    else if (canonical == "LinearSVM") keys = expand_linear_svm(path, bindings);
+    else if (canonical == "KernelizedSVM") keys = expand_kernelized_svm(args, path, bindings);
     else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
     if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
-        canonical != "PolynomialRegression") {
+        canonical != "PolynomialRegression" && canonical != "LinearSVM" && canonical != "KernelizedSVM") {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -353,14 +355,59 @@ class Flattener {
       else if (key == "probs_output") sigmoid["output"] = b;
       else bad(path, "model 'LogisticRegression' has no key '" + key + "' (keys: input, weight, bias, output, probs_output)");
     }
-    rapidjson::Document& args = synthesized_args_.emplace_back();
-    args.SetObject();
-    args.AddMember("dimension", 1, args.GetAllocator());
-    auto keys = expand_library("Linear", &args, path, linear);
+    auto keys = expand_linear_of_width_one(path, linear);
     int out = keys.at("output");
     sigmoid["input"] = [this, out] { return find(out); };
     keys["probs_output"] = expand_library("Sigmoid", nullptr, path, sigmoid).at("output");
     instances_.back().canonical_output = false;  // its canonical output is the linear one
+    return keys;
+  }
+
+  // A Linear(dimension=1) bound by `linear`, as LogisticRegression and the SVMs make it.
+  std::map<std::string, int> expand_linear_of_width_one(const std::string& path, const std::map<std::string, Binding>& linear) {
+    rapidjson::Document& args = synthesized_args_.emplace_back();
+    args.SetObject();
+    args.AddMember("dimension", 1, args.GetAllocator());
+    return expand_library("Linear", &args, path, linear);
+  }
+
+  // LinearSVM: Linear(dimension=1) to "output" (its canonical output), its sign to "decision_output".
+  std::map<std::string, int> expand_linear_svm(const std::string& path, const std::map<std::string, Binding>& bindings) {
+    std::map<std::string, Binding> linear, sign;
+    for (const auto& [key, b] : bindings) {
+      if (key == "weight" || key == "input" || key == "bias" || key == "output") linear[key] = b;
+      else if (key == "decision_output") sign["output"] = b;
+      else bad(path, "model 'LinearSVM' has no key '" + key + "' (keys: weight, input, bias, output, decision_output)");
+    }
+    auto keys = expand_linear_of_width_one(path, linear);
+    int out = keys.at("output");
+    sign["input"] = [this, out] { return find(out); };
+    keys["decision_output"] = expand_library("Sign", nullptr, path, sign).at("output");
+    instances_.back().canonical_output = false;
+    return keys;
+  }
+
+  // KernelizedSVM(kernel): the kernel model (args.kernel) on the SVM's keys named like the
+  // kernel's inputs, its output exposed as "kernel", then Linear(dimension=1) of it to "output"
+  // (Python declares weight [1, M] and bias [1]).
+  std::map<std::string, int> expand_kernelized_svm(const JValue* args, const std::string& path,
+                                                   const std::map<std::string, Binding>& bindings) {
+    const JValue* kernel = arg(args, "kernel");
+    if (!kernel) bad(path, "KernelizedSVM needs args.kernel (the kernel model)");
+    std::map<std::string, Binding> kernel_bindings, linear;
+    for (const auto& [key, b] : bindings) {
+      if (key == "weight" || key == "bias" || key == "output") linear[key] = b;
+      else if (key == "kernel") kernel_bindings["output"] = b;
+      else kernel_bindings[key] = b;
+    }
+    auto kernel_keys = expand(*kernel, json::child(json::child(path, "args"), "kernel"), kernel_bindings);
+    int k = kernel_keys.at("output");
+    linear["input"] = [this, k] { return find(k); };
+    auto keys = expand_linear_of_width_one(path, linear);
+    keys.erase("input");  // the kernel's output, exposed as "kernel"
+    for (const auto& [key, e] : kernel_keys)
+      if (key != "output") keys[key] = e;
+    keys["kernel"] = k;
     return keys;
   }
 
@@ -711,10 +758,13 @@ class Flattener {
     }
     // Python's compile uses the canonical outputs (those nothing consumes) when no output is
     // exposed: exposed_keys may list only inputs holding a value.
+    // A model's second output (LogisticRegression's sigmoid, LinearSVM's sign) reads its canonical
+    // one without consuming it: Python's cout stays the canonical one.
     if (container && outputs.empty()) {
       std::set<int> consumed;
       for (const Instance& inst : instances_)
-        for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
+        if (inst.canonical_output)
+          for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
       for (const Instance& inst : instances_) {
         int out = find(inst.edges.at("output"));
         if (!consumed.count(out) && inst.canonical_output) outputs.emplace_back(edge(out).name, out);
