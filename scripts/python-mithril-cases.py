@@ -34,7 +34,7 @@ from mithril.models import (
 )
 from mithril.models import (
     ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
-    LinearSVM, Ones, Pad, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -68,6 +68,8 @@ def draw(rng, shape, spec):
         return rng.integers(0, 2, shape).astype(np.float64)
     if spec == "bool":
         return rng.integers(0, 2, shape).astype(bool)
+    if spec == "nonfinite":  # some NaN, +inf and -inf among normal values
+        return rng.choice([np.nan, np.inf, -np.inf, 0.5, -2.0, 1.25], size=shape) * rng.uniform(0.5, 2.0, shape)
     if spec and spec.startswith("int:"):
         return rng.integers(0, int(spec[4:]), shape)
     return rng.standard_normal(shape)
@@ -817,6 +819,38 @@ def nested_new_models():
     m |= ArgMax(axis=0, keepdim=True).connect(input="y", output=IOKey("best"))
     m |= Clamp().connect(input="y", min_val=-0.5, max_val=0.5, output="c")
     m |= Trapezoid().connect(y="c", x="x", output=IOKey("area"))
+    return m
+
+
+@case({"input": [4, 5]}, input="nonfinite")
+def nan_to_num_defaults():
+    return NanToNum()
+
+
+@case({"x": [3, 6]}, x="nonfinite")
+def nan_to_num_values():
+    # Python cannot read this dict back (its NanToNum fixes nan=0.0 when built without TBD).
+    m = Model()
+    m |= NanToNum(nan=ml.TBD, posinf=ml.TBD, neginf=ml.TBD).connect(
+        input=IOKey("x", type=ml.Tensor[float]), nan=1.5, posinf=9.0, neginf=-7.0, output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def cast_to_int_and_back():
+    m = Model()
+    m |= Cast().connect(input=IOKey("x", type=ml.Tensor[float]), dtype=ml.int64, output=IOKey("i"))
+    m |= Cast().connect(input="x", dtype=ml.float32, output="f32")
+    m |= Cast().connect(input="f32", dtype=ml.float64, output=IOKey("rounded"))
+    return m
+
+
+@case({"x": [4, 3, 2]})
+def indexer_ints():
+    m = Model()
+    m |= Indexer().connect(input=IOKey("x", type=ml.Tensor[float]), index=1, output=IOKey("row"))
+    m |= Indexer().connect(input="x", index=-1, output=IOKey("last"))
+    m |= Indexer().connect(input="x", index=(2, 0), output=IOKey("pair"))
     return m
 
 

@@ -20,6 +20,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -46,6 +47,9 @@ struct Translation {
   std::vector<std::string> tuples;
   /// For a last key "threshold": the value Python's model fixes for it.
   double threshold = kDefaultThreshold;
+  /// Keys given a value in the connections (compact JSON) rather than as constructor args: a
+  /// Dtype, which Python's constructors take only as its enum but its reader takes as "4".
+  std::vector<std::pair<std::string, std::string>> connection_values = {};
 };
 
 bool is_identifier(const std::string& s) {
@@ -137,6 +141,18 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
       return std::nullopt;
     }
     return Translation{"PermuteTensor", {"input", "indices"}, {}, {}};
+  }
+  if (op == "cast") {
+    // Python's Cast takes a Dtype, an IntEnum: its number.
+    static const std::vector<std::string> dtypes = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
+    auto it = std::find(dtypes.begin(), dtypes.end(), attr_string(a, "dtype"));
+    if (it == dtypes.end()) {
+      why = "cast to " + attr_string(a, "dtype") + " (Python Mithril has no such Dtype)";
+      return std::nullopt;
+    }
+    Translation t{"Cast", {"input"}, {}, {}};
+    t.connection_values.emplace_back("dtype", "\"" + std::to_string(it - dtypes.begin()) + "\"");
+    return t;
   }
   if (op == "clip") {
     // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
@@ -346,6 +362,11 @@ class Exporter {
         else
           why = "concat of several values (Python Mithril's dict_to_model cannot read the ToList of connections its "
                 "Concat would need; a Concat over one list input can be written)";
+      } else if (auto index = constant_index(step, input_paths)) {
+        // input[i] (or input[[i, j]]) with constant integers: Python's Indexer, the index given in
+        // its connection as Python's own dicts give it.
+        t = Translation{"Indexer", {"input"}, {}, {}};
+        t->connection_values.emplace_back("index", *index);
       } else {
         t = translate(step, in, info, parameter, why);
       }
@@ -374,6 +395,22 @@ class Exporter {
     }
     for (const OutputDecl& out : model_.outputs())
       if (!is_identifier(out.name)) block("outputs." + out.name, "not a Python identifier: Python Mithril generates code from key names");
+  }
+
+  // A gather along axis 0 of constant integer indices, 0-d or 1-D: them as JSON (an integer or a
+  // list, as Python's own dicts write an Indexer's index: its reader takes a list as numpy's
+  // input[[i, j]], rows picked).
+  std::optional<std::string> constant_index(const Step& step, const std::vector<std::string>& input_paths) const {
+    if (!step.op->domain.empty() || step.op->name != "gather" || input_paths.size() != 2) return std::nullopt;
+    if (auto axis = step.attributes.find("axis"); axis != step.attributes.end() && attr_str(axis->second) != "0") return std::nullopt;
+    auto c = constants_.find(input_paths[1]);
+    if (c == constants_.end() || c->second.shape().size() > 1 || is_floating(c->second.dtype()) || c->second.dtype() == DType::bool_)
+      return std::nullopt;
+    if (c->second.shape().empty()) return fmt::format("{}", static_cast<int64_t>(c->second.value_at(0)));
+    std::vector<int64_t> index;
+    for (int64_t i = 0; i < c->second.numel(); ++i) index.push_back(static_cast<int64_t>(c->second.value_at(i)));
+    if (index.empty()) return std::nullopt;
+    return fmt::format("[{}]", fmt::join(index, ", "));
   }
 
   void check_name(const std::string& where, const std::string& name, DType dtype) {
@@ -490,6 +527,10 @@ class Exporter {
           c = named_key(value);
         }
         conns.AddMember(str(n.py.keys[j]), c, alloc());
+      }
+      for (const auto& [key, value] : n.py.connection_values) {
+        rapidjson::Document parsed = json::parse(value, source_);
+        conns.AddMember(str(key), JValue(parsed, alloc()), alloc());
       }
       if (auto o = output_of.find(n.path); o != output_of.end()) conns.AddMember("output", named_key(o->second), alloc());
       submodels.AddMember(str(id), sub, alloc());

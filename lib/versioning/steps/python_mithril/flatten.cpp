@@ -128,8 +128,13 @@ class Flattener {
         };
       }
       if (is_python_constant_name(s)) fail(path, "unknown Python Mithril constant '" + s + "'");
-      if (s.size() == 1 && s[0] >= '0' && s[0] <= '9')
-        fail(path, "a dtype value ('" + s + "') cannot be converted: format 1.0.0 has no dtype-valued keys");
+      // A Dtype (an IntEnum written by str() as its number): the value of a dtype key (Cast's).
+      if (is_dtype_value(s))
+        return [this, value = "\"" + s + "\"", key, path] {
+          int e = new_edge("", key);
+          set_value(e, value, false, path);
+          return e;
+        };
       if (unnamed.count(s)) return [this, key] { return new_edge("", key); };
       return [this, s, key, &ns] { return named(ns, s, key); };
     }
@@ -561,7 +566,8 @@ class Flattener {
       if (e == child.end()) continue;
       const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
       bool joined = false;
-      if (c && c->IsString()) joined = !python_constant(c->GetString()) && !unnamed.count(c->GetString());
+      if (c && c->IsString())
+        joined = !python_constant(c->GetString()) && !is_dtype_value(c->GetString()) && !unnamed.count(c->GetString());
       if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
         const JValue& k = (*c)["key"];
         joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));

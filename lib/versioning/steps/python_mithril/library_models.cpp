@@ -32,7 +32,7 @@ const std::vector<std::string>& model_names() {
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
-      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes"};
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer"};
   return names;
 }
 
@@ -323,6 +323,18 @@ std::optional<std::string> swap_equation(int64_t a, int64_t b) {
   std::size_t ia = static_cast<std::size_t>(back ? n + a : a), ib = static_cast<std::size_t>(back ? n + b : b);
   std::swap(out[ia], out[ib]);
   return back ? "..." + in + "->..." + out : in + "...->" + out + "...";
+}
+
+
+// Python's Dtype enum (mithril.types.Dtype, an IntEnum written as its number, often as a string
+// "4"): the dtype name of format 1.x, or nullopt.
+std::optional<std::string> python_dtype(const JValue& v) {
+  static const char* names[] = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
+  int64_t n = -1;
+  if (v.IsInt64()) n = v.GetInt64();
+  else if (v.IsString() && is_dtype_value(v.GetString())) n = v.GetString()[0] - '0';
+  if (n < 0 || n > 9) return std::nullopt;
+  return std::string(names[n]);
 }
 
 }  // namespace
@@ -807,6 +819,45 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           if (!eq) e.fail(fmt::format("axes {} and {}: one counted from the front and one from the back "
                                                       "(that needs the input's rank, unknown here)", a, b));
                           e.out("einsum", {e.in("input")}, {{"equation", *eq}});
+                        }};
+  if (name == "NanToNum")
+    return LibraryModel{{tensor("input"), valued("nan", arg_json(args, "nan", "0.0")), valued("posinf", arg_json(args, "posinf", "null")),
+                         valued("neginf", arg_json(args, "neginf", "null"))},
+                        [](Emit& e) {
+                          // numpy.nan_to_num: NaN -> nan, +inf -> posinf, -inf -> neginf (None: the
+                          // largest finite float64, negated for -inf); other values unchanged.
+                          constexpr double kMax = std::numeric_limits<double>::max();
+                          auto bound = [&](const char* key, double fallback) { return e.attr(key).IsNull() ? fallback : e.number_attr(key); };
+                          Value x = e.in("input");
+                          Value v = e.apply("where", {e.apply("isinf", {x}, {{"detect_positive", false}}), e.scalar(bound("neginf", -kMax)), x});
+                          v = e.apply("where", {e.apply("isinf", {x}, {{"detect_negative", false}}), e.scalar(bound("posinf", kMax)), v});
+                          e.out("where", {e.apply("isnan", {x}), e.scalar(e.number_attr("nan")), v});
+                        }};
+  if (name == "Cast")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "dtype")}, [](Emit& e) {
+                          // input.astype(dtype), the dtype a number of Python's Dtype enum.
+                          auto d = e.attr("dtype");
+                          std::optional<std::string> dtype = python_dtype(d);
+                          if (!dtype) e.bad("dtype: expected a number of Python Mithril's Dtype (0 uint8 to 9 bool), got " + compact(d));
+                          e.out("cast", {e.in("input")}, {{"dtype", *dtype}});
+                        }};
+  if (name == "Indexer")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "index")}, [](Emit& e) {
+                          // input[i] for an integer; a list (a tuple once written as JSON, which is
+                          // what Python's dict_to_model reads) picks rows: input[[i, j, ...]].
+                          // Slices, None and Ellipsis have no constant form here.
+                          auto v = e.attr("index");
+                          std::vector<int64_t> index;
+                          if (v.IsInt64()) index.push_back(v.GetInt64());
+                          else if (v.IsArray() && !v.Empty())
+                            for (const auto& i : v.GetArray()) {
+                              if (!i.IsInt64()) e.fail("index " + compact(v) + ": only integers are supported (not slices, None or ...)");
+                              index.push_back(i.GetInt64());
+                            }
+                          else e.fail("index " + compact(v) + ": only an integer or a list of integers is supported");
+                          Tensor t(DType::int64, v.IsInt64() ? Shape{} : Shape{static_cast<int64_t>(index.size())});
+                          std::copy(index.begin(), index.end(), t.mutable_data_as<int64_t>());
+                          e.out("gather", {e.in("input"), e.constant(t)});
                         }};
   return std::nullopt;
 }

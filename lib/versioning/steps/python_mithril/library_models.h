@@ -47,6 +47,8 @@ std::optional<std::string> canonical_name(const std::string& name);
 /// Python's value_dict: "Constant.X" -> its value as JSON text; nullopt for anything else.
 std::optional<std::string> python_constant(const std::string& s);
 bool is_python_constant_name(const std::string& s);
+/// A Dtype of Python Mithril as written by str(): its enum number, one digit ("4" is int64).
+inline bool is_dtype_value(const std::string& s) { return s.size() == 1 && s[0] >= '0' && s[0] <= '9'; }
 
 /// A library model's keys and emitter. Instance ties them to the edges of one use.
 struct LibraryModel {
