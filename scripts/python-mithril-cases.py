@@ -34,7 +34,7 @@ from mithril.models import (
 )
 from mithril.models import (
     ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
-    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -851,6 +851,27 @@ def indexer_ints():
     m |= Indexer().connect(input=IOKey("x", type=ml.Tensor[float]), index=1, output=IOKey("row"))
     m |= Indexer().connect(input="x", index=-1, output=IOKey("last"))
     m |= Indexer().connect(input="x", index=(2, 0), output=IOKey("pair"))
+    return m
+
+
+@case({"input": [2, 4, 4, 4]})
+def group_norm_alone():
+    # model_to_dict drops num_groups: the dict means Python's default, 32 groups.
+    return GroupNorm(num_groups=32)
+
+
+@case({"x": [3, 8, 2, 2]})
+def group_norm_in_model():
+    m = Model()
+    m |= GroupNorm(num_groups=32).connect(input="x", output="n")
+    m |= Relu().connect(input="n", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 2, 4, 4]})
+def group_norm_eps_value():
+    m = Model()
+    m |= GroupNorm(num_groups=32, eps=ml.TBD).connect(input="x", eps=0.25, output=IOKey("y"))
     return m
 
 

@@ -225,6 +225,27 @@ InferFn infer_channel_norm(const std::string& op) {
   };
 }
 
+// Python Mithril's GroupNorm without its scale and bias: each sample's elements split into
+// num_groups equal runs.
+ValueInfo infer_group_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_floating("group_norm", in[0].dtype);
+  int64_t groups = attr_int(attrs, "num_groups");
+  if (groups < 1) throw Error(ErrorKind::schema, "group_norm: num_groups must be >= 1, got " + std::to_string(groups));
+  if (attr_number(attrs, "epsilon") < 0) throw Error(ErrorKind::schema, "group_norm: epsilon must be >= 0");
+  const SymShape& x = in[0].shape;
+  if (x.empty()) throw Error(ErrorKind::shape, "group_norm needs an input [N, ...], got " + shape_str(x));
+  int64_t per_sample = 1;
+  bool known = true;
+  for (std::size_t d = 1; d < x.size(); ++d) {
+    known = known && x[d].is_known();
+    if (known) per_sample *= x[d].size;
+  }
+  if (known && per_sample % groups != 0)
+    throw Error(ErrorKind::shape, "group_norm: a sample of input " + shape_str(x) + " has " + std::to_string(per_sample) +
+                                      " elements, not divisible into " + std::to_string(groups) + " groups");
+  return in[0];
+}
+
 ValueInfo infer_layer_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   require_floating("layer_norm", in[0].dtype);
   const SymShape& x = in[0].shape;
@@ -372,6 +393,14 @@ void register_onnx_nn_ops(OpRegistry& registry) {
       "Instance normalization (ONNX InstanceNormalization): for input [N, C, ...], each (n, c) plane is normalized by its own "
       "mean and (biased) variance: (x - mean) / sqrt(variance + epsilon) * scale[c] + bias[c]; scale and bias are [C].",
       {{"input"}, {"scale"}, {"bias"}}, {{"epsilon", AttrType::number, AttrValue{1e-5}}}, infer_channel_norm("instance_norm")));
+  registry.add(builtin_schema(
+      "group_norm",
+      "Group normalization as Python Mithril's GroupNorm computes it, without scale and bias (apply them with `multiply` "
+      "and `add`): each sample of input [N, ...] (its elements in C order) is split into num_groups equal runs, each "
+      "normalized by its own mean and biased variance: (x - mean) / sqrt(variance + epsilon), numpy's order. With C "
+      "divisible by num_groups these are groups of channels, as torch's group_norm; the sample size must be divisible.",
+      {{"input"}}, {{"num_groups", AttrType::integer, std::nullopt}, {"epsilon", AttrType::number, AttrValue{1e-5}}},
+      infer_group_norm));
   registry.add(builtin_schema(
       "layer_norm",
       "Layer normalization (ONNX LayerNormalization): over the axes [axis, rank), (x - mean) / sqrt(variance + epsilon) "

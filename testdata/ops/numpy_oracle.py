@@ -300,6 +300,11 @@ def compute_nn(op, a, x):
     if op == "instance_norm":
         axes = tuple(range(2, x[0].ndim))
         return normalize(x[0], axes, a["epsilon"]) * x[1].reshape(per_channel) + x[2].reshape(per_channel)
+    if op == "group_norm":  # Python Mithril's GroupNorm: (B, groups, -1) runs
+        runs = x[0].reshape(x[0].shape[0], a["num_groups"], -1)
+        mean = runs.mean(axis=-1, keepdims=True)
+        variance = runs.var(axis=-1, keepdims=True)
+        return ((runs - mean) / np.sqrt(variance + x[0].dtype.type(a["epsilon"]))).reshape(x[0].shape)
     if op == "layer_norm":
         axes = tuple(range(a["axis"] % x[0].ndim, x[0].ndim))
         return normalize(x[0], axes, a["epsilon"]) * x[1] + x[2]

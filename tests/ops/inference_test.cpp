@@ -230,6 +230,10 @@ TEST_CASE("the ONNX nn/math operators infer symbolic shapes and name what disagr
       {"layer_norm", {}, {f32("[2,3,8]"), f32("[3,8]"), f32("[8]")}, ErrorKind::shape,
        "layer_norm: scale [3,8] must broadcast to the normalized axes of input [2,3,8]"},
       {"layer_norm", {{"epsilon", -1.0}}, {f32("[2,8]"), f32("[8]"), f32("[8]")}, ErrorKind::schema, "epsilon must be >= 0"},
+      {"group_norm", {{"num_groups", int64_t{4}}}, {f32("[2,3,2]")}, ErrorKind::shape,
+       "group_norm: a sample of input [2,3,2] has 6 elements, not divisible into 4 groups"},
+      {"group_norm", {{"num_groups", int64_t{0}}}, {f32("[2,3]")}, ErrorKind::schema, "num_groups must be >= 1, got 0"},
+      {"group_norm", {{"num_groups", int64_t{1}}}, {of(DType::int64, "[2,3]")}, ErrorKind::shape, "floating"},
       {"mod", {}, {f32("[2]"), of(DType::float64, "[2]")}, ErrorKind::shape, "dtype mismatch: float32 vs float64"},
       {"prelu", {}, {f32("[2,3]"), f32("[4]")}, ErrorKind::shape, "cannot broadcast [2,3] with [4]"},
   };

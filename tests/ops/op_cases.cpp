@@ -392,6 +392,10 @@ std::vector<OpCase> build_cases() {
   add("batch_norm", {}, {f64({2, 2, 7}), f64({2}), f64({2}), f64({2}), f64({2}, 0.5, 1)});
   add("instance_norm", {}, {f32({2, 3, 5, 4}), f32({3}), f32({3})});
   add("instance_norm", {{"epsilon", 0.01}}, {f64({2, 2, 7}), f64({2}), f64({2})});
+  add("group_norm", {{"num_groups", int64_t{2}}}, {f32({2, 4, 3})});
+  add("group_norm", {{"num_groups", int64_t{3}}, {"epsilon", 0.01}}, {f64({3, 6, 2, 2})});
+  add("group_norm", {{"num_groups", int64_t{2}}}, {f64({2, 3, 4}, 100, 101)});  // groups straddle channels, as in numpy
+  add("group_norm", {{"num_groups", int64_t{1}}}, {f64({1, 5})});
   add("layer_norm", {}, {f32({2, 3, 8}), f32({8}), f32({8})});
   add("layer_norm", {{"axis", int64_t{1}}, {"epsilon", 1e-3}}, {f64({2, 3, 4}), f64({3, 4}), f64({4})});
   add("layer_norm", {{"axis", int64_t{0}}}, {f64({3, 5}, 100, 101), f64({1}), f64({5})});

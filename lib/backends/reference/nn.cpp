@@ -380,6 +380,31 @@ void instance_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs
   });
 }
 
+// Python Mithril's GroupNorm in numpy's order: per run, mean = sum / n, variance = the mean of
+// (x - mean)^2, then (x - mean) / sqrt(variance + epsilon).
+void group_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t groups = attr_int(attrs, "num_groups");
+  int64_t runs = shape[0] * groups, length = runs == 0 ? 0 : in[0].numel() / runs;
+  dispatch_floating("group_norm", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    T epsilon = static_cast<T>(attr_number(attrs, "epsilon"));
+    for (int64_t r = 0; r < runs; ++r) {
+      const T* xr = x + r * length;
+      T* yr = y + r * length;
+      T sum = 0;
+      for (int64_t i = 0; i < length; ++i) sum += xr[i];
+      T mean = sum / static_cast<T>(length);
+      T squares = 0;
+      for (int64_t i = 0; i < length; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
+      T deviation = std::sqrt(squares / static_cast<T>(length) + epsilon);
+      for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) / deviation;
+    }
+  });
+}
+
 void layer_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
   const Shape& shape = in[0].shape();
   auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
@@ -488,6 +513,7 @@ void register_reference_nn_kernels(OpRegistry& registry) {
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_nd_kernel(in, a, out, 3); });
   registry.add_kernel("batch_norm", kReferenceBackend, batch_norm_kernel);
   registry.add_kernel("instance_norm", kReferenceBackend, instance_norm_kernel);
+  registry.add_kernel("group_norm", kReferenceBackend, group_norm_kernel);
   registry.add_kernel("layer_norm", kReferenceBackend, layer_norm_kernel);
   add_robust(registry, "robust_sqrt", [](const auto& a) {
     auto x = std::abs(a[0]);

@@ -154,6 +154,15 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     t.connection_values.emplace_back("dtype", "\"" + std::to_string(it - dtypes.begin()) + "\"");
     return t;
   }
+  if (op == "group_norm") {
+    // Python's GroupNorm without its scale and bias; it declares a 4-D input [B, C, H, W].
+    if (in[0].rank_known && in[0].shape.size() != 4) {
+      why = "group_norm of a " + std::to_string(in[0].shape.size()) + "-D input (Python's GroupNorm takes [B, C, H, W])";
+      return std::nullopt;
+    }
+    return Translation{"GroupNorm", {"input"},
+                       {{"num_groups", a.at("num_groups")}, {"use_scale", false}, {"use_bias", false}, {"eps", a.at("epsilon")}}, {}};
+  }
   if (op == "clip") {
     // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
     if (std::holds_alternative<std::monostate>(a.at("min")) || std::holds_alternative<std::monostate>(a.at("max"))) {

@@ -32,7 +32,7 @@ const std::vector<std::string>& model_names() {
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
-      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer"};
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm"};
   return names;
 }
 
@@ -859,6 +859,27 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           std::copy(index.begin(), index.end(), t.mutable_data_as<int64_t>());
                           e.out("gather", {e.in("input"), e.constant(t)});
                         }};
+  if (name == "GroupNorm") {
+    bool use_scale = arg_bool(args, "use_scale", true), use_bias = arg_bool(args, "use_bias", true);
+    int64_t groups = 32;  // Python's default; model_to_dict drops the constructor's num_groups
+    if (const JValue* g = arg(args, "num_groups"); g && g->IsInt64()) groups = g->GetInt64();
+    // Python's order (the one its auto-namer counts): eps is made before weight and bias, which
+    // are [1, C, 1, 1] against input [B, C, H, W].
+    std::vector<KeyDef> keys = {tensor("input"), valued("eps", arg_json(args, "eps", "1e-05"))};
+    if (use_scale) keys.push_back(weight("weight", {"1", "C", "1", "1"}));
+    if (use_bias) keys.push_back(weight("bias", {"1", "C", "1", "1"}));
+    return LibraryModel{keys, [groups, use_scale, use_bias](Emit& e) {
+                          // (x - mean) / sqrt(var + eps) over (B, num_groups, -1) runs, then * weight + bias.
+                          Attributes a = {{"num_groups", groups}, {"epsilon", e.number_attr("eps")}};
+                          if (!use_scale && !use_bias) {
+                            e.out("group_norm", {e.in("input")}, a);
+                            return;
+                          }
+                          Value v = e.apply("group_norm", {e.in("input")}, a);
+                          if (use_scale) v = use_bias ? e.apply("multiply", {v, e.in("weight")}) : e.out("multiply", {v, e.in("weight")});
+                          if (use_bias) e.out("add", {v, e.in("bias")});
+                        }};
+  }
   return std::nullopt;
 }
 
