@@ -34,7 +34,7 @@ from mithril.models import (
 )
 from mithril.models import (
     ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
-    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -872,6 +872,19 @@ def group_norm_in_model():
 def group_norm_eps_value():
     m = Model()
     m |= GroupNorm(num_groups=32, eps=ml.TBD).connect(input="x", eps=0.25, output=IOKey("y"))
+    return m
+
+
+@case({"input": [1, 3, 1, 2]})
+def squeeze_alone():
+    return Squeeze()
+
+
+@case({"x": [2, 1, 3], "w": [3, 2]})
+def squeeze_then_matmul():
+    m = Model()
+    m |= Squeeze().connect(input="x", output="s")
+    m |= MatrixMultiply().connect(left="s", right=IOKey("w", type=ml.Tensor[float], shape=[3, 2]), output=IOKey("y"))
     return m
 
 

@@ -643,6 +643,8 @@ def compute(op, a, x):
         return np.concatenate(x, axis=a["axis"])
     if op == "flatten":
         return flatten(x[0], a["start_dim"], a["end_dim"])
+    if op == "squeeze":
+        return np.squeeze(x[0], axis=None if a["axes"] is None else tuple(a["axes"]))
     if op in ("sum", "prod"):
         return getattr(np, op)(x[0], axis=axis_arg(a), keepdims=a["keepdims"], dtype=x[0].dtype)
     if op in ("mean", "max", "min"):

@@ -232,6 +232,7 @@ TEST_CASE("the ONNX nn/math operators infer symbolic shapes and name what disagr
       {"layer_norm", {{"epsilon", -1.0}}, {f32("[2,8]"), f32("[8]"), f32("[8]")}, ErrorKind::schema, "epsilon must be >= 0"},
       {"group_norm", {{"num_groups", int64_t{4}}}, {f32("[2,3,2]")}, ErrorKind::shape,
        "group_norm: a sample of input [2,3,2] has 6 elements, not divisible into 4 groups"},
+      {"squeeze", {{"axes", Ints{1}}}, {f32("[1,3]")}, ErrorKind::shape, "squeeze: axis 1 of [1,3] has size 3, not 1"},
       {"group_norm", {{"num_groups", int64_t{0}}}, {f32("[2,3]")}, ErrorKind::schema, "num_groups must be >= 1, got 0"},
       {"group_norm", {{"num_groups", int64_t{1}}}, {of(DType::int64, "[2,3]")}, ErrorKind::shape, "floating"},
       {"mod", {}, {f32("[2]"), of(DType::float64, "[2]")}, ErrorKind::shape, "dtype mismatch: float32 vs float64"},

@@ -121,6 +121,10 @@ std::vector<OpCase> build_cases() {
   add("flatten", {{"start_dim", int64_t{0}}, {"end_dim", int64_t{1}}}, {i64({2, 3, 4})});
   add("flatten", {{"start_dim", int64_t{-2}}, {"end_dim", int64_t{-2}}}, {i32({2, 3, 4})});
   add("flatten", {}, {f32({})});
+  add("squeeze", {}, {f32({1, 3, 1, 2})});
+  add("squeeze", {}, {i64({1, 1})});
+  add("squeeze", {}, {f64({2, 3})});
+  add("squeeze", {{"axes", Ints{0, -1}}}, {f64({1, 2, 1, 1})});
 
   // Reductions: null, int, list, empty list and negative axes, keepdims, empty selections.
   add("sum", {}, {f32({3, 4})});

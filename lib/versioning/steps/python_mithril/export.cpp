@@ -163,6 +163,13 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     return Translation{"GroupNorm", {"input"},
                        {{"num_groups", a.at("num_groups")}, {"use_scale", false}, {"use_bias", false}, {"eps", a.at("epsilon")}}, {}};
   }
+  if (op == "squeeze") {
+    if (!std::holds_alternative<std::monostate>(a.at("axes"))) {
+      why = "squeeze of given axes (Python's Squeeze drops every axis of size 1)";
+      return std::nullopt;
+    }
+    return Translation{"Squeeze", {"input"}, {}, {}};
+  }
   if (op == "clip") {
     // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
     if (std::holds_alternative<std::monostate>(a.at("min")) || std::holds_alternative<std::monostate>(a.at("max"))) {

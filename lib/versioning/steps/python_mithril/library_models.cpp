@@ -32,7 +32,7 @@ const std::vector<std::string>& model_names() {
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
-      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm"};
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze"};
   return names;
 }
 
@@ -694,6 +694,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "BroadcastTo")
     return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "shape")},
                         [](Emit& e) { e.out("expand", {e.in("input")}, {{"shape", e.int_list_attr("shape")}}); }};
+  if (name == "Squeeze") return unary("squeeze");  // numpy.squeeze: every axis of size 1 goes
   if (name == "AtLeast1D")  // numpy.atleast_1d: a 0-d input becomes [1], others stay; flatten(0, 0) does both
     return LibraryModel{{tensor("input", KeyKind::any)},
                         [](Emit& e) { e.out("flatten", {e.in("input")}, {{"start_dim", int64_t{0}}, {"end_dim", int64_t{0}}}); }};
