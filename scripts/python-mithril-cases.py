@@ -34,7 +34,7 @@ from mithril.models import (
 )
 from mithril.models import (
     ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
-    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, ScaledDotProduct, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
 )
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -885,6 +885,26 @@ def squeeze_then_matmul():
     m = Model()
     m |= Squeeze().connect(input="x", output="s")
     m |= MatrixMultiply().connect(left="s", right=IOKey("w", type=ml.Tensor[float], shape=[3, 2]), output=IOKey("y"))
+    return m
+
+
+@case({"query": [2, 3, 4], "key": [2, 5, 4], "value": [2, 5, 3]})
+def scaled_dot_product_causal_default():
+    # Python's default is causal; model_to_dict drops the constructor args, so the dict means it.
+    m = Model()
+    t = ml.Tensor[float]
+    m |= ScaledDotProduct().connect(query=IOKey("query", type=t), key=IOKey("key", type=t), value=IOKey("value", type=t),
+                                    output=IOKey("output"))
+    return m
+
+
+@case({"q": [4, 2], "k": [6, 2], "v": [6, 3]})
+def scaled_dot_product_values():
+    m = Model()
+    t = ml.Tensor[float]
+    m |= ScaledDotProduct(is_causal=ml.TBD, scale=ml.TBD).connect(
+        query=IOKey("q", type=t), key=IOKey("k", type=t), value=IOKey("v", type=t), is_causal=False, scale=0.5,
+        output=IOKey("attended"))
     return m
 
 

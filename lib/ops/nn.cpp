@@ -246,6 +246,36 @@ ValueInfo infer_group_norm(const std::vector<ValueInfo>& in, const Attributes& a
   return in[0];
 }
 
+// query [..., L, E], key [..., S, E], value [..., S, O] -> [..., L, O]; the batch axes agree.
+ValueInfo infer_attention(const std::vector<ValueInfo>& in, const Attributes&) {
+  static const char* names[] = {"query", "key", "value"};
+  require_floating("scaled_dot_product_attention", in[0].dtype);
+  for (std::size_t i = 0; i < 3; ++i) {
+    require_same_dtype(in[0].dtype, in[i].dtype);
+    if (in[i].shape.size() < 2 || in[i].shape.size() != in[0].shape.size())
+      throw Error(ErrorKind::shape, std::string("scaled_dot_product_attention: ") + names[i] + " " + shape_str(in[i].shape) +
+                                        " must be [..., rows, columns] with the query's rank (query " + shape_str(in[0].shape) + ")");
+  }
+  const SymShape &q = in[0].shape, &k = in[1].shape, &v = in[2].shape;
+  std::size_t r = q.size();
+  auto mismatch = [&](const std::string& what) {
+    throw Error(ErrorKind::shape, "scaled_dot_product_attention: " + what + " (query " + shape_str(q) + ", key " + shape_str(k) +
+                                      ", value " + shape_str(v) + ")");
+  };
+  SymShape out;
+  for (std::size_t d = 0; d + 2 < r; ++d) {
+    std::optional<Dim> a = unify_dim(q[d], k[d]);
+    std::optional<Dim> b = a ? unify_dim(*a, v[d]) : std::nullopt;
+    if (!b) mismatch("their batch axes differ");
+    out.push_back(*b);
+  }
+  if (!unify_dim(q[r - 1], k[r - 1])) mismatch("query and key differ in their last axis");
+  if (!unify_dim(k[r - 2], v[r - 2])) mismatch("key and value differ in their number of rows");
+  out.push_back(q[r - 2]);
+  out.push_back(v[r - 1]);
+  return ValueInfo{in[0].dtype, out};
+}
+
 ValueInfo infer_layer_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   require_floating("layer_norm", in[0].dtype);
   const SymShape& x = in[0].shape;
@@ -393,6 +423,14 @@ void register_onnx_nn_ops(OpRegistry& registry) {
       "Instance normalization (ONNX InstanceNormalization): for input [N, C, ...], each (n, c) plane is normalized by its own "
       "mean and (biased) variance: (x - mean) / sqrt(variance + epsilon) * scale[c] + bias[c]; scale and bias are [C].",
       {{"input"}, {"scale"}, {"bias"}}, {{"epsilon", AttrType::number, AttrValue{1e-5}}}, infer_channel_norm("instance_norm")));
+  registry.add(builtin_schema(
+      "scaled_dot_product_attention",
+      "Attention as Python Mithril's numpy backend computes it: softmax(query @ key^T * scale + bias) @ value along the "
+      "last axis, with query [..., L, E], key [..., S, E], value [..., S, O] -> [..., L, O] (the batch axes agree); "
+      "scale null is 1 / sqrt(E); is_causal gives bias -inf where column > row, else 0. The softmax subtracts the row's "
+      "maximum (numpy's order).",
+      {{"query"}, {"key"}, {"value"}},
+      {{"is_causal", AttrType::boolean, AttrValue{false}}, {"scale", AttrType::number_or_null, AttrValue{}}}, infer_attention));
   registry.add(builtin_schema(
       "group_norm",
       "Group normalization as Python Mithril's GroupNorm computes it, without scale and bias (apply them with `multiply` "

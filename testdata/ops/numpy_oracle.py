@@ -300,6 +300,16 @@ def compute_nn(op, a, x):
     if op == "instance_norm":
         axes = tuple(range(2, x[0].ndim))
         return normalize(x[0], axes, a["epsilon"]) * x[1].reshape(per_channel) + x[2].reshape(per_channel)
+    if op == "scaled_dot_product_attention":  # Python Mithril's numpy backend
+        q, k, v = x
+        length, keys = q.shape[-2], k.shape[-2]
+        scale = 1 / np.sqrt(q.shape[-1]) if a["scale"] is None else a["scale"]
+        bias = np.zeros((length, keys), dtype=q.dtype)
+        if a["is_causal"]:
+            bias = np.where(np.tril(np.ones((length, keys), dtype=bool)), bias, -np.inf).astype(q.dtype)
+        w = q @ np.swapaxes(k, -2, -1) * q.dtype.type(scale) + bias
+        e = np.exp(w - np.max(w, axis=-1, keepdims=True))
+        return (e / np.sum(e, axis=-1, keepdims=True)) @ v
     if op == "group_norm":  # Python Mithril's GroupNorm: (B, groups, -1) runs
         runs = x[0].reshape(x[0].shape[0], a["num_groups"], -1)
         mean = runs.mean(axis=-1, keepdims=True)

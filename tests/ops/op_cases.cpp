@@ -396,6 +396,10 @@ std::vector<OpCase> build_cases() {
   add("batch_norm", {}, {f64({2, 2, 7}), f64({2}), f64({2}), f64({2}), f64({2}, 0.5, 1)});
   add("instance_norm", {}, {f32({2, 3, 5, 4}), f32({3}), f32({3})});
   add("instance_norm", {{"epsilon", 0.01}}, {f64({2, 2, 7}), f64({2}), f64({2})});
+  add("scaled_dot_product_attention", {}, {f32({2, 3, 4}), f32({2, 5, 4}), f32({2, 5, 2})});
+  add("scaled_dot_product_attention", {{"is_causal", true}}, {f64({4, 3}), f64({4, 3}), f64({4, 5})});
+  add("scaled_dot_product_attention", {{"is_causal", true}, {"scale", 0.25}}, {f64({2, 2, 3, 2}), f64({2, 2, 5, 2}), f64({2, 2, 5, 3})});
+  add("scaled_dot_product_attention", {{"scale", int64_t{2}}}, {f64({1, 2}, -9, 9), f64({3, 2}, -9, 9), f64({3, 1})});
   add("group_norm", {{"num_groups", int64_t{2}}}, {f32({2, 4, 3})});
   add("group_norm", {{"num_groups", int64_t{3}}, {"epsilon", 0.01}}, {f64({3, 6, 2, 2})});
   add("group_norm", {{"num_groups", int64_t{2}}}, {f64({2, 3, 4}, 100, 101)});  // groups straddle channels, as in numpy

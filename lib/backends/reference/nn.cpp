@@ -380,6 +380,46 @@ void instance_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs
   });
 }
 
+// Python Mithril's scaled_dot_product_attention, row by row: w = (q . k) * scale (+ -inf above the
+// diagonal when causal), then e = exp(w - max), p = e / sum(e), out = p @ value.
+void attention_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape &qs = in[0].shape(), &ks = in[1].shape(), &vs = in[2].shape();
+  std::size_t r = qs.size();
+  int64_t rows = qs[r - 2], width = qs[r - 1], keys = ks[r - 2], columns = vs[r - 1];
+  int64_t batches = rows * width == 0 ? 0 : in[0].numel() / (rows * width);
+  if (keys * width != 0) batches = in[1].numel() / (keys * width);
+  bool causal = attr_bool(attrs, "is_causal");
+  dispatch_floating("scaled_dot_product_attention", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T scale = attr_is_null(attrs, "scale") ? T(1) / std::sqrt(static_cast<T>(width)) : static_cast<T>(attr_number(attrs, "scale"));
+    const T *q = in[0].data_as<T>(), *k = in[1].data_as<T>(), *v = in[2].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    std::vector<T> w(static_cast<std::size_t>(keys));
+    for (int64_t b = 0; b < batches; ++b)
+      for (int64_t i = 0; i < rows; ++i) {
+        const T* qi = q + (b * rows + i) * width;
+        T largest = -std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < keys; ++j) {
+          const T* kj = k + (b * keys + j) * width;
+          T dot = 0;
+          for (int64_t e = 0; e < width; ++e) dot += qi[e] * kj[e];
+          T value = dot * scale + (causal && j > i ? -std::numeric_limits<T>::infinity() : T(0));
+          w[static_cast<std::size_t>(j)] = value;
+          largest = std::max(largest, value);
+        }
+        T sum = 0;
+        for (T& x : w) sum += x = std::exp(x - largest);
+        T* yi = y + (b * rows + i) * columns;
+        for (int64_t o = 0; o < columns; ++o) yi[o] = 0;
+        for (int64_t j = 0; j < keys; ++j) {
+          T p = w[static_cast<std::size_t>(j)] / sum;
+          const T* vj = v + (b * keys + j) * columns;
+          for (int64_t o = 0; o < columns; ++o) yi[o] += p * vj[o];
+        }
+      }
+  });
+}
+
 // Python Mithril's GroupNorm in numpy's order: per run, mean = sum / n, variance = the mean of
 // (x - mean)^2, then (x - mean) / sqrt(variance + epsilon).
 void group_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
@@ -514,6 +554,7 @@ void register_reference_nn_kernels(OpRegistry& registry) {
   registry.add_kernel("batch_norm", kReferenceBackend, batch_norm_kernel);
   registry.add_kernel("instance_norm", kReferenceBackend, instance_norm_kernel);
   registry.add_kernel("group_norm", kReferenceBackend, group_norm_kernel);
+  registry.add_kernel("scaled_dot_product_attention", kReferenceBackend, attention_kernel);
   registry.add_kernel("layer_norm", kReferenceBackend, layer_norm_kernel);
   add_robust(registry, "robust_sqrt", [](const auto& a) {
     auto x = std::abs(a[0]);

@@ -556,24 +556,28 @@ class Flattener {
   }
 
   // Python's auto-namer: the top model gives each submodel key that its connection does not name
-  // (or join to an earlier key) a new key "$1", "$2"..., submodels in order, each one's keys in
-  // Python's order (inputs, then output). exposed_keys refers to unnamed constants by these names.
+  // (or join to an earlier key) a new key "$1", "$2"..., submodels in order. Within a submodel,
+  // the keys its connection gives a value come first (Python names them as it connects them),
+  // then those the connection does not mention, each group in Python's key order (inputs, then
+  // output). exposed_keys refers to unnamed constants by these names.
   void number_auto_keys(const std::map<std::string, int>& child, const JValue* connections, const JValue& id,
                         const std::set<std::string>& unnamed) {
     const JValue* conns = connections && connections->HasMember(id) ? &(*connections)[id] : nullptr;
-    for (const std::string& key : last_key_order_) {
-      auto e = child.find(key);
-      if (e == child.end()) continue;
-      const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
-      bool joined = false;
-      if (c && c->IsString())
-        joined = !python_constant(c->GetString()) && !is_dtype_value(c->GetString()) && !unnamed.count(c->GetString());
-      if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
-        const JValue& k = (*c)["key"];
-        joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));
+    for (bool given_pass : {true, false})
+      for (const std::string& key : last_key_order_) {
+        auto e = child.find(key);
+        if (e == child.end()) continue;
+        const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
+        if ((c != nullptr) != given_pass) continue;
+        bool joined = false;
+        if (c && c->IsString())
+          joined = !python_constant(c->GetString()) && !is_dtype_value(c->GetString()) && !unnamed.count(c->GetString());
+        if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
+          const JValue& k = (*c)["key"];
+          joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));
+        }
+        if (!joined) auto_keys_["$" + std::to_string(auto_keys_.size() + 1)] = e->second;
       }
-      if (!joined) auto_keys_["$" + std::to_string(auto_keys_.size() + 1)] = e->second;
-    }
   }
 
   // A keyref of assigned_*: a key name, or [owner, index into owner's external keys].

@@ -32,7 +32,7 @@ const std::vector<std::string>& model_names() {
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
-      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze"};
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct"};
   return names;
 }
 
@@ -864,11 +864,11 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
     bool use_scale = arg_bool(args, "use_scale", true), use_bias = arg_bool(args, "use_bias", true);
     int64_t groups = 32;  // Python's default; model_to_dict drops the constructor's num_groups
     if (const JValue* g = arg(args, "num_groups"); g && g->IsInt64()) groups = g->GetInt64();
-    // Python's order (the one its auto-namer counts): eps is made before weight and bias, which
-    // are [1, C, 1, 1] against input [B, C, H, W].
-    std::vector<KeyDef> keys = {tensor("input"), valued("eps", arg_json(args, "eps", "1e-05"))};
+    // Python: weight and bias [1, C, 1, 1] against input [B, C, H, W].
+    std::vector<KeyDef> keys = {tensor("input")};
     if (use_scale) keys.push_back(weight("weight", {"1", "C", "1", "1"}));
     if (use_bias) keys.push_back(weight("bias", {"1", "C", "1", "1"}));
+    keys.push_back(valued("eps", arg_json(args, "eps", "1e-05")));
     return LibraryModel{keys, [groups, use_scale, use_bias](Emit& e) {
                           // (x - mean) / sqrt(var + eps) over (B, num_groups, -1) runs, then * weight + bias.
                           Attributes a = {{"num_groups", groups}, {"epsilon", e.number_attr("eps")}};
@@ -881,6 +881,20 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           if (use_bias) e.out("add", {v, e.in("bias")});
                         }};
   }
+  if (name == "ScaledDotProduct")
+    return LibraryModel{{tensor("query"), tensor("key"), tensor("value"), valued("dropout_p", arg_json(args, "dropout_p", "0.0")),
+                         valued("attn_mask", "null"), valued("is_causal", arg_json(args, "is_causal", "true")),
+                         valued("scale", arg_json(args, "scale", "null"))},
+                        [](Emit& e) {
+                          // numpy's scaled_dot_product_attention; it refuses dropout, and a mask
+                          // needs use_attn_mask, which model_to_dict does not write.
+                          if (e.number_attr("dropout_p") != 0.0) e.fail("dropout_p other than 0 (numpy's attention has none)");
+                          if (!e.attr("attn_mask").IsNull()) e.fail("attn_mask (use_attn_mask is not in Python's dict)");
+                          AttrValue scale = std::monostate{};
+                          if (!e.attr("scale").IsNull()) scale = e.number_attr("scale");
+                          e.out("scaled_dot_product_attention", {e.in("query"), e.in("key"), e.in("value")},
+                                {{"is_causal", e.bool_attr("is_causal")}, {"scale", scale}});
+                        }};
   return std::nullopt;
 }
 
