@@ -34,8 +34,9 @@ from mithril.models import (
 )
 from mithril.models import (
     ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
-    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, ScaledDotProduct, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, ScaledDotProduct, TsnePJoint, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
 )
+from mithril.models.models import TSNECore  # not in mithril.models' __all__, but its dicts name it
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
@@ -68,6 +69,8 @@ def draw(rng, shape, spec):
         return rng.integers(0, 2, shape).astype(np.float64)
     if spec == "bool":
         return rng.integers(0, 2, shape).astype(bool)
+    if spec == "perplexity":  # a t-SNE target perplexity
+        return rng.uniform(2.0, 4.0, shape)
     if spec == "nonfinite":  # some NaN, +inf and -inf among normal values
         return rng.choice([np.nan, np.inf, -np.inf, 0.5, -2.0, 1.25], size=shape) * rng.uniform(0.5, 2.0, shape)
     if spec and spec.startswith("int:"):
@@ -906,6 +909,37 @@ def scaled_dot_product_values():
         query=IOKey("q", type=t), key=IOKey("k", type=t), value=IOKey("v", type=t), is_causal=False, scale=0.5,
         output=IOKey("attended"))
     return m
+
+
+@case({"squared_distances": [6, 6], "target_perplexity": []}, squared_distances="positive", target_perplexity="perplexity")
+def tsne_p_joint_alone():
+    m = Model()
+    t = ml.Tensor[float]
+    m |= TsnePJoint().connect(squared_distances=IOKey("squared_distances", type=t),
+                              target_perplexity=IOKey("target_perplexity", type=t), output=IOKey("output"))
+    return m
+
+
+@case({"x": [5, 3], "norm": [], "perplexity": []}, norm="positive", perplexity="perplexity")
+def tsne_p_joint_of_distances():
+    # The distances of the rows of x (to the power norm), then their joint probabilities.
+    m = Model()
+    t = ml.Tensor[float]
+    m |= DistanceMatrix().connect(left=IOKey("x", type=t), right="x", norm=IOKey("norm", type=t), output="d")
+    m |= TsnePJoint().connect(squared_distances="d", target_perplexity=IOKey("perplexity", type=t), output=IOKey("p"))
+    return m
+
+
+@case({"distances": [5, 5], "pred_distances": [5, 5], "p_joint": [5, 5]}, distances="positive",
+      pred_distances="positive", p_joint="prob")
+def tsne_core_alone():
+    return TSNECore()
+
+
+@case({"distances": [4, 4], "pred_distances": [4, 4], "p_joint": [4, 4]}, distances="positive",
+      pred_distances="positive", p_joint="prob")
+def tsne_core_not_exact():
+    return TSNECore(exact_distances=False, perplexity=5.0)
 
 
 VALUE_SPECS_EXTRA = {"mlp_in_model_with_loss": {"t": ("int:2", [2])}}

@@ -276,6 +276,21 @@ ValueInfo infer_attention(const std::vector<ValueInfo>& in, const Attributes&) {
   return ValueInfo{in[0].dtype, out};
 }
 
+// squared_distances [N, N] with 0-d target_perplexity and threshold -> [N, N].
+ValueInfo infer_tsne_p_joint(const std::vector<ValueInfo>& in, const Attributes&) {
+  require_floating("tsne_p_joint", in[0].dtype);
+  const SymShape& d = in[0].shape;
+  if (d.size() != 2 || !unify_dim(d[0], d[1]))
+    throw Error(ErrorKind::shape, "tsne_p_joint: squared_distances must be a square matrix [N, N], got " + shape_str(d));
+  for (std::size_t i = 1; i < 3; ++i) {
+    require_same_dtype(in[0].dtype, in[i].dtype);
+    if (!in[i].shape.empty())
+      throw Error(ErrorKind::shape, std::string("tsne_p_joint: ") + (i == 1 ? "target_perplexity" : "threshold") +
+                                        " must be a scalar (0-d), got " + shape_str(in[i].shape));
+  }
+  return in[0];
+}
+
 ValueInfo infer_layer_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   require_floating("layer_norm", in[0].dtype);
   const SymShape& x = in[0].shape;
@@ -431,6 +446,16 @@ void register_onnx_nn_ops(OpRegistry& registry) {
       "maximum (numpy's order).",
       {{"query"}, {"key"}, {"value"}},
       {{"is_causal", AttrType::boolean, AttrValue{false}}, {"scale", AttrType::number_or_null, AttrValue{}}}, infer_attention));
+  registry.add(builtin_schema(
+      "tsne_p_joint",
+      "t-SNE's joint probabilities as Python Mithril's numpy backend computes them: for each row i of squared_distances "
+      "[N, N], sigma_i from the bisection of Python's binary_search (lower 0, upper 1001, at most 1000 steps, then "
+      "its widening of an exact hit to the largest interval) on the perplexity 2^H of the row's conditional "
+      "probabilities (softmax of -d / (2 sigma^2) with the diagonal zeroed, clipped to [threshold, 1 - threshold], H "
+      "in bits) against target_perplexity; sigma_i is the interval's midpoint. Output (P + P^T) / (2N) with P the "
+      "conditional probabilities at those sigmas, where (as Python's calc_prob_matrix broadcasts them) entry (i, j) "
+      "divides by 2 sigma_j^2.",
+      {{"squared_distances"}, {"target_perplexity"}, {"threshold"}}, {}, infer_tsne_p_joint));
   registry.add(builtin_schema(
       "group_norm",
       "Group normalization as Python Mithril's GroupNorm computes it, without scale and bias (apply them with `multiply` "

@@ -400,6 +400,9 @@ std::vector<OpCase> build_cases() {
   add("scaled_dot_product_attention", {{"is_causal", true}}, {f64({4, 3}), f64({4, 3}), f64({4, 5})});
   add("scaled_dot_product_attention", {{"is_causal", true}, {"scale", 0.25}}, {f64({2, 2, 3, 2}), f64({2, 2, 5, 2}), f64({2, 2, 5, 3})});
   add("scaled_dot_product_attention", {{"scale", int64_t{2}}}, {f64({1, 2}, -9, 9), f64({3, 2}, -9, 9), f64({3, 1})});
+  add("tsne_p_joint", {}, {f64({5, 5}, 0.5, 4), values(DType::float64, {}, {3.0}), values(DType::float64, {}, {2.2250738585072014e-308})});
+  add("tsne_p_joint", {}, {f64({8, 8}, 0, 30), values(DType::float64, {}, {2.5}), values(DType::float64, {}, {1e-12})});
+  add("tsne_p_joint", {}, {f64({1, 1}), values(DType::float64, {}, {1.0}), values(DType::float64, {}, {1e-12})});
   add("group_norm", {{"num_groups", int64_t{2}}}, {f32({2, 4, 3})});
   add("group_norm", {{"num_groups", int64_t{3}}, {"epsilon", 0.01}}, {f64({3, 6, 2, 2})});
   add("group_norm", {{"num_groups", int64_t{2}}}, {f64({2, 3, 4}, 100, 101)});  // groups straddle channels, as in numpy

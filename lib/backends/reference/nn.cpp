@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -420,6 +421,92 @@ void attention_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Te
   });
 }
 
+// Python Mithril's tsne_p_joint. One row's conditional probabilities (Python's calc_prob_matrix
+// for one row, zero_index i): softmax of -d[j] / (2 sigma[j]^2), the row maximum subtracted before
+// the diagonal entry is zeroed. `sigma` has one entry, the row's own, during the search (stride
+// 0), and then all of them: Python divides the whole matrix by the sigmas broadcast along its
+// last axis, so entry j uses sigma j.
+template <class T>
+void tsne_row(const T* d, int64_t n, int64_t i, const T* sigma, int64_t sigma_stride, T* p) {
+  T largest = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) {
+    T s = sigma[j * sigma_stride], two_sigma_sq = T(2) * (s * s);
+    if (two_sigma_sq == T(0))
+      throw Error(ErrorKind::shape, "tsne_p_joint: the perplexity search reached sigma 0 (Python Mithril fails there too)");
+    largest = std::max(largest, p[j] = -d[j] / two_sigma_sq);
+  }
+  T sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += p[j] = j == i ? T(0) : std::exp(p[j] - largest);
+  for (int64_t j = 0; j < n; ++j) p[j] /= sum;
+}
+
+// Python's binary_search(eval, target, lower=0.0) (upper 1001, max_it 1000) and its
+// find_boundary_point, step for step: sigma is the midpoint of the interval it returns.
+template <class T>
+T tsne_sigma(const std::function<T(T)>& perplexity, T target) {
+  constexpr int kMaxIt = 1000;
+  int it = 0;
+  T lower = 0, upper = 1001, guess = 0;
+  auto midpoint = [](T a, T b) { return (a + b) / 2; };
+  bool hit = false;
+  while (it <= kMaxIt && lower != upper) {
+    guess = midpoint(lower, upper);
+    T val = perplexity(guess);
+    if (val == target) {
+      hit = true;
+      break;
+    }
+    ++it;
+    if (val > target) upper = guess;
+    else if (val < target) lower = guess;
+  }
+  auto boundary_point = [&](T start, T boundary) {
+    T at_start = perplexity(start);
+    if (perplexity(boundary) == at_start) return boundary;
+    T g = midpoint(start, boundary);
+    while (start != g && g != boundary && it <= kMaxIt) {
+      if (perplexity(g) == at_start) start = g;
+      else boundary = g;
+      g = midpoint(start, boundary);
+      ++it;
+    }
+    return start;
+  };
+  if (hit && it <= kMaxIt && lower != upper) {
+    upper = boundary_point(guess, upper);
+    lower = boundary_point(guess, lower);
+  }
+  return midpoint(lower, upper);
+}
+
+void tsne_p_joint_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  int64_t n = in[0].shape()[0];
+  dispatch_floating("tsne_p_joint", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* d = in[0].data_as<T>();
+    T target = *in[1].data_as<T>(), threshold = *in[2].data_as<T>();
+    std::vector<T> row(static_cast<std::size_t>(n)), sigmas(static_cast<std::size_t>(n)), p(static_cast<std::size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i) {
+      const T* di = d + i * n;
+      // perplexity_fn: 2 ** -sum(p * log2(p)) with p clipped to [threshold, 1 - threshold].
+      std::function<T(T)> perplexity = [&](T sigma) {
+        tsne_row(di, n, i, &sigma, 0, row.data());
+        T entropy = 0;
+        for (T x : row) {
+          x = std::min(std::max(x, threshold), T(1) - threshold);
+          entropy += x * std::log2(x);
+        }
+        return std::pow(T(2), -entropy);
+      };
+      sigmas[static_cast<std::size_t>(i)] = tsne_sigma(perplexity, target);
+    }
+    for (int64_t i = 0; i < n; ++i) tsne_row(d + i * n, n, i, sigmas.data(), 1, p.data() + i * n);
+    T* y = out.mutable_data_as<T>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) y[i * n + j] = (p[static_cast<std::size_t>(i * n + j)] + p[static_cast<std::size_t>(j * n + i)]) / (T(2) * static_cast<T>(n));
+  });
+}
+
 // Python Mithril's GroupNorm in numpy's order: per run, mean = sum / n, variance = the mean of
 // (x - mean)^2, then (x - mean) / sqrt(variance + epsilon).
 void group_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
@@ -554,6 +641,7 @@ void register_reference_nn_kernels(OpRegistry& registry) {
   registry.add_kernel("batch_norm", kReferenceBackend, batch_norm_kernel);
   registry.add_kernel("instance_norm", kReferenceBackend, instance_norm_kernel);
   registry.add_kernel("group_norm", kReferenceBackend, group_norm_kernel);
+  registry.add_kernel("tsne_p_joint", kReferenceBackend, tsne_p_joint_kernel);
   registry.add_kernel("scaled_dot_product_attention", kReferenceBackend, attention_kernel);
   registry.add_kernel("layer_norm", kReferenceBackend, layer_norm_kernel);
   add_robust(registry, "robust_sqrt", [](const auto& a) {

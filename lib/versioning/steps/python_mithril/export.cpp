@@ -172,6 +172,8 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   }
   if (op == "scaled_dot_product_attention")
     return Translation{"ScaledDotProduct", {"query", "key", "value"}, {{"is_causal", a.at("is_causal")}, {"scale", a.at("scale")}}, {}};
+  if (op == "tsne_p_joint")
+    return Translation{"TsnePJoint", {"squared_distances", "target_perplexity", "threshold"}, {}, {}, 2.220446049250313e-16};  // Constant.EPSILON
   if (op == "clip") {
     // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
     if (std::holds_alternative<std::monostate>(a.at("min")) || std::holds_alternative<std::monostate>(a.at("max"))) {

@@ -32,7 +32,7 @@ const std::vector<std::string>& model_names() {
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
-      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct"};
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore"};
   return names;
 }
 
@@ -337,6 +337,14 @@ std::optional<std::string> python_dtype(const JValue& v) {
   return std::string(names[n]);
 }
 
+
+// KLDivergence, numpy: target * (robust_log(target) - robust_log(input)); unless `intermediate`,
+// the model's output node.
+Value kl_divergence(Emit& e, const Value& input, const Value& target, const Value& threshold, bool intermediate) {
+  Value diff = e.apply("subtract", {e.apply("robust_log", {target, threshold}), e.apply("robust_log", {input, threshold})});
+  return intermediate ? e.apply("multiply", {target, diff}) : e.out("multiply", {target, diff});
+}
+
 }  // namespace
 
 const JValue* arg(const JValue* args, const char* name) {
@@ -473,13 +481,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         }};
   if (name == "KLDivergence")
     return LibraryModel{{tensor("input"), tensor("target"), valued("threshold", fmt::format("{}", kMinPositiveNormal), KeyKind::floating)},
-                        [](Emit& e) {
-                          // numpy: target * (robust_log(target) - robust_log(input)).
-                          Value t = e.in("threshold");
-                          Value diff = e.apply("subtract", {e.apply("robust_log", {e.in("target"), t}),
-                                                            e.apply("robust_log", {e.in("input"), t})});
-                          e.out("multiply", {e.in("target"), diff});
-                        }};
+                        [](Emit& e) { kl_divergence(e, e.in("input"), e.in("target"), e.in("threshold"), false); }};
   if (name == "LeakyRelu")
     return LibraryModel{{tensor("input"), valued("slope", arg_json(args, "slope", "0.01"))},
                         [](Emit& e) { e.out("leaky_relu", {e.in("input")}, {{"slope", e.number_attr("slope")}}); }};
@@ -894,6 +896,29 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           if (!e.attr("scale").IsNull()) scale = e.number_attr("scale");
                           e.out("scaled_dot_product_attention", {e.in("query"), e.in("key"), e.in("value")},
                                 {{"is_causal", e.bool_attr("is_causal")}, {"scale", scale}});
+                        }};
+  if (name == "TsnePJoint")
+    return LibraryModel{{tensor("squared_distances"), tensor("target_perplexity"),
+                         valued("threshold", "2.220446049250313e-16", KeyKind::floating)},  // Constant.EPSILON
+                        [](Emit& e) {
+                          e.out("tsne_p_joint", {e.in("squared_distances"), e.in("target_perplexity"), e.in("threshold")});
+                        }};
+  if (name == "TSNECore")
+    // model_to_dict keeps exact_distances and perplexity, not calculate_p_joint: the dict means
+    // p_joint is given (exact_distances then only squares what nothing reads).
+    return LibraryModel{{tensor("distances"), tensor("pred_distances"), tensor("p_joint")}, [](Emit& e) {
+                          // q = (1 / (1 + pred)) * (1 - I); loss = sum(KL(q / sum(q), p_joint)).
+                          Value inverse = e.apply("divide", {e.scalar(1.0), e.apply("add", {e.scalar(1.0), e.in("pred_distances")})});
+                          // EyeComplement(N = distances.shape[0]): ones off the diagonal, made exactly
+                          // from the distances' shape as strict upper plus strict lower triangle.
+                          Value one = e.scalar(1.0);
+                          Value ones = e.apply("where", {e.apply("isnan", {e.in("distances")}), one, one});
+                          Value off_diagonal = e.apply("add", {e.apply("trilu", {ones}, {{"upper", true}, {"k", int64_t{1}}}),
+                                                               e.apply("trilu", {ones}, {{"upper", false}, {"k", int64_t{-1}}})});
+                          Value q = e.apply("multiply", {inverse, off_diagonal});
+                          Value normalized = e.apply("divide", {q, e.apply("sum", {q})});
+                          Value kl = kl_divergence(e, normalized, e.in("p_joint"), e.scalar(kMinPositiveNormal), true);
+                          e.out("sum", {kl});
                         }};
   return std::nullopt;
 }
