@@ -34,7 +34,7 @@ from mithril.models import (
 )
 from mithril.models import (
     ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
-    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, ScaledDotProduct, TsnePJoint, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, ScaledDotProduct, TsnePJoint, TSNE, MDS, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
 )
 from mithril.models.models import TSNECore  # not in mithril.models' __all__, but its dicts name it
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
@@ -940,6 +940,22 @@ def tsne_core_alone():
       pred_distances="positive", p_joint="prob")
 def tsne_core_not_exact():
     return TSNECore(exact_distances=False, perplexity=5.0)
+
+
+@case({"input": [5, 3], "coords": [5, 2], "norm": [], "p_joint": [5, 5]}, norm="positive", p_joint="prob")
+def tsne_points():
+    # With input_type "distances" Python leaves TSNECore's p_joint unnamed, so it cannot run.
+    return TSNE(prediction_dim=2, input_type="points")
+
+
+@case({"input": [4, 4], "coords": [4, 2], "norm": []}, input="positive", norm="positive")
+def mds_distances():
+    return MDS(prediction_dim=2)
+
+
+@case({"input": [4, 3], "coords": [4, 2], "norm": []}, norm="positive")
+def mds_points():
+    return MDS(prediction_dim=2, input_type="points")
 
 
 VALUE_SPECS_EXTRA = {"mlp_in_model_with_loss": {"t": ("int:2", [2])}}

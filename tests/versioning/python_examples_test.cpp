@@ -47,12 +47,14 @@ const std::map<std::string, KnownFailure> kKnownFailures = {
     // internal name; this snapshot's TSNECore (and its dicts) take it as the input p_joint, and
     // fed so, the case's 0.2133012086061504 comes out.
     {"test_tsne_core_1", {"has no input 'TsnePJoint_0_output'", "feeds p_joint as an older Mithril's TsnePJoint_0_output"}},
+    // The same for TSNE (input_type "points"): fed as p_joint, its 0.0 comes out.
+    {"test_tsne_1", {"has no input 'TSNECore_2_TsnePJoint_0_output'", "feeds p_joint as an older Mithril's TSNECore_2_TsnePJoint_0_output"}},
 };
 
-// The exact outcome over the 99 cases (2 use TSNE and LSTMCell, not migrated) (tests/e2e/migrate_python_examples.sh pins the same): a
+// The exact outcome over the 99 cases (1 uses LSTMCell, not migrated) (tests/e2e/migrate_python_examples.sh pins the same): a
 // change in any one case changes a count.
 constexpr int kExpectedPassed = 95;
-constexpr int kExpectedOutsideList = 2;
+constexpr int kExpectedOutsideList = 1;
 
 std::string shared_dir() {
   if (const char* env = std::getenv("MITHRIL_SHARED"); env && *env) return env;

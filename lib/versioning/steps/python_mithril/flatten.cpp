@@ -257,12 +257,14 @@ class Flattener {
     else if (canonical == "PolynomialRegression") keys = expand_polynomial_regression(args, path, bindings);
     else if (canonical == "LinearSVM") keys = expand_linear_svm(path, bindings);
     else if (canonical == "KernelizedSVM") keys = expand_kernelized_svm(args, path, bindings);
+    else if (canonical == "TSNE" || canonical == "MDS") keys = expand_distance_encoder(canonical, args, path, bindings);
     else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
     if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
-        canonical != "PolynomialRegression" && canonical != "LinearSVM" && canonical != "KernelizedSVM") {
+        canonical != "PolynomialRegression" && canonical != "LinearSVM" && canonical != "KernelizedSVM" && canonical != "TSNE" &&
+        canonical != "MDS") {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -413,6 +415,58 @@ class Flattener {
     for (const auto& [key, e] : kernel_keys)
       if (key != "output") keys[key] = e;
     keys["kernel"] = k;
+    return keys;
+  }
+
+  // TSNE and MDS (Python's DistanceEncoder): the powered distances of the coordinates
+  // (EncoderDistanceMatrix without its final root) as pred_distances of a TSNECore or MDSCore
+  // whose distances are the input, or with input_type "points" the input's own powered
+  // distances; the coordinates also come out as predicted_coords. MDS is MDSCore(exact_distances
+  // = input_type == "distances") with the norm; TSNE's TSNECore reads p_joint (its dict does not
+  // keep calculate_p_joint).
+  std::map<std::string, int> expand_distance_encoder(const std::string& name, const JValue* args, const std::string& path,
+                                                     const std::map<std::string, Binding>& bindings) {
+    std::string input_type = "distances";
+    if (const JValue* t = arg(args, "input_type"); t && t->IsString()) input_type = t->GetString();
+    if (input_type != "distances" && input_type != "powered_distances" && input_type != "points")
+      bad(json::child(json::child(path, "args"), "input_type"),
+          "expected \"distances\", \"powered_distances\" or \"points\", got \"" + input_type + "\"");
+    bool tsne = name == "TSNE";
+    std::set<std::string> known = {"input", "coords", "norm", "predicted_coords", "output"};
+    if (tsne) known.insert("p_joint");
+    for (const auto& [key, b] : bindings)
+      if (!known.count(key)) bad(path, "model '" + name + "' has no key '" + key + "'");
+    auto bound = [&](const std::string& key) -> int {
+      if (auto it = bindings.find(key); it != bindings.end()) return it->second();
+      return new_edge("", key);
+    };
+    auto shared = [this](int e) -> Binding { return [this, e] { return find(e); }; };
+    int input = bound("input"), coords = bound("coords"), norm = bound("norm");
+    rapidjson::Document& matrix_args = synthesized_args_.emplace_back();
+    matrix_args.SetObject();
+    matrix_args.AddMember("get_final_distance", false, matrix_args.GetAllocator());
+    auto powered_distances = [&](int points) {
+      return expand_library("EncoderDistanceMatrix", &matrix_args, path,
+                            {{"input1", shared(points)}, {"input2", shared(points)}, {"norm", shared(norm)}})
+          .at("output");
+    };
+    int distances = input_type == "points" ? powered_distances(input) : input;
+    int predicted = powered_distances(coords);
+    rapidjson::Document& core_args = synthesized_args_.emplace_back();
+    core_args.SetObject();
+    core_args.AddMember("exact_distances", input_type == "distances", core_args.GetAllocator());
+    std::map<std::string, Binding> core = {{"distances", shared(distances)}, {"pred_distances", shared(predicted)}};
+    if (tsne) core["p_joint"] = [&bound] { return bound("p_joint"); };
+    else core["norm"] = shared(norm);
+    if (auto it = bindings.find("output"); it != bindings.end()) core["output"] = it->second;
+    auto core_keys = expand_library(tsne ? "TSNECore" : "MDSCore", &core_args, path, core);
+    std::map<std::string, Binding> buffer = {{"input", shared(coords)}};
+    if (auto it = bindings.find("predicted_coords"); it != bindings.end()) buffer["output"] = it->second;
+    int predicted_coords = expand_library("Buffer", nullptr, path, buffer).at("output");
+    instances_.back().canonical_output = false;  // the loss is the canonical output
+    std::map<std::string, int> keys = {{"input", find(input)}, {"coords", find(coords)}, {"norm", find(norm)},
+                                       {"predicted_coords", predicted_coords}, {"output", core_keys.at("output")}};
+    if (tsne) keys["p_joint"] = core_keys.at("p_joint");
     return keys;
   }
 
