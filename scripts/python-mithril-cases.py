@@ -32,6 +32,11 @@ from mithril.models import (
     Concat, DistanceMatrix, EncoderDistanceMatrix, Equal, Floor, Greater, GreaterEqual, IsNan, Less, LessEqual,
     LogicalAnd, LogicalNot, LogicalOr, LogicalXOr, Maximum, MDSCore, Minimum, Negate, NormModifier, NotEqual, Sign,
 )
+from mithril.models import (
+    ArgMax, ArgMin, AtLeast1D, AvgPool2D, BroadcastTo, Clamp, ElementWiseAffine, Eye, EyeComplement, KernelizedSVM,
+    LinearSVM, Ones, Pad, NanToNum, Cast, Indexer, GroupNorm, Squeeze, ScaledDotProduct, TsnePJoint, TSNE, MDS, PolynomialKernel, Reshape, SiLU, SwapAxes, TransposedDiagonal, Trapezoid, ZerosLike, Arange,
+)
+from mithril.models.models import TSNECore  # not in mithril.models' __all__, but its dicts name it
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
@@ -64,6 +69,10 @@ def draw(rng, shape, spec):
         return rng.integers(0, 2, shape).astype(np.float64)
     if spec == "bool":
         return rng.integers(0, 2, shape).astype(bool)
+    if spec == "perplexity":  # a t-SNE target perplexity
+        return rng.uniform(2.0, 4.0, shape)
+    if spec == "nonfinite":  # some NaN, +inf and -inf among normal values
+        return rng.choice([np.nan, np.inf, -np.inf, 0.5, -2.0, 1.25], size=shape) * rng.uniform(0.5, 2.0, shape)
     if spec and spec.startswith("int:"):
         return rng.integers(0, int(spec[4:]), shape)
     return rng.standard_normal(shape)
@@ -650,6 +659,305 @@ def logical_ops():
     return m
 
 
+# ---------------------------------------------------------------- tensor models of mithril.models (issue 11, item 8)
+
+@case({"input": [3, 4]})
+def silu_alone():
+    return SiLU()
+
+
+@case({"x": [2, 5]})
+def silu_then_clamp():
+    m = Model()
+    m |= SiLU().connect(input="x", output="s")
+    m |= Clamp().connect(input="s", min_val=-0.1, max_val=0.4, output=IOKey("y"))
+    return m
+
+
+@case({"x": [4, 3]})
+def clamp_int_bounds():
+    m = Model()
+    m |= Clamp().connect(input="x", min_val=-1, max_val=1, output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 5]})
+def argmax_argmin():
+    m = Model()
+    m |= ArgMax(axis=1).connect(input="x", output=IOKey("amax"))
+    m |= ArgMin(axis=0, keepdim=True).connect(input="x", output=IOKey("amin"))
+    m |= ArgMax().connect(input="x", output=IOKey("flat_amax"))
+    return m
+
+
+@case({"input": [2, 3, 4]})
+def argmin_last_axis():
+    return ArgMin(axis=-1)
+
+
+@case({"x": [2, 6]})
+def reshape_and_broadcast():
+    m = Model()
+    m |= Reshape().connect(input="x", shape=(3, -1), output="r")
+    m |= BroadcastTo().connect(input="r", shape=(2, 3, 4), output=IOKey("b"))
+    m |= Reshape().connect(input="x", shape=(12,), output=IOKey("flat"))
+    return m
+
+
+@case({"x": [], "y": [2, 3]})
+def atleast1d_zeroslike():
+    m = Model()
+    m |= AtLeast1D().connect(input="x", output=IOKey("x1"))
+    m |= AtLeast1D().connect(input="y", output=IOKey("y1"))
+    m |= ZerosLike().connect(input="y", output=IOKey("z"))
+    return m
+
+
+@case({"input": [4, 4]})
+def transposed_diagonal_alone():
+    return TransposedDiagonal()
+
+
+@case({"x": [2, 3]})
+def pad_two_axes():
+    m = Model()
+    m |= Pad().connect(input="x", pad_width=((1, 0), (2, 1)), output=IOKey("y"))
+    return m
+
+
+@case({"input": [1, 2, 6, 6]})
+def avgpool2d_alone():
+    return AvgPool2D(kernel_size=2)
+
+
+@case({"x": [2, 3, 7, 7]})
+def avgpool2d_padded_strided():
+    m = Model()
+    m |= AvgPool2D(kernel_size=3, stride=2, padding=1).connect(input="x", output=IOKey("y"))
+    return m
+
+
+@case({"input": [3, 4], "weight": [4], "bias": [4]})
+def elementwise_affine_alone():
+    m = Model()
+    m |= ElementWiseAffine().connect(input=IOKey("input", type=ml.Tensor[float]), weight=IOKey("weight", type=ml.Tensor[float]),
+                                     bias=IOKey("bias", type=ml.Tensor[float]), output=IOKey("output"))
+    return m
+
+
+@case({"input1": [3, 2], "input2": [4, 2], "poly_coef": [], "degree": []}, degree="positive")
+def polynomial_kernel_alone():
+    m = Model()
+    m |= PolynomialKernel().connect(input1=IOKey("input1", type=ml.Tensor[float]), input2=IOKey("input2", type=ml.Tensor[float]),
+                                    poly_coef=IOKey("poly_coef", type=ml.Tensor[float]), degree=IOKey("degree", type=ml.Tensor[float]),
+                                    output=IOKey("output"))
+    return m
+
+
+@case({"x": [3, 2], "z": [2, 2]})
+def polynomial_kernel_values():
+    m = Model()
+    m |= PolynomialKernel(robust=False).connect(input1="x", input2="z", poly_coef=1.0, degree=2.0, output=IOKey("k"))
+    return m
+
+
+@case({"input": [5, 3]})
+def linear_svm_alone():
+    return LinearSVM()
+
+
+@case({"input1": [3, 2], "input2": [4, 2], "sigma": [1], "l_scale": [1]}, sigma="positive", l_scale="positive")
+def kernelized_svm_rbf():
+    return KernelizedSVM(kernel=RBFKernel())
+
+
+@case({"y": [6], "x": [6]})
+def trapezoid_with_x():
+    return Trapezoid()
+
+
+@case({"x": [], "n": []}, n="int:5")
+def constant_makers():
+    # The values go in connections: model_to_dict drops these models' constructor args. Each array
+    # is added to an input: a model output that is a static value alone comes out of Python's
+    # evaluate as a function, not an array.
+    m = Model()
+    x = IOKey("x", type=ml.Tensor[float])
+    m |= Eye(M=ml.TBD).connect(N=3, M=4, output="eye")
+    m |= EyeComplement().connect(N=3, output="eye_complement")
+    m |= Ones().connect(shape=(2, 3), output="ones")
+    m |= Arange(start=ml.TBD, step=ml.TBD).connect(start=1, stop=7, step=2, output="ints")
+    m |= Arange(start=ml.TBD, step=ml.TBD).connect(start=0.5, stop=2.0, step=0.25, output="floats")
+    for key in ("eye", "eye_complement", "ones", "floats"):
+        m |= Add().connect(left=x, right=key, output=IOKey(key + "_plus_x"))
+    m |= Add().connect(left=IOKey("n", type=ml.Tensor[int]), right="ints", output=IOKey("ints_plus_n"))  # int64
+    return m
+
+
+@case({"x": [3, 3]})
+def eye_times_input():
+    m = Model()
+    m |= Eye().connect(N=3, output="i")
+    m |= Multiply().connect(left=IOKey("x", type=ml.Tensor[float]), right="i", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3, 4]})
+def swapaxes_forms():
+    m = Model()
+    m |= SwapAxes(axis1=0, axis2=2).connect(input="x", output=IOKey("a"))
+    m |= SwapAxes(axis1=-1, axis2=-2).connect(input="x", output=IOKey("b"))
+    return m
+
+
+@case({"x": [4, 3], "y": [4, 3], "scale": [3], "shift": [3]})
+def nested_new_models():
+    # Several new models in one model, sharing inputs, with a LinearSVM's two outputs.
+    m = Model()
+    m |= SiLU().connect(input="x", output="s")
+    m |= ElementWiseAffine().connect(input="s", weight=IOKey("scale", type=ml.Tensor[float]), bias=IOKey("shift", type=ml.Tensor[float]), output="a")
+    m |= SwapAxes(axis1=0, axis2=1).connect(input="a", output="t")
+    m |= Reshape().connect(input="t", shape=(4, 3), output="r")
+    m |= LinearSVM().connect(input="r", output=IOKey("score"), decision_output=IOKey("label"))
+    m |= ArgMax(axis=0, keepdim=True).connect(input="y", output=IOKey("best"))
+    m |= Clamp().connect(input="y", min_val=-0.5, max_val=0.5, output="c")
+    m |= Trapezoid().connect(y="c", x="x", output=IOKey("area"))
+    return m
+
+
+@case({"input": [4, 5]}, input="nonfinite")
+def nan_to_num_defaults():
+    return NanToNum()
+
+
+@case({"x": [3, 6]}, x="nonfinite")
+def nan_to_num_values():
+    # Python cannot read this dict back (its NanToNum fixes nan=0.0 when built without TBD).
+    m = Model()
+    m |= NanToNum(nan=ml.TBD, posinf=ml.TBD, neginf=ml.TBD).connect(
+        input=IOKey("x", type=ml.Tensor[float]), nan=1.5, posinf=9.0, neginf=-7.0, output=IOKey("y"))
+    return m
+
+
+@case({"x": [3, 4]})
+def cast_to_int_and_back():
+    m = Model()
+    m |= Cast().connect(input=IOKey("x", type=ml.Tensor[float]), dtype=ml.int64, output=IOKey("i"))
+    m |= Cast().connect(input="x", dtype=ml.float32, output="f32")
+    m |= Cast().connect(input="f32", dtype=ml.float64, output=IOKey("rounded"))
+    return m
+
+
+@case({"x": [4, 3, 2]})
+def indexer_ints():
+    m = Model()
+    m |= Indexer().connect(input=IOKey("x", type=ml.Tensor[float]), index=1, output=IOKey("row"))
+    m |= Indexer().connect(input="x", index=-1, output=IOKey("last"))
+    m |= Indexer().connect(input="x", index=(2, 0), output=IOKey("pair"))
+    return m
+
+
+@case({"input": [2, 4, 4, 4]})
+def group_norm_alone():
+    # model_to_dict drops num_groups: the dict means Python's default, 32 groups.
+    return GroupNorm(num_groups=32)
+
+
+@case({"x": [3, 8, 2, 2]})
+def group_norm_in_model():
+    m = Model()
+    m |= GroupNorm(num_groups=32).connect(input="x", output="n")
+    m |= Relu().connect(input="n", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 2, 4, 4]})
+def group_norm_eps_value():
+    m = Model()
+    m |= GroupNorm(num_groups=32, eps=ml.TBD).connect(input="x", eps=0.25, output=IOKey("y"))
+    return m
+
+
+@case({"input": [1, 3, 1, 2]})
+def squeeze_alone():
+    return Squeeze()
+
+
+@case({"x": [2, 1, 3], "w": [3, 2]})
+def squeeze_then_matmul():
+    m = Model()
+    m |= Squeeze().connect(input="x", output="s")
+    m |= MatrixMultiply().connect(left="s", right=IOKey("w", type=ml.Tensor[float], shape=[3, 2]), output=IOKey("y"))
+    return m
+
+
+@case({"query": [2, 3, 4], "key": [2, 5, 4], "value": [2, 5, 3]})
+def scaled_dot_product_causal_default():
+    # Python's default is causal; model_to_dict drops the constructor args, so the dict means it.
+    m = Model()
+    t = ml.Tensor[float]
+    m |= ScaledDotProduct().connect(query=IOKey("query", type=t), key=IOKey("key", type=t), value=IOKey("value", type=t),
+                                    output=IOKey("output"))
+    return m
+
+
+@case({"q": [4, 2], "k": [6, 2], "v": [6, 3]})
+def scaled_dot_product_values():
+    m = Model()
+    t = ml.Tensor[float]
+    m |= ScaledDotProduct(is_causal=ml.TBD, scale=ml.TBD).connect(
+        query=IOKey("q", type=t), key=IOKey("k", type=t), value=IOKey("v", type=t), is_causal=False, scale=0.5,
+        output=IOKey("attended"))
+    return m
+
+
+@case({"squared_distances": [6, 6], "target_perplexity": []}, squared_distances="positive", target_perplexity="perplexity")
+def tsne_p_joint_alone():
+    m = Model()
+    t = ml.Tensor[float]
+    m |= TsnePJoint().connect(squared_distances=IOKey("squared_distances", type=t),
+                              target_perplexity=IOKey("target_perplexity", type=t), output=IOKey("output"))
+    return m
+
+
+@case({"x": [5, 3], "norm": [], "perplexity": []}, norm="positive", perplexity="perplexity")
+def tsne_p_joint_of_distances():
+    # The distances of the rows of x (to the power norm), then their joint probabilities.
+    m = Model()
+    t = ml.Tensor[float]
+    m |= DistanceMatrix().connect(left=IOKey("x", type=t), right="x", norm=IOKey("norm", type=t), output="d")
+    m |= TsnePJoint().connect(squared_distances="d", target_perplexity=IOKey("perplexity", type=t), output=IOKey("p"))
+    return m
+
+
+@case({"distances": [5, 5], "pred_distances": [5, 5], "p_joint": [5, 5]}, distances="positive",
+      pred_distances="positive", p_joint="prob")
+def tsne_core_alone():
+    return TSNECore()
+
+
+@case({"distances": [4, 4], "pred_distances": [4, 4], "p_joint": [4, 4]}, distances="positive",
+      pred_distances="positive", p_joint="prob")
+def tsne_core_not_exact():
+    return TSNECore(exact_distances=False, perplexity=5.0)
+
+
+@case({"input": [5, 3], "coords": [5, 2], "norm": [], "p_joint": [5, 5]}, norm="positive", p_joint="prob")
+def tsne_points():
+    # With input_type "distances" Python leaves TSNECore's p_joint unnamed, so it cannot run.
+    return TSNE(prediction_dim=2, input_type="points")
+
+
+@case({"input": [4, 4], "coords": [4, 2], "norm": []}, input="positive", norm="positive")
+def mds_distances():
+    return MDS(prediction_dim=2)
+
+
+@case({"input": [4, 3], "coords": [4, 2], "norm": []}, norm="positive")
+def mds_points():
+    return MDS(prediction_dim=2, input_type="points")
+
+
 VALUE_SPECS_EXTRA = {"mlp_in_model_with_loss": {"t": ("int:2", [2])}}
 
 
@@ -721,11 +1029,16 @@ def main():
         except Exception as e:  # a case Python itself cannot build is a bug in this script
             failed += 1
             print(f"{name}: {type(e).__name__}: {e}", file=sys.stderr)
-    if not only:
-        with open(os.path.join(OUT, "MANIFEST.json"), "w") as f:
-            json.dump(MANIFEST, f, indent=1, sort_keys=True)
-            f.write("\n")
-    print(f"{len(CASES) - failed} cases written to {OUT}, {failed} failed")
+    manifest_path = os.path.join(OUT, "MANIFEST.json")
+    manifest = {}
+    if only and os.path.exists(manifest_path):  # a subset keeps the other cases' entries
+        with open(manifest_path) as f:
+            manifest = {k: v for k, v in json.load(f).items() if k not in only}
+    manifest.update(MANIFEST)
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"{(len(only) if only else len(CASES)) - failed} cases written to {OUT}, {failed} failed")
     return 1 if failed else 0
 
 

@@ -225,6 +225,72 @@ InferFn infer_channel_norm(const std::string& op) {
   };
 }
 
+// Python Mithril's GroupNorm without its scale and bias: each sample's elements split into
+// num_groups equal runs.
+ValueInfo infer_group_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  require_floating("group_norm", in[0].dtype);
+  int64_t groups = attr_int(attrs, "num_groups");
+  if (groups < 1) throw Error(ErrorKind::schema, "group_norm: num_groups must be >= 1, got " + std::to_string(groups));
+  if (attr_number(attrs, "epsilon") < 0) throw Error(ErrorKind::schema, "group_norm: epsilon must be >= 0");
+  const SymShape& x = in[0].shape;
+  if (x.empty()) throw Error(ErrorKind::shape, "group_norm needs an input [N, ...], got " + shape_str(x));
+  int64_t per_sample = 1;
+  bool known = true;
+  for (std::size_t d = 1; d < x.size(); ++d) {
+    known = known && x[d].is_known();
+    if (known) per_sample *= x[d].size;
+  }
+  if (known && per_sample % groups != 0)
+    throw Error(ErrorKind::shape, "group_norm: a sample of input " + shape_str(x) + " has " + std::to_string(per_sample) +
+                                      " elements, not divisible into " + std::to_string(groups) + " groups");
+  return in[0];
+}
+
+// query [..., L, E], key [..., S, E], value [..., S, O] -> [..., L, O]; the batch axes agree.
+ValueInfo infer_attention(const std::vector<ValueInfo>& in, const Attributes&) {
+  static const char* names[] = {"query", "key", "value"};
+  require_floating("scaled_dot_product_attention", in[0].dtype);
+  for (std::size_t i = 0; i < 3; ++i) {
+    require_same_dtype(in[0].dtype, in[i].dtype);
+    if (in[i].shape.size() < 2 || in[i].shape.size() != in[0].shape.size())
+      throw Error(ErrorKind::shape, std::string("scaled_dot_product_attention: ") + names[i] + " " + shape_str(in[i].shape) +
+                                        " must be [..., rows, columns] with the query's rank (query " + shape_str(in[0].shape) + ")");
+  }
+  const SymShape &q = in[0].shape, &k = in[1].shape, &v = in[2].shape;
+  std::size_t r = q.size();
+  auto mismatch = [&](const std::string& what) {
+    throw Error(ErrorKind::shape, "scaled_dot_product_attention: " + what + " (query " + shape_str(q) + ", key " + shape_str(k) +
+                                      ", value " + shape_str(v) + ")");
+  };
+  SymShape out;
+  for (std::size_t d = 0; d + 2 < r; ++d) {
+    std::optional<Dim> a = unify_dim(q[d], k[d]);
+    std::optional<Dim> b = a ? unify_dim(*a, v[d]) : std::nullopt;
+    if (!b) mismatch("their batch axes differ");
+    out.push_back(*b);
+  }
+  if (!unify_dim(q[r - 1], k[r - 1])) mismatch("query and key differ in their last axis");
+  if (!unify_dim(k[r - 2], v[r - 2])) mismatch("key and value differ in their number of rows");
+  out.push_back(q[r - 2]);
+  out.push_back(v[r - 1]);
+  return ValueInfo{in[0].dtype, out};
+}
+
+// squared_distances [N, N] with 0-d target_perplexity and threshold -> [N, N].
+ValueInfo infer_tsne_p_joint(const std::vector<ValueInfo>& in, const Attributes&) {
+  require_floating("tsne_p_joint", in[0].dtype);
+  const SymShape& d = in[0].shape;
+  if (d.size() != 2 || !unify_dim(d[0], d[1]))
+    throw Error(ErrorKind::shape, "tsne_p_joint: squared_distances must be a square matrix [N, N], got " + shape_str(d));
+  for (std::size_t i = 1; i < 3; ++i) {
+    require_same_dtype(in[0].dtype, in[i].dtype);
+    if (!in[i].shape.empty())
+      throw Error(ErrorKind::shape, std::string("tsne_p_joint: ") + (i == 1 ? "target_perplexity" : "threshold") +
+                                        " must be a scalar (0-d), got " + shape_str(in[i].shape));
+  }
+  return in[0];
+}
+
 ValueInfo infer_layer_norm(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   require_floating("layer_norm", in[0].dtype);
   const SymShape& x = in[0].shape;
@@ -372,6 +438,32 @@ void register_onnx_nn_ops(OpRegistry& registry) {
       "Instance normalization (ONNX InstanceNormalization): for input [N, C, ...], each (n, c) plane is normalized by its own "
       "mean and (biased) variance: (x - mean) / sqrt(variance + epsilon) * scale[c] + bias[c]; scale and bias are [C].",
       {{"input"}, {"scale"}, {"bias"}}, {{"epsilon", AttrType::number, AttrValue{1e-5}}}, infer_channel_norm("instance_norm")));
+  registry.add(builtin_schema(
+      "scaled_dot_product_attention",
+      "Attention as Python Mithril's numpy backend computes it: softmax(query @ key^T * scale + bias) @ value along the "
+      "last axis, with query [..., L, E], key [..., S, E], value [..., S, O] -> [..., L, O] (the batch axes agree); "
+      "scale null is 1 / sqrt(E); is_causal gives bias -inf where column > row, else 0. The softmax subtracts the row's "
+      "maximum (numpy's order).",
+      {{"query"}, {"key"}, {"value"}},
+      {{"is_causal", AttrType::boolean, AttrValue{false}}, {"scale", AttrType::number_or_null, AttrValue{}}}, infer_attention));
+  registry.add(builtin_schema(
+      "tsne_p_joint",
+      "t-SNE's joint probabilities as Python Mithril's numpy backend computes them: for each row i of squared_distances "
+      "[N, N], sigma_i from the bisection of Python's binary_search (lower 0, upper 1001, at most 1000 steps, then "
+      "its widening of an exact hit to the largest interval) on the perplexity 2^H of the row's conditional "
+      "probabilities (softmax of -d / (2 sigma^2) with the diagonal zeroed, clipped to [threshold, 1 - threshold], H "
+      "in bits) against target_perplexity; sigma_i is the interval's midpoint. Output (P + P^T) / (2N) with P the "
+      "conditional probabilities at those sigmas, where (as Python's calc_prob_matrix broadcasts them) entry (i, j) "
+      "divides by 2 sigma_j^2.",
+      {{"squared_distances"}, {"target_perplexity"}, {"threshold"}}, {}, infer_tsne_p_joint));
+  registry.add(builtin_schema(
+      "group_norm",
+      "Group normalization as Python Mithril's GroupNorm computes it, without scale and bias (apply them with `multiply` "
+      "and `add`): each sample of input [N, ...] (its elements in C order) is split into num_groups equal runs, each "
+      "normalized by its own mean and biased variance: (x - mean) / sqrt(variance + epsilon), numpy's order. With C "
+      "divisible by num_groups these are groups of channels, as torch's group_norm; the sample size must be divisible.",
+      {{"input"}}, {{"num_groups", AttrType::integer, std::nullopt}, {"epsilon", AttrType::number, AttrValue{1e-5}}},
+      infer_group_norm));
   registry.add(builtin_schema(
       "layer_norm",
       "Layer normalization (ONNX LayerNormalization): over the axes [axis, rank), (x - mean) / sqrt(variance + epsilon) "

@@ -78,6 +78,32 @@ ValueInfo infer_transpose(const std::vector<ValueInfo>& in, const Attributes& at
   return ValueInfo{in[0].dtype, out};
 }
 
+// numpy.squeeze: the given axes (each of size 1), or with axes null every axis of size 1, which
+// only a fully known shape tells: otherwise the rank stays unknown until compile time.
+ValueInfo infer_squeeze(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& input = in[0].shape;
+  int64_t rank = static_cast<int64_t>(input.size());
+  std::vector<bool> drop(input.size(), false);
+  if (attr_is_null(attrs, "axes")) {
+    for (std::size_t d = 0; d < input.size(); ++d) {
+      if (!input[d].is_known()) return ValueInfo{in[0].dtype, {}, false};
+      drop[d] = input[d].size == 1;
+    }
+  } else {
+    for (int64_t a : normalize_axes(attr_ints(attrs, "axes"), rank)) {
+      const Dim& dim = input[static_cast<std::size_t>(a)];
+      if (dim.is_known() && dim.size != 1)
+        throw Error(ErrorKind::shape, "squeeze: axis " + std::to_string(a) + " of " + shape_str(input) + " has size " +
+                                          std::to_string(dim.size) + ", not 1");
+      drop[static_cast<std::size_t>(a)] = true;
+    }
+  }
+  SymShape out;
+  for (std::size_t d = 0; d < input.size(); ++d)
+    if (!drop[d]) out.push_back(input[d]);
+  return ValueInfo{in[0].dtype, out};
+}
+
 ValueInfo infer_concat(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   if (attr_is_null(attrs, "axis")) {
     // numpy.concatenate(axis=None): every input flattened, then joined; any ranks.
@@ -262,6 +288,11 @@ void register_shape_ops(OpRegistry& registry) {
       "transpose",
       "Axes permuted: output axis i is input axis axes[i] (negative axes count from the end); null reverses them.",
       {{"input"}}, {{"axes", AttrType::int_list_or_null, AttrValue{}}}, infer_transpose));
+  registry.add(builtin_schema(
+      "squeeze",
+      "numpy.squeeze: the input without the axes of attribute `axes` (each must have size 1; negative axes count from the "
+      "end), or with axes null (the default) without every axis of size 1 (Python Mithril's Squeeze).",
+      {{"input"}}, {{"axes", AttrType::int_list_or_null, AttrValue{}}}, infer_squeeze));
   registry.add(builtin_schema(
       "concat",
       "The inputs joined along attribute `axis` (default 0); they share dtype and rank and agree on every other "

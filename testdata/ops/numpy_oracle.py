@@ -292,6 +292,67 @@ def normalize(x, axes, epsilon):
     return deviation * (1 / np.sqrt(variance + x.dtype.type(epsilon)))
 
 
+def tsne_row(d, i, sigma):
+    """One row of t-SNE's conditional probabilities (Python Mithril's numpy backend); sigma is the
+    row's own, or every row's (Python then divides entry j by 2 sigma_j^2)."""
+    two_sigma_sq = 2.0 * np.square(sigma)
+    assert np.all(two_sigma_sq != 0)
+    w = -d / two_sigma_sq
+    e = np.exp(w - np.max(w))
+    e[i] = 0.0
+    return e / np.sum(e)
+
+
+def tsne_sigma(perplexity, target, max_it=1000):
+    """The bisection of Python Mithril's binary_search (lower 0, upper 1001), widened on an exact hit."""
+    it, lower, upper, guess, hit = 0, 0.0, 1001.0, None, False
+    while it <= max_it and lower != upper:
+        guess = (lower + upper) / 2
+        val = perplexity(guess)
+        if val == target:
+            hit = True
+            break
+        it += 1
+        if val > target:
+            upper = guess
+        elif val < target:
+            lower = guess
+
+    def widen(start, boundary):
+        nonlocal it
+        reference = perplexity(start)
+        if perplexity(boundary) == reference:
+            return boundary
+        g = (start + boundary) / 2
+        while start != g != boundary and it <= max_it:
+            if perplexity(g) == reference:
+                start = g
+            else:
+                boundary = g
+            g = (start + boundary) / 2
+            it += 1
+        return start
+
+    if hit and it <= max_it and lower != upper:
+        upper = widen(guess, upper)
+        lower = widen(guess, lower)
+    return (lower + upper) / 2
+
+
+def tsne_p_joint(d, target, threshold):
+    n = d.shape[0]
+
+    def perplexity(i):
+        def f(sigma):
+            p = np.clip(tsne_row(d[i], i, sigma), threshold, 1 - threshold)
+            return 2 ** -np.sum(p * np.log2(p))
+        return f
+
+    sigmas = np.array([tsne_sigma(perplexity(i), target) for i in range(n)])
+    p = np.stack([tsne_row(d[i], i, sigmas) for i in range(n)])
+    return (p + p.T) / (2.0 * n)
+
+
 def compute_nn(op, a, x):
     per_channel = (1, -1) + (1,) * (x[0].ndim - 2)
     if op == "batch_norm":
@@ -300,6 +361,23 @@ def compute_nn(op, a, x):
     if op == "instance_norm":
         axes = tuple(range(2, x[0].ndim))
         return normalize(x[0], axes, a["epsilon"]) * x[1].reshape(per_channel) + x[2].reshape(per_channel)
+    if op == "scaled_dot_product_attention":  # Python Mithril's numpy backend
+        q, k, v = x
+        length, keys = q.shape[-2], k.shape[-2]
+        scale = 1 / np.sqrt(q.shape[-1]) if a["scale"] is None else a["scale"]
+        bias = np.zeros((length, keys), dtype=q.dtype)
+        if a["is_causal"]:
+            bias = np.where(np.tril(np.ones((length, keys), dtype=bool)), bias, -np.inf).astype(q.dtype)
+        w = q @ np.swapaxes(k, -2, -1) * q.dtype.type(scale) + bias
+        e = np.exp(w - np.max(w, axis=-1, keepdims=True))
+        return (e / np.sum(e, axis=-1, keepdims=True)) @ v
+    if op == "tsne_p_joint":
+        return tsne_p_joint(x[0], x[1][()], x[2][()])
+    if op == "group_norm":  # Python Mithril's GroupNorm: (B, groups, -1) runs
+        runs = x[0].reshape(x[0].shape[0], a["num_groups"], -1)
+        mean = runs.mean(axis=-1, keepdims=True)
+        variance = runs.var(axis=-1, keepdims=True)
+        return ((runs - mean) / np.sqrt(variance + x[0].dtype.type(a["epsilon"]))).reshape(x[0].shape)
     if op == "layer_norm":
         axes = tuple(range(a["axis"] % x[0].ndim, x[0].ndim))
         return normalize(x[0], axes, a["epsilon"]) * x[1] + x[2]
@@ -638,6 +716,8 @@ def compute(op, a, x):
         return np.concatenate(x, axis=a["axis"])
     if op == "flatten":
         return flatten(x[0], a["start_dim"], a["end_dim"])
+    if op == "squeeze":
+        return np.squeeze(x[0], axis=None if a["axes"] is None else tuple(a["axes"]))
     if op in ("sum", "prod"):
         return getattr(np, op)(x[0], axis=axis_arg(a), keepdims=a["keepdims"], dtype=x[0].dtype)
     if op in ("mean", "max", "min"):

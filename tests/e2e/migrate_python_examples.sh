@@ -43,7 +43,7 @@ other = [f for f in failed if f not in unknown]
 print("migrated %d, outside the list %d, other failures %d" % (r["counts"]["migrated"], len(unknown), len(other)))
 for f in other:
     print("  unexpected:", f["error"])
-assert not other and len(unknown) == 3 and r["counts"]["migrated"] == 96
+assert not other and len(unknown) == 1 and r["counts"]["migrated"] == 98
 PY
 # A second run changes nothing.
 set +e
@@ -95,7 +95,11 @@ PY
     # Its args say dimension 1 but its weight is [2, 5]: the real Python Mithril refuses it too
     # ("Possible values mismatch!"); the stale case is refused here with the shapes named.
     refused=$((refused + 1))
+  elif { [ "$name" = test_tsne_core_1 ] || [ "$name" = test_tsne_1 ]; } && grep -q "p_joint" "$work/$name.err"; then
+    # They feed p_joint under an older Mithril's internal name (TsnePJoint_0_output), which this
+    # snapshot's TSNECore does not have either: its p_joint input is missing.
+    refused=$((refused + 1))
   else failed=$((failed + 1)); echo "FAIL $name: $(head -c 300 "$work/$name.err")"; fi
 done
 echo "mithril-run on migrated examples (float64, Python Mithril's tolerance): $passed passed, $refused refused as Python refuses them, $failed failed"
-[ "$passed" = 95 ] && [ "$refused" = 1 ] && [ "$failed" = 0 ]
+[ "$passed" = 95 ] && [ "$refused" = 3 ] && [ "$failed" = 0 ]

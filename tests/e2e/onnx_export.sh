@@ -140,9 +140,14 @@ while read -r name rtol atol roundtrip min_opset; do
   fi
 done <cases.txt
 
-# Every built-in operator is exercised by a case above (an operator added later needs a lowering and a case).
+# Every built-in operator is exercised by a case above (an operator added later needs a lowering and a case),
+# except the ones below, which have no ONNX lowering yet; exporting them is refused (checked under
+# refusals). Python Mithril's operators of issue 11: group_norm, squeeze (every size-1 axis) and
+# scaled_dot_product_attention could be lowered (Reshape/ReduceMean, Squeeze of the known size-1
+# axes, MatMul/Softmax); tsne_p_joint is a data-dependent bisection per row.
 py "
 import glob, json, re
+no_lowering = {'group_norm', 'squeeze', 'scaled_dot_product_attention', 'tsne_p_joint'}
 listed = set()
 for line in open('ops.txt'):
     m = re.match(r'^([a-z_][a-z_0-9.]*) [(]version', line)
@@ -154,7 +159,7 @@ for f in glob.glob('*.json'):
     used |= {n['op'] for n in d.get('nodes', [])}
     for fn in d.get('functions', {}).values(): used |= {n['op'] for n in fn['nodes']}
 assert len(listed) > 40, listed
-missing = sorted(listed - used)
+missing = sorted(listed - used - no_lowering)
 assert not missing, 'operators no export case exercises: %s' % missing
 "
 
@@ -242,6 +247,21 @@ if [[ $have_import == 1 && $have_ort == 1 && -d $testdata ]]; then
 fi
 
 # --- refusals ---
+# The operators without an ONNX lowering (see the coverage check): one error naming each.
+cat >unlowered.json <<'EOF'
+{"version": "1.1.0", "name": "unlowered",
+ "inputs": {"x": {"shape": [2, 4, 1], "dtype": "float64"}, "q": {"shape": [3, 2], "dtype": "float64"},
+            "d": {"shape": [3, 3], "dtype": "float64"}},
+ "constants": {"perplexity": {"dtype": "float64", "shape": [], "data": [2.0]},
+               "threshold": {"dtype": "float64", "shape": [], "data": [1e-12]}},
+ "nodes": [{"name": "g", "op": "group_norm", "inputs": ["x"], "attributes": {"num_groups": 2}},
+           {"name": "s", "op": "squeeze", "inputs": ["g"]},
+           {"name": "a", "op": "scaled_dot_product_attention", "inputs": ["q", "q", "q"]},
+           {"name": "t", "op": "tsne_p_joint", "inputs": ["d", "perplexity", "threshold"]}],
+ "outputs": {"s": "s", "a": "a", "t": "t"}}
+EOF
+expect_error "no ONNX lowering for 4 operators" "group_norm (1 node: g)" "squeeze (1 node: s)" \
+  "scaled_dot_product_attention (1 node: a)" "tsne_p_joint (1 node: t)" -- "$CONVERT" unlowered.json -o unlowered.onnx
 expect_error "opset" -- "$CONVERT" linear.mithril -o bad.onnx --opset 12
 expect_error "opset" -- "$CONVERT" linear.mithril -o bad.onnx --opset 19
 # A structure without parameter values has nothing to put in the initializers.

@@ -134,6 +134,10 @@ void shape_ops_cases(Add add) {
   add("flatten", {{"start_dim", int64_t{0}}, {"end_dim", int64_t{1}}}, {i64({2, 3, 4})});
   add("flatten", {{"start_dim", int64_t{-2}}, {"end_dim", int64_t{-2}}}, {i32({2, 3, 4})});
   add("flatten", {}, {f32({})});
+  add("squeeze", {}, {f32({1, 3, 1, 2})});
+  add("squeeze", {}, {i64({1, 1})});
+  add("squeeze", {}, {f64({2, 3})});
+  add("squeeze", {{"axes", Ints{0, -1}}}, {f64({1, 2, 1, 1})});
 }
 
 void reductions_cases(Add add) {
@@ -423,6 +427,17 @@ void normalizations_cases(Add add) {
   add("batch_norm", {}, {f64({2, 2, 7}), f64({2}), f64({2}), f64({2}), f64({2}, 0.5, 1)});
   add("instance_norm", {}, {f32({2, 3, 5, 4}), f32({3}), f32({3})});
   add("instance_norm", {{"epsilon", 0.01}}, {f64({2, 2, 7}), f64({2}), f64({2})});
+  add("scaled_dot_product_attention", {}, {f32({2, 3, 4}), f32({2, 5, 4}), f32({2, 5, 2})});
+  add("scaled_dot_product_attention", {{"is_causal", true}}, {f64({4, 3}), f64({4, 3}), f64({4, 5})});
+  add("scaled_dot_product_attention", {{"is_causal", true}, {"scale", 0.25}}, {f64({2, 2, 3, 2}), f64({2, 2, 5, 2}), f64({2, 2, 5, 3})});
+  add("scaled_dot_product_attention", {{"scale", int64_t{2}}}, {f64({1, 2}, -9, 9), f64({3, 2}, -9, 9), f64({3, 1})});
+  add("tsne_p_joint", {}, {f64({5, 5}, 0.5, 4), values(DType::float64, {}, {3.0}), values(DType::float64, {}, {2.2250738585072014e-308})});
+  add("tsne_p_joint", {}, {f64({8, 8}, 0, 30), values(DType::float64, {}, {2.5}), values(DType::float64, {}, {1e-12})});
+  add("tsne_p_joint", {}, {f64({1, 1}), values(DType::float64, {}, {1.0}), values(DType::float64, {}, {1e-12})});
+  add("group_norm", {{"num_groups", int64_t{2}}}, {f32({2, 4, 3})});
+  add("group_norm", {{"num_groups", int64_t{3}}, {"epsilon", 0.01}}, {f64({3, 6, 2, 2})});
+  add("group_norm", {{"num_groups", int64_t{2}}}, {f64({2, 3, 4}, 100, 101)});  // groups straddle channels, as in numpy
+  add("group_norm", {{"num_groups", int64_t{1}}}, {f64({1, 5})});
   add("layer_norm", {}, {f32({2, 3, 8}), f32({8}), f32({8})});
   add("layer_norm", {{"axis", int64_t{1}}, {"epsilon", 1e-3}}, {f64({2, 3, 4}), f64({3, 4}), f64({4})});
   add("layer_norm", {{"axis", int64_t{0}}}, {f64({3, 5}, 100, 101), f64({1}), f64({5})});

@@ -64,9 +64,10 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       // nn and loss families
       "identity", "gather", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "robust_sqrt", "robust_log",
       "robust_power", "cross_entropy", "binary_cross_entropy",
-      // for Python Mithril's library (FloorDivide, ShiftLeft, ShiftRight, StableReciprocal)
+      // for Python Mithril's library (FloorDivide, ShiftLeft, ShiftRight, StableReciprocal, GroupNorm, Squeeze, ScaledDotProduct, TsnePJoint)
       "floor_divide", "shift_left", "shift_right", "stable_reciprocal", "cartesian_difference",
-      "polynomial_features",
+      "polynomial_features", "group_norm", "squeeze",
+      "scaled_dot_product_attention", "tsne_p_joint",
       // --- ONNX nn/math ops (issue 14)
       "log_softmax", "equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
       "logical_xor", "logical_not", "argmax", "argmin", "erf", "floor", "ceil", "round", "sign", "reciprocal", "tan",

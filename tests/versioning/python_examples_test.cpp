@@ -43,12 +43,18 @@ const std::map<std::string, KnownFailure> kKnownFailures = {
     // Stale: its args say dimension 1 but its weight is [2, 5]; the real Python Mithril of this
     // snapshot refuses it too ("Possible values mismatch!").
     {"test_polynomial_2D_Degree_2_multilabel", {"], expected [1", "weight [2,5] against dimension 1: refused, as by Python Mithril itself"}},
+    // Stale: an older Mithril computed p_joint inside TSNECore and the case feeds it under that
+    // internal name; this snapshot's TSNECore (and its dicts) take it as the input p_joint, and
+    // fed so, the case's 0.2133012086061504 comes out.
+    {"test_tsne_core_1", {"has no input 'TsnePJoint_0_output'", "feeds p_joint as an older Mithril's TsnePJoint_0_output"}},
+    // The same for TSNE (input_type "points"): fed as p_joint, its 0.0 comes out.
+    {"test_tsne_1", {"has no input 'TSNECore_2_TsnePJoint_0_output'", "feeds p_joint as an older Mithril's TSNECore_2_TsnePJoint_0_output"}},
 };
 
-// The exact outcome over the 99 cases (3 use TSNECore, TSNE and LSTMCell, not migrated) (tests/e2e/migrate_python_examples.sh pins the same): a
+// The exact outcome over the 99 cases (1 uses LSTMCell, not migrated) (tests/e2e/migrate_python_examples.sh pins the same): a
 // change in any one case changes a count.
 constexpr int kExpectedPassed = 95;
-constexpr int kExpectedOutsideList = 3;
+constexpr int kExpectedOutsideList = 1;
 
 std::string shared_dir() {
   if (const char* env = std::getenv("MITHRIL_SHARED"); env && *env) return env;

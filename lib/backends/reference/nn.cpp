@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -380,6 +381,157 @@ void instance_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs
   });
 }
 
+// Python Mithril's scaled_dot_product_attention, row by row: w = (q . k) * scale (+ -inf above the
+// diagonal when causal), then e = exp(w - max), p = e / sum(e), out = p @ value.
+void attention_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape &qs = in[0].shape(), &ks = in[1].shape(), &vs = in[2].shape();
+  std::size_t r = qs.size();
+  int64_t rows = qs[r - 2], width = qs[r - 1], keys = ks[r - 2], columns = vs[r - 1];
+  int64_t batches = rows * width == 0 ? 0 : in[0].numel() / (rows * width);
+  if (keys * width != 0) batches = in[1].numel() / (keys * width);
+  bool causal = attr_bool(attrs, "is_causal");
+  dispatch_floating("scaled_dot_product_attention", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T scale = attr_is_null(attrs, "scale") ? T(1) / std::sqrt(static_cast<T>(width)) : static_cast<T>(attr_number(attrs, "scale"));
+    const T *q = in[0].data_as<T>(), *k = in[1].data_as<T>(), *v = in[2].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    std::vector<T> w(static_cast<std::size_t>(keys));
+    for (int64_t b = 0; b < batches; ++b)
+      for (int64_t i = 0; i < rows; ++i) {
+        const T* qi = q + (b * rows + i) * width;
+        T largest = -std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < keys; ++j) {
+          const T* kj = k + (b * keys + j) * width;
+          T dot = 0;
+          for (int64_t e = 0; e < width; ++e) dot += qi[e] * kj[e];
+          T value = dot * scale + (causal && j > i ? -std::numeric_limits<T>::infinity() : T(0));
+          w[static_cast<std::size_t>(j)] = value;
+          largest = std::max(largest, value);
+        }
+        T sum = 0;
+        for (T& x : w) sum += x = std::exp(x - largest);
+        T* yi = y + (b * rows + i) * columns;
+        for (int64_t o = 0; o < columns; ++o) yi[o] = 0;
+        for (int64_t j = 0; j < keys; ++j) {
+          T p = w[static_cast<std::size_t>(j)] / sum;
+          const T* vj = v + (b * keys + j) * columns;
+          for (int64_t o = 0; o < columns; ++o) yi[o] += p * vj[o];
+        }
+      }
+  });
+}
+
+// Python Mithril's tsne_p_joint. One row's conditional probabilities (Python's calc_prob_matrix
+// for one row, zero_index i): softmax of -d[j] / (2 sigma[j]^2), the row maximum subtracted before
+// the diagonal entry is zeroed. `sigma` has one entry, the row's own, during the search (stride
+// 0), and then all of them: Python divides the whole matrix by the sigmas broadcast along its
+// last axis, so entry j uses sigma j.
+template <class T>
+void tsne_row(const T* d, int64_t n, int64_t i, const T* sigma, int64_t sigma_stride, T* p) {
+  T largest = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) {
+    T s = sigma[j * sigma_stride], two_sigma_sq = T(2) * (s * s);
+    if (two_sigma_sq == T(0))
+      throw Error(ErrorKind::shape, "tsne_p_joint: the perplexity search reached sigma 0 (Python Mithril fails there too)");
+    largest = std::max(largest, p[j] = -d[j] / two_sigma_sq);
+  }
+  T sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += p[j] = j == i ? T(0) : std::exp(p[j] - largest);
+  for (int64_t j = 0; j < n; ++j) p[j] /= sum;
+}
+
+// Python's binary_search(eval, target, lower=0.0) (upper 1001, max_it 1000) and its
+// find_boundary_point, step for step: sigma is the midpoint of the interval it returns.
+template <class T>
+T tsne_sigma(const std::function<T(T)>& perplexity, T target) {
+  constexpr int kMaxIt = 1000;
+  int it = 0;
+  T lower = 0, upper = 1001, guess = 0;
+  auto midpoint = [](T a, T b) { return (a + b) / 2; };
+  bool hit = false;
+  while (it <= kMaxIt && lower != upper) {
+    guess = midpoint(lower, upper);
+    T val = perplexity(guess);
+    if (val == target) {
+      hit = true;
+      break;
+    }
+    ++it;
+    if (val > target) upper = guess;
+    else if (val < target) lower = guess;
+  }
+  auto boundary_point = [&](T start, T boundary) {
+    T at_start = perplexity(start);
+    if (perplexity(boundary) == at_start) return boundary;
+    T g = midpoint(start, boundary);
+    while (start != g && g != boundary && it <= kMaxIt) {
+      if (perplexity(g) == at_start) start = g;
+      else boundary = g;
+      g = midpoint(start, boundary);
+      ++it;
+    }
+    return start;
+  };
+  if (hit && it <= kMaxIt && lower != upper) {
+    upper = boundary_point(guess, upper);
+    lower = boundary_point(guess, lower);
+  }
+  return midpoint(lower, upper);
+}
+
+void tsne_p_joint_kernel(const std::vector<Tensor>& in, const Attributes&, Tensor& out) {
+  int64_t n = in[0].shape()[0];
+  dispatch_floating("tsne_p_joint", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* d = in[0].data_as<T>();
+    T target = *in[1].data_as<T>(), threshold = *in[2].data_as<T>();
+    std::vector<T> row(static_cast<std::size_t>(n)), sigmas(static_cast<std::size_t>(n)), p(static_cast<std::size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i) {
+      const T* di = d + i * n;
+      // perplexity_fn: 2 ** -sum(p * log2(p)) with p clipped to [threshold, 1 - threshold].
+      std::function<T(T)> perplexity = [&](T sigma) {
+        tsne_row(di, n, i, &sigma, 0, row.data());
+        T entropy = 0;
+        for (T x : row) {
+          x = std::min(std::max(x, threshold), T(1) - threshold);
+          entropy += x * std::log2(x);
+        }
+        return std::pow(T(2), -entropy);
+      };
+      sigmas[static_cast<std::size_t>(i)] = tsne_sigma(perplexity, target);
+    }
+    for (int64_t i = 0; i < n; ++i) tsne_row(d + i * n, n, i, sigmas.data(), 1, p.data() + i * n);
+    T* y = out.mutable_data_as<T>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) y[i * n + j] = (p[static_cast<std::size_t>(i * n + j)] + p[static_cast<std::size_t>(j * n + i)]) / (T(2) * static_cast<T>(n));
+  });
+}
+
+// Python Mithril's GroupNorm in numpy's order: per run, mean = sum / n, variance = the mean of
+// (x - mean)^2, then (x - mean) / sqrt(variance + epsilon).
+void group_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t groups = attr_int(attrs, "num_groups");
+  int64_t runs = shape[0] * groups, length = runs == 0 ? 0 : in[0].numel() / runs;
+  dispatch_floating("group_norm", out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in[0].data_as<T>();
+    T* y = out.mutable_data_as<T>();
+    T epsilon = static_cast<T>(attr_number(attrs, "epsilon"));
+    for (int64_t r = 0; r < runs; ++r) {
+      const T* xr = x + r * length;
+      T* yr = y + r * length;
+      T sum = 0;
+      for (int64_t i = 0; i < length; ++i) sum += xr[i];
+      T mean = sum / static_cast<T>(length);
+      T squares = 0;
+      for (int64_t i = 0; i < length; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
+      T deviation = std::sqrt(squares / static_cast<T>(length) + epsilon);
+      for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) / deviation;
+    }
+  });
+}
+
 void layer_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
   const Shape& shape = in[0].shape();
   auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), in[0].ndim()));
@@ -488,6 +640,9 @@ void register_reference_nn_kernels(OpRegistry& registry) {
                       [](const std::vector<Tensor>& in, const Attributes& a, Tensor& out) { conv_nd_kernel(in, a, out, 3); });
   registry.add_kernel("batch_norm", kReferenceBackend, batch_norm_kernel);
   registry.add_kernel("instance_norm", kReferenceBackend, instance_norm_kernel);
+  registry.add_kernel("group_norm", kReferenceBackend, group_norm_kernel);
+  registry.add_kernel("tsne_p_joint", kReferenceBackend, tsne_p_joint_kernel);
+  registry.add_kernel("scaled_dot_product_attention", kReferenceBackend, attention_kernel);
   registry.add_kernel("layer_norm", kReferenceBackend, layer_norm_kernel);
   add_robust(registry, "robust_sqrt", [](const auto& a) {
     auto x = std::abs(a[0]);

@@ -240,6 +240,7 @@ void space_depth_kernel(const char* op, bool to_space, const Tensor& input, cons
 void register_reference_shape_kernels(OpRegistry& registry) {
   registry.add_kernel("reshape", kReferenceBackend, copy_buffer);
   registry.add_kernel("flatten", kReferenceBackend, copy_buffer);
+  registry.add_kernel("squeeze", kReferenceBackend, copy_buffer);
   registry.add_kernel("transpose", kReferenceBackend, transpose_kernel);
   registry.add_kernel("concat", kReferenceBackend, concat_kernel);
   // --- ONNX shape ops (issue 14)

@@ -12,12 +12,15 @@
 // Python Mithril cannot express, or its numpy backend computes differently
 // (dotted names, unequal conv strides, groups, dilation, padded max pooling, casts...),
 // is refused with every blocking node or value named (throw_blockers).
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <optional>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -44,6 +47,9 @@ struct Translation {
   std::vector<std::string> tuples;
   /// For a last key "threshold": the value Python's model fixes for it.
   double threshold = kDefaultThreshold;
+  /// Keys given a value in the connections (compact JSON) rather than as constructor args: a
+  /// Dtype, which Python's constructors take only as its enum but its reader takes as "4".
+  std::vector<std::pair<std::string, std::string>> connection_values = {};
 };
 
 bool is_identifier(const std::string& s) {
@@ -59,10 +65,32 @@ bool all_equal(const std::vector<int64_t>& v, int64_t x) {
   return true;
 }
 
+// The two axes an einsum equation of one input swaps ("abc...->cba...", "...ab->...ba"), as
+// axis numbers from the front or (negative) from the back; nullopt for any other equation.
+std::optional<std::pair<int64_t, int64_t>> swapped_axes(const std::string& equation) {
+  auto arrow = equation.find("->");
+  if (arrow == std::string::npos) return std::nullopt;
+  std::string in = equation.substr(0, arrow), out = equation.substr(arrow + 2);
+  bool back = in.rfind("...", 0) == 0 && out.rfind("...", 0) == 0;
+  bool front = in.size() > 3 && in.compare(in.size() - 3, 3, "...") == 0 && out.size() > 3 && out.compare(out.size() - 3, 3, "...") == 0;
+  if (back == front) return std::nullopt;
+  in = back ? in.substr(3) : in.substr(0, in.size() - 3);
+  out = back ? out.substr(3) : out.substr(0, out.size() - 3);
+  if (in.size() != out.size() || in.empty()) return std::nullopt;
+  std::vector<std::size_t> differ;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!std::islower(static_cast<unsigned char>(in[i])) || in.find(in[i]) != i) return std::nullopt;  // distinct letters
+    if (in[i] != out[i]) differ.push_back(i);
+  }
+  if (differ.size() != 2 || in[differ[0]] != out[differ[1]] || in[differ[1]] != out[differ[0]]) return std::nullopt;
+  auto axis = [&](std::size_t i) { return back ? static_cast<int64_t>(i) - static_cast<int64_t>(in.size()) : static_cast<int64_t>(i); };
+  return std::make_pair(axis(differ[0]), axis(differ[1]));
+}
+
 // The Python model for one node, or nullopt with `why` saying what blocks it.
 // `data_is_parameter`: the first input is a parameter (for gather).
-std::optional<Translation> translate(const Step& step, const std::vector<ValueInfo>& in, bool data_is_parameter,
-                                     std::string& why) {
+std::optional<Translation> translate(const Step& step, const std::vector<ValueInfo>& in, const ValueInfo& out,
+                                     bool data_is_parameter, std::string& why) {
   const std::string& op = step.op->name;
   const Attributes& a = step.attributes;
   if (!step.op->domain.empty()) {
@@ -114,8 +142,92 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     }
     return Translation{"PermuteTensor", {"input", "indices"}, {}, {}};
   }
+  if (op == "cast") {
+    // Python's Cast takes a Dtype, an IntEnum: its number.
+    static const std::vector<std::string> dtypes = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
+    auto it = std::find(dtypes.begin(), dtypes.end(), attr_string(a, "dtype"));
+    if (it == dtypes.end()) {
+      why = "cast to " + attr_string(a, "dtype") + " (Python Mithril has no such Dtype)";
+      return std::nullopt;
+    }
+    Translation t{"Cast", {"input"}, {}, {}};
+    t.connection_values.emplace_back("dtype", "\"" + std::to_string(it - dtypes.begin()) + "\"");
+    return t;
+  }
+  if (op == "group_norm") {
+    // Python's GroupNorm without its scale and bias; it declares a 4-D input [B, C, H, W].
+    if (in[0].rank_known && in[0].shape.size() != 4) {
+      why = "group_norm of a " + std::to_string(in[0].shape.size()) + "-D input (Python's GroupNorm takes [B, C, H, W])";
+      return std::nullopt;
+    }
+    return Translation{"GroupNorm", {"input"},
+                       {{"num_groups", a.at("num_groups")}, {"use_scale", false}, {"use_bias", false}, {"eps", a.at("epsilon")}}, {}};
+  }
+  if (op == "squeeze") {
+    if (!std::holds_alternative<std::monostate>(a.at("axes"))) {
+      why = "squeeze of given axes (Python's Squeeze drops every axis of size 1)";
+      return std::nullopt;
+    }
+    return Translation{"Squeeze", {"input"}, {}, {}};
+  }
+  if (op == "scaled_dot_product_attention")
+    return Translation{"ScaledDotProduct", {"query", "key", "value"}, {{"is_causal", a.at("is_causal")}, {"scale", a.at("scale")}}, {}};
+  if (op == "tsne_p_joint")
+    return Translation{"TsnePJoint", {"squared_distances", "target_perplexity", "threshold"}, {}, {}, 2.220446049250313e-16};  // Constant.EPSILON
+  if (op == "clip") {
+    // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
+    if (std::holds_alternative<std::monostate>(a.at("min")) || std::holds_alternative<std::monostate>(a.at("max"))) {
+      why = "clip with a missing bound (Python's Clamp takes both min_val and max_val)";
+      return std::nullopt;
+    }
+    return Translation{"Clamp", {"input"}, {{"min_val", a.at("min")}, {"max_val", a.at("max")}}, {}};
+  }
+  if (op == "argmax" || op == "argmin") {
+    if (attr_bool(a, "select_last_index")) {
+      why = "select_last_index (numpy's argmax and argmin take the first)";
+      return std::nullopt;
+    }
+    return Translation{op == "argmax" ? "ArgMax" : "ArgMin", {"input"}, {{"axis", a.at("axis")}, {"keepdim", a.at("keepdims")}}, {}};
+  }
+  if (op == "expand") {
+    // numpy.broadcast_to gives exactly `shape`; expand broadcasts both ways, the same only when
+    // the result has that shape.
+    // the result has that shape (otherwise numpy refuses: it never computes something else).
+    std::vector<int64_t> shape = attr_ints(a, "shape");
+    bool differs = out.rank_known && out.shape.size() != shape.size();
+    for (std::size_t i = 0; out.rank_known && !differs && i < shape.size(); ++i)
+      differs = out.shape[i].is_known() && out.shape[i].size != shape[i];
+    if (differs) {
+      why = "expand to a shape other than its shape attribute " + attr_str(a.at("shape")) +
+            " (Python's BroadcastTo gives exactly that shape)";
+      return std::nullopt;
+    }
+    return Translation{"BroadcastTo", {"input"}, {{"shape", a.at("shape")}}, {"shape"}};
+  }
+  if (op == "pad") {
+    std::vector<int64_t> pads = attr_ints(a, "pads");
+    if (attr_string(a, "mode") != "constant" || attr_number(a, "value") != 0.0 || !std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p >= 0; })) {
+      why = "pad other than with zeros and non-negative widths (Python's Pad is numpy.pad with zeros)";
+      return std::nullopt;
+    }
+    // [before..., after...] -> ((before, after), ...): nested below.
+    std::vector<int64_t> pairs;
+    for (std::size_t i = 0; i < pads.size() / 2; ++i) {
+      pairs.push_back(pads[i]);
+      pairs.push_back(pads[i + pads.size() / 2]);
+    }
+    return Translation{"Pad", {"input"}, {{"pad_width", pairs}}, {"pad_width"}};
+  }
+  if (op == "einsum" && in.size() == 1) {
+    // A swap of two axes (as SwapAxes migrates) is Python's SwapAxes.
+    if (auto axes = swapped_axes(attr_string(a, "equation"))) {
+      return Translation{"SwapAxes", {"input"}, {{"axis1", axes->first}, {"axis2", axes->second}}, {}};
+    }
+  }
   if (op == "transpose") return Translation{"Transpose", {"input"}, {{"axes", a.at("axes")}}, {}};
   if (op == "reshape") return Translation{"Reshape", {"input"}, {{"shape", a.at("shape")}}, {"shape"}};
+  // flatten(0, 0) is numpy.atleast_1d (as AtLeast1D migrates); Python's Flatten refuses 0-d input.
+  if (op == "flatten" && attr_int(a, "start_dim") == 0 && attr_int(a, "end_dim") == 0) return Translation{"AtLeast1D", {"input"}, {}, {}};
   if (op == "flatten")
     return Translation{"Flatten", {"input"}, {{"start_dim", a.at("start_dim")}, {"end_dim", a.at("end_dim")}}, {}};
   if (op == "sum" || op == "mean" || op == "max" || op == "min" || op == "prod" || op == "variance") {
@@ -151,20 +263,24 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     }
     return t;
   }
-  if (op == "conv1d" || op == "conv2d" || op == "max_pool1d" || op == "max_pool2d") {
-    bool conv = op[0] == 'c', two = op.back() == 'd' && op[op.size() - 2] == '2';
+  if (op == "conv1d" || op == "conv2d" || op == "max_pool1d" || op == "max_pool2d" || op == "avg_pool2d") {
+    bool conv = op[0] == 'c', two = op.back() == 'd' && op[op.size() - 2] == '2', average = op[0] == 'a';
     std::vector<int64_t> stride = attr_ints(a, "stride"), padding = attr_ints(a, "padding"),
                          dilation = attr_ints(a, "dilation");
     // Python's numpy backend steps both axes by stride[0], and knows no dilation or groups.
     if (!all_equal(stride, stride[0])) why = fmt::format("stride {} (Python's numpy backend uses stride[0] on both axes)", attr_str(a.at("stride")));
     else if (!all_equal(dilation, 1)) why = fmt::format("dilation {} (Python's numpy backend has none)", attr_str(a.at("dilation")));
     else if (conv && attr_int(a, "groups") != 1) why = fmt::format("groups {} (Python's numpy backend has none)", attr_int(a, "groups"));
-    else if (!conv && (attr_bool(a, "ceil_mode") || attr_bool(a, "pad_with_neg_inf")))
+    else if (!conv && (attr_bool(a, "ceil_mode") || (!average && attr_bool(a, "pad_with_neg_inf"))))
       why = "ceil_mode or pad_with_neg_inf (Python's numpy backend has neither)";
-    else if (!conv && two && !all_equal(padding, 0))
+    else if (!conv && !average && two && !all_equal(padding, 0))
       why = fmt::format("padding {} (Python's numpy backend pads max pooling with 0, not -inf)", attr_str(a.at("padding")));
+    else if (average && !attr_bool(a, "count_include_pad") && !all_equal(padding, 0))
+      why = fmt::format("padding {} without count_include_pad (Python's numpy backend averages over the zero-padded window)",
+                        attr_str(a.at("padding")));
     if (!why.empty()) return std::nullopt;
-    Translation t{std::string(conv ? "PrimitiveConvolution" : "PrimitiveMaxPool") + (two ? "2D" : "1D"), {"input"}, {}, {}};
+    Translation t{std::string(conv ? "PrimitiveConvolution" : average ? "PrimitiveAvgPool" : "PrimitiveMaxPool") + (two ? "2D" : "1D"),
+                  {"input"}, {}, {}};
     if (conv) {
       t.keys.push_back("weight");
       t.args.emplace_back("use_bias", false);
@@ -266,8 +382,13 @@ class Exporter {
         else
           why = "concat of several values (Python Mithril's dict_to_model cannot read the ToList of connections its "
                 "Concat would need; a Concat over one list input can be written)";
+      } else if (auto index = constant_index(step, input_paths)) {
+        // input[i] (or input[[i, j]]) with constant integers: Python's Indexer, the index given in
+        // its connection as Python's own dicts give it.
+        t = Translation{"Indexer", {"input"}, {}, {}};
+        t->connection_values.emplace_back("index", *index);
       } else {
-        t = translate(step, in, parameter, why);
+        t = translate(step, in, info, parameter, why);
       }
       // A robust model's threshold key already holds its constant in Python: it
       // stays unconnected when ours is that value, and cannot be another one.
@@ -294,6 +415,22 @@ class Exporter {
     }
     for (const OutputDecl& out : model_.outputs())
       if (!is_identifier(out.name)) block("outputs." + out.name, "not a Python identifier: Python Mithril generates code from key names");
+  }
+
+  // A gather along axis 0 of constant integer indices, 0-d or 1-D: them as JSON (an integer or a
+  // list, as Python's own dicts write an Indexer's index: its reader takes a list as numpy's
+  // input[[i, j]], rows picked).
+  std::optional<std::string> constant_index(const Step& step, const std::vector<std::string>& input_paths) const {
+    if (!step.op->domain.empty() || step.op->name != "gather" || input_paths.size() != 2) return std::nullopt;
+    if (auto axis = step.attributes.find("axis"); axis != step.attributes.end() && attr_str(axis->second) != "0") return std::nullopt;
+    auto c = constants_.find(input_paths[1]);
+    if (c == constants_.end() || c->second.shape().size() > 1 || is_floating(c->second.dtype()) || c->second.dtype() == DType::bool_)
+      return std::nullopt;
+    if (c->second.shape().empty()) return fmt::format("{}", static_cast<int64_t>(c->second.value_at(0)));
+    std::vector<int64_t> index;
+    for (int64_t i = 0; i < c->second.numel(); ++i) index.push_back(static_cast<int64_t>(c->second.value_at(i)));
+    if (index.empty()) return std::nullopt;
+    return fmt::format("[{}]", fmt::join(index, ", "));
   }
 
   void check_name(const std::string& where, const std::string& name, DType dtype) {
@@ -386,7 +523,7 @@ class Exporter {
       sub.AddMember("name", str(n.py.model), alloc());
       JValue args(rapidjson::kObjectType);
       for (const auto& [k, v] : n.py.args) {
-        bool nested = k == "padding" && n.py.model.back() == 'D' && n.py.model[n.py.model.size() - 2] == '2';
+        bool nested = (k == "padding" && n.py.model.back() == 'D' && n.py.model[n.py.model.size() - 2] == '2') || k == "pad_width";
         args.AddMember(str(k), attr_json(v, nested), alloc());
       }
       sub.AddMember("args", args, alloc());
@@ -410,6 +547,10 @@ class Exporter {
           c = named_key(value);
         }
         conns.AddMember(str(n.py.keys[j]), c, alloc());
+      }
+      for (const auto& [key, value] : n.py.connection_values) {
+        rapidjson::Document parsed = json::parse(value, source_);
+        conns.AddMember(str(key), JValue(parsed, alloc()), alloc());
       }
       if (auto o = output_of.find(n.path); o != output_of.end()) conns.AddMember("output", named_key(o->second), alloc());
       submodels.AddMember(str(id), sub, alloc());

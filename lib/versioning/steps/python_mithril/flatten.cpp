@@ -128,8 +128,13 @@ class Flattener {
         };
       }
       if (is_python_constant_name(s)) fail(path, "unknown Python Mithril constant '" + s + "'");
-      if (s.size() == 1 && s[0] >= '0' && s[0] <= '9')
-        fail(path, "a dtype value ('" + s + "') cannot be converted: format 1.0.0 has no dtype-valued keys");
+      // A Dtype (an IntEnum written by str() as its number): the value of a dtype key (Cast's).
+      if (is_dtype_value(s))
+        return [this, value = "\"" + s + "\"", key, path] {
+          int e = new_edge("", key);
+          set_value(e, value, false, path);
+          return e;
+        };
       if (unnamed.count(s)) return [this, key] { return new_edge("", key); };
       return [this, s, key, &ns] { return named(ns, s, key); };
     }
@@ -250,12 +255,16 @@ class Flattener {
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
     else if (canonical == "LogisticRegression") keys = expand_logistic_regression(path, bindings);
     else if (canonical == "PolynomialRegression") keys = expand_polynomial_regression(args, path, bindings);
+    else if (canonical == "LinearSVM") keys = expand_linear_svm(path, bindings);
+    else if (canonical == "KernelizedSVM") keys = expand_kernelized_svm(args, path, bindings);
+    else if (canonical == "TSNE" || canonical == "MDS") keys = expand_distance_encoder(canonical, args, path, bindings);
     else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
     if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
-        canonical != "PolynomialRegression") {
+        canonical != "PolynomialRegression" && canonical != "LinearSVM" && canonical != "KernelizedSVM" && canonical != "TSNE" &&
+        canonical != "MDS") {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -353,14 +362,111 @@ class Flattener {
       else if (key == "probs_output") sigmoid["output"] = b;
       else bad(path, "model 'LogisticRegression' has no key '" + key + "' (keys: input, weight, bias, output, probs_output)");
     }
-    rapidjson::Document& args = synthesized_args_.emplace_back();
-    args.SetObject();
-    args.AddMember("dimension", 1, args.GetAllocator());
-    auto keys = expand_library("Linear", &args, path, linear);
+    auto keys = expand_linear_of_width_one(path, linear);
     int out = keys.at("output");
     sigmoid["input"] = [this, out] { return find(out); };
     keys["probs_output"] = expand_library("Sigmoid", nullptr, path, sigmoid).at("output");
     instances_.back().canonical_output = false;  // its canonical output is the linear one
+    return keys;
+  }
+
+  // A Linear(dimension=1) bound by `linear`, as LogisticRegression and the SVMs make it.
+  std::map<std::string, int> expand_linear_of_width_one(const std::string& path, const std::map<std::string, Binding>& linear) {
+    rapidjson::Document& args = synthesized_args_.emplace_back();
+    args.SetObject();
+    args.AddMember("dimension", 1, args.GetAllocator());
+    return expand_library("Linear", &args, path, linear);
+  }
+
+  // LinearSVM: Linear(dimension=1) to "output" (its canonical output), its sign to "decision_output".
+  std::map<std::string, int> expand_linear_svm(const std::string& path, const std::map<std::string, Binding>& bindings) {
+    std::map<std::string, Binding> linear, sign;
+    for (const auto& [key, b] : bindings) {
+      if (key == "weight" || key == "input" || key == "bias" || key == "output") linear[key] = b;
+      else if (key == "decision_output") sign["output"] = b;
+      else bad(path, "model 'LinearSVM' has no key '" + key + "' (keys: weight, input, bias, output, decision_output)");
+    }
+    auto keys = expand_linear_of_width_one(path, linear);
+    int out = keys.at("output");
+    sign["input"] = [this, out] { return find(out); };
+    keys["decision_output"] = expand_library("Sign", nullptr, path, sign).at("output");
+    instances_.back().canonical_output = false;
+    return keys;
+  }
+
+  // KernelizedSVM(kernel): the kernel model (args.kernel) on the SVM's keys named like the
+  // kernel's inputs, its output exposed as "kernel", then Linear(dimension=1) of it to "output"
+  // (Python declares weight [1, M] and bias [1]).
+  std::map<std::string, int> expand_kernelized_svm(const JValue* args, const std::string& path,
+                                                   const std::map<std::string, Binding>& bindings) {
+    const JValue* kernel = arg(args, "kernel");
+    if (!kernel) bad(path, "KernelizedSVM needs args.kernel (the kernel model)");
+    std::map<std::string, Binding> kernel_bindings, linear;
+    for (const auto& [key, b] : bindings) {
+      if (key == "weight" || key == "bias" || key == "output") linear[key] = b;
+      else if (key == "kernel") kernel_bindings["output"] = b;
+      else kernel_bindings[key] = b;
+    }
+    auto kernel_keys = expand(*kernel, json::child(json::child(path, "args"), "kernel"), kernel_bindings);
+    int k = kernel_keys.at("output");
+    linear["input"] = [this, k] { return find(k); };
+    auto keys = expand_linear_of_width_one(path, linear);
+    keys.erase("input");  // the kernel's output, exposed as "kernel"
+    for (const auto& [key, e] : kernel_keys)
+      if (key != "output") keys[key] = e;
+    keys["kernel"] = k;
+    return keys;
+  }
+
+  // TSNE and MDS (Python's DistanceEncoder): the powered distances of the coordinates
+  // (EncoderDistanceMatrix without its final root) as pred_distances of a TSNECore or MDSCore
+  // whose distances are the input, or with input_type "points" the input's own powered
+  // distances; the coordinates also come out as predicted_coords. MDS is MDSCore(exact_distances
+  // = input_type == "distances") with the norm; TSNE's TSNECore reads p_joint (its dict does not
+  // keep calculate_p_joint).
+  std::map<std::string, int> expand_distance_encoder(const std::string& name, const JValue* args, const std::string& path,
+                                                     const std::map<std::string, Binding>& bindings) {
+    std::string input_type = "distances";
+    if (const JValue* t = arg(args, "input_type"); t && t->IsString()) input_type = t->GetString();
+    if (input_type != "distances" && input_type != "powered_distances" && input_type != "points")
+      bad(json::child(json::child(path, "args"), "input_type"),
+          "expected \"distances\", \"powered_distances\" or \"points\", got \"" + input_type + "\"");
+    bool tsne = name == "TSNE";
+    std::set<std::string> known = {"input", "coords", "norm", "predicted_coords", "output"};
+    if (tsne) known.insert("p_joint");
+    for (const auto& [key, b] : bindings)
+      if (!known.count(key)) bad(path, "model '" + name + "' has no key '" + key + "'");
+    auto bound = [&](const std::string& key) -> int {
+      if (auto it = bindings.find(key); it != bindings.end()) return it->second();
+      return new_edge("", key);
+    };
+    auto shared = [this](int e) -> Binding { return [this, e] { return find(e); }; };
+    int input = bound("input"), coords = bound("coords"), norm = bound("norm");
+    rapidjson::Document& matrix_args = synthesized_args_.emplace_back();
+    matrix_args.SetObject();
+    matrix_args.AddMember("get_final_distance", false, matrix_args.GetAllocator());
+    auto powered_distances = [&](int points) {
+      return expand_library("EncoderDistanceMatrix", &matrix_args, path,
+                            {{"input1", shared(points)}, {"input2", shared(points)}, {"norm", shared(norm)}})
+          .at("output");
+    };
+    int distances = input_type == "points" ? powered_distances(input) : input;
+    int predicted = powered_distances(coords);
+    rapidjson::Document& core_args = synthesized_args_.emplace_back();
+    core_args.SetObject();
+    core_args.AddMember("exact_distances", input_type == "distances", core_args.GetAllocator());
+    std::map<std::string, Binding> core = {{"distances", shared(distances)}, {"pred_distances", shared(predicted)}};
+    if (tsne) core["p_joint"] = [&bound] { return bound("p_joint"); };
+    else core["norm"] = shared(norm);
+    if (auto it = bindings.find("output"); it != bindings.end()) core["output"] = it->second;
+    auto core_keys = expand_library(tsne ? "TSNECore" : "MDSCore", &core_args, path, core);
+    std::map<std::string, Binding> buffer = {{"input", shared(coords)}};
+    if (auto it = bindings.find("predicted_coords"); it != bindings.end()) buffer["output"] = it->second;
+    int predicted_coords = expand_library("Buffer", nullptr, path, buffer).at("output");
+    instances_.back().canonical_output = false;  // the loss is the canonical output
+    std::map<std::string, int> keys = {{"input", find(input)}, {"coords", find(coords)}, {"norm", find(norm)},
+                                       {"predicted_coords", predicted_coords}, {"output", core_keys.at("output")}};
+    if (tsne) keys["p_joint"] = core_keys.at("p_joint");
     return keys;
   }
 
@@ -504,23 +610,28 @@ class Flattener {
   }
 
   // Python's auto-namer: the top model gives each submodel key that its connection does not name
-  // (or join to an earlier key) a new key "$1", "$2"..., submodels in order, each one's keys in
-  // Python's order (inputs, then output). exposed_keys refers to unnamed constants by these names.
+  // (or join to an earlier key) a new key "$1", "$2"..., submodels in order. Within a submodel,
+  // the keys its connection gives a value come first (Python names them as it connects them),
+  // then those the connection does not mention, each group in Python's key order (inputs, then
+  // output). exposed_keys refers to unnamed constants by these names.
   void number_auto_keys(const std::map<std::string, int>& child, const JValue* connections, const JValue& id,
                         const std::set<std::string>& unnamed) {
     const JValue* conns = connections && connections->HasMember(id) ? &(*connections)[id] : nullptr;
-    for (const std::string& key : last_key_order_) {
-      auto e = child.find(key);
-      if (e == child.end()) continue;
-      const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
-      bool joined = false;
-      if (c && c->IsString()) joined = !python_constant(c->GetString()) && !unnamed.count(c->GetString());
-      if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
-        const JValue& k = (*c)["key"];
-        joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));
+    for (bool given_pass : {true, false})
+      for (const std::string& key : last_key_order_) {
+        auto e = child.find(key);
+        if (e == child.end()) continue;
+        const JValue* c = conns && conns->IsObject() && conns->HasMember(key.c_str()) ? &(*conns)[key.c_str()] : nullptr;
+        if ((c != nullptr) != given_pass) continue;
+        bool joined = false;
+        if (c && c->IsString())
+          joined = !python_constant(c->GetString()) && !is_dtype_value(c->GetString()) && !unnamed.count(c->GetString());
+        if (c && c->IsObject() && c->HasMember("key") && (*c)["key"].IsObject()) {
+          const JValue& k = (*c)["key"];
+          joined = k.HasMember("connect") || (k.HasMember("name") && k["name"].IsString() && !unnamed.count(k["name"].GetString()));
+        }
+        if (!joined) auto_keys_["$" + std::to_string(auto_keys_.size() + 1)] = e->second;
       }
-      if (!joined) auto_keys_["$" + std::to_string(auto_keys_.size() + 1)] = e->second;
-    }
   }
 
   // A keyref of assigned_*: a key name, or [owner, index into owner's external keys].
@@ -711,10 +822,13 @@ class Flattener {
     }
     // Python's compile uses the canonical outputs (those nothing consumes) when no output is
     // exposed: exposed_keys may list only inputs holding a value.
+    // A model's second output (LogisticRegression's sigmoid, LinearSVM's sign) reads its canonical
+    // one without consuming it: Python's cout stays the canonical one.
     if (container && outputs.empty()) {
       std::set<int> consumed;
       for (const Instance& inst : instances_)
-        for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
+        if (inst.canonical_output)
+          for (const KeyDef& k : inst.keys) consumed.insert(find(inst.edges.at(k.name)));
       for (const Instance& inst : instances_) {
         int out = find(inst.edges.at("output"));
         if (!consumed.count(out) && inst.canonical_output) outputs.emplace_back(edge(out).name, out);

@@ -1,7 +1,10 @@
 // The table of Python Mithril's library models (see library_models.h).
 #include "versioning/steps/python_mithril/library_models.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -26,7 +29,10 @@ const std::vector<std::string>& model_names() {
       "StopGradient", "LogisticRegression", "Square", "CartesianDifference", "RBFKernel",
       "PolynomialFeatures", "PolynomialRegression", "ToList", "ToTuple", "ToListOp", "ToTupleOp", "Sign", "Negate", "Floor", "Minimum",
       "Maximum", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalNot", "LogicalAnd",
-      "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore"};
+      "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
+      "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
+      "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS"};
   return names;
 }
 
@@ -220,7 +226,10 @@ LibraryModel conv(const JValue* args, std::size_t rank, const std::string& path)
           }};
 }
 
-LibraryModel max_pool(const JValue* args, std::size_t rank) {
+// MaxPool1D/2D and AvgPool2D (`average`): Python's Pool models, which convert kernel_size, stride
+// (None: the kernel size) and padding before the primitive. numpy's avg_pool2d takes the mean of
+// each window of the zero-padded input, padding included.
+LibraryModel pool(const JValue* args, std::size_t rank, bool average = false) {
   std::string kernel = arg_json(args, "kernel_size", "null");
   std::string stride = arg_json(args, "stride", "null");
   std::string padding = arg_json(args, "padding", rank == 1 ? "[0,0]" : "[0,0]");
@@ -230,7 +239,7 @@ LibraryModel max_pool(const JValue* args, std::size_t rank) {
                          valued("dilation", dilation)};
   else keys = {valued("kernel_size", kernel), valued("stride", stride), valued("padding", padding), valued("dilation", dilation),
                tensor("input")};
-  return {keys, [rank](Emit& e) {
+  return {keys, [rank, average](Emit& e) {
             Attributes a;
             std::vector<int64_t> k = e.ints_attr("kernel_size", rank);
             a["kernel_size"] = k;
@@ -238,7 +247,8 @@ LibraryModel max_pool(const JValue* args, std::size_t rank) {
             a["stride"] = stride.IsNull() ? k : e.ints_attr("stride", rank);  // Python: stride None -> kernel_size
             a["dilation"] = e.ints_attr("dilation", rank);
             a["padding"] = convert_padding(e, "padding", rank, k);
-            e.out(rank == 1 ? "max_pool1d" : "max_pool2d", {e.in("input")}, a);
+            if (average) a["count_include_pad"] = true;
+            e.out(average ? "avg_pool2d" : rank == 1 ? "max_pool1d" : "max_pool2d", {e.in("input")}, a);
           }};
 }
 
@@ -268,6 +278,71 @@ Value power_of(Emit& e, bool robust, const Value& base, const Value& exponent, b
 
 Value stable_reciprocal(Emit& e, const Value& x) {
   return e.apply("stable_reciprocal", {x, e.scalar(1.4916681462400413e-153)});  // Constant.STABLE_RECIPROCAL_THRESHOLD
+}
+
+
+// A key that takes a constant (an attribute): its value in args when the dict gives one there,
+// else none (Python's TBD: a connection must give it).
+KeyDef attribute(const JValue* args, const std::string& name) {
+  const JValue* v = arg(args, name.c_str());
+  return KeyDef{name, KeyKind::attribute, v ? std::optional<std::string>(compact(*v)) : std::nullopt, false, std::nullopt};
+}
+
+// Python's array makers take a `dtype` key; only its default (None: the backend's float64, or
+// Arange's int64 for integer arguments) is read here: Dtype values have no form in format 1.x.
+void default_dtype_only(Emit& e) {
+  if (e.has("dtype") && !e.attr("dtype").IsNull()) e.fail("dtype " + compact(e.attr("dtype")) + ": only the default dtype (null) is supported");
+}
+
+// A size from a key (N, M): a non-negative integer below a sane bound.
+int64_t size_attr(Emit& e, const std::string& key) {
+  int64_t n = e.int_attr(key);
+  if (n < 0 || n > (int64_t{1} << 24)) e.bad(fmt::format("{}: expected a size from 0 to 2^24, got {}", key, n));
+  return n;
+}
+
+// numpy.eye(N, M) (ones_with_zero_diag: 1 - eye) in float64.
+Tensor eye_tensor(int64_t n, int64_t m, bool complement) {
+  Tensor t(DType::float64, Shape{n, m});
+  double* d = t.mutable_data_as<double>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) d[i * m + j] = (i == j) != complement ? 1.0 : 0.0;
+  return t;
+}
+
+// einsum letters that swap axes a and b (numpy's swapaxes) without knowing the rank: both
+// counted from the front ("abc...->cba...") or both from the back ("...abc->...cba").
+std::optional<std::string> swap_equation(int64_t a, int64_t b) {
+  if ((a < 0) != (b < 0)) return std::nullopt;
+  bool back = a < 0;
+  int64_t n = back ? -std::min(a, b) : std::max(a, b) + 1;
+  if (n > 26) return std::nullopt;
+  std::string in;
+  for (int64_t i = 0; i < n; ++i) in.push_back(static_cast<char>('a' + i));
+  std::string out = in;
+  std::size_t ia = static_cast<std::size_t>(back ? n + a : a), ib = static_cast<std::size_t>(back ? n + b : b);
+  std::swap(out[ia], out[ib]);
+  return back ? "..." + in + "->..." + out : in + "...->" + out + "...";
+}
+
+
+// Python's Dtype enum (mithril.types.Dtype, an IntEnum written as its number, often as a string
+// "4"): the dtype name of format 1.x, or nullopt.
+std::optional<std::string> python_dtype(const JValue& v) {
+  static const char* names[] = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
+  int64_t n = -1;
+  if (v.IsInt64()) n = v.GetInt64();
+  else if (v.IsString() && is_dtype_value(v.GetString())) n = v.GetString()[0] - '0';
+  if (n < 0 || n > 9) return std::nullopt;
+  return std::string(names[n]);
+}
+
+
+// KLDivergence, numpy: target * (robust_log(target) - robust_log(input)); unless `intermediate`,
+// the model's output node.
+Value kl_divergence(Emit& e, const Value& input, const Value& target, const Value& threshold, bool intermediate) {
+  Value diff = e.apply("subtract", {e.apply("robust_log", {target, threshold}), e.apply("robust_log", {input, threshold})});
+  return intermediate ? e.apply("multiply", {target, diff}) : e.out("multiply", {target, diff});
 }
 
 }  // namespace
@@ -406,13 +481,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         }};
   if (name == "KLDivergence")
     return LibraryModel{{tensor("input"), tensor("target"), valued("threshold", fmt::format("{}", kMinPositiveNormal), KeyKind::floating)},
-                        [](Emit& e) {
-                          // numpy: target * (robust_log(target) - robust_log(input)).
-                          Value t = e.in("threshold");
-                          Value diff = e.apply("subtract", {e.apply("robust_log", {e.in("target"), t}),
-                                                            e.apply("robust_log", {e.in("input"), t})});
-                          e.out("multiply", {e.in("target"), diff});
-                        }};
+                        [](Emit& e) { kl_divergence(e, e.in("input"), e.in("target"), e.in("threshold"), false); }};
   if (name == "LeakyRelu")
     return LibraryModel{{tensor("input"), valued("slope", arg_json(args, "slope", "0.01"))},
                         [](Emit& e) { e.out("leaky_relu", {e.in("input")}, {{"slope", e.number_attr("slope")}}); }};
@@ -537,8 +606,9 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         [](Emit& e) { e.out("gather", {e.in("weight"), e.in("input")}); }};
   if (name == "Convolution1D") return conv(args, 1, path);
   if (name == "Convolution2D") return conv(args, 2, path);
-  if (name == "MaxPool1D") return max_pool(args, 1);
-  if (name == "MaxPool2D") return max_pool(args, 2);
+  if (name == "MaxPool1D") return pool(args, 1);
+  if (name == "MaxPool2D") return pool(args, 2);
+  if (name == "AvgPool2D") return pool(args, 2, true);
   if (name == "SquaredError")
     return LibraryModel{{tensor("input"), tensor("target")}, [](Emit& e) {
                           Value d = e.apply("subtract", {e.in("input"), e.in("target")});
@@ -594,6 +664,262 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           e.out("binary_cross_entropy", {e.in("input"), e.in("target")}, a);
                         }};
   }
+  if (name == "SiLU")
+    // Its constant 1 is a key of its own in Python ("$1"), which the auto-namer counts.
+    return LibraryModel{{tensor("input"), valued("$1", "1.0", KeyKind::floating)}, [](Emit& e) {
+                          // Python's composition: input / (1 + exp(-input)).
+                          Value x = e.in("input");
+                          e.out("divide", {x, e.apply("add", {e.in("$1"), e.apply("exp", {e.apply("negate", {x})})})});
+                        }};
+  if (name == "Clamp")
+    return LibraryModel{{tensor("input"), attribute(args, "min_val"), attribute(args, "max_val")}, [](Emit& e) {
+                          // numpy.clip(input, min_val, max_val).
+                          e.out("clip", {e.in("input")}, {{"min", e.number_attr("min_val")}, {"max", e.number_attr("max_val")}});
+                        }};
+  if (name == "ArgMax" || name == "ArgMin")
+    return LibraryModel{{tensor("input"), valued("axis", arg_json(args, "axis", "null")),
+                         valued("keepdim", arg_json(args, "keepdim", "false"))},
+                        [op = lower(name)](Emit& e) {
+                          bool keep = e.bool_attr("keepdim");
+                          if (e.attr("axis").IsNull()) {
+                            // numpy's axis=None: the index into the flattened input.
+                            if (keep) e.fail("axis null with keepdim true (the result's rank is the input's, unknown here)");
+                            Value flat = e.apply("flatten", {e.in("input")});
+                            e.out(op, {flat}, {{"axis", int64_t{0}}, {"keepdims", false}});
+                            return;
+                          }
+                          e.out(op, {e.in("input")}, {{"axis", e.int_attr("axis")}, {"keepdims", keep}});
+                        }};
+  if (name == "Reshape")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "shape")},
+                        [](Emit& e) { e.out("reshape", {e.in("input")}, {{"shape", e.int_list_attr("shape")}}); }};
+  if (name == "BroadcastTo")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "shape")},
+                        [](Emit& e) { e.out("expand", {e.in("input")}, {{"shape", e.int_list_attr("shape")}}); }};
+  if (name == "Squeeze") return unary("squeeze");  // numpy.squeeze: every axis of size 1 goes
+  if (name == "AtLeast1D")  // numpy.atleast_1d: a 0-d input becomes [1], others stay; flatten(0, 0) does both
+    return LibraryModel{{tensor("input", KeyKind::any)},
+                        [](Emit& e) { e.out("flatten", {e.in("input")}, {{"start_dim", int64_t{0}}, {"end_dim", int64_t{0}}}); }};
+  if (name == "ZerosLike")
+    return LibraryModel{{tensor("input")}, [](Emit& e) {
+                          // numpy.zeros_like: zeros of the input's shape, whatever its values (input * 0
+                          // would keep NaN and make NaN of infinities): where(isnan(x), 0, 0).
+                          Value zero = e.scalar(0.0);
+                          e.out("where", {e.apply("isnan", {e.in("input")}), zero, zero});
+                        }};
+  if (name == "TransposedDiagonal")
+    return LibraryModel{{tensor("input", KeyKind::any)}, [](Emit& e) {
+                          // numpy.diag(input)[:, None] of a square [N, N] input: its diagonal as [N, 1].
+                          Value diag = e.apply("einsum", {e.in("input")}, {{"equation", std::string("ii->i")}});
+                          e.out("reshape", {diag}, {{"shape", std::vector<int64_t>{-1, 1}}});
+                        }};
+  if (name == "Pad")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "pad_width")}, [](Emit& e) {
+                          // numpy.pad(input, pad_width) with zeros: ((before, after), ...) per axis.
+                          auto v = e.attr("pad_width");
+                          std::vector<int64_t> before, after;
+                          if (v.IsArray())
+                            for (const auto& p : v.GetArray()) {
+                              if (!p.IsArray() || p.Size() != 2 || !p[0].IsInt64() || !p[1].IsInt64() || p[0].GetInt64() < 0 ||
+                                  p[1].GetInt64() < 0)
+                                e.bad("pad_width: expected a pair of non-negative integers per axis, got " + compact(v));
+                              before.push_back(p[0].GetInt64());
+                              after.push_back(p[1].GetInt64());
+                            }
+                          else e.bad("pad_width: expected a pair of non-negative integers per axis, got " + compact(v));
+                          before.insert(before.end(), after.begin(), after.end());
+                          e.out("pad", {e.in("input")}, {{"pads", before}});
+                        }};
+  if (name == "PrimitiveAvgPool2D")
+    return LibraryModel{{tensor("input"), attribute(args, "kernel_size"), attribute(args, "stride"),
+                         valued("padding", arg_json(args, "padding", "[0,0]")), valued("dilation", arg_json(args, "dilation", "[1,1]"))},
+                        [](Emit& e) {
+                          Attributes a;
+                          std::vector<int64_t> k = e.ints_attr("kernel_size", 2), s = e.ints_attr("stride", 2);
+                          // numpy's avg_pool2d steps both axes by stride[0].
+                          a["kernel_size"] = k;
+                          a["stride"] = std::vector<int64_t>{s[0], s[0]};
+                          a["dilation"] = e.ints_attr("dilation", 2);
+                          a["padding"] = convert_padding(e, "padding", 2, k);
+                          a["count_include_pad"] = true;
+                          e.out("avg_pool2d", {e.in("input")}, a);
+                        }};
+  if (name == "ElementWiseAffine")
+    return LibraryModel{{tensor("input"), tensor("weight"), tensor("bias")},
+                        [](Emit& e) { e.out("add", {e.apply("multiply", {e.in("input"), e.in("weight")}), e.in("bias")}); }};
+  if (name == "PolynomialKernel")
+    return LibraryModel{{tensor("input2"), tensor("input1"), tensor("poly_coef"), tensor("degree")},
+                        [robust = arg_bool(args, "robust", true)](Emit& e) {
+                          // (input1 @ input2.T + poly_coef) ** degree, with Python's Power(robust).
+                          Value mm = e.apply("matmul", {e.in("input1"), e.apply("transpose", {e.in("input2")})});
+                          power_of(e, robust, e.apply("add", {mm, e.in("poly_coef")}), e.in("degree"), true);
+                        }};
+  if (name == "Trapezoid")
+    return LibraryModel{{tensor("y"), tensor("x")}, [](Emit& e) {
+                          // numpy.trapezoid(y, x) along the last axis: (diff(x) * (y[1:] + y[:-1]) / 2.0).sum(-1).
+                          auto tail = [&](const Value& v) {
+                            return e.apply("slice", {v}, {{"starts", std::vector<int64_t>{1}},
+                                                          {"ends", std::vector<int64_t>{std::numeric_limits<int64_t>::max()}},
+                                                          {"axes", std::vector<int64_t>{-1}}});
+                          };
+                          auto head = [&](const Value& v) {
+                            return e.apply("slice", {v}, {{"starts", std::vector<int64_t>{0}}, {"ends", std::vector<int64_t>{-1}},
+                                                          {"axes", std::vector<int64_t>{-1}}});
+                          };
+                          Value y = e.in("y"), x = e.in("x");
+                          Value d = e.apply("subtract", {tail(x), head(x)});
+                          Value sum = e.apply("add", {tail(y), head(y)});
+                          Value area = e.apply("divide", {e.apply("multiply", {d, sum}), e.scalar(2.0)});
+                          e.out("sum", {area}, {{"axes", std::vector<int64_t>{-1}}, {"keepdims", false}});
+                        }};
+  if (name == "Eye" || name == "EyeComplement")
+    return LibraryModel{{attribute(args, "N"), valued("M", "null"), valued("dtype", "null")}, [complement = name == "EyeComplement"](Emit& e) {
+                          default_dtype_only(e);
+                          int64_t n = size_attr(e, "N");
+                          int64_t m = e.attr("M").IsNull() ? n : size_attr(e, "M");
+                          e.out("identity", {e.constant(eye_tensor(n, m, complement))});
+                        }};
+  if (name == "Ones")
+    return LibraryModel{{attribute(args, "shape"), valued("dtype", "null")}, [](Emit& e) {
+                          default_dtype_only(e);
+                          std::vector<int64_t> dims = e.int_list_attr("shape");
+                          int64_t count = 1;
+                          for (int64_t d : dims) {
+                            if (d < 0 || d > (int64_t{1} << 24)) e.bad(fmt::format("shape: size {} out of range 0 to 2^24", d));
+                            count *= d;
+                            if (count > (int64_t{1} << 24)) e.bad("shape: more than 2^24 elements");
+                          }
+                          Tensor t(DType::float64, Shape(dims));
+                          std::fill_n(t.mutable_data_as<double>(), count, 1.0);
+                          e.out("identity", {e.constant(t)});
+                        }};
+  if (name == "Arange")
+    return LibraryModel{{valued("start", "0"), attribute(args, "stop"), valued("step", "1"), valued("dtype", "null")}, [](Emit& e) {
+                          default_dtype_only(e);
+                          // numpy.arange: int64 when every argument is an integer, else float64 with the
+                          // values numpy fills in: start + i * ((start + step) - start).
+                          bool ints = e.attr("start").IsInt64() && e.attr("stop").IsInt64() && e.attr("step").IsInt64();
+                          double start = e.number_attr("start"), stop = e.number_attr("stop"), step = e.number_attr("step");
+                          if (step == 0 || !std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
+                            e.bad("start, stop and step must be finite and step not 0");
+                          double length = std::ceil((stop - start) / step);
+                          if (length > double(int64_t{1} << 24)) e.bad("arange of more than 2^24 elements");
+                          int64_t n = length > 0 ? static_cast<int64_t>(length) : 0;
+                          Tensor t(ints ? DType::int64 : DType::float64, Shape{n});
+                          if (ints) {
+                            int64_t s = e.attr("start").GetInt64(), st = e.attr("step").GetInt64();
+                            for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int64_t>()[i] = s + i * st;
+                          } else {
+                            double delta = (start + step) - start;
+                            for (int64_t i = 0; i < n; ++i) t.mutable_data_as<double>()[i] = i == 1 ? start + step : start + static_cast<double>(i) * delta;
+                          }
+                          e.out("identity", {e.constant(t)});
+                        }};
+  if (name == "SwapAxes")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "axis1"), attribute(args, "axis2")}, [](Emit& e) {
+                          int64_t a = e.int_attr("axis1"), b = e.int_attr("axis2");
+                          std::optional<std::string> eq = swap_equation(a, b);
+                          if (!eq) e.fail(fmt::format("axes {} and {}: one counted from the front and one from the back "
+                                                      "(that needs the input's rank, unknown here)", a, b));
+                          e.out("einsum", {e.in("input")}, {{"equation", *eq}});
+                        }};
+  if (name == "NanToNum")
+    return LibraryModel{{tensor("input"), valued("nan", arg_json(args, "nan", "0.0")), valued("posinf", arg_json(args, "posinf", "null")),
+                         valued("neginf", arg_json(args, "neginf", "null"))},
+                        [](Emit& e) {
+                          // numpy.nan_to_num: NaN -> nan, +inf -> posinf, -inf -> neginf (None: the
+                          // largest finite float64, negated for -inf); other values unchanged.
+                          constexpr double kMax = std::numeric_limits<double>::max();
+                          auto bound = [&](const char* key, double fallback) { return e.attr(key).IsNull() ? fallback : e.number_attr(key); };
+                          Value x = e.in("input");
+                          Value v = e.apply("where", {e.apply("isinf", {x}, {{"detect_positive", false}}), e.scalar(bound("neginf", -kMax)), x});
+                          v = e.apply("where", {e.apply("isinf", {x}, {{"detect_negative", false}}), e.scalar(bound("posinf", kMax)), v});
+                          e.out("where", {e.apply("isnan", {x}), e.scalar(e.number_attr("nan")), v});
+                        }};
+  if (name == "Cast")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "dtype")}, [](Emit& e) {
+                          // input.astype(dtype), the dtype a number of Python's Dtype enum.
+                          auto d = e.attr("dtype");
+                          std::optional<std::string> dtype = python_dtype(d);
+                          if (!dtype) e.bad("dtype: expected a number of Python Mithril's Dtype (0 uint8 to 9 bool), got " + compact(d));
+                          e.out("cast", {e.in("input")}, {{"dtype", *dtype}});
+                        }};
+  if (name == "Indexer")
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "index")}, [](Emit& e) {
+                          // input[i] for an integer; a list (a tuple once written as JSON, which is
+                          // what Python's dict_to_model reads) picks rows: input[[i, j, ...]].
+                          // Slices, None and Ellipsis have no constant form here.
+                          auto v = e.attr("index");
+                          std::vector<int64_t> index;
+                          if (v.IsInt64()) index.push_back(v.GetInt64());
+                          else if (v.IsArray() && !v.Empty())
+                            for (const auto& i : v.GetArray()) {
+                              if (!i.IsInt64()) e.fail("index " + compact(v) + ": only integers are supported (not slices, None or ...)");
+                              index.push_back(i.GetInt64());
+                            }
+                          else e.fail("index " + compact(v) + ": only an integer or a list of integers is supported");
+                          Tensor t(DType::int64, v.IsInt64() ? Shape{} : Shape{static_cast<int64_t>(index.size())});
+                          std::copy(index.begin(), index.end(), t.mutable_data_as<int64_t>());
+                          e.out("gather", {e.in("input"), e.constant(t)});
+                        }};
+  if (name == "GroupNorm") {
+    bool use_scale = arg_bool(args, "use_scale", true), use_bias = arg_bool(args, "use_bias", true);
+    int64_t groups = 32;  // Python's default; model_to_dict drops the constructor's num_groups
+    if (const JValue* g = arg(args, "num_groups"); g && g->IsInt64()) groups = g->GetInt64();
+    // Python: weight and bias [1, C, 1, 1] against input [B, C, H, W].
+    std::vector<KeyDef> keys = {tensor("input")};
+    if (use_scale) keys.push_back(weight("weight", {"1", "C", "1", "1"}));
+    if (use_bias) keys.push_back(weight("bias", {"1", "C", "1", "1"}));
+    keys.push_back(valued("eps", arg_json(args, "eps", "1e-05")));
+    return LibraryModel{keys, [groups, use_scale, use_bias](Emit& e) {
+                          // (x - mean) / sqrt(var + eps) over (B, num_groups, -1) runs, then * weight + bias.
+                          Attributes a = {{"num_groups", groups}, {"epsilon", e.number_attr("eps")}};
+                          if (!use_scale && !use_bias) {
+                            e.out("group_norm", {e.in("input")}, a);
+                            return;
+                          }
+                          Value v = e.apply("group_norm", {e.in("input")}, a);
+                          if (use_scale) v = use_bias ? e.apply("multiply", {v, e.in("weight")}) : e.out("multiply", {v, e.in("weight")});
+                          if (use_bias) e.out("add", {v, e.in("bias")});
+                        }};
+  }
+  if (name == "ScaledDotProduct")
+    return LibraryModel{{tensor("query"), tensor("key"), tensor("value"), valued("dropout_p", arg_json(args, "dropout_p", "0.0")),
+                         valued("attn_mask", "null"), valued("is_causal", arg_json(args, "is_causal", "true")),
+                         valued("scale", arg_json(args, "scale", "null"))},
+                        [](Emit& e) {
+                          // numpy's scaled_dot_product_attention; it refuses dropout, and a mask
+                          // needs use_attn_mask, which model_to_dict does not write.
+                          if (e.number_attr("dropout_p") != 0.0) e.fail("dropout_p other than 0 (numpy's attention has none)");
+                          if (!e.attr("attn_mask").IsNull()) e.fail("attn_mask (use_attn_mask is not in Python's dict)");
+                          AttrValue scale = std::monostate{};
+                          if (!e.attr("scale").IsNull()) scale = e.number_attr("scale");
+                          e.out("scaled_dot_product_attention", {e.in("query"), e.in("key"), e.in("value")},
+                                {{"is_causal", e.bool_attr("is_causal")}, {"scale", scale}});
+                        }};
+  if (name == "TsnePJoint")
+    return LibraryModel{{tensor("squared_distances"), tensor("target_perplexity"),
+                         valued("threshold", "2.220446049250313e-16", KeyKind::floating)},  // Constant.EPSILON
+                        [](Emit& e) {
+                          e.out("tsne_p_joint", {e.in("squared_distances"), e.in("target_perplexity"), e.in("threshold")});
+                        }};
+  if (name == "TSNECore")
+    // model_to_dict keeps exact_distances and perplexity, not calculate_p_joint: the dict means
+    // p_joint is given (exact_distances then only squares what nothing reads).
+    return LibraryModel{{tensor("distances"), tensor("pred_distances"), tensor("p_joint")}, [](Emit& e) {
+                          // q = (1 / (1 + pred)) * (1 - I); loss = sum(KL(q / sum(q), p_joint)).
+                          Value inverse = e.apply("divide", {e.scalar(1.0), e.apply("add", {e.scalar(1.0), e.in("pred_distances")})});
+                          // EyeComplement(N = distances.shape[0]): ones off the diagonal, made exactly
+                          // from the distances' shape as strict upper plus strict lower triangle.
+                          Value one = e.scalar(1.0);
+                          Value ones = e.apply("where", {e.apply("isnan", {e.in("distances")}), one, one});
+                          Value off_diagonal = e.apply("add", {e.apply("trilu", {ones}, {{"upper", true}, {"k", int64_t{1}}}),
+                                                               e.apply("trilu", {ones}, {{"upper", false}, {"k", int64_t{-1}}})});
+                          Value q = e.apply("multiply", {inverse, off_diagonal});
+                          Value normalized = e.apply("divide", {q, e.apply("sum", {q})});
+                          Value kl = kl_divergence(e, normalized, e.in("p_joint"), e.scalar(kMinPositiveNormal), true);
+                          e.out("sum", {kl});
+                        }};
   return std::nullopt;
 }
 

@@ -47,6 +47,8 @@ std::optional<std::string> canonical_name(const std::string& name);
 /// Python's value_dict: "Constant.X" -> its value as JSON text; nullopt for anything else.
 std::optional<std::string> python_constant(const std::string& s);
 bool is_python_constant_name(const std::string& s);
+/// A Dtype of Python Mithril as written by str(): its enum number, one digit ("4" is int64).
+inline bool is_dtype_value(const std::string& s) { return s.size() == 1 && s[0] >= '0' && s[0] <= '9'; }
 
 /// A library model's keys and emitter. Instance ties them to the edges of one use.
 struct LibraryModel {
@@ -106,6 +108,8 @@ class Emit {
     *t.mutable_data_as<double>() = value;
     return model_.constant(auto_name_("const"), t);
   }
+  /// A constant tensor computed here (the arrays Eye, Ones and Arange make from constant args).
+  Value constant(const Tensor& t) { return model_.constant(auto_name_("const"), t); }
   Value out(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
     output_ = model_.apply(op, inputs, attrs, final_name_.empty() ? auto_name_(op) : final_name_);
     return *output_;
@@ -138,6 +142,17 @@ class Emit {
     auto v = attr(key);
     if (!v.IsBool()) bad(key + ": expected true or false, got " + json::describe(v));
     return v.GetBool();
+  }
+  /// A list of integers (Reshape's shape, Ones' shape).
+  std::vector<int64_t> int_list_attr(const std::string& key) const {
+    auto v = attr(key);
+    std::vector<int64_t> out;
+    if (!v.IsArray()) bad(key + ": expected a list of integers, got " + json::describe(v));
+    for (const auto& a : v.GetArray()) {
+      if (!a.IsInt64()) bad(key + ": expected a list of integers, got " + compact(v));
+      out.push_back(a.GetInt64());
+    }
+    return out;
   }
   // null, an int or a list of ints.
   AttrValue axes_attr(const std::string& key) const {

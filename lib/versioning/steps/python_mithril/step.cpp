@@ -30,7 +30,8 @@ namespace {
 
 using python_mithril::JValue;
 
-// Every model name in the dict (names, Layer activations, MLP activations) with its JSON path.
+// Every model name in the dict (names, Layer activations, MLP activations, KernelizedSVM's
+// kernel) with its JSON path.
 void collect_names(const JValue& model, const std::string& path, std::vector<std::pair<std::string, std::string>>& out) {
   if (model.IsString()) {
     out.emplace_back(model.GetString(), path);
@@ -46,6 +47,8 @@ void collect_names(const JValue& model, const std::string& path, std::vector<std
     std::string apath = json::child(path, "args");
     if (auto act = a->value.FindMember("activation"); act != a->value.MemberEnd())
       collect_names(act->value, json::child(apath, "activation"), out);
+    if (auto kernel = a->value.FindMember("kernel"); kernel != a->value.MemberEnd())
+      collect_names(kernel->value, json::child(apath, "kernel"), out);
     if (auto acts = a->value.FindMember("activations"); acts != a->value.MemberEnd() && acts->value.IsArray())
       for (rapidjson::SizeType i = 0; i < acts->value.Size(); ++i)
         collect_names(acts->value[i], json::child(json::child(apath, "activations"), i), out);
