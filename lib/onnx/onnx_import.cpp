@@ -490,6 +490,17 @@ OnnxModel Importer::run() {
   }
   // After the checker, which names the problem more precisely when it runs.
   if (!proto.has_graph()) throw Error(ErrorKind::format, path_ + ": not a valid ONNX model (no graph)");
+  {
+    // ONNX's checker lets a graph output that nothing produces through, and ONNX's own IR
+    // conversion (used by the version converter) dereferences its missing producer: refuse it here.
+    std::set<std::string> defined;
+    for (const onnx::ValueInfoProto& v : proto.graph().input()) defined.insert(v.name());
+    for (const onnx::TensorProto& t : proto.graph().initializer()) defined.insert(t.name());
+    for (const onnx::NodeProto& n : proto.graph().node()) defined.insert(n.output().begin(), n.output().end());
+    for (const onnx::ValueInfoProto& v : proto.graph().output())
+      if (!defined.count(v.name()))
+        throw Error(ErrorKind::format, fmt::format("{}: graph output '{}' is not produced by any node, input or initializer", path_, v.name()));
+  }
   for (const onnx::OperatorSetIdProto& id : proto.opset_import())
     opsets_[is_default_domain(id.domain()) ? "" : id.domain()] = static_cast<int>(id.version());
   int file_opset = opset_of("");

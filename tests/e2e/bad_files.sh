@@ -107,6 +107,10 @@ mkdir -p a_folder
 expect_error "a_folder: is a directory" -- "$LOAD" a_folder
 expect_error "a_folder: is a directory" -- "$CONVERT" a_folder -o x.mbin
 
+# An ONNX graph output that nothing produces passes ONNX's checker and crashed ONNX's version
+# converter (found by scripts/fuzz): refused by name.
+expect_error "graph output 'o,' is not produced by any node" -- "$LOAD" "$MITHRIL_TESTDATA/fuzz/onnx/crash-graph-output-without-producer.onnx"
+
 # A device is refused before it is read (/dev/zero would never end; capped so a regression fails fast).
 # ASan reserves terabytes of shadow address space and cannot start under ulimit -v; there an
 # outsized allocation aborts the tool by itself (allocator_may_return_null=0), which fails too.
