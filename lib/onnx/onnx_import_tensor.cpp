@@ -201,7 +201,7 @@ Operand scalar_like(const NodeContext& c, DType dtype, double value) { return c.
 std::vector<int64_t> tensor_ints(const Tensor& t) {
   std::vector<int64_t> out(static_cast<std::size_t>(t.numel()));
   if (t.dtype() == DType::int64) {
-    std::memcpy(out.data(), t.data(), out.size() * sizeof(int64_t));
+    if (!out.empty()) std::memcpy(out.data(), t.data(), out.size() * sizeof(int64_t));  // memcpy of null is UB, even for 0 bytes
     return out;
   }
   for (int64_t i = 0; i < t.numel(); ++i) out[static_cast<std::size_t>(i)] = static_cast<int64_t>(t.value_at(i));
