@@ -351,10 +351,11 @@ void batch_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, T
 }
 
 // Normalizes each contiguous run of `length` elements with its own mean and biased variance:
-// (x - mean) * (1 / sqrt(variance + epsilon)), as ONNX's LayerNormalization function computes it;
-// the caller applies scale and bias.
+// (x - mean) * (1 / sqrt(variance + epsilon)), as ONNX's LayerNormalization function computes it,
+// or with `divide`, (x - mean) / sqrt(variance + epsilon), as Python Mithril's GroupNorm does (the
+// roundings differ); the caller applies scale and bias.
 template <class T>
-void normalize_runs(const T* x, T* y, int64_t runs, int64_t length, T epsilon) {
+void normalize_runs(const T* x, T* y, int64_t runs, int64_t length, T epsilon, bool divide = false) {
   for (int64_t r = 0; r < runs; ++r) {
     const T* xr = x + r * length;
     T* yr = y + r * length;
@@ -363,8 +364,13 @@ void normalize_runs(const T* x, T* y, int64_t runs, int64_t length, T epsilon) {
     T mean = sum / static_cast<T>(length);
     T squares = 0;
     for (int64_t i = 0; i < length; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
-    T inverse = T(1) / std::sqrt(squares / static_cast<T>(length) + epsilon);
-    for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) * inverse;
+    T deviation = std::sqrt(squares / static_cast<T>(length) + epsilon);
+    if (divide) {
+      for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) / deviation;
+    } else {
+      T inverse = T(1) / deviation;
+      for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) * inverse;
+    }
   }
 }
 
@@ -517,18 +523,7 @@ void group_norm_kernel(const std::vector<Tensor>& in, const Attributes& attrs, T
     using T = decltype(tag);
     const T* x = in[0].data_as<T>();
     T* y = out.mutable_data_as<T>();
-    T epsilon = static_cast<T>(attr_number(attrs, "epsilon"));
-    for (int64_t r = 0; r < runs; ++r) {
-      const T* xr = x + r * length;
-      T* yr = y + r * length;
-      T sum = 0;
-      for (int64_t i = 0; i < length; ++i) sum += xr[i];
-      T mean = sum / static_cast<T>(length);
-      T squares = 0;
-      for (int64_t i = 0; i < length; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
-      T deviation = std::sqrt(squares / static_cast<T>(length) + epsilon);
-      for (int64_t i = 0; i < length; ++i) yr[i] = (xr[i] - mean) / deviation;
-    }
+    normalize_runs(x, y, runs, length, static_cast<T>(attr_number(attrs, "epsilon")), /*divide=*/true);
   });
 }
 
