@@ -138,8 +138,20 @@ void convert_conv_transpose(NodeContext& c) {
   std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
   std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
   std::vector<int64_t> output_shape = c.attr_ints("output_shape");
+  // Every list is indexed per spatial axis below: a file's lengths are checked first.
+  auto check_length = [&](const char* name, std::size_t size, std::size_t expected) {
+    if (size != expected) c.refuse(fmt::format("attribute '{}' has {} values, expected {}", name, size, expected));
+  };
+  check_length("kernel_shape", n, static_cast<std::size_t>(std::max<int64_t>(spatial, 0)));
+  check_length("strides", strides.size(), n);
+  check_length("dilations", dilations.size(), n);
+  check_length("output_padding", out_pad.size(), n);
+  check_length("pads", pads.size(), 2 * n);
+  if (!output_shape.empty() && output_shape.size() < n)
+    c.refuse(fmt::format("attribute 'output_shape' has {} values, expected at least {}", output_shape.size(), n));
   if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     if (!xshape) c.refuse("output_shape / auto_pad need a known input shape");
+    if (xshape->size() != n + 2) c.refuse(fmt::format("the input has rank {}, expected {}", xshape->size(), n + 2));
     for (std::size_t i = 0; i < n; ++i) {
       int64_t in = (*xshape)[2 + i];
       int64_t out = output_shape.empty() ? in * strides[i] : output_shape[output_shape.size() - n + i];
