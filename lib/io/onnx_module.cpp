@@ -6,11 +6,21 @@
 #include "io/atomic_file.h"
 #include "io/onnx.h"
 
+#ifdef MITHRIL_ONNX_LINKED
+extern "C" const mithril::OnnxModuleFunctions* mithril_onnx_v1();
+#endif
+
 namespace mithril {
 namespace {
 
 const OnnxModuleFunctions& onnx_module() {
+#ifdef MITHRIL_ONNX_LINKED
+  // lib/onnx/ is linked into this binary (the static fuzz build, which has no folder to load
+  // libmithril-onnx.so from): its entry point is called directly.
+  return *mithril_onnx_v1();
+#else
   return *static_cast<const OnnxModuleFunctions*>(load_sibling_module("libmithril-onnx.so", "mithril_onnx_v1", "ONNX support"));
+#endif
 }
 
 }  // namespace
