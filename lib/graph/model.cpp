@@ -81,13 +81,26 @@ DType walked_dtype(DType declared, const WalkOptions& options) {
   return options.float_dtype && is_floating(declared) ? *options.float_dtype : declared;
 }
 
-std::map<std::string, FlatValue> walk_model(const Model& model, const std::string& prefix,
-                                            const std::map<std::string, FlatValue>& inputs,
-                                            const WalkCallbacks& callbacks, const WalkOptions& options) {
+namespace {
+
+// One model of the walk in progress: a submodel or function body being walked while the
+// enclosing model waits at the step that contains it.
+struct WalkFrame {
+  const Model* model;
+  std::shared_ptr<const Model> body;  // keeps a function body alive while it is walked
+  std::string prefix;
   std::map<std::string, FlatValue> values;  // local reference -> flat value
   SymbolBinder binder;
-  const bool inference_only = !callbacks.on_parameter && !callbacks.on_constant && !callbacks.on_node &&
-                              !callbacks.on_value && !options.float_dtype && !options.parameter_shapes;
+  std::size_t next_step = 0;
+  bool is_function = false;
+};
+
+// Binds a frame's inputs and declares its parameters and constants.
+void enter_frame(WalkFrame& frame, const std::map<std::string, FlatValue>& inputs, const WalkCallbacks& callbacks,
+                 const WalkOptions& options) {
+  const Model& model = *frame.model;
+  const std::string& prefix = frame.prefix;
+  auto& values = frame.values;
   for (const InputDecl& input : model.inputs()) {
     auto it = inputs.find(input.name);
     if (it == inputs.end())
@@ -97,18 +110,18 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
     if (actual.dtype != expected)
       throw Error(ErrorKind::shape, fmt::format("input '{}{}': dtype {}, expected {}", prefix, input.name,
                                                 dtype_name(actual.dtype), dtype_name(expected)));
-    binder.bind(fmt::format("input '{}{}'", prefix, input.name), input.info, actual);
+    frame.binder.bind(fmt::format("input '{}{}'", prefix, input.name), input.info, actual);
     values[input.name] = it->second;
     if (callbacks.on_value) callbacks.on_value(prefix, input.name, it->second);
   }
   for (const ParameterDecl& param : model.parameters()) {
     std::string path = prefix + param.name;
-    ValueInfo info = binder.substitute(param.info);
+    ValueInfo info = frame.binder.substitute(param.info);
     info.dtype = walked_dtype(param.info.dtype, options);
     if (options.parameter_shapes) {
       if (auto it = options.parameter_shapes->find(path); it != options.parameter_shapes->end()) {
         ValueInfo actual{info.dtype, to_sym_shape(it->second)};
-        binder.bind(fmt::format("parameter '{}'", path), info, actual);
+        frame.binder.bind(fmt::format("parameter '{}'", path), info, actual);
         info = actual;
       }
     }
@@ -123,8 +136,70 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
     values[constant.name] = FlatValue{path, info};
     if (callbacks.on_value) callbacks.on_value(prefix, constant.name, values[constant.name]);
   }
-  for (const Step& step : model.steps()) {
-    std::string path = prefix + step.name;
+}
+
+std::map<std::string, FlatValue> frame_outputs(const WalkFrame& frame) {
+  std::map<std::string, FlatValue> outputs;
+  for (const OutputDecl& output : frame.model->outputs()) outputs[output.name] = frame.values.at(output.value);
+  return outputs;
+}
+
+}  // namespace
+
+std::map<std::string, FlatValue> walk_model(const Model& model, const std::string& prefix,
+                                            const std::map<std::string, FlatValue>& inputs,
+                                            const WalkCallbacks& callbacks, const WalkOptions& options) {
+  const bool inference_only = !callbacks.on_parameter && !callbacks.on_constant && !callbacks.on_node &&
+                              !callbacks.on_value && !options.float_dtype && !options.parameter_shapes;
+  // An explicit stack instead of recursion: models nest as deep as the format allows (6,000
+  // definitions), deeper than a thread's stack holds frames for in a sanitizer build.
+  std::vector<WalkFrame> stack;
+  // Function frames on this stack count toward function_depth (shared with walks that a
+  // function's expansion starts) until they are popped, also when an error unwinds the walk.
+  struct FunctionFrames {
+    int count = 0;
+    ~FunctionFrames() { function_depth -= count; }
+  } function_frames;
+  auto push = [&](const Model* m, std::shared_ptr<const Model> body, std::string frame_prefix,
+                  const std::map<std::string, FlatValue>& bound, bool is_function) {
+    WalkFrame frame{m, std::move(body), std::move(frame_prefix), {}, {}, 0, is_function};
+    if (is_function) {
+      ++function_depth;
+      ++function_frames.count;
+    }
+    stack.push_back(std::move(frame));
+    enter_frame(stack.back(), bound, callbacks, options);
+  };
+  push(&model, nullptr, prefix, inputs, false);
+  for (;;) {
+    WalkFrame& frame = stack.back();
+    const std::vector<Step>& steps = frame.model->steps();
+    if (frame.next_step == steps.size()) {
+      std::map<std::string, FlatValue> outputs = frame_outputs(frame);
+      bool was_function = frame.is_function;
+      stack.pop_back();
+      if (was_function) {
+        --function_depth;
+        --function_frames.count;
+      }
+      if (stack.empty()) return outputs;
+      // Hand the finished model's outputs to the step of its parent that contains it.
+      WalkFrame& parent = stack.back();
+      const Step& step = parent.model->steps()[parent.next_step++];
+      if (was_function) {
+        parent.values[step.name] = outputs.at("output");
+        if (callbacks.on_value) callbacks.on_value(parent.prefix, step.name, parent.values[step.name]);
+      } else {
+        for (auto& [output_name, value] : outputs) {
+          parent.values[step.name + "." + output_name] = value;
+          if (callbacks.on_value) callbacks.on_value(parent.prefix, step.name + "." + output_name, value);
+        }
+      }
+      continue;
+    }
+    const Step& step = steps[frame.next_step];
+    auto& values = frame.values;
+    std::string path = frame.prefix + step.name;
     if (!step.is_submodel()) {
       std::vector<ValueInfo> infos;
       std::vector<std::string> paths;
@@ -135,18 +210,19 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
         paths.push_back(v.path);
         ranks_known = ranks_known && v.info.rank_known;
       }
-      const FunctionTable* functions = model.functions().get();
+      const FunctionTable* functions = frame.model->functions().get();
       if (functions && functions->definition(step.op) && ranks_known) {
         // A function operator runs as its body, like a submodel named after the node.
         if (function_depth >= kMaxFunctionDepth)
           throw Error(ErrorKind::schema, fmt::format("node '{}': function '{}' expands into itself (more than {} nested functions)",
                                                      path, step.op->qualified_name(), kMaxFunctionDepth));
-        struct DepthGuard {
-          DepthGuard() { ++function_depth; }
-          ~DepthGuard() { --function_depth; }
-        } guard;
         std::shared_ptr<const Model> body;
         try {
+          // The expansion may itself walk models (inferring its body): this frame counts.
+          ++function_depth;
+          struct Undo {
+            ~Undo() { --function_depth; }
+          } undo;
           body = functions->expand(*step.op, step.attributes, infos);
         } catch (const Error& e) {
           throw e.with_context(fmt::format("node '{}' ({})", path, step.op->qualified_name()));
@@ -154,8 +230,8 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
         std::map<std::string, FlatValue> bound;
         for (std::size_t i = 0; i < step.inputs.size() && i < body->inputs().size(); ++i)
           bound[body->inputs()[i].name] = values.at(step.inputs[i]);
-        values[step.name] = walk_model(*body, path + ".", bound, callbacks, options).at("output");
-        if (callbacks.on_value) callbacks.on_value(prefix, step.name, values[step.name]);
+        const Model* body_model = body.get();
+        push(body_model, std::move(body), path + ".", bound, true);  // invalidates `frame`
         continue;
       }
       ValueInfo out;
@@ -166,31 +242,26 @@ std::map<std::string, FlatValue> walk_model(const Model& model, const std::strin
       }
       if (callbacks.on_node) callbacks.on_node(path, step, paths, out);
       values[step.name] = FlatValue{path, out};
-      if (callbacks.on_value) callbacks.on_value(prefix, step.name, values[step.name]);
-    } else {
-      std::map<std::string, FlatValue> bound;
-      bool as_built = inference_only;
-      for (const auto& [input_name, ref] : step.bindings) {
-        bound[input_name] = values.at(ref);
-        as_built = as_built && same_info(bound[input_name].info, model.info(ref));
-      }
-      if (as_built) {
-        // Inputs as they were when the submodel was added: its outputs are the ones inferred
-        // then. Without this, inferring a chain of n nested submodels walks n levels per level.
-        for (const auto& [output_name, info] : step.outputs)
-          values[step.name + "." + output_name] = FlatValue{path + "." + output_name, info};
-        continue;
-      }
-      auto outputs = walk_model(*step.submodel, path + ".", bound, callbacks, options);
-      for (auto& [output_name, value] : outputs) {
-        values[step.name + "." + output_name] = value;
-        if (callbacks.on_value) callbacks.on_value(prefix, step.name + "." + output_name, value);
-      }
+      if (callbacks.on_value) callbacks.on_value(frame.prefix, step.name, values[step.name]);
+      ++frame.next_step;
+      continue;
     }
+    std::map<std::string, FlatValue> bound;
+    bool as_built = inference_only;
+    for (const auto& [input_name, ref] : step.bindings) {
+      bound[input_name] = values.at(ref);
+      as_built = as_built && same_info(bound[input_name].info, frame.model->info(ref));
+    }
+    if (as_built) {
+      // Inputs as they were when the submodel was added: its outputs are the ones inferred
+      // then. Without this, inferring a chain of n nested submodels walks n levels per level.
+      for (const auto& [output_name, info] : step.outputs)
+        values[step.name + "." + output_name] = FlatValue{path + "." + output_name, info};
+      ++frame.next_step;
+      continue;
+    }
+    push(step.submodel.get(), nullptr, path + ".", bound, false);  // invalidates `frame`
   }
-  std::map<std::string, FlatValue> outputs;
-  for (const OutputDecl& output : model.outputs()) outputs[output.name] = values.at(output.value);
-  return outputs;
 }
 
 std::map<std::string, ValueInfo> infer_outputs(const Model& model, const std::map<std::string, ValueInfo>& inputs) {
@@ -404,35 +475,65 @@ const ValueInfo& Model::info(const std::string& ref) const {
   return it->second;
 }
 
+namespace {
+
+// Calls enter(model, prefix) for every model of the tree, depth first, and on_node(model, step,
+// prefix) for each of its operator nodes in step order, entering a submodel at its place. With an
+// explicit stack: definitions nest models 6,000 deep.
+template <class Enter, class OnNode>
+void visit_tree(const Model& root, Enter enter, OnNode on_node) {
+  struct Frame {
+    const Model* model;
+    std::string prefix;
+    std::size_t next;
+  };
+  std::vector<Frame> stack{{&root, "", 0}};
+  enter(root, std::string());
+  while (!stack.empty()) {
+    Frame& frame = stack.back();
+    if (frame.next == frame.model->steps().size()) {
+      stack.pop_back();
+      continue;
+    }
+    const Step& step = frame.model->steps()[frame.next++];
+    if (!step.is_submodel()) {
+      on_node(*frame.model, step, frame.prefix);
+      continue;
+    }
+    std::string prefix = frame.prefix + step.name + ".";
+    enter(*step.submodel, prefix);
+    stack.push_back({step.submodel.get(), std::move(prefix), 0});  // invalidates `frame`
+  }
+}
+
+}  // namespace
+
 std::vector<ParameterPath> Model::parameter_paths() const {
   std::vector<ParameterPath> out;
-  for (const ParameterDecl& p : parameters_) out.push_back({p.name, p.info, p.init});
-  for (const Step& step : steps_) {
-    if (!step.is_submodel()) continue;
-    for (ParameterPath& p : step.submodel->parameter_paths()) {
-      p.path = step.name + "." + p.path;
-      out.push_back(std::move(p));
-    }
-  }
+  visit_tree(
+      *this,
+      [&](const Model& model, const std::string& prefix) {
+        for (const ParameterDecl& p : model.parameters_) out.push_back({prefix + p.name, p.info, p.init});
+      },
+      [](const Model&, const Step&, const std::string&) {});
   return out;
 }
 
 std::vector<std::string> Model::opaque_nodes() const {
   std::vector<std::string> out;
-  for (const Step& step : steps_) {
-    if (step.is_submodel()) {
-      for (const std::string& inner : step.submodel->opaque_nodes()) out.push_back(step.name + "." + inner);
-      continue;
-    }
-    for (const auto& op : opaque_ops_)
-      if (op.get() == step.op) out.push_back(step.name + " (" + op->qualified_name() + ")");
-  }
+  visit_tree(
+      *this, [](const Model&, const std::string&) {},
+      [&](const Model& model, const Step& step, const std::string& prefix) {
+        for (const auto& op : model.opaque_ops_)
+          if (op.get() == step.op) out.push_back(prefix + step.name + " (" + op->qualified_name() + ")");
+      });
   return out;
 }
 
 int64_t Model::node_count() const {
   int64_t n = 0;
-  for (const Step& step : steps_) n += step.is_submodel() ? step.submodel->node_count() : 1;
+  visit_tree(
+      *this, [](const Model&, const std::string&) {}, [&](const Model&, const Step&, const std::string&) { ++n; });
   return n;
 }
 

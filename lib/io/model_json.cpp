@@ -229,27 +229,43 @@ std::string body_text(const Model& m, const DefinitionTable& defs) {
 }
 
 constexpr int kMaxInlineNesting = 32;
-// Models nested in models through definitions, at most: walking, compiling and freeing a model
-// tree recurse once per level, so the depth is bounded well within an 8 MiB stack.
+// Models nested in models through definitions, at most. Reading, walking, compiling and writing
+// a tree use explicit stacks; only freeing it recurses once per level (under 100 bytes of stack
+// each: the deepest tree needs under 512 KiB in all, tests/e2e/deep_definitions.sh).
 constexpr int kMaxModelNesting = 6000;
+
+// Every distinct submodel under `top` (top itself excluded), depth first in step order: `pre` in
+// the order first reached, `post` in the order finished (each after every submodel inside it).
+// With an explicit stack: trees nest kMaxModelNesting deep.
+struct SubmodelOrders {
+  std::vector<const Model*> pre, post;
+};
+
+SubmodelOrders submodel_orders(const Model& top) {
+  SubmodelOrders out;
+  std::set<const Model*> seen;
+  std::vector<std::pair<const Model*, std::size_t>> stack{{&top, 0}};  // model, next step
+  while (!stack.empty()) {
+    auto& [model, next] = stack.back();
+    if (next == model->steps().size()) {
+      if (model != &top) out.post.push_back(model);
+      stack.pop_back();
+      continue;
+    }
+    const Step& step = model->steps()[next++];
+    if (!step.is_submodel() || !seen.insert(step.submodel.get()).second) continue;
+    out.pre.push_back(step.submodel.get());
+    stack.emplace_back(step.submodel.get(), 0);  // invalidates `model` and `next`
+  }
+  return out;
+}
 
 // Bodies whose content is used more than once in the tree are written once under "definitions",
 // so a model of many identical blocks stays small. Names are the model names, suffixed when two
 // different bodies share one, in first-use (depth-first) order: deterministic.
 DefinitionTable plan_definitions(const Model& top) {
-  std::vector<const Model*> order;          // distinct submodel objects, depth-first pre-order
-  std::map<const Model*, int> visited;
-  std::function<void(const Model&)> collect = [&](const Model& m) {
-    for (const Step& step : m.steps()) {
-      if (!step.is_submodel()) continue;
-      const Model* sub = step.submodel.get();
-      if (visited[sub]++ == 0) {
-        order.push_back(sub);
-        collect(*sub);
-      }
-    }
-  };
-  collect(top);
+  SubmodelOrders orders = submodel_orders(top);
+  const std::vector<const Model*>& order = orders.pre;  // distinct submodel objects, depth-first pre-order
 
   // Two bodies have the same content when their own text is the same and their submodels have
   // the same content: each body's text is made once with its submodels written as content ids
@@ -257,15 +273,11 @@ DefinitionTable plan_definitions(const Model& top) {
   DefinitionTable by_id;  // submodel -> "#<content id>"
   std::map<std::string, int> id_of_text;
   std::map<const Model*, int> content;
-  std::function<void(const Model&)> identify = [&](const Model& m) {
-    for (const Step& step : m.steps())
-      if (step.is_submodel() && !content.count(step.submodel.get())) identify(*step.submodel);
-    if (&m == &top) return;
-    auto it = id_of_text.emplace(body_text(m, by_id), static_cast<int>(id_of_text.size())).first;
-    content[&m] = it->second;
-    by_id.names[&m] = "#" + std::to_string(it->second);
-  };
-  identify(top);
+  for (const Model* m : orders.post) {
+    auto it = id_of_text.emplace(body_text(*m, by_id), static_cast<int>(id_of_text.size())).first;
+    content[m] = it->second;
+    by_id.names[m] = "#" + std::to_string(it->second);
+  }
   std::map<int, int> uses;  // content id -> number of steps using it
   auto count = [&](const Model& m) {
     for (const Step& step : m.steps())
@@ -281,17 +293,17 @@ DefinitionTable plan_definitions(const Model& top) {
   for (const auto& [id, n] : uses)
     if (n >= 2) hoist.insert(id);
   std::map<const Model*, int> height;  // submodel levels written inline below a body
-  std::function<int(const Model&)> inline_height = [&](const Model& m) -> int {
-    if (auto it = height.find(&m); it != height.end()) return it->second;
+  auto inline_height = [&](const Model& m) {  // its submodels' heights are known (post order)
     int h = 0;
     for (const Step& step : m.steps()) {
       if (!step.is_submodel()) continue;
-      int below = inline_height(*step.submodel);
+      int below = height.at(step.submodel.get());
       if (!hoist.count(content[step.submodel.get()])) h = std::max(h, below + 1);
     }
     if (&m != &top && h >= kMaxInlineNesting) hoist.insert(content[&m]);
-    return height[&m] = h;
+    height[&m] = h;
   };
+  for (const Model* m : orders.post) inline_height(*m);
   inline_height(top);
 
   DefinitionTable defs;
@@ -421,23 +433,26 @@ FunctionDef parse_function(const std::string& name, const rapidjson::Value& v, c
 // Function definitions used by `model` (at any depth, and by the functions themselves), by name.
 // Each model resolves its nodes through its own table; two different definitions of one name in
 // one tree cannot be written as one file.
-void collect_functions(const Model& model, std::map<std::string, const FunctionDef*>& out) {
-  const FunctionTable* table = model.functions().get();
-  std::function<void(const OpSchema*)> add_function = [&](const OpSchema* op) {
-    const FunctionDef* def = table ? table->definition(op) : nullptr;
-    if (!def) return;
-    auto [it, added] = out.emplace(def->qualified, def);
-    if (!added) {
-      if (it->second->json != def->json)
-        throw Error(ErrorKind::unsupported, fmt::format("model '{}' uses two different functions named '{}' (from different "
-                                                        "files): one file cannot hold both", model.name(), def->qualified));
-      return;
-    }
-    for (const FunctionDef::Node& node : def->nodes) add_function(table->find(node.op));
-  };
-  for (const Step& step : model.steps()) {
-    if (step.is_submodel()) collect_functions(*step.submodel, out);
-    else add_function(step.op);
+void collect_functions(const Model& top, std::map<std::string, const FunctionDef*>& out) {
+  std::vector<const Model*> models{&top};
+  SubmodelOrders orders = submodel_orders(top);
+  models.insert(models.end(), orders.pre.begin(), orders.pre.end());
+  for (const Model* model : models) {
+    const FunctionTable* table = model->functions().get();
+    std::function<void(const OpSchema*)> add_function = [&](const OpSchema* op) {
+      const FunctionDef* def = table ? table->definition(op) : nullptr;
+      if (!def) return;
+      auto [it, added] = out.emplace(def->qualified, def);
+      if (!added) {
+        if (it->second->json != def->json)
+          throw Error(ErrorKind::unsupported, fmt::format("model '{}' uses two different functions named '{}' (from different "
+                                                          "files): one file cannot hold both", model->name(), def->qualified));
+        return;
+      }
+      for (const FunctionDef::Node& node : def->nodes) add_function(table->find(node.op));
+    };
+    for (const Step& step : model->steps())
+      if (!step.is_submodel()) add_function(step.op);
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A hand-written chain of 5,000 definitions, each using the previous one (issue 10): every tool
 # reads it in linear time (it took 42 s), writes it back as JSON it can read again, and runs it;
-# deeper nesting than the cap is refused with a message, not a crash.
+# the deepest chain allowed (6,000) runs in a 1 MiB stack; deeper nesting than the cap is refused
+# with a message, not a crash.
 source "$(dirname "$0")/lib/common.bash"
 
 chain() {  # N FILE
@@ -29,6 +30,16 @@ d = json.load(open('again.json'))
 depth = lambda b: max([1 + depth(n['model']) for n in b.get('nodes', []) if isinstance(n.get('model'), dict)], default=0)
 assert max([depth(d)] + [depth(b) for b in d.get('definitions', {}).values()]) <= 32, 'bodies nested inline too deep'"
 expect 0 timeout 30 "$RUN" chain.json --inputs <(echo '{"input": [[-1, 2, -3, 4]]}') --json
+py "r = json.load(open('out')); assert r['outputs'][0]['values'] == [[0, 2, 0, 4]], r['outputs']"
+
+# The deepest chain the format allows: reading, walking, compiling and writing it use explicit
+# stacks, so every tool runs it in 1 MiB of stack (they needed more than 3 MiB when they
+# recursed once per level; ASan's frames are larger, so its build keeps the default stack).
+chain 6000 deepest.json
+small_stack=(); sanitized || small_stack=(prlimit --stack=1048576)
+expect 0 timeout 60 "${small_stack[@]}" "$LOAD" deepest.json
+expect 0 timeout 60 "${small_stack[@]}" "$CONVERT" deepest.json -o deepest_again.json
+expect 0 timeout 60 "${small_stack[@]}" "$RUN" deepest.json --inputs <(echo '{"input": [[-1, 2, -3, 4]]}') --json
 py "r = json.load(open('out')); assert r['outputs'][0]['values'] == [[0, 2, 0, 4]], r['outputs']"
 
 chain 6001 deep.json
