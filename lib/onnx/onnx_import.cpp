@@ -59,6 +59,48 @@ std::string identifier_from(const std::string& name) {
   return out;
 }
 
+// ONNX 1.12's shape inference (run on every file, and by its version converter) divides by a
+// convolution's or pool's strides (and Split's by its outputs), and indexes the input's axes by
+// the weight's: a zero stride, a Split without outputs or a weight of another rank crashes it (fixed upstream in 2026, onnx#7764 and #6180). Such
+// nodes are refused here first, in the graph and in every subgraph.
+void refuse_what_onnx_inference_crashes_on(const onnx::GraphProto& graph, const std::string& path) {
+  static const std::set<std::string> windowed = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "MaxPool",
+                                                 "AveragePool", "LpPool", "MaxUnpool", "DeformConv"};
+  std::map<std::string, int> ranks;  // values whose rank the file states: graph inputs and initializers
+  for (const onnx::ValueInfoProto& v : graph.input())
+    if (v.type().tensor_type().has_shape()) ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+  for (const onnx::TensorProto& t : graph.initializer()) ranks[t.name()] = t.dims_size();
+  auto rank = [&](const onnx::NodeProto& node, int i) {
+    auto it = i < node.input_size() ? ranks.find(node.input(i)) : ranks.end();
+    return it == ranks.end() ? -1 : it->second;
+  };
+  for (const onnx::NodeProto& node : graph.node()) {
+    std::string where = fmt::format("{}: node '{}' ({})", path, node.name().empty() && node.output_size() ? node.output(0) : node.name(),
+                                    node.op_type());
+    // Every ONNX operator has an output; Split's inference divides by their count.
+    if (is_default_domain(node.domain()) && node.output_size() == 0)
+      throw Error(ErrorKind::format, fmt::format("{}: the node has no outputs", where));
+    if (is_default_domain(node.domain()) && windowed.count(node.op_type())) {
+      bool has_kernel_shape = false;
+      for (const onnx::AttributeProto& a : node.attribute()) {
+        has_kernel_shape = has_kernel_shape || a.name() == "kernel_shape";
+        if (a.name() != "strides" && a.name() != "dilations" && a.name() != "kernel_shape") continue;
+        for (int64_t v : a.ints())
+          if (v < 1) throw Error(ErrorKind::format, fmt::format("{}: attribute '{}' holds {}: it must be positive", where, a.name(), v));
+      }
+      int weight = node.op_type() == "QLinearConv" ? 3 : 1;
+      bool kernel_from_weight = !has_kernel_shape && node.op_type().find("Conv") != std::string::npos;
+      int x_rank = rank(node, 0), w_rank = rank(node, weight);
+      if (kernel_from_weight && x_rank >= 0 && w_rank >= 0 && x_rank != w_rank)
+        throw Error(ErrorKind::format, fmt::format("{}: the input has rank {} and the weight rank {}: they must be equal", where, x_rank, w_rank));
+    }
+    for (const onnx::AttributeProto& a : node.attribute()) {
+      if (a.has_g()) refuse_what_onnx_inference_crashes_on(a.g(), where);
+      for (const onnx::GraphProto& g : a.graphs()) refuse_what_onnx_inference_crashes_on(g, where);
+    }
+  }
+}
+
 }  // namespace
 
 class Importer {
@@ -155,6 +197,21 @@ Tensor NodeContext::need(int i, const std::string& operand) const {
 }
 
 std::vector<int64_t> NodeContext::need_ints(int i, const std::string& operand) const { return tensor_ints(need(i, operand)); }
+
+namespace {
+Tensor one_value(const NodeContext& c, const Tensor& t, const std::string& operand) {
+  if (t.numel() != 1) c.refuse(fmt::format("operand '{}' must hold one value, it holds {}", operand, t.numel()));
+  return t;
+}
+}  // namespace
+
+double NodeContext::need_scalar(int i, const std::string& operand) const {
+  return one_value(*this, need(i, operand), operand).value_at(0);
+}
+
+int64_t NodeContext::need_int(int i, const std::string& operand) const {
+  return tensor_ints(one_value(*this, need(i, operand), operand))[0];
+}
 
 const onnx::AttributeProto* NodeContext::attr(const std::string& name) const {
   for (const onnx::AttributeProto& a : node_.attribute())
@@ -501,6 +558,7 @@ OnnxModel Importer::run() {
       if (!defined.count(v.name()))
         throw Error(ErrorKind::format, fmt::format("{}: graph output '{}' is not produced by any node, input or initializer", path_, v.name()));
   }
+  refuse_what_onnx_inference_crashes_on(proto.graph(), path_);
   for (const onnx::OperatorSetIdProto& id : proto.opset_import())
     opsets_[is_default_domain(id.domain()) ? "" : id.domain()] = static_cast<int>(id.version());
   int file_opset = opset_of("");

@@ -69,6 +69,10 @@ class NodeContext {
   Tensor need(int i, const std::string& operand) const;
   /// need() as int64 values.
   std::vector<int64_t> need_ints(int i, const std::string& operand) const;
+  /// need() of a scalar operand: it must hold exactly one value (a file may give an empty tensor).
+  double need_scalar(int i, const std::string& operand) const;
+  /// need_scalar() as an int64 (exact for int64 operands).
+  int64_t need_int(int i, const std::string& operand) const;
 
   // --- attributes ---
   bool has_attr(const std::string& name) const;

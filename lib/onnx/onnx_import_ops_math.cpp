@@ -78,8 +78,8 @@ void convert_dropout(NodeContext& c) {
   // Inference: the input unchanged; the optional mask is all true.
   if (c.has(2)) {
     // Training mode keeps everything only with ratio 0 (no random mask then).
-    bool training = c.need(2, "training_mode").value_at(0) != 0;
-    double ratio = !training ? 0 : c.has(1) ? c.need(1, "ratio").value_at(0) : 0.5;
+    bool training = c.need_scalar(2, "training_mode") != 0;
+    double ratio = !training ? 0 : c.has(1) ? c.need_scalar(1, "ratio") : 0.5;
     if (ratio != 0) c.refuse("training mode is not supported (random masks)");
   }
   Operand x = c.input(0);
@@ -271,7 +271,8 @@ void convert_clip(NodeContext& c) {
     if (c.has(1)) lo = c.input(1);
     if (c.has(2)) hi = c.input(2);
   }
-  if (have_op("clip") && (!lo || lo->is_known()) && (!hi || hi->is_known())) {
+  auto one_known = [](const std::optional<Operand>& b) { return !b || (b->is_known() && b->known->numel() == 1); };
+  if (have_op("clip") && one_known(lo) && one_known(hi)) {
     Attributes attrs{{"min", lo ? AttrValue{lo->known->value_at(0)} : AttrValue{}},
                      {"max", hi ? AttrValue{hi->known->value_at(0)} : AttrValue{}}};
     return c.output(0, c.apply("clip", {x}, attrs));

@@ -27,9 +27,19 @@ Window window(NodeContext& c, const Operand& x, std::vector<int64_t> kernel, boo
   if (w.strides.size() != n || w.dilations.size() != n) c.refuse("strides or dilations do not match the kernel's rank");
   std::vector<int64_t> onnx_pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
   if (onnx_pads.size() != 2 * n) c.refuse("pads must hold two values per spatial axis");
+  // Sizes below index the input's spatial axes and divide by strides: a file's values are
+  // checked first.
+  auto positive = [](const std::vector<int64_t>& v) { return std::all_of(v.begin(), v.end(), [](int64_t k) { return k > 0; }); };
+  if (!positive(kernel) || !positive(w.strides) || !positive(w.dilations))
+    c.refuse("kernel_shape, strides and dilations must be positive");
+  if (std::any_of(onnx_pads.begin(), onnx_pads.end(), [](int64_t p) { return p < 0; })) c.refuse("pads must not be negative");
+  const ValueInfo& info = x.info();
+  if (info.rank_known && info.shape.size() != n + 2)
+    c.refuse(fmt::format("input '{}' has rank {}, expected {} for a {}-D window", x.onnx_name, info.shape.size(), n + 2, n));
   std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    SymShape shape = x.info().shape;
+    if (!info.rank_known) c.refuse("auto_pad " + auto_pad + " needs the input's rank");
+    const SymShape& shape = info.shape;
     for (std::size_t i = 0; i < n; ++i) {
       const Dim& d = shape[2 + i];
       if (!d.is_known()) c.refuse("auto_pad " + auto_pad + " needs known spatial sizes");
@@ -70,6 +80,7 @@ Operand conv(NodeContext& c, const Operand& x, const Operand& weight) {
   int64_t spatial = rank - 2;
   std::optional<Shape> wshape = concrete_shape(weight);
   std::vector<int64_t> kernel = c.attr_ints("kernel_shape");
+  if (spatial < 1) c.refuse(fmt::format("the weight has rank {}, expected at least 3", rank));
   if (kernel.empty()) {
     if (!wshape) c.refuse("the weight's shape must be known");
     kernel.assign(wshape->begin() + 2, wshape->end());
@@ -186,6 +197,7 @@ Operand pad_with(NodeContext& c, const Operand& x, const std::vector<int64_t>& p
   if (!shape) c.refuse("padding needs a known input shape");
   Operand y = x;
   Shape s = *shape;
+  if (s.size() != pads.size() / 2 + 2) c.refuse(fmt::format("padding {} axes of an input of rank {}", pads.size() / 2, s.size()));
   for (std::size_t i = 0; 2 * i < pads.size(); ++i) {
     int64_t axis = static_cast<int64_t>(i) + 2;
     std::vector<Operand> parts;
@@ -400,6 +412,7 @@ void convert_lrn(NodeContext& c) {
   std::optional<Shape> shape = concrete_shape(x);
   if (!shape || shape->size() < 3 || shape->size() > 4) c.refuse("needs a known 3-D or 4-D input shape");
   int64_t size = c.attr_int("size", 1);
+  if (size < 1) c.refuse(fmt::format("size {} is not positive", size));
   double alpha = c.attr_float("alpha", 1e-4), beta = c.attr_float("beta", 0.75), bias = c.attr_float("bias", 1.0);
   std::size_t spatial = shape->size() - 2;
   std::string pool = spatial == 1 ? "avg_pool2d" : "avg_pool3d";

@@ -7,6 +7,8 @@
 // step: a batch entry past its length keeps its state and gets zeros in Y, as ONNX specifies. The
 // reverse direction then runs forward over each sequence reversed within its own length
 // (reverse_sequence), and its Y is reversed back the same way.
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -106,6 +108,9 @@ void convert_recurrent(NodeContext& c, Cell cell) {
   if (!xs || xs->size() != 3) c.refuse("X must have a known shape of rank 3 (the sequence is unrolled at import)");
   if (batch_first) x = c.apply("transpose", {x}, {{"axes", std::vector<int64_t>{1, 0, 2}}});
   const int64_t steps = (*xs)[batch_first ? 1 : 0], batch = (*xs)[batch_first ? 0 : 1], features = (*xs)[2];
+  // Each step becomes about ten nodes: a declared length beyond this is refused, not unrolled for hours.
+  constexpr int64_t kMaxSteps = 100000;
+  if (steps > kMaxSteps) c.refuse(fmt::format("a sequence of {} steps is longer than the {} unrolled at import", steps, kMaxSteps));
   std::string direction = c.attr_string("direction", "forward");
   if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
     c.refuse("direction '" + direction + "' is not known");
@@ -114,7 +119,7 @@ void convert_recurrent(NodeContext& c, Cell cell) {
   std::optional<Shape> ws = concrete_shape(w), rs = concrete_shape(r);
   if (!ws || ws->size() != 3 || !rs || rs->size() != 3) c.refuse("W and R must have known shapes of rank 3");
   int64_t hidden = c.attr_int("hidden_size", (*rs)[2]);
-  if (hidden <= 0) c.refuse("hidden_size must be positive");
+  if (hidden <= 0 || hidden > std::numeric_limits<int32_t>::max()) c.refuse(fmt::format("hidden_size {} is not a positive size", hidden));
   if (*ws != Shape{dirs, gates * hidden, features})
     c.refuse(fmt::format("W is [{}], expected [{}, {}, {}]", fmt::join(*ws, ", "), dirs, gates * hidden, features));
   if (*rs != Shape{dirs, gates * hidden, hidden})

@@ -2,6 +2,7 @@
 // Slice's starts, ...) must be known at import time (NodeContext::need); Shape, Size, Range,
 // ConstantOfShape and EyeLike are computed here, so torch's shape subgraphs fold away.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -248,6 +249,7 @@ void convert_split(NodeContext& c) {
   if (!sizes) {
     if (!d.is_known()) c.refuse("splitting an axis of unknown size needs explicit sizes");
     int64_t parts = c.has_attr("num_outputs") ? c.attr_int("num_outputs", n) : n;
+    if (parts < 1) c.refuse(fmt::format("num_outputs {} is not positive", parts));
     int64_t chunk = (d.size + parts - 1) / parts;
     sizes.emplace();
     for (int64_t at = 0, i = 0; i < parts; ++i, at += chunk) sizes->push_back(std::max<int64_t>(0, std::min(chunk, d.size - at)));
@@ -298,14 +300,20 @@ void convert_constant_of_shape(NodeContext& c) {
 }
 
 void convert_range(NodeContext& c) {
-  Tensor start = c.need(0, "start"), limit = c.need(1, "limit"), delta = c.need(2, "delta");
-  double s = start.value_at(0), l = limit.value_at(0), d = delta.value_at(0);
+  double s = c.need_scalar(0, "start"), l = c.need_scalar(1, "limit"), d = c.need_scalar(2, "delta");
+  Tensor start = c.need(0, "start");
   if (d == 0) c.refuse("delta is 0");
-  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+  double count = std::ceil((l - s) / d);
+  if (!std::isfinite(count) || count > static_cast<double>(std::numeric_limits<int32_t>::max()))
+    c.refuse(fmt::format("start {}, limit {} and delta {} do not give a range of at most 2^31 values", s, l, d));
+  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
   if (is_integer(start.dtype())) {
-    // Exact integer arithmetic (doubles lose int64 precision).
-    int64_t si = tensor_ints(start)[0], li = tensor_ints(limit)[0], di = tensor_ints(delta)[0];
-    n = std::max<int64_t>(0, (li - si + di + (di > 0 ? -1 : 1)) / di);
+    // Exact integer arithmetic (doubles lose int64 precision; 128 bits cannot overflow here).
+    int64_t si = c.need_int(0, "start"), li = c.need_int(1, "limit"), di = c.need_int(2, "delta");
+    __int128 span = static_cast<__int128>(li) - si + di + (di > 0 ? -1 : 1);
+    n = static_cast<int64_t>(std::max<__int128>(0, span / di));
+    if (n > std::numeric_limits<int32_t>::max())
+      c.refuse(fmt::format("start {}, limit {} and delta {} do not give a range of at most 2^31 values", si, li, di));
     Tensor out(DType::int64, Shape{n});
     for (int64_t i = 0; i < n; ++i) out.mutable_data_as<int64_t>()[i] = si + i * di;
     return c.output(0, c.constant(out.cast(start.dtype())));
@@ -355,10 +363,12 @@ void convert_pad(NodeContext& c) {
   Operand x = c.input(0);
   int64_t rank = rank_of(c, x);
   std::vector<int64_t> pads = c.opset() < 11 ? c.attr_ints("pads") : c.need_ints(1, "pads");
-  double value = c.opset() < 11 ? c.attr_float("value", 0) : (c.has(2) ? c.need(2, "constant_value").value_at(0) : 0.0);
+  double value = c.opset() < 11 ? c.attr_float("value", 0) : (c.has(2) ? c.need_scalar(2, "constant_value") : 0.0);
   if (c.has(3)) {
     // axes: expand to pads over every axis.
     std::vector<int64_t> axes = c.need_ints(3, "axes");
+    if (pads.size() != 2 * axes.size())
+      c.refuse(fmt::format("pads has {} values, expected two per axis ({})", pads.size(), 2 * axes.size()));
     std::vector<int64_t> full(static_cast<std::size_t>(2 * rank), 0);
     for (std::size_t k = 0; k < axes.size(); ++k) {
       int64_t a = norm_axis(c, axes[k], rank);
@@ -371,18 +381,21 @@ void convert_pad(NodeContext& c) {
 }
 
 void convert_trilu(NodeContext& c) {
-  int64_t k = c.has(1) ? c.need_ints(1, "k")[0] : 0;
+  int64_t k = c.has(1) ? c.need_int(1, "k") : 0;
   c.output(0, c.apply("trilu", {c.input(0)}, {{"upper", c.attr_int("upper", 1) != 0}, {"k", k}}));
 }
 
 void convert_cumsum(NodeContext& c) {
-  int64_t axis = c.need_ints(1, "axis")[0];
+  int64_t axis = c.need_int(1, "axis");
   c.output(0, c.apply("cumsum", {c.input(0)}, {{"axis", axis}, {"exclusive", c.attr_int("exclusive", 0) != 0},
                                                 {"reverse", c.attr_int("reverse", 0) != 0}}));
 }
 
 void convert_one_hot(NodeContext& c) {
-  int64_t depth = static_cast<int64_t>(c.need(1, "depth").value_at(0));
+  double depth_value = c.need_scalar(1, "depth");
+  if (!(depth_value >= 1 && depth_value <= static_cast<double>(std::numeric_limits<int32_t>::max())))
+    c.refuse(fmt::format("depth {} is not a positive size", depth_value));
+  int64_t depth = static_cast<int64_t>(depth_value);
   c.output(0, c.apply("one_hot", {c.input(0), c.input(2)}, {{"depth", depth}, {"axis", c.attr_int("axis", -1)}}));
 }
 
@@ -399,7 +412,12 @@ void convert_resize(NodeContext& c) {
     Tensor s = c.need(scales_at, "scales");
     for (int64_t i = 0; i < s.numel(); ++i) scales.push_back(s.value_at(i));
     if (scales.size() != in.size()) c.refuse("scales must have one value per axis");
-    for (std::size_t i = 0; i < in.size(); ++i) sizes.push_back(static_cast<int64_t>(std::floor(static_cast<double>(in[i]) * scales[i])));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      double size = std::floor(static_cast<double>(in[i]) * scales[i]);
+      if (!(size >= 0 && size <= static_cast<double>(std::numeric_limits<int32_t>::max())))
+        c.refuse(fmt::format("scale {} of axis {} gives no valid size", scales[i], i));
+      sizes.push_back(static_cast<int64_t>(size));
+    }
   } else {
     c.refuse("neither scales nor sizes is given");
   }
@@ -425,7 +443,7 @@ void convert_resize(NodeContext& c) {
 
 void convert_top_k(NodeContext& c) {
   Operand x = c.input(0);
-  int64_t k = c.opset() < 10 ? c.attr_int("k", 1) : c.need_ints(1, "k").at(0);
+  int64_t k = c.opset() < 10 ? c.attr_int("k", 1) : c.need_int(1, "k");
   Attributes attrs{{"k", k}, {"axis", c.attr_int("axis", -1)}, {"largest", c.attr_int("largest", 1) != 0},
                    {"sorted", c.attr_int("sorted", 1) != 0}};
   if (c.wants_output(0)) c.output(0, c.apply("top_k_values", {x}, attrs));
@@ -435,7 +453,7 @@ void convert_top_k(NodeContext& c) {
 // If with a condition known at import (a constant, or a frozen input): the chosen branch's nodes
 // become part of the model. A condition computed at run time is refused (no control flow here).
 void convert_if(NodeContext& c) {
-  bool condition = c.need(0, "cond").value_at(0) != 0;
+  bool condition = c.need_scalar(0, "cond") != 0;
   const onnx::AttributeProto* branch = c.attr(condition ? "then_branch" : "else_branch");
   if (!branch || !branch->has_g()) c.refuse("the branch graph is missing");
   std::vector<Operand> outs = c.inline_graph(branch->g());

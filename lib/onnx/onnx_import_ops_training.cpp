@@ -31,7 +31,7 @@ Operand regularized(NodeContext& c, const Operand& x, const Operand& g) {
 
 void convert_adagrad(NodeContext& c) {
   int64_t n = tensor_count(c, 3);
-  double t = c.need(1, "T").value_at(0);
+  double t = c.need_scalar(1, "T");
   double decay = c.attr_float("decay_factor", 0), eps = c.attr_float("epsilon", 1e-6);
   for (int64_t i = 0; i < n; ++i) {
     Operand x = c.input(static_cast<int>(2 + i)), g = c.input(static_cast<int>(2 + n + i)), h = c.input(static_cast<int>(2 + 2 * n + i));
@@ -46,7 +46,7 @@ void convert_adagrad(NodeContext& c) {
 
 void convert_momentum(NodeContext& c) {
   int64_t n = tensor_count(c, 3);
-  double t = c.need(1, "T").value_at(0);
+  double t = c.need_scalar(1, "T");
   double alpha = c.attr_float("alpha", 0), beta = c.attr_float("beta", 0);
   std::string mode = c.attr_string("mode", "standard");
   if (mode != "standard" && mode != "nesterov") c.refuse("mode '" + mode + "' is not known");
@@ -63,7 +63,7 @@ void convert_momentum(NodeContext& c) {
 
 void convert_adam(NodeContext& c) {
   int64_t n = tensor_count(c, 4);
-  double t = c.need(1, "T").value_at(0);
+  double t = c.need_scalar(1, "T");
   double alpha = c.attr_float("alpha", 0.9), beta = c.attr_float("beta", 0.999), eps = c.attr_float("epsilon", 1e-6);
   double post = c.attr_float("norm_coefficient_post", 0);
   for (int64_t i = 0; i < n; ++i) {

@@ -112,6 +112,49 @@ def function_op():
     save(helper.make_model(g, opset_imports=OPSET), "function_op.onnx")
 
 
+def hostile():
+    # Attribute and operand values a hostile file may hold, each of which once reached an
+    # unchecked index or a division in the importer: each must be refused naming the node.
+    # Written to ../fuzz/onnx/, so the fuzz replay runs them too (tests/onnx checks the errors).
+    f32 = TensorProto.FLOAT
+
+    def write(name, nodes, inputs, outputs, inits=(), opset=13):
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+                              [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs], list(inits))
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)]), f"../fuzz/onnx/hostile-{name}.onnx")
+
+    def ints(name, values):
+        return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+    def floats(name, values):
+        return numpy_helper.from_array(np.array(values, dtype=np.float32), name)
+
+    write("max-pool-zero-stride", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[0, 0], auto_pad="SAME_UPPER")],
+          [("x", f32, [1, 1, 4, 4])], [("y", f32, None)])
+    write("average-pool-rank-mismatch", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], auto_pad="SAME_UPPER")],
+          [("x", f32, [1, 4])], [("y", f32, None)])
+    write("max-pool-ceil-rank-mismatch", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2], pads=[1, 1], ceil_mode=1)],
+          [("x", f32, [4])], [("y", f32, None)])
+    write("conv-weight-rank-2", [helper.make_node("Conv", ["x", "w"], ["y"])],
+          [("x", f32, [1, 3, 3])], [("y", f32, None)], [floats("w", np.ones((3, 3)))])
+    write("range-empty-start", [helper.make_node("Range", ["start", "limit", "delta"], ["y"])],
+          [], [("y", TensorProto.INT64, None)], [ints("start", []), ints("limit", [5]), ints("delta", [1])])
+    write("range-huge", [helper.make_node("Range", ["start", "limit", "delta"], ["y"])],
+          [], [("y", TensorProto.INT64, None)],
+          [ints("start", -(2**63)), ints("limit", 2**63 - 1), ints("delta", 1)])
+    write("range-infinite", [helper.make_node("Range", ["start", "limit", "delta"], ["y"])],
+          [], [("y", f32, None)], [floats("start", 0), floats("limit", np.inf), floats("delta", 1)])
+    write("split-without-outputs", [helper.make_node("Split", ["x"], [], axis=0)], [("x", f32, [4])], [])
+    write("cumsum-empty-axis", [helper.make_node("CumSum", ["x", "axis"], ["y"])],
+          [("x", f32, [4])], [("y", f32, None)], [ints("axis", [])])
+    write("one-hot-nan-depth", [helper.make_node("OneHot", ["i", "depth", "values"], ["y"])],
+          [("i", TensorProto.INT64, [3])], [("y", f32, None)], [floats("depth", np.nan), floats("values", [0, 1])])
+    write("resize-infinite-scale", [helper.make_node("Resize", ["x", "", "scales"], ["y"])],
+          [("x", f32, [1, 1, 2, 2])], [("y", f32, None)], [floats("scales", [1, 1, np.inf, 1])])
+    write("rnn-billion-steps", [helper.make_node("RNN", ["x", "w", "r"], ["y"], hidden_size=1)],
+          [("x", f32, [10**9, 1, 1])], [("y", f32, None)], [floats("w", np.ones((1, 1, 1))), floats("r", np.ones((1, 1, 1)))])
+
+
 if __name__ == "__main__":
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
     linear()
@@ -125,6 +168,7 @@ if __name__ == "__main__":
     external("external_escape.onnx", "../external.bin", 0, 12, False)
     old_opset()
     function_op()
+    hostile()
     with open("linear.onnx", "rb") as f:
         data = f.read()
     with open("truncated.onnx", "wb") as f:

@@ -143,3 +143,29 @@ TEST_CASE("onnx import: an op without a converter is imported through its ONNX f
       CHECK(y[channel * 4 + i] == Approx(2 * (x[channel * 4 + i] - mean) / (std::sqrt(var) + 1e-9)).margin(1e-5));
   }
 }
+
+TEST_CASE("onnx import: hostile attribute and operand values are refused naming the node") {
+  // Each once reached an unchecked index or a division by zero, in our converters or in ONNX's own
+  // shape inference (testdata/onnx/make_fixtures.py).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"max-pool-zero-stride", "attribute 'strides' holds 0: it must be positive"},
+      {"average-pool-rank-mismatch", "has rank 2, expected 4 for a 2-D window"},
+      {"max-pool-ceil-rank-mismatch", "has rank 1, expected 3 for a 1-D window"},
+      {"conv-weight-rank-2", "the input has rank 3 and the weight rank 2: they must be equal"},
+      {"range-empty-start", "operand 'start' must hold one value, it holds 0"},
+      {"range-huge", "do not give a range of at most 2^31 values"},
+      {"range-infinite", "do not give a range of at most 2^31 values"},
+      {"split-without-outputs", "the node has no outputs"},
+      {"cumsum-empty-axis", "operand 'axis' must hold one value, it holds 0"},
+      {"one-hot-nan-depth", "depth nan is not a positive size"},
+      {"resize-infinite-scale", "scale inf of axis 2 gives no valid size"},
+      {"rnn-billion-steps", "a sequence of 1000000000 steps is longer than the 100000 unrolled at import"},
+  };
+  OnnxImportOptions unchecked;
+  unchecked.check = false;
+  for (const auto& [name, message] : cases) {
+    INFO(name);
+    std::string file = std::string(MITHRIL_TESTDATA) + "/fuzz/onnx/hostile-" + name + ".onnx";
+    CHECK_THAT(error_of([&] { import_onnx(file, unchecked); }), Catch::Contains(message) && Catch::Contains("node"));
+  }
+}
