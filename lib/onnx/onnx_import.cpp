@@ -77,6 +77,9 @@ void refuse_what_onnx_inference_crashes_on(const onnx::GraphProto& graph, const 
   for (const onnx::NodeProto& node : graph.node()) {
     std::string where = fmt::format("{}: node '{}' ({})", path, node.name().empty() && node.output_size() ? node.output(0) : node.name(),
                                     node.op_type());
+    // We import no loops, and ONNX's inference of a malformed Scan dereferences a missing attribute.
+    if (is_default_domain(node.domain()) && (node.op_type() == "Scan" || node.op_type() == "Loop"))
+      throw Error(ErrorKind::unsupported, fmt::format("{}: unsupported ONNX operator: loops (Scan, Loop) are not imported", where));
     // Every ONNX operator has an output; Split's inference divides by their count.
     if (is_default_domain(node.domain()) && node.output_size() == 0)
       throw Error(ErrorKind::format, fmt::format("{}: the node has no outputs", where));

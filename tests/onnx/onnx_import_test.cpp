@@ -163,6 +163,9 @@ TEST_CASE("onnx import: hostile attribute and operand values are refused naming 
   };
   OnnxImportOptions unchecked;
   unchecked.check = false;
+  // Found by the onnx fuzzer: ONNX's own inference of an opset-8 Scan without num_scan_inputs crashed.
+  CHECK_THAT(error_of([&] { import_onnx(std::string(MITHRIL_TESTDATA) + "/fuzz/onnx/crash-scan-opset8-without-num-scan-inputs.onnx", unchecked); }),
+             Catch::Contains("loops (Scan, Loop) are not imported"));
   for (const auto& [name, message] : cases) {
     INFO(name);
     std::string file = std::string(MITHRIL_TESTDATA) + "/fuzz/onnx/hostile-" + name + ".onnx";
