@@ -12,7 +12,7 @@ flip() { "$PYTHON" -c "import sys
 b = bytearray(open(sys.argv[1], 'rb').read()); b[int(sys.argv[3])] ^= 1; open(sys.argv[2], 'wb').write(b)" "$@"; }
 same() { checks=$((checks + 1)); cmp -s "$1" "$2" || fail "$3"; }
 absent() { checks=$((checks + 1)); [[ ! -e $1 ]] || fail "$1 exists: $2"; }
-no_temporaries() { checks=$((checks + 1)); ! ls -A | grep -q '\.tmp-' || fail "temporary files left: $(ls -A | grep '\.tmp-' | tr '\n' ' ')"; }
+no_temporaries() { checks=$((checks + 1)); ! ls -A | grep '\.tmp-' >/dev/null || fail "temporary files left: $(ls -A | grep '\.tmp-' | tr '\n' ' ')"; }
 
 # The first tensor's data starts at the 256-byte alignment; the tensors of 'linear' are written
 # in declaration order (weights, then bias), so byte 258 is inside 'weights'.

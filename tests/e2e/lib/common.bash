@@ -10,7 +10,9 @@ CONVERT="$MITHRIL_BIN/mithril-convert"
 RUN="$MITHRIL_BIN/mithril-run"
 
 # The tools were built with AddressSanitizer (scripts/test-sanitizers): some checks adapt.
-sanitized() { ldd "$RUN" 2>/dev/null | grep -q libasan; }
+# Not `ldd | grep -q`: grep -q exits at the first match, ldd may then die of SIGPIPE, and under
+# pipefail the pipeline fails at random (ASan runs lost their adaptations that way).
+sanitized() { [[ $(ldd "$RUN" 2>/dev/null) == *libasan* ]]; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mithril-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
