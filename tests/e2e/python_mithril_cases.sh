@@ -66,7 +66,7 @@ for dict in "$CASES"/from_python/*.json; do
 done
 echo "from Python: $total dicts, $passed migrated and matched Python's outputs, $refused refused on purpose"
 checks=$((checks + 1))
-[[ $total -ge 117 ]] || fail "expected at least 117 cases in $CASES/from_python, found $total"
+[[ $total -ge 133 ]] || fail "expected at least 133 cases in $CASES/from_python, found $total"
 
 # To Python: each recorded export is written again byte for byte, our outputs on the model it came
 # from match what Python computed for the exported dict, and each recorded refusal is repeated.
@@ -94,7 +94,7 @@ for source in "$CASES"/to_python/*.source.json; do
 done
 echo "to Python: $exported exports written as recorded, $matched computed by Python Mithril as we do, $refusals refused as recorded"
 checks=$((checks + 1))
-[[ $exported -ge 100 && $matched -eq $exported ]] || fail "expected at least 100 exports, all matching"
+[[ $exported -ge 116 && $matched -eq $exported ]] || fail "expected at least 116 exports, all matching"
 
 # Layer widths survive migration: a Linear(dimension=8) on an input of width 3 initializes and
 # runs from the input shape alone, its weight [8, 3] inferred as Python's compile infers it.
@@ -114,6 +114,22 @@ expect 0 "$MIGRATE" --no-backup -q "$WORK/bare_migrated.json"
 contains "$WORK/bare_migrated.json" '"op": "relu"' '"migrated_from": "python-mithril"'
 echo '"NoSuchModel"' > "$WORK/bare_unknown.json"
 expect_error "unknown Python Mithril model name: 'NoSuchModel' at (top level)" -- "$RUN" "$WORK/bare_unknown.json" --random
+
+# Size and Length give a Python int: it sizes an Eye (the generated cases), and any other use is
+# refused naming the key, never read as a tensor.
+cat >"$WORK/size_as_number.json" <<'EOF'
+{"name": "Model", "submodels": {"m_0": {"name": "Length"}, "m_1": {"name": "Add"}},
+ "connections": {"m_0": {"input": {"key": {"name": "x"}}},
+                 "m_1": {"left": {"key": {"connect": [["m_0", "output"]]}}, "right": {"key": {"name": "x"}},
+                         "output": {"key": {"name": "y"}}}},
+ "exposed_keys": ["y"]}
+EOF
+expect_error "submodels.m_1: key 'left' is connected to the output of Length, a Python int" -- "$MIGRATE" --no-backup -q "$WORK/size_as_number.json"
+cat >"$WORK/size_as_output.json" <<'EOF'
+{"name": "Model", "submodels": {"m_0": {"name": "Size"}},
+ "connections": {"m_0": {"input": {"key": {"name": "x"}}, "output": {"key": {"name": "n"}}}}, "exposed_keys": ["n"]}
+EOF
+expect_error "output 'n' is the output of Size, a Python int" -- "$MIGRATE" --no-backup -q "$WORK/size_as_output.json"
 
 # Only a model that has inputs needs --inputs.
 expect_error "no inputs: give --inputs" -- "$RUN" "$CASES/from_python/linear_alone.json" --params "$CASES/from_python/linear_alone.params.npz"
