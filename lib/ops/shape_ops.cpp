@@ -1,7 +1,10 @@
 // Shape operators: reshape, transpose, concat, flatten, and (for ONNX) slice, expand, tile, pad,
 // depth_to_space, space_to_depth. They move elements without looking at them: every dtype.
+// dim_size and eye_of_dim read only their input's shape: they stand for Python Mithril's Size and
+// Length (a Python int) where its models use one, as a number or as an Eye's size.
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
@@ -276,6 +279,34 @@ ValueInfo infer_space_to_depth(const std::vector<ValueInfo>& in, const Attribute
                                  scaled_dim(x[3], 1, b, "space_to_depth", "width")}};
 }
 
+// The dtype attribute of dim_size and eye_of_dim.
+DType attr_dtype(const char* op, const Attributes& attrs) {
+  const std::string& name = attr_string(attrs, "dtype");
+  std::optional<DType> dtype = dtype_from_name(name);
+  if (!dtype || !(is_floating(*dtype) || is_integer(*dtype)))
+    throw Error(ErrorKind::schema, std::string(op) + ": dtype must be an integer or floating dtype, got '" + name + "'");
+  return *dtype;
+}
+
+// The size dim_size and eye_of_dim read: the input's along `axis`, or with axis null its element
+// count.
+Dim sized_dim(const SymShape& shape, const Attributes& attrs) {
+  if (attr_is_null(attrs, "axis")) return dim_product(shape, 0, shape.size());
+  return shape[static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(shape.size())))];
+}
+
+// -> 0-d.
+ValueInfo infer_dim_size(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  sized_dim(in[0].shape, attrs);
+  return ValueInfo{attr_dtype("dim_size", attrs), {}};
+}
+
+// -> [d, d].
+ValueInfo infer_eye_of_dim(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  Dim d = sized_dim(in[0].shape, attrs);
+  return ValueInfo{attr_dtype("eye_of_dim", attrs), {d, d}};
+}
+
 }  // namespace
 
 void register_shape_ops(OpRegistry& registry) {
@@ -348,6 +379,21 @@ void register_shape_ops(OpRegistry& registry) {
       {{"input"}},
       {{"blocksize", AttrType::integer, std::nullopt}, {"mode", AttrType::string, AttrValue{std::string("DCR")}}},
       infer_space_to_depth));
+  // --- for Python Mithril's Size and Length (GaussProcessRegressionCore, GPRLoss)
+  registry.add(builtin_schema(
+      "dim_size",
+      "The input's size along `axis` as a 0-d tensor of `dtype` (default int64): numpy's input.shape[axis], Python "
+      "Mithril's Size(dim=axis) and, for axis 0, Length (len(input)); with axis null the element count (input.size, "
+      "Size(dim=None)). Only the input's shape is read.",
+      {{"input"}}, {{"axis", AttrType::int_or_null, std::nullopt}, {"dtype", AttrType::string, AttrValue{std::string("int64")}}},
+      infer_dim_size));
+  registry.add(builtin_schema(
+      "eye_of_dim",
+      "numpy.eye(d) with d the input's size along `axis` (axis null: its element count): [d, d], ones on the "
+      "diagonal, of `dtype` (default float64, numpy's). Python Mithril's Eye(N=Size(dim=axis)(input)). Only the "
+      "input's shape is read.",
+      {{"input"}}, {{"axis", AttrType::int_or_null, std::nullopt}, {"dtype", AttrType::string, AttrValue{std::string("float64")}}},
+      infer_eye_of_dim));
 }
 
 }  // namespace mithril

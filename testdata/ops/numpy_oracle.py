@@ -687,6 +687,29 @@ def tf_idf_vectorizer(x, a):
     return out.reshape(-1) if x.ndim == 1 else out
 
 
+def gpr(op, x):
+    """Python Mithril's numpy backend (cores/python/numpy/ops.py), with its None for a matrix that
+    is not positive definite given as a matrix of NaN only, as our cholesky does; scipy's
+    solve_triangular written as numpy.linalg.solve of the triangle (no scipy here)."""
+    if op == "cholesky":
+        try:
+            return np.linalg.cholesky(x[0])
+        except np.linalg.LinAlgError:
+            return np.full_like(x[0], np.nan)
+    L = x[1] if op != "gpr_v_outer" else x[2]
+    L = None if np.all(np.isnan(L)) else np.tril(L)
+    if op == "gpr_alpha":
+        b, K_term = x[0], x[2]
+        return np.linalg.solve(L.T, np.linalg.solve(L, b)) if L is not None else np.linalg.solve(K_term, b)
+    if op == "gpr_eigvalsh":
+        return np.diag(L).copy() if L is not None else np.clip(np.linalg.eigvalsh(x[0]), x[2], None)
+    K, K_term = x[0], x[1]
+    if L is not None:
+        v = np.linalg.solve(L, K)
+        return v.T @ v
+    return K.T @ np.linalg.lstsq(K_term, K, rcond=None)[0]
+
+
 def compute(op, a, x):
     if op in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"):
         return getattr(np, op)(x[0], x[1])
@@ -864,6 +887,13 @@ def compute_onnx_math(op, a, x):
         return y
     if op == "det":
         return np.linalg.det(x[0].astype(np.float64)).astype(x[0].dtype)
+    if op in ("cholesky", "gpr_alpha", "gpr_eigvalsh", "gpr_v_outer"):
+        wide = [v.astype(np.float64) for v in x]
+        return gpr(op, wide).astype(x[0].dtype)
+    if op == "dim_size":
+        return np.array(x[0].size if a["axis"] is None else x[0].shape[a["axis"]], dtype=a["dtype"])
+    if op == "eye_of_dim":
+        return np.eye(x[0].size if a["axis"] is None else x[0].shape[a["axis"]], dtype=a["dtype"])
     raise ValueError("the oracle does not know operator " + op)
 
 

@@ -10,8 +10,12 @@
 #include "backends/backend.h"
 #include "core/error.h"
 #include "ops/registry.h"
+#include "op_test_util.h"
 
 using namespace mithril;
+using mithril::test::infer;
+using mithril::test::make;
+using mithril::test::run;
 
 namespace {
 
@@ -21,12 +25,6 @@ ValueInfo info(DType dtype, SymShape shape) { return {dtype, std::move(shape)}; 
 Dim n(int64_t size) { return Dim::known(size); }
 Dim named(const char* symbol) { return Dim::named(symbol); }
 
-ValueInfo infer(const std::string& op, const std::vector<ValueInfo>& inputs, const Attributes& given = {}) {
-  const OpSchema* schema = OpRegistry::global().find(op);
-  REQUIRE(schema != nullptr);
-  return schema->infer(inputs, OpRegistry::complete_attributes(*schema, given));
-}
-
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -34,24 +32,6 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "no error";
-}
-
-Tensor make(DType dtype, Shape shape, const std::vector<double>& values) {
-  Tensor staging(DType::float64, shape);
-  for (std::size_t i = 0; i < values.size(); ++i) staging.mutable_data_as<double>()[i] = values[i];
-  return staging.cast(dtype).copy();
-}
-
-Tensor run(const std::string& op, const std::vector<Tensor>& inputs, const Attributes& given = {}) {
-  const OpSchema* schema = OpRegistry::global().find(op);
-  REQUIRE(schema != nullptr);
-  Attributes attrs = OpRegistry::complete_attributes(*schema, given);
-  std::vector<ValueInfo> infos;
-  for (const Tensor& t : inputs) infos.push_back({t.dtype(), to_sym_shape(t.shape())});
-  ValueInfo out_info = schema->infer(infos, attrs);
-  Tensor out(out_info.dtype, to_shape(out_info.shape));
-  reference_backend().execute(*schema, inputs, attrs, out);
-  return out;
 }
 
 }  // namespace

@@ -639,6 +639,62 @@ void integer_widths_cases(Add add) {
   add("shift_right", {}, {values(DType::uint8, {3}, {255, 128, 7}), values(DType::uint8, {3}, {1, 7, 8})});
 }
 
+// n x n matrices for the GPR family, from M_ij = sin(i n + j + 1): "spd" M M^T + I (positive
+// definite), "indefinite" that minus its mean eigenvalue (trace / n) times I (symmetric, with
+// eigenvalues of both signs: Cholesky fails), "factor" M's lower triangle with |M_ii| + 1 on the
+// diagonal (an L to solve with), "upper_noise" spd with its strict upper triangle replaced (numpy
+// reads the lower one only), "nan" NaN only (cholesky's None), "singular" M with a zero last
+// column (rank n - 1).
+Numbers gpr_matrix(int64_t n, const std::string& kind) {
+  auto m = [&](int64_t i, int64_t j) { return std::sin(static_cast<double>(i * n + j + 1)); };
+  Numbers a(static_cast<std::size_t>(n * n));
+  double trace = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double v = 0;
+      for (int64_t k = 0; k < n; ++k) v += m(i, k) * m(j, k);
+      if (i == j) v += 1, trace += v;
+      a[static_cast<std::size_t>(i * n + j)] = v;
+    }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double& v = a[static_cast<std::size_t>(i * n + j)];
+      if (kind == "indefinite" && i == j) v -= trace / static_cast<double>(n);
+      if (kind == "upper_noise" && j > i) v = 7 * m(j, i) - 3;
+      if (kind == "factor") v = j > i ? 0 : i == j ? std::abs(m(i, i)) + 1 : m(i, j);
+      if (kind == "nan") v = nan;
+      if (kind == "singular") v = j == n - 1 ? 0 : m(i, j);
+    }
+  return a;
+}
+
+void gpr_cases(Add add) {
+  auto f64m = [](int64_t n, const char* kind) { return values(DType::float64, {n, n}, gpr_matrix(n, kind)); };
+  add("cholesky", {}, {f64m(4, "spd")});
+  add("cholesky", {}, {f64m(3, "upper_noise")});
+  add("cholesky", {}, {f64m(4, "indefinite")});  // not positive definite: NaN only
+  add("cholesky", {}, {values(DType::float32, {3, 3}, gpr_matrix(3, "spd"))});
+  add("cholesky", {}, {f64({0, 0})});
+  add("gpr_alpha", {}, {f64({4, 1}), f64m(4, "factor"), f64({4, 4})});
+  add("gpr_alpha", {}, {f64({4}), f64m(4, "nan"), f64m(4, "indefinite")});  // L None: numpy.linalg.solve
+  add("gpr_alpha", {}, {f64({3, 2}), f64m(3, "nan"), f64({3, 3})});
+  add("gpr_alpha", {}, {f32({3, 1}), values(DType::float32, {3, 3}, gpr_matrix(3, "factor")), f32({3, 3})});
+  add("gpr_eigvalsh", {}, {f64m(4, "spd"), f64m(4, "factor"), values(DType::float64, {}, {2.220446049250313e-16})});
+  add("gpr_eigvalsh", {}, {f64m(5, "indefinite"), f64m(5, "nan"), values(DType::float64, {}, {2.220446049250313e-16})});
+  add("gpr_eigvalsh", {}, {f64m(4, "indefinite"), f64m(4, "nan"), values(DType::float64, {}, {0.25})});  // clipped
+  add("gpr_eigvalsh", {}, {f64({6, 6}), f64m(6, "nan"), values(DType::float64, {}, {-100})});  // lower triangle only
+  add("gpr_v_outer", {}, {f64({4, 3}), f64({4, 4}), f64m(4, "factor")});
+  add("gpr_v_outer", {}, {f64({4, 4}), f64m(4, "indefinite"), f64m(4, "nan")});  // L None: lstsq
+  add("gpr_v_outer", {}, {f64({4, 2}), f64m(4, "singular"), f64m(4, "nan")});     // minimum-norm solution
+  add("gpr_v_outer", {}, {f64({5, 5}), f64({5, 5}), f64m(5, "nan")});             // a general (non-symmetric) K_term
+  add("dim_size", {{"axis", int64_t{1}}}, {f64({3, 4})});
+  add("dim_size", {{"axis", int64_t{-3}}, {"dtype", str("float64")}}, {i32({2, 3, 1})});
+  add("eye_of_dim", {{"axis", int64_t{1}}}, {f32({3, 5})});
+  add("eye_of_dim", {{"axis", int64_t{0}}, {"dtype", str("int32")}}, {boolean({4, 2})});
+  add("dim_size", {{"axis", AttrValue{}}}, {f32({2, 3, 2})});
+  add("eye_of_dim", {{"axis", AttrValue{}}}, {f64({3, 2})});
+}
+
 std::vector<OpCase> build_cases() {
   std::vector<OpCase> cases;
   auto add = [&](std::string op, Attributes attrs, std::vector<TensorSpec> inputs) {
@@ -646,7 +702,7 @@ std::vector<OpCase> build_cases() {
   };
   for (auto family : {binary_arithmetic_cases, unary_math_cases, activations_cases, matmul_cases, shape_ops_cases, reductions_cases,
                       where_and_cast_cases, nn_cases, loss_cases, onnx_nn_math_cases, float16_cases, pools_cases,
-                      convolutions_cases, normalizations_cases, onnx_shape_indexing_cases, grid_sample_cases, max_unpool_cases, integer_widths_cases})
+                      convolutions_cases, normalizations_cases, onnx_shape_indexing_cases, grid_sample_cases, max_unpool_cases, integer_widths_cases, gpr_cases})
     family(add);
   return cases;
 }

@@ -235,6 +235,24 @@ void space_depth_kernel(const char* op, bool to_space, const Tensor& input, cons
   dispatch_element_size(op, input.dtype(), [&](auto word) { blocks_as<decltype(word)>(input, out, view, permutation); });
 }
 
+// dim_size and eye_of_dim: values from the input's shape only.
+void dim_size_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& shape = in[0].shape();
+  int64_t size = attr_is_null(attrs, "axis") ? in[0].numel()
+                                             : shape[static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(shape.size())))];
+  Tensor value = Tensor::scalar(out.dtype(), static_cast<double>(size));
+  std::memcpy(out.mutable_data(), value.data(), out.nbytes());
+}
+
+void eye_of_dim_kernel(const std::vector<Tensor>&, const Attributes&, Tensor& out) {
+  int64_t n = out.shape()[0];
+  Tensor one = Tensor::scalar(out.dtype(), 1.0);
+  std::size_t size = dtype_size(out.dtype());
+  auto* bytes = static_cast<char*>(out.mutable_data());
+  std::memset(bytes, 0, out.nbytes());
+  for (int64_t i = 0; i < n; ++i) std::memcpy(bytes + static_cast<std::size_t>(i * n + i) * size, one.data(), size);
+}
+
 }  // namespace
 
 void register_reference_shape_kernels(OpRegistry& registry) {
@@ -243,6 +261,8 @@ void register_reference_shape_kernels(OpRegistry& registry) {
   registry.add_kernel("squeeze", kReferenceBackend, copy_buffer);
   registry.add_kernel("transpose", kReferenceBackend, transpose_kernel);
   registry.add_kernel("concat", kReferenceBackend, concat_kernel);
+  registry.add_kernel("dim_size", kReferenceBackend, dim_size_kernel);
+  registry.add_kernel("eye_of_dim", kReferenceBackend, eye_of_dim_kernel);
   // --- ONNX shape ops (issue 14)
   registry.add_kernel("slice", kReferenceBackend, slice_kernel);
   registry.add_kernel("expand", kReferenceBackend, expand_kernel);

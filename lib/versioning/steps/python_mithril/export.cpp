@@ -37,6 +37,7 @@ namespace {
 
 using JValue = rapidjson::Value;
 constexpr double kDefaultThreshold = 2.2250738585072014e-308;  // Constant.MIN_POSITIVE_NORMAL
+constexpr double kEpsilon = 2.220446049250313e-16;             // Constant.EPSILON
 
 // One operator as a Python model: its name, the Python key of each operator input, its
 // constructor args, and the args whose JSON lists must become tuples.
@@ -173,7 +174,14 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   if (op == "scaled_dot_product_attention")
     return Translation{"ScaledDotProduct", {"query", "key", "value"}, {{"is_causal", a.at("is_causal")}, {"scale", a.at("scale")}}, {}};
   if (op == "tsne_p_joint")
-    return Translation{"TsnePJoint", {"squared_distances", "target_perplexity", "threshold"}, {}, {}, 2.220446049250313e-16};  // Constant.EPSILON
+    return Translation{"TsnePJoint", {"squared_distances", "target_perplexity", "threshold"}, {}, {}, kEpsilon};
+  // The GPR family: our cholesky's NaN-only matrix is Python's None, which its models test for.
+  if (op == "cholesky") return Translation{"Cholesky", {"input"}, {}, {}};
+  if (op == "gpr_alpha") return Translation{"GPRAlpha", {"label_mu_diff", "L", "K_term"}, {}, {}};
+  if (op == "gpr_v_outer") return Translation{"GPRVOuter", {"K", "K_term", "L"}, {}, {}};
+  if (op == "gpr_eigvalsh") return Translation{"Eigvalsh", {"K_term", "L", "threshold"}, {}, {}, kEpsilon};
+  // Python's Size gives an int, which its arithmetic takes as numpy takes a number of our dtype.
+  if (op == "dim_size") return Translation{"Size", {"input"}, {{"dim", a.at("axis")}}, {}};
   if (op == "clip") {
     // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
     if (std::holds_alternative<std::monostate>(a.at("min")) || std::holds_alternative<std::monostate>(a.at("max"))) {
@@ -382,6 +390,15 @@ class Exporter {
         else
           why = "concat of several values (Python Mithril's dict_to_model cannot read the ToList of connections its "
                 "Concat would need; a Concat over one list input can be written)";
+      } else if (step.op->domain.empty() && step.op->name == "eye_of_dim") {
+        // Python's Eye(N=Size(dim=axis)(input)): a Size model first, its output Eye's N.
+        if (attr_string(step.attributes, "dtype") != "float64") {
+          block("node " + path, "eye_of_dim of dtype " + attr_string(step.attributes, "dtype") + " (Python's Eye gives float64 here)");
+          return;
+        }
+        nodes_.push_back({path + "#size", Translation{"Size", {"input"}, {{"dim", step.attributes.at("axis")}}, {}}, {input_paths.at(0)}});
+        nodes_.push_back({path, Translation{"Eye", {"N"}, {}, {}}, {path + "#size"}});
+        return;
       } else if (auto index = constant_index(step, input_paths)) {
         // input[i] (or input[[i, j]]) with constant integers: Python's Indexer, the index given in
         // its connection as Python's own dicts give it.

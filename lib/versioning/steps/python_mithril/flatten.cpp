@@ -258,13 +258,14 @@ class Flattener {
     else if (canonical == "LinearSVM") keys = expand_linear_svm(path, bindings);
     else if (canonical == "KernelizedSVM") keys = expand_kernelized_svm(args, path, bindings);
     else if (canonical == "TSNE" || canonical == "MDS") keys = expand_distance_encoder(canonical, args, path, bindings);
+    else if (canonical == "GaussProcessRegressionCore") keys = expand_gpr_core(path, bindings);
     else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
     // Python's order of this model's keys: a library model's as its table lists them, otherwise
     // inputs then outputs, each in the order they were made.
     last_key_order_.clear();
     if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
         canonical != "PolynomialRegression" && canonical != "LinearSVM" && canonical != "KernelizedSVM" && canonical != "TSNE" &&
-        canonical != "MDS") {
+        canonical != "MDS" && canonical != "GaussProcessRegressionCore") {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -467,6 +468,61 @@ class Flattener {
     std::map<std::string, int> keys = {{"input", find(input)}, {"coords", find(coords)}, {"norm", find(norm)},
                                        {"predicted_coords", predicted_coords}, {"output", core_keys.at("output")}};
     if (tsne) keys["p_joint"] = core_keys.at("p_joint");
+    return keys;
+  }
+
+  // GaussProcessRegressionCore, built as Python builds it: K_term = k + s * Eye(N=Size(dim=0)(k)),
+  // L = Cholesky(K_term), alpha = GPRAlpha(label - mu, L, K_term), prediction = mu + k.T @ alpha
+  // (its canonical output), and loss = GPRLoss(label, mu, L, K_term, alpha) and confidence = s +
+  // |TransposedDiagonal(k_star - GPRVOuter(k, K_term, L))| when the dict connects them: Python
+  // Mithril's snapshot names them inside but does not expose them, so its dicts give only the
+  // prediction and its compile drops what only they use (k_star). Keys are made in Python's order.
+  std::map<std::string, int> expand_gpr_core(const std::string& path, const std::map<std::string, Binding>& bindings) {
+    const std::vector<std::string> names = {"k", "s", "label", "mu", "loss", "prediction", "k_star", "confidence"};
+    for (const auto& [key, b] : bindings)
+      if (std::find(names.begin(), names.end(), key) == names.end())
+        bad(path, "model 'GaussProcessRegressionCore' has no key '" + key + "' (keys: label, s, k, k_star, mu, loss, prediction, confidence)");
+    std::map<std::string, int> keys;
+    auto bound = [&](const std::string& key) -> int {
+      auto it = bindings.find(key);
+      return keys[key] = it != bindings.end() ? it->second() : new_edge("", key);
+    };
+    auto shared = [this](int e) -> Binding { return [this, e] { return find(e); }; };
+    // One library model on `inputs`, its output bound to the core's key `out` when given.
+    auto model = [&](const char* name, std::map<std::string, int> inputs, const std::string& out = "", const JValue* args = nullptr) {
+      std::map<std::string, Binding> b;
+      for (const auto& [key, e] : inputs) b[key] = shared(e);
+      if (auto it = bindings.find(out); it != bindings.end()) b["output"] = it->second;
+      int result = expand_library(name, args, path, b).at("output");
+      if (!out.empty()) keys[out] = result;
+      return result;
+    };
+    rapidjson::Document& size_args = synthesized_args_.emplace_back();
+    size_args.SetObject();
+    size_args.AddMember("dim", 0, size_args.GetAllocator());
+    int k = bound("k");
+    int eye = model("Eye", {{"N", model("Size", {{"input", k}}, "", &size_args)}});
+    int s = bound("s");
+    int k_term = model("Add", {{"left", k}, {"right", model("Multiply", {{"left", s}, {"right", eye}})}});
+    int l = model("Cholesky", {{"input", k_term}});
+    int label = bound("label"), mu = bound("mu");
+    int alpha = model("GPRAlpha", {{"label_mu_diff", model("Subtract", {{"left", label}, {"right", mu}})}, {"L", l}, {"K_term", k_term}});
+    if (bindings.count("loss")) {
+      model("GPRLoss", {{"labels", label}, {"mu", mu}, {"L", l}, {"K_term", k_term}, {"alpha", alpha}}, "loss");
+      instances_.back().canonical_output = false;
+    }
+    int dot = model("MatrixMultiply", {{"left", model("Transpose", {{"input", k}})}, {"right", alpha}});
+    model("Add", {{"left", mu}, {"right", dot}}, "prediction");
+    if (bindings.count("confidence")) {
+      int v_outer = model("GPRVOuter", {{"K", k}, {"L", l}, {"K_term", k_term}});
+      int k_star = bound("k_star");
+      int diagonal = model("TransposedDiagonal", {{"input", model("Subtract", {{"left", k_star}, {"right", v_outer}})}});
+      model("Add", {{"left", s}, {"right", model("Absolute", {{"input", diagonal}})}}, "confidence");
+      instances_.back().canonical_output = false;
+    } else if (bindings.count("k_star")) {
+      bound("k_star");
+    }
+    for (auto& [key, e] : keys) e = find(e);
     return keys;
   }
 
@@ -812,10 +868,21 @@ class Flattener {
     // Outputs.
     std::vector<std::pair<std::string, int>> outputs;
     if (!container) {
-      // Its outputs: "output", and any other key it computes (LogisticRegression's probs_output).
-      outputs.emplace_back("output", keys.at("output"));
+      // Its outputs: "output", and any other key it computes (LogisticRegression's probs_output;
+      // GaussProcessRegressionCore has loss, prediction and confidence, and no "output").
+      if (keys.count("output")) outputs.emplace_back("output", keys.at("output"));
       for (const auto& [k, e] : keys)
         if (k != "output" && edge(e).producer >= 0) outputs.emplace_back(k, e);
+      // When its exposed_keys name some of them, those are what Python's compile gives
+      // (GaussProcessRegressionCore exposes only its prediction).
+      std::set<std::string> exposed;
+      if (root.IsObject())
+        if (auto x = root.FindMember("exposed_keys"); x != root.MemberEnd() && x->value.IsArray())
+          for (const auto& k : x->value.GetArray())
+            if (k.IsString()) exposed.insert(k.GetString());
+      auto listed = [&](const std::pair<std::string, int>& o) { return exposed.count(o.first) > 0; };
+      if (std::any_of(outputs.begin(), outputs.end(), listed))
+        outputs.erase(std::remove_if(outputs.begin(), outputs.end(), [&](const auto& o) { return !listed(o); }), outputs.end());
     } else {
       for (const auto& [name, e] : exposed_)
         if (edge(e).producer >= 0) outputs.emplace_back(name, find(e));
@@ -896,6 +963,7 @@ class Flattener {
     // Nodes in dependency order (ties: the order Python added them).
     std::vector<int> state(instances_.size(), 0);
     std::map<int, std::vector<Value>> lists;  // ToList outputs: their items
+    std::map<int, DimRef> dims;               // Size and Length outputs: Python ints
     std::map<std::string, int> counters;
     auto auto_name = [&](const std::string& op) {
       for (int& n = counters[op];; ++n) {
@@ -914,9 +982,19 @@ class Flattener {
       std::map<std::string, Value> in;
       std::map<std::string, std::vector<Value>> list_in;
       std::map<std::string, std::string> attrs;
+      std::map<std::string, DimRef> dim_in;
       for (const KeyDef& k : inst.keys) {
         int e = find(inst.edges.at(k.name));
         if (edge(e).producer >= 0) emit(edge(e).producer, inst.path);
+        if (auto d = dims.find(e); d != dims.end()) {
+          // A Python int from Size or Length sizes an array (Eye's N); as a number in arithmetic
+          // or a tensor it has no value in format 1.x.
+          if (k.kind != KeyKind::attribute)
+            fail(inst.path, "key '" + k.name + "' is connected to the output of " + d->second.model +
+                                ", a Python int: format 1.x has no value for it (only a size such as Eye's N takes one)");
+          dim_in.emplace(k.name, d->second);
+          continue;
+        }
         if (k.kind == KeyKind::tensor_list) {
           if (auto l = lists.find(e); l != lists.end()) list_in[k.name] = l->second;
           else list_in[k.name] = {values.at(e)};
@@ -930,7 +1008,7 @@ class Flattener {
         }
       }
       int out = find(inst.edges.at("output"));
-      Emit e(*model, inst.model, inst.path, in, attrs, final_name.count(out) ? final_name[out] : "", auto_name, list_in);
+      Emit e(*model, inst.model, inst.path, in, attrs, final_name.count(out) ? final_name[out] : "", auto_name, list_in, dim_in);
       try {
         inst.emit(e);
       } catch (const Error& err) {
@@ -943,6 +1021,7 @@ class Flattener {
                                             inst.model, what));
       }
       if (e.output_list()) lists[out] = *e.output_list();
+      else if (e.output_dim()) dims[out] = *e.output_dim();
       else values[out] = *e.output();
       state[static_cast<std::size_t>(i)] = 2;
     };
@@ -953,6 +1032,8 @@ class Flattener {
       std::string n = name.empty() ? final_name.count(e) ? final_name[e] : "output" : identifier(name);
       while (output_names.count(n)) n += "_";
       output_names.insert(n);
+      if (auto d = dims.find(e); d != dims.end())
+        fail("", "output '" + n + "' is the output of " + d->second.model + ", a Python int: format 1.x has no value for it");
       if (!values.count(e)) fail("", "output '" + n + "' is a list of tensors (a ToList's): an output is one tensor");
       model->output(n, values.at(e));
     }

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 #include <fmt/format.h>
 
@@ -32,7 +33,8 @@ const std::vector<std::string>& model_names() {
       "LogicalOr", "LogicalXOr", "IsNan", "NormModifier", "DistanceMatrix", "EncoderDistanceMatrix", "MDSCore",
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
-      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS"};
+      "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS",
+      "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore"};
   return names;
 }
 
@@ -50,7 +52,7 @@ std::string compact(const JValue& v) { return json::compact(v); }
 std::optional<std::string> python_constant(const std::string& s) {
   if (s == "Constant.MIN_POSITIVE_NORMAL") return fmt::format("{}", kMinPositiveNormal);
   if (s == "Constant.MIN_POSITIVE_SUBNORMAL") return "5e-324";
-  if (s == "Constant.EPSILON") return "2.220446049250313e-16";
+  if (s == "Constant.EPSILON") return kEpsilonJson;
   if (s == "Constant.LEFT_EPSILON") return "1.1102230246251565e-16";
   if (s == "Constant.STABLE_RECIPROCAL_THRESHOLD") return "1.4916681462400413e-153";
   if (s == "Constant.ZEROS") return "0.0";
@@ -775,6 +777,14 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "Eye" || name == "EyeComplement")
     return LibraryModel{{attribute(args, "N"), valued("M", "null"), valued("dtype", "null")}, [complement = name == "EyeComplement"](Emit& e) {
                           default_dtype_only(e);
+                          if (e.dim("M")) e.fail("M from " + e.dim("M")->model + ": only a square array sized by one dimension is supported");
+                          if (const DimRef* d = e.dim("N")) {
+                            // numpy.eye(input.shape[axis]) (GaussProcessRegressionCore's), from the shape.
+                            if (complement || !e.attr("M").IsNull())
+                              e.fail("N from " + d->model + ": only a square Eye (M null) sized by one dimension is supported");
+                            e.out("eye_of_dim", {d->tensor}, {{"axis", d->axis_attr()}, {"dtype", std::string("float64")}});
+                            return;
+                          }
                           int64_t n = size_attr(e, "N");
                           int64_t m = e.attr("M").IsNull() ? n : size_attr(e, "M");
                           e.out("identity", {e.constant(eye_tensor(n, m, complement))});
@@ -899,7 +909,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         }};
   if (name == "TsnePJoint")
     return LibraryModel{{tensor("squared_distances"), tensor("target_perplexity"),
-                         valued("threshold", "2.220446049250313e-16", KeyKind::floating)},  // Constant.EPSILON
+                         valued("threshold", kEpsilonJson, KeyKind::floating)},
                         [](Emit& e) {
                           e.out("tsne_p_joint", {e.in("squared_distances"), e.in("target_perplexity"), e.in("threshold")});
                         }};
@@ -919,6 +929,43 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           Value normalized = e.apply("divide", {q, e.apply("sum", {q})});
                           Value kl = kl_divergence(e, normalized, e.in("p_joint"), e.scalar(kMinPositiveNormal), true);
                           e.out("sum", {kl});
+                        }};
+  // Python ints from a tensor's shape: only a key that sizes an array takes them (see DimRef).
+  if (name == "Size")
+    return LibraryModel{{tensor("input", KeyKind::any), valued("dim", arg_json(args, "dim", "null"))}, [](Emit& e) {
+                          // model_to_dict drops the constructor's dim: a dict means None (input.size)
+                          // unless its connection gives one.
+                          auto dim = e.attr("dim");
+                          if (!dim.IsInt64() && !dim.IsNull())
+                            e.fail("dim " + compact(dim) + ": only one axis or null is supported (a tuple gives a tuple of sizes)");
+                          e.out_dim(DimRef{e.in("input"), dim.IsNull() ? std::nullopt : std::optional<int64_t>(dim.GetInt64()), "Size"});
+                        }};
+  if (name == "Length")  // len(input): the size of axis 0
+    return LibraryModel{{tensor("input", KeyKind::any)}, [](Emit& e) { e.out_dim(DimRef{e.in("input"), 0, "Length"}); }};
+  // The GPR family. Python's cholesky gives None for a matrix that is not positive definite; here
+  // a matrix of NaN only, which gpr_alpha, gpr_eigvalsh and gpr_v_outer read as that None.
+  if (name == "Cholesky") return unary("cholesky");
+  if (name == "GPRAlpha")
+    return LibraryModel{{tensor("label_mu_diff"), tensor("L"), tensor("K_term")},
+                        [](Emit& e) { e.out("gpr_alpha", {e.in("label_mu_diff"), e.in("L"), e.in("K_term")}); }};
+  if (name == "GPRVOuter")
+    return LibraryModel{{tensor("K"), tensor("K_term"), tensor("L")}, [](Emit& e) { e.out("gpr_v_outer", {e.in("K"), e.in("K_term"), e.in("L")}); }};
+  if (name == "Eigvalsh")
+    return LibraryModel{{tensor("K_term"), tensor("L"), valued("threshold", kEpsilonJson, KeyKind::floating)},
+                        [](Emit& e) { e.out("gpr_eigvalsh", {e.in("K_term"), e.in("L"), e.in("threshold")}); }};
+  if (name == "GPRLoss")
+    return LibraryModel{{tensor("labels"), tensor("mu"), tensor("alpha"), tensor("K_term"), tensor("L")},
+                        [robust = arg_bool(args, "robust", false)](Emit& e) {
+                          // 0.5 * squeeze((labels - mu).T @ alpha) + sum(log(eigvalsh(K_term, L)))
+                          //   + len(labels) * log(2 pi) / 2, in Python's order.
+                          Value diff = e.apply("subtract", {e.in("labels"), e.in("mu")});
+                          Value dot = e.apply("matmul", {e.apply("transpose", {diff}), e.in("alpha")});
+                          Value fit = e.apply("multiply", {e.apply("squeeze", {dot}), e.scalar(0.5)});
+                          Value eig = e.apply("gpr_eigvalsh", {e.in("K_term"), e.in("L"), e.scalar(std::numeric_limits<double>::epsilon())});
+                          Value log = robust ? e.apply("robust_log", {eig, e.scalar(kMinPositiveNormal)}) : e.apply("log", {eig});
+                          Value length = e.apply("dim_size", {e.in("labels")}, {{"axis", int64_t{0}}, {"dtype", std::string("float64")}});
+                          Value constant = e.apply("multiply", {length, e.scalar(std::log(2 * std::numbers::pi) / 2)});
+                          e.out("add", {e.apply("add", {fit, e.apply("sum", {log})}), constant});
                         }};
   return std::nullopt;
 }

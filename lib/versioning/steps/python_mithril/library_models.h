@@ -38,6 +38,7 @@ struct KeyDef {
 using Emitter = std::function<void(class Emit& e)>;
 
 inline constexpr double kMinPositiveNormal = 2.2250738585072014e-308;
+inline constexpr const char* kEpsilonJson = "2.220446049250313e-16";  // Constant.EPSILON
 
 std::string lower(std::string s);
 /// Every model name the step knows, in the spelling Python Mithril writes.
@@ -66,15 +67,37 @@ const JValue* arg(const JValue* args, const char* name);
 
 std::string compact(const JValue& v);
 
+/// What Python's Size(dim=axis) and Length give: a Python int, the size of `tensor` along `axis`
+/// (nullopt: its element count, Size(dim=None)). Format 1.x has no value for it; only a key that
+/// sizes an array (Eye's N) takes one, and the array is then made from the tensor's shape
+/// (eye_of_dim). `model` names its maker for errors.
+struct DimRef {
+  Value tensor;
+  std::optional<int64_t> axis;
+  std::string model;
+
+  /// The axis as an operator attribute (null for the element count).
+  AttrValue axis_attr() const { return axis ? AttrValue{*axis} : AttrValue{}; }
+};
+
 class Emit {
  public:
   /// `model_name` and `path` (the instance's canonical name and JSON path) are for errors.
   Emit(Model& model, std::string model_name, std::string path, const std::map<std::string, Value>& values,
        const std::map<std::string, std::string>& attrs, std::string final_name,
        std::function<std::string(const std::string&)> auto_name,
-       const std::map<std::string, std::vector<Value>>& lists = {})
+       const std::map<std::string, std::vector<Value>>& lists = {}, const std::map<std::string, DimRef>& dims = {})
       : model_(model), model_name_(std::move(model_name)), path_(std::move(path)), values_(values), attrs_(attrs), final_name_(std::move(final_name)),
-        auto_name_(std::move(auto_name)), lists_(lists) {}
+        auto_name_(std::move(auto_name)), lists_(lists), dims_(dims) {}
+
+  /// The size an attribute key is connected to (the output of a Size or Length), or null.
+  const DimRef* dim(const std::string& key) const {
+    auto it = dims_.find(key);
+    return it == dims_.end() ? nullptr : &it->second;
+  }
+  /// Makes this model's output a size (Size, Length), not an operator node.
+  void out_dim(DimRef d) { output_dim_ = std::move(d); }
+  const std::optional<DimRef>& output_dim() const { return output_dim_; }
 
   /// A list key's values (KeyKind::tensor_list): the elements a ToList made, or one list input
   /// (which a variadic operator input takes as its elements).
@@ -191,8 +214,10 @@ class Emit {
   std::string final_name_;
   std::function<std::string(const std::string&)> auto_name_;
   std::map<std::string, std::vector<Value>> lists_;
+  std::map<std::string, DimRef> dims_;
   std::optional<Value> output_;
   std::optional<std::vector<Value>> output_list_;
+  std::optional<DimRef> output_dim_;
 };
 
 }  // namespace mithril::versioning::python_mithril
