@@ -315,7 +315,8 @@ void convert_range(NodeContext& c) {
     if (n > std::numeric_limits<int32_t>::max())
       c.refuse(fmt::format("start {}, limit {} and delta {} do not give a range of at most 2^31 values", si, li, di));
     Tensor out(DType::int64, Shape{n});
-    for (int64_t i = 0; i < n; ++i) out.mutable_data_as<int64_t>()[i] = si + i * di;
+    // Each value lies between start and limit, but i * delta alone may not fit in 64 bits.
+    for (int64_t i = 0; i < n; ++i) out.mutable_data_as<int64_t>()[i] = static_cast<int64_t>(si + static_cast<__int128>(i) * di);
     return c.output(0, c.constant(out.cast(start.dtype())));
   }
   Tensor out(DType::float64, Shape{n});
