@@ -60,9 +60,10 @@ std::string identifier_from(const std::string& name) {
 }
 
 // ONNX 1.12's shape inference (run on every file, and by its version converter) divides by a
-// convolution's or pool's strides (and Split's by its outputs), and indexes the input's axes by
-// the weight's: a zero stride, a Split without outputs or a weight of another rank crashes it (fixed upstream in 2026, onnx#7764 and #6180). Such
-// nodes are refused here first, in the graph and in every subgraph.
+// convolution's or pool's strides (and Split's by its outputs), indexes the input's axes by the
+// weight's, and reads a Scan's attributes unchecked: a zero stride, a Split without outputs, a
+// weight of another rank or a malformed Scan crashes it (fixed upstream in 2026, onnx#7764 and
+// #6180). Such nodes are refused here first, in the graph and in every subgraph.
 void refuse_what_onnx_inference_crashes_on(const onnx::GraphProto& graph, const std::string& path) {
   static const std::set<std::string> windowed = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "MaxPool",
                                                  "AveragePool", "LpPool", "MaxUnpool", "DeformConv"};
