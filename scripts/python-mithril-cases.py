@@ -40,6 +40,8 @@ from mithril.models.models import TSNECore  # not in mithril.models' __all__, bu
 from mithril.models.models import GaussProcessRegressionCore, GPRLoss
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.models.primitives import Cholesky, Eigvalsh, GPRAlpha, GPRVOuter, Size
+from mithril.models import LSTMCell, RNNCell
+from mithril.models.models import LSTMCellBody
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
 import python_mithril_repairs  # the GPR family of this snapshot cannot be built or run without them
@@ -1110,6 +1112,63 @@ def size_dim_value_sizes_eye():
     m |= Size(dim=ml.TBD).connect(input=IOKey("x", type=ml.Tensor[float]), dim=1, output="n")
     m |= Eye().connect(N="n", output="eye")
     m |= Multiply().connect(left="eye", right=IOKey("scale", type=ml.Tensor[float]), output=IOKey("y"))
+    return m
+
+
+# ---------------------------------------------------------------- RNN cells (issue 11 item 8)
+# Each cuts its states at the input's batch size N: state[:N] feeds the step, state[N:] comes out
+# as hidden_compl. The states may be longer than the batch (sequences of falling lengths).
+
+@case({"input": [3, 1, 4], "prev_hidden": [3, 1, 5], "prev_cell": [3, 1, 5], "w_out": [2, 5]})
+def lstm_cell_alone():
+    return LSTMCell()
+
+
+@case({"input": [2, 1, 3], "prev_hidden": [4, 1, 5], "prev_cell": [4, 1, 5], "w_out": [3, 5]})
+def lstm_cell_longer_state():
+    return LSTMCell()
+
+
+@case({"input": [3, 1, 4], "prev_hidden": [3, 1, 5], "prev_cell": [3, 1, 5]})
+def lstm_cell_body_alone():
+    return LSTMCellBody()
+
+
+@case({"input": [3, 1, 4], "prev_hidden": [5, 1, 6], "w_ho": [2, 6]})
+def rnn_cell_alone():
+    return RNNCell()
+
+
+@case({"x0": [3, 1, 4], "x1": [2, 1, 4], "h0": [3, 1, 5], "c0": [3, 1, 5], "w_out": [4, 5]})
+def lstm_two_steps_shared_weights():
+    # Two time steps of one cell: the weights are joined by name, the second step reads the
+    # first's states and has a shorter batch, so its hidden_compl holds the row it drops.
+    m = Model()
+    shared = {k: k for k in ("w_i", "w_f", "w_c", "w_o", "w_out", "bias_f", "bias_i", "bias_c", "bias_o", "bias_out")}
+    m |= LSTMCell().connect(input="x0", prev_hidden="h0", prev_cell="c0", hidden="h1", cell="c1", output=IOKey("y0"), **shared)
+    m |= LSTMCell().connect(input="x1", prev_hidden="h1", prev_cell="c1", hidden_compl=IOKey("rest"), output=IOKey("y1"),
+                            **shared)
+    return m
+
+
+@case({"x": [2, 1, 3], "h": [2, 1, 4]})
+def rnn_cells_stacked():
+    # Two cells with their own (unnamed) weights: Python's compile numbers them w_ih_0, w_ih_1...
+    # Their output widths are assigned shapes of unnamed keys: [owner, index] in the dict.
+    m = Model()
+    first, second = RNNCell(), RNNCell()
+    m |= first.connect(input="x", prev_hidden="h", output="o1", hidden=IOKey("h1"))
+    m |= second.connect(input="o1", prev_hidden="h1", output=IOKey("y"))
+    m.set_shapes({first.w_ho: [3, 4], second.w_ho: [2, 4]})
+    return m
+
+
+@case({"x": [3, 1, 2], "h": [3, 1, 3], "c": [3, 1, 3]})
+def lstm_cell_into_relu():
+    m = Model()
+    m |= LSTMCell().connect(input="x", prev_hidden="h", prev_cell="c", w_out="w_out", output="o")
+    m |= Relu().connect(input="o", output=IOKey("y"))
+    m.set_shapes(w_out=[2, 3])  # the output width, kept in the dict's assigned_shapes
     return m
 
 

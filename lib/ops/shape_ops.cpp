@@ -301,6 +301,29 @@ ValueInfo infer_dim_size(const std::vector<ValueInfo>& in, const Attributes& att
   return ValueInfo{attr_dtype("dim_size", attrs), {}};
 }
 
+// input[:n] or input[n:] along `axis`, n = like.shape[like_axis]; numpy clamps n to the axis.
+// Symbolic: the same symbol on both sides gives the whole axis or nothing.
+ValueInfo infer_slice_at_dim(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& input = in[0].shape;
+  const SymShape& like = in[1].shape;
+  if (input.empty()) throw Error(ErrorKind::shape, "slice_at_dim: the input must have at least one axis");
+  if (like.empty()) throw Error(ErrorKind::shape, "slice_at_dim: `like` must have at least one axis");
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(input.size())));
+  Dim n = like[static_cast<std::size_t>(normalize_axis(attr_int(attrs, "like_axis"), static_cast<int64_t>(like.size())))];
+  const std::string& keep = attr_string(attrs, "keep");
+  if (keep != "before" && keep != "after")
+    throw Error(ErrorKind::schema, "slice_at_dim: keep must be \"before\" or \"after\", got '" + keep + "'");
+  const Dim& d = input[axis];
+  SymShape out = input;
+  if (d.is_known() && n.is_known())
+    out[axis] = Dim::known(keep == "before" ? std::min(d.size, n.size) : std::max<int64_t>(d.size - n.size, 0));
+  else if (d == n)
+    out[axis] = keep == "before" ? n : Dim::known(0);
+  else
+    out[axis] = Dim::any();
+  return ValueInfo{in[0].dtype, out};
+}
+
 // -> [d, d].
 ValueInfo infer_eye_of_dim(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   Dim d = sized_dim(in[0].shape, attrs);
@@ -394,6 +417,18 @@ void register_shape_ops(OpRegistry& registry) {
       "input's shape is read.",
       {{"input"}}, {{"axis", AttrType::int_or_null, std::nullopt}, {"dtype", AttrType::string, AttrValue{std::string("float64")}}},
       infer_eye_of_dim));
+  // --- for Python Mithril's RNN cells (Shape, Indexer, Slice and Indexer: a state cut at the batch size)
+  registry.add(builtin_schema(
+      "slice_at_dim",
+      "numpy's input[:n] (keep \"before\") or input[n:] (keep \"after\") along `axis` (default 0), n = "
+      "like.shape[like_axis] (default 0), clamped to the axis like numpy's slices: Python Mithril's "
+      "Indexer(input, Slice(stop=Shape(like)[like_axis])) and Slice(start=...) as its RNNCell and LSTMCell cut a "
+      "state at the input's batch size. Only like's shape is read.",
+      {{"input"}, {"like"}},
+      {{"keep", AttrType::string, std::nullopt},
+       {"axis", AttrType::integer, AttrValue{int64_t{0}}},
+       {"like_axis", AttrType::integer, AttrValue{int64_t{0}}}},
+      infer_slice_at_dim));
 }
 
 }  // namespace mithril

@@ -7,7 +7,9 @@ DIR/cases.jsonl has one case per line:
   {"id": 3, "op": "add", "attrs": {...}, "inputs": [{"file": "in_3_0.bin", "dtype": "float32", "shape": [2, 3]}]}
 Input files hold raw C-order native-endian elements (bool as one byte 0/1). For each case this
 writes DIR/out_<id>.bin the same way and a line "<id> <dtype> <rank> <dims...>" to
-DIR/results.txt, or "<id> error <message>" when numpy refuses the case.
+DIR/results.txt, or "<id> error <message>" when numpy refuses the case. Where an integer result
+was rounded from a value halfway between two integers, DIR/ties_<id>.bin marks those elements
+(one byte each): either neighbor is right.
 
 Each operator is written the way its schema documents it, in plain numpy (float32 inputs are
 computed in float32, as numpy does); only the exact gelu needs erfc, taken from math in float64.
@@ -579,6 +581,10 @@ def resize(x, a):
         out[p] = resize_nd(x.astype(np.float64), scales, p, roi, a)
     if np.issubdtype(x.dtype, np.integer):
         info = np.iinfo(x.dtype)
+        # A value halfway between two integers in exact arithmetic comes out of float64 a bit
+        # above or below, by the order of the sums (numpy's differs with the CPU): either
+        # neighbor is right there, and the C++ side accepts both where this marks a tie.
+        TIES.append(np.abs(out - np.floor(out) - 0.5) < 1e-9)
         return np.clip(np.rint(out), info.min, info.max).astype(x.dtype)
     return out.astype(x.dtype)
 
@@ -894,7 +900,15 @@ def compute_onnx_math(op, a, x):
         return np.array(x[0].size if a["axis"] is None else x[0].shape[a["axis"]], dtype=a["dtype"])
     if op == "eye_of_dim":
         return np.eye(x[0].size if a["axis"] is None else x[0].shape[a["axis"]], dtype=a["dtype"])
+    if op == "slice_at_dim":
+        n = x[1].shape[a["like_axis"]]
+        window = [slice(None)] * x[0].ndim
+        window[a["axis"]] = slice(None, n) if a["keep"] == "before" else slice(n, None)
+        return x[0][tuple(window)]
     raise ValueError("the oracle does not know operator " + op)
+
+
+TIES = []  # set by an integer resize: which of its elements are halfway between two integers
 
 
 def main():
@@ -905,6 +919,7 @@ def main():
             case = json.loads(line)
             inputs = [np.fromfile(folder + "/" + i["file"], dtype=np.dtype(i["dtype"])).reshape(i["shape"])
                       for i in case["inputs"]]
+            TIES.clear()
             try:
                 with np.errstate(all="ignore"):
                     out = np.asarray(compute(case["op"], case["attrs"], inputs))
@@ -912,6 +927,8 @@ def main():
                 lines.append(f'{case["id"]} error {type(e).__name__}: {e}'.replace("\n", " "))
                 continue
             np.ascontiguousarray(out).tofile(f'{folder}/out_{case["id"]}.bin')
+            if TIES and TIES[0].any():
+                np.ascontiguousarray(TIES[0], dtype=np.uint8).tofile(f'{folder}/ties_{case["id"]}.bin')
             lines.append(" ".join([str(case["id"]), out.dtype.name, str(out.ndim)] + [str(d) for d in out.shape]))
     with open(folder + "/results.txt", "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -1,5 +1,5 @@
 // The GPR family of Python Mithril (cholesky, gpr_alpha, gpr_eigvalsh, gpr_v_outer) and the shape
-// readers dim_size and eye_of_dim, beyond their numpy cases: both branches on known answers (a
+// readers dim_size and eye_of_dim (and slice_at_dim, which RNN cells cut their states with), beyond their numpy cases: both branches on known answers (a
 // positive definite matrix, and one that is not, whose Cholesky is the NaN-only None), what
 // inference refuses, and the kernels' errors (a singular matrix, NaN given to a triangular solve).
 #include <catch2/catch.hpp>
@@ -133,4 +133,26 @@ TEST_CASE("dim_size and eye_of_dim read the input's shape only", "[ops][gpr]") {
   CHECK(error_of([&] { infer("dim_size", {symbolic}, {{"axis", int64_t{2}}}); }) == "axis 2 is out of range for rank 2");
   CHECK(error_of([&] { infer("eye_of_dim", {symbolic}, {{"axis", int64_t{0}}, {"dtype", std::string("complex64")}}); }) ==
         "eye_of_dim: dtype must be an integer or floating dtype, got 'complex64'");
+}
+
+TEST_CASE("slice_at_dim cuts at another value's size, symbolic sizes included", "[ops][rnn]") {
+  Tensor state = f64({4, 1, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor input = f64({3, 1, 1}, {kNaN, kNaN, kNaN});  // only its shape is read
+  check_values(run("slice_at_dim", {state, input}, {{"keep", std::string("before")}}), {1, 2, 3, 4, 5, 6});
+  check_values(run("slice_at_dim", {state, input}, {{"keep", std::string("after")}}), {7, 8});
+  ValueInfo batch{DType::float64, {Dim::named("N"), Dim::known(1), Dim::known(5)}};
+  ValueInfo other{DType::float64, {Dim::named("M"), Dim::known(1), Dim::known(5)}};
+  ValueInfo known{DType::float64, {Dim::known(2), Dim::known(1), Dim::known(5)}};
+  auto shape_of = [](const ValueInfo& x, const ValueInfo& like, const char* keep) {
+    return shape_str(infer("slice_at_dim", {x, like}, {{"keep", std::string(keep)}}).shape);
+  };
+  CHECK(shape_of(batch, batch, "before") == "[N,1,5]");
+  CHECK(shape_of(batch, batch, "after") == "[0,1,5]");
+  CHECK(shape_of(other, batch, "before") == "[null,1,5]");
+  CHECK(shape_of(known, batch, "after") == "[null,1,5]");
+  CHECK(shape_of(known, known, "before") == "[2,1,5]");
+  CHECK(error_of([&] { infer("slice_at_dim", {batch, batch}, {{"keep", std::string("middle")}}); }) ==
+        "slice_at_dim: keep must be \"before\" or \"after\", got 'middle'");
+  CHECK(error_of([&] { infer("slice_at_dim", {ValueInfo{DType::float64, {}}, batch}, {{"keep", std::string("before")}}); }) ==
+        "slice_at_dim: the input must have at least one axis");
 }

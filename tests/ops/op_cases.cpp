@@ -693,6 +693,14 @@ void gpr_cases(Add add) {
   add("eye_of_dim", {{"axis", int64_t{0}}, {"dtype", str("int32")}}, {boolean({4, 2})});
   add("dim_size", {{"axis", AttrValue{}}}, {f32({2, 3, 2})});
   add("eye_of_dim", {{"axis", AttrValue{}}}, {f64({3, 2})});
+  // A state cut at another value's size: shorter, longer and equal, before and after, other axes.
+  add("slice_at_dim", {{"keep", str("before")}}, {f64({5, 1, 3}), f64({3, 1, 2})});
+  add("slice_at_dim", {{"keep", str("after")}}, {f64({5, 1, 3}), f64({3, 1, 2})});
+  add("slice_at_dim", {{"keep", str("before")}}, {f32({2, 4}), f32({3, 1})});   // n past the end: all of it
+  add("slice_at_dim", {{"keep", str("after")}}, {i64({2, 4}), f32({3, 1})});    // and nothing after
+  add("slice_at_dim", {{"keep", str("after")}}, {f64({3, 2}), f64({3, 7})});    // equal sizes: empty
+  add("slice_at_dim", {{"keep", str("before")}, {"axis", int64_t{-1}}, {"like_axis", int64_t{1}}}, {f64({2, 6}), boolean({4, 2})});
+  add("slice_at_dim", {{"keep", str("after")}, {"axis", int64_t{1}}, {"like_axis", int64_t{-2}}}, {i32({2, 6, 3}), f64({4, 2})});
 }
 
 std::vector<OpCase> build_cases() {

@@ -186,10 +186,10 @@ TEST_CASE("a current dict comes back byte-identical, even when not canonical", "
 }
 
 TEST_CASE("unknown Python model names are all listed with their JSON paths", "[versioning][errors]") {
-  std::string dict = R"({"name": "Model", "submodels": {"m1": {"name": "LSTMCell"}, "m2": {"name": "Relu"},
+  std::string dict = R"({"name": "Model", "submodels": {"m1": {"name": "Unique"}, "m2": {"name": "Relu"},
     "m3": {"name": "Layer", "args": {"activation": "Swish"}}, "m4": {"name": "MLP", "args": {"activations": ["relu", {"name": "Mish"}]}}}})";
   std::string what = error_of([&] { update_model_dict_version(dict, kModelFormatVersion, "old.json"); });
-  CHECK_THAT(what, Catch::Contains("old.json: unknown Python Mithril model names: 'LSTMCell' at submodels.m1.name, "
+  CHECK_THAT(what, Catch::Contains("old.json: unknown Python Mithril model names: 'Unique' at submodels.m1.name, "
                                    "'Swish' at submodels.m3.args.activation, 'Mish' at submodels.m4.args.activations[1].name"));
   CHECK_THAT(what, !Catch::Contains("'Relu'"));
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <complex>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include <xtensor/xadapt.hpp>
@@ -253,6 +254,18 @@ void eye_of_dim_kernel(const std::vector<Tensor>&, const Attributes&, Tensor& ou
   for (int64_t i = 0; i < n; ++i) std::memcpy(bytes + static_cast<std::size_t>(i * n + i) * size, one.data(), size);
 }
 
+// slice_at_dim: a one-axis slice whose bound is the size of `like` along like_axis.
+void slice_at_dim_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  const Shape& like = in[1].shape();
+  int64_t n = like[static_cast<std::size_t>(normalize_axis(attr_int(attrs, "like_axis"), in[1].ndim()))];
+  bool before = attr_string(attrs, "keep") == "before";
+  Attributes slice = {{"starts", std::vector<int64_t>{before ? 0 : n}},
+                      {"ends", std::vector<int64_t>{before ? n : std::numeric_limits<int64_t>::max()}},
+                      {"axes", std::vector<int64_t>{attr_int(attrs, "axis")}},
+                      {"steps", AttrValue{}}};
+  slice_kernel(in, slice, out);  // reads in[0] only
+}
+
 }  // namespace
 
 void register_reference_shape_kernels(OpRegistry& registry) {
@@ -262,6 +275,7 @@ void register_reference_shape_kernels(OpRegistry& registry) {
   registry.add_kernel("transpose", kReferenceBackend, transpose_kernel);
   registry.add_kernel("concat", kReferenceBackend, concat_kernel);
   registry.add_kernel("dim_size", kReferenceBackend, dim_size_kernel);
+  registry.add_kernel("slice_at_dim", kReferenceBackend, slice_at_dim_kernel);
   registry.add_kernel("eye_of_dim", kReferenceBackend, eye_of_dim_kernel);
   // --- ONNX shape ops (issue 14)
   registry.add_kernel("slice", kReferenceBackend, slice_kernel);

@@ -399,6 +399,24 @@ class Exporter {
         nodes_.push_back({path + "#size", Translation{"Size", {"input"}, {{"dim", step.attributes.at("axis")}}, {}}, {input_paths.at(0)}});
         nodes_.push_back({path, Translation{"Eye", {"N"}, {}, {}}, {path + "#size"}});
         return;
+      } else if (step.op->domain.empty() && step.op->name == "slice_at_dim") {
+        // Python's RNN cells: Indexer(input, Slice(stop=Shape(like)[like_axis])) for input[:n], or
+        // Slice(start=...) for input[n:]. Its Indexer cuts axis 0 with a slice.
+        const ValueInfo& x = infos_.at(input_paths.at(0));
+        int64_t axis = attr_int(step.attributes, "axis");
+        if (axis != 0 && !(x.rank_known && axis == -static_cast<int64_t>(x.shape.size()))) {
+          block("node " + path, "slice_at_dim along an axis other than 0 (Python's Indexer slices the first axis)");
+          return;
+        }
+        bool before = attr_string(step.attributes, "keep") == "before";
+        nodes_.push_back({path + "#shape", Translation{"Shape", {"input"}, {}, {}}, {input_paths.at(1)}});
+        Translation size{"Indexer", {"input"}, {}, {}};
+        size.connection_values.emplace_back("index", std::to_string(attr_int(step.attributes, "like_axis")));
+        nodes_.push_back({path + "#size", size, {path + "#shape"}});
+        nodes_.push_back({path + "#slice", Translation{"Slice", {before ? "stop" : "start"}, {{before ? "start" : "stop", AttrValue{}}, {"step", AttrValue{}}}, {}},
+                          {path + "#size"}});
+        nodes_.push_back({path, Translation{"Indexer", {"input", "index"}, {}, {}}, {input_paths.at(0), path + "#slice"}});
+        return;
       } else if (auto index = constant_index(step, input_paths)) {
         // input[i] (or input[[i, j]]) with constant integers: Python's Indexer, the index given in
         // its connection as Python's own dicts give it.

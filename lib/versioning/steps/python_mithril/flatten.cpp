@@ -38,6 +38,7 @@ struct Edge {
   std::optional<ValueInfo> shape;  // from assigned_shapes
   std::optional<std::vector<std::string>> shape_template;  // declared by the library model (KeyDef::shape)
   int template_instance = -1;                              // the instance that declared it
+  int template_anchor = -1;  // or, in a composite (RNN cells), the key whose final name prefixes its symbols
   int producer = -1;        // the instance whose output it is
 };
 
@@ -250,6 +251,7 @@ class Flattener {
     if (canonical == "Model" && !model.IsObject())
       bad(path, "a composite model must be a dict with \"submodels\" and \"connections\", not the bare name " +
                     json::describe(model));
+    bool table_entry = false;  // a library model of the table, not expanded by a function here
     if (canonical == "Model") keys = expand_container(model, path, bindings, top);
     else if (canonical == "Layer") keys = expand_layer(args, path, bindings);
     else if (canonical == "MLP") keys = expand_mlp(args, path, bindings);
@@ -259,13 +261,20 @@ class Flattener {
     else if (canonical == "KernelizedSVM") keys = expand_kernelized_svm(args, path, bindings);
     else if (canonical == "TSNE" || canonical == "MDS") keys = expand_distance_encoder(canonical, args, path, bindings);
     else if (canonical == "GaussProcessRegressionCore") keys = expand_gpr_core(path, bindings);
-    else keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
-    // Python's order of this model's keys: a library model's as its table lists them, otherwise
-    // inputs then outputs, each in the order they were made.
+    else if (canonical == "RNNCell") keys = expand_rnn_cell(path, bindings);
+    else if (canonical == "LSTMCell") keys = expand_lstm_cell(path, bindings);
+    else {
+      keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
+      table_entry = true;
+    }
+    bool composite = canonical == "GaussProcessRegressionCore" || canonical == "RNNCell" || canonical == "LSTMCell";
+    if (!composite) composite_order_.clear();  // a submodel's, left by a container's last child
+    // Python's order of this model's keys: a library model's as its table lists them, a
+    // Composite's as it made them, otherwise inputs then outputs, each in the order they were made.
     last_key_order_.clear();
-    if (canonical != "Model" && canonical != "Layer" && canonical != "MLP" && canonical != "LogisticRegression" &&
-        canonical != "PolynomialRegression" && canonical != "LinearSVM" && canonical != "KernelizedSVM" && canonical != "TSNE" &&
-        canonical != "MDS" && canonical != "GaussProcessRegressionCore") {
+    if (composite) {
+      last_key_order_ = composite_order_;
+    } else if (table_entry) {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
     } else {
@@ -471,6 +480,90 @@ class Flattener {
     return keys;
   }
 
+  // A composite library model built as Python's __init__ connects it, from library models on
+  // edges: key() gives one of its keys (bound by the parent's connection, or new), model() adds an
+  // inner model and binds its output to the composite's key `out` when the parent connects that
+  // key. keys() is what expand() returns: every key it made, each at its joined edge.
+  class Composite {
+   public:
+    Composite(Flattener& f, std::string name, std::string path, const std::map<std::string, Binding>& bindings,
+              const std::vector<std::string>& names)
+        : f_(f), name_(std::move(name)), path_(std::move(path)), bindings_(bindings) {
+      std::string list;
+      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+      for (const auto& [key, b] : bindings)
+        if (std::find(names.begin(), names.end(), key) == names.end())
+          f_.bad(path_, "model '" + name_ + "' has no key '" + key + "' (keys: " + list + ")");
+    }
+    bool connected(const std::string& key) const { return bindings_.count(key) > 0; }
+    // Makes the keys in this order (Python's key order, which [owner, index] references and the
+    // auto-namer count in: inputs in the order made, outputs in the order exposed).
+    void make_keys(const std::vector<std::string>& names) {
+      for (const std::string& n : names) key(n);
+    }
+    // An input key holding a constant that only the hidden part of Python's model reads (the 0 of
+    // an RNN cell's Indexer, its "$2"): nothing reads it here, but it takes its place in the order.
+    void unread_constant(const std::string& name, const std::string& value_json) {
+      order_.push_back(name);
+      keys_[name] = f_.new_edge("", name);
+      f_.set_value(keys_[name], value_json, false, path_);
+    }
+    int key(const std::string& key) {
+      if (auto k = keys_.find(key); k != keys_.end()) return f_.find(k->second);
+      auto it = bindings_.find(key);
+      order_.push_back(key);
+      return keys_[key] = it != bindings_.end() ? it->second() : f_.new_edge("", key);
+    }
+    // A trainable key with the shape Python declares for it: its symbols are shared by the keys
+    // of this instance that name them (an RNN cell's d_hid), prefixed by the final name of the
+    // instance's first templated key.
+    int weight(const std::string& name, std::vector<std::string> shape) {
+      int e = key(name);
+      f_.edge(e).library_differentiable = true;
+      if (!f_.edge(e).shape_template) {
+        if (anchor_ < 0) anchor_ = e;
+        f_.edge(e).shape_template = std::move(shape);
+        f_.edge(e).template_anchor = anchor_;
+      }
+      return e;
+    }
+    int model(const std::string& name, const std::map<std::string, int>& inputs, const std::string& out = "",
+              const JValue* args = nullptr) {
+      std::map<std::string, Binding> b;
+      for (const auto& [key, e] : inputs) b[key] = [this, e = e] { return f_.find(e); };
+      if (keys_.count(out)) b["output"] = [this, e = keys_.at(out)] { return f_.find(e); };
+      else if (auto it = bindings_.find(out); it != bindings_.end()) b["output"] = it->second;
+      int result = f_.expand_library(name, args, path_, b).at("output");
+      if (!out.empty()) {
+        if (!keys_.count(out)) order_.push_back(out);
+        keys_[out] = result;
+        outputs_.insert(out);
+      }
+      return result;
+    }
+    // The inner model made last computes a key that is not the composite's canonical output.
+    void not_canonical() { f_.instances_.back().canonical_output = false; }
+    // Also leaves Python's order of the keys, inputs then outputs, each in the order made, for
+    // expand() (the auto-namer, [owner, index] references).
+    std::map<std::string, int> keys() {
+      for (auto& [key, e] : keys_) e = f_.find(e);
+      f_.composite_order_.clear();
+      for (bool outputs : {false, true})
+        for (const std::string& k : order_)
+          if (outputs_.count(k) == static_cast<std::size_t>(outputs)) f_.composite_order_.push_back(k);
+      return keys_;
+    }
+
+   private:
+    Flattener& f_;
+    std::string name_, path_;
+    const std::map<std::string, Binding>& bindings_;
+    std::map<std::string, int> keys_;
+    std::vector<std::string> order_;
+    std::set<std::string> outputs_;
+    int anchor_ = -1;
+  };
+
   // GaussProcessRegressionCore, built as Python builds it: K_term = k + s * Eye(N=Size(dim=0)(k)),
   // L = Cholesky(K_term), alpha = GPRAlpha(label - mu, L, K_term), prediction = mu + k.T @ alpha
   // (its canonical output), and loss = GPRLoss(label, mu, L, K_term, alpha) and confidence = s +
@@ -478,52 +571,93 @@ class Flattener {
   // Mithril's snapshot names them inside but does not expose them, so its dicts give only the
   // prediction and its compile drops what only they use (k_star). Keys are made in Python's order.
   std::map<std::string, int> expand_gpr_core(const std::string& path, const std::map<std::string, Binding>& bindings) {
-    const std::vector<std::string> names = {"k", "s", "label", "mu", "loss", "prediction", "k_star", "confidence"};
-    for (const auto& [key, b] : bindings)
-      if (std::find(names.begin(), names.end(), key) == names.end())
-        bad(path, "model 'GaussProcessRegressionCore' has no key '" + key + "' (keys: label, s, k, k_star, mu, loss, prediction, confidence)");
-    std::map<std::string, int> keys;
-    auto bound = [&](const std::string& key) -> int {
-      auto it = bindings.find(key);
-      return keys[key] = it != bindings.end() ? it->second() : new_edge("", key);
-    };
-    auto shared = [this](int e) -> Binding { return [this, e] { return find(e); }; };
-    // One library model on `inputs`, its output bound to the core's key `out` when given.
-    auto model = [&](const char* name, std::map<std::string, int> inputs, const std::string& out = "", const JValue* args = nullptr) {
-      std::map<std::string, Binding> b;
-      for (const auto& [key, e] : inputs) b[key] = shared(e);
-      if (auto it = bindings.find(out); it != bindings.end()) b["output"] = it->second;
-      int result = expand_library(name, args, path, b).at("output");
-      if (!out.empty()) keys[out] = result;
-      return result;
-    };
+    Composite c(*this, "GaussProcessRegressionCore", path, bindings,
+                {"label", "s", "k", "k_star", "mu", "loss", "prediction", "confidence"});
     rapidjson::Document& size_args = synthesized_args_.emplace_back();
     size_args.SetObject();
     size_args.AddMember("dim", 0, size_args.GetAllocator());
-    int k = bound("k");
-    int eye = model("Eye", {{"N", model("Size", {{"input", k}}, "", &size_args)}});
-    int s = bound("s");
-    int k_term = model("Add", {{"left", k}, {"right", model("Multiply", {{"left", s}, {"right", eye}})}});
-    int l = model("Cholesky", {{"input", k_term}});
-    int label = bound("label"), mu = bound("mu");
-    int alpha = model("GPRAlpha", {{"label_mu_diff", model("Subtract", {{"left", label}, {"right", mu}})}, {"L", l}, {"K_term", k_term}});
-    if (bindings.count("loss")) {
-      model("GPRLoss", {{"labels", label}, {"mu", mu}, {"L", l}, {"K_term", k_term}, {"alpha", alpha}}, "loss");
-      instances_.back().canonical_output = false;
+    int k = c.key("k");
+    int eye = c.model("Eye", {{"N", c.model("Size", {{"input", k}}, "", &size_args)}});
+    int s = c.key("s");
+    int k_term = c.model("Add", {{"left", k}, {"right", c.model("Multiply", {{"left", s}, {"right", eye}})}});
+    int l = c.model("Cholesky", {{"input", k_term}});
+    int label = c.key("label"), mu = c.key("mu");
+    int alpha = c.model("GPRAlpha", {{"label_mu_diff", c.model("Subtract", {{"left", label}, {"right", mu}})}, {"L", l}, {"K_term", k_term}});
+    if (c.connected("loss")) {
+      c.model("GPRLoss", {{"labels", label}, {"mu", mu}, {"L", l}, {"K_term", k_term}, {"alpha", alpha}}, "loss");
+      c.not_canonical();
     }
-    int dot = model("MatrixMultiply", {{"left", model("Transpose", {{"input", k}})}, {"right", alpha}});
-    model("Add", {{"left", mu}, {"right", dot}}, "prediction");
-    if (bindings.count("confidence")) {
-      int v_outer = model("GPRVOuter", {{"K", k}, {"L", l}, {"K_term", k_term}});
-      int k_star = bound("k_star");
-      int diagonal = model("TransposedDiagonal", {{"input", model("Subtract", {{"left", k_star}, {"right", v_outer}})}});
-      model("Add", {{"left", s}, {"right", model("Absolute", {{"input", diagonal}})}}, "confidence");
-      instances_.back().canonical_output = false;
-    } else if (bindings.count("k_star")) {
-      bound("k_star");
+    int dot = c.model("MatrixMultiply", {{"left", c.model("Transpose", {{"input", k}})}, {"right", alpha}});
+    c.model("Add", {{"left", mu}, {"right", dot}}, "prediction");
+    if (c.connected("confidence")) {
+      int v_outer = c.model("GPRVOuter", {{"K", k}, {"L", l}, {"K_term", k_term}});
+      int k_star = c.key("k_star");
+      int diagonal = c.model("TransposedDiagonal", {{"input", c.model("Subtract", {{"left", k_star}, {"right", v_outer}})}});
+      c.model("Add", {{"left", s}, {"right", c.model("Absolute", {{"input", diagonal}})}}, "confidence");
+      c.not_canonical();
+    } else if (c.connected("k_star")) {
+      c.key("k_star");
     }
-    for (auto& [key, e] : keys) e = find(e);
-    return keys;
+    return c.keys();
+  }
+
+  // RNNCell, as Python builds it: with N = len(input), hidden_compl = prev_hidden[N:], hidden =
+  // tanh(prev_hidden[:N] @ w_hh.T + input @ w_ih.T + bias_h), output = hidden @ w_ho.T + bias_o
+  // (its canonical output). Keys in the order Python makes them.
+  std::map<std::string, int> expand_rnn_cell(const std::string& path, const std::map<std::string, Binding>& bindings) {
+    Composite c(*this, "RNNCell", path, bindings,
+                {"input", "prev_hidden", "w_ih", "w_hh", "w_ho", "bias_h", "bias_o", "hidden", "hidden_compl", "output"});
+    int input = c.key("input");
+    c.unread_constant("$2", "0");
+    int prev_hidden = c.key("prev_hidden");
+    c.make_keys({"output", "hidden", "hidden_compl"});
+    c.model(kCutAfter, {{"input", prev_hidden}, {"like", input}}, "hidden_compl");
+    c.not_canonical();
+    int kept = c.model(kCutBefore, {{"input", prev_hidden}, {"like", input}});
+    int w_hh = c.weight("w_hh", {"d_hid", "d_hid"});
+    int w_ih = c.weight("w_ih", {"d_hid", "d_in"});
+    int recurrent = c.model("Linear", {{"input", kept}, {"weight", w_hh}}, "", no_bias());
+    int fed = c.model("Linear", {{"input", input}, {"weight", w_ih}}, "", no_bias());
+    int sum = c.model("Add", {{"left", recurrent}, {"right", fed}});
+    int biased = c.model("Add", {{"left", sum}, {"right", c.weight("bias_h", {"d_hid"})}});
+    int hidden = c.model("Tanh", {{"input", biased}}, "hidden");
+    int w_ho = c.weight("w_ho", {"d_out", "d_hid"});
+    int projected = c.model("Linear", {{"input", hidden}, {"weight", w_ho}}, "", no_bias());
+    c.model("Add", {{"left", projected}, {"right", c.weight("bias_o", {"d_out"})}}, "output");
+    return c.keys();
+  }
+
+  // LSTMCell, as Python builds it: with N = len(input), LSTMCellBody of input, prev_hidden[:N] and
+  // prev_cell[:N] gives [cell; hidden] on axis 0, cut at N into cell and hidden; hidden_compl =
+  // prev_hidden[N:]; output = hidden @ w_out.T + bias_out (its canonical output).
+  std::map<std::string, int> expand_lstm_cell(const std::string& path, const std::map<std::string, Binding>& bindings) {
+    const std::vector<std::string> names = {"input", "prev_hidden", "prev_cell", "w_i", "w_f", "w_c", "w_o", "w_out", "bias_f",
+                                            "bias_i", "bias_c", "bias_o", "bias_out", "hidden", "cell", "hidden_compl", "output"};
+    Composite c(*this, "LSTMCell", path, bindings, names);
+    int input = c.key("input");
+    c.unread_constant("$2", "0");
+    int prev_cell = c.model(kCutBefore, {{"input", c.key("prev_cell")}, {"like", input}});
+    int prev_hidden = c.model(kCutBefore, {{"input", c.key("prev_hidden")}, {"like", input}});
+    std::map<std::string, int> body = {{"input", input}, {"prev_hidden", prev_hidden}, {"prev_cell", prev_cell}};
+    for (const char* g : {"w_f", "bias_f", "w_i", "bias_i", "w_c", "bias_c", "w_o", "bias_o"})
+      body[g] = c.key(g);  // LSTMCellBody declares their shapes
+    int joined = c.model("LSTMCellBody", body);
+    int hidden = c.model(kCutAfter, {{"input", joined}, {"like", input}}, "hidden");
+    c.model(kCutBefore, {{"input", joined}, {"like", input}}, "cell");
+    c.not_canonical();
+    c.model(kCutAfter, {{"input", c.key("prev_hidden")}, {"like", input}}, "hidden_compl");
+    c.not_canonical();
+    int w_out = c.weight("w_out", {"d_out", "d_hid"});
+    c.model("Linear", {{"input", hidden}, {"weight", w_out}, {"bias", c.weight("bias_out", {"d_out"})}}, "output");
+    return c.keys();
+  }
+
+  // Args of a Linear without bias.
+  const JValue* no_bias() {
+    rapidjson::Document& args = synthesized_args_.emplace_back();
+    args.SetObject();
+    args.AddMember("use_bias", false, args.GetAllocator());
+    return &args;
   }
 
   // PolynomialRegression: PolynomialFeatures(degree) of the input, then Linear(dimension).
@@ -637,6 +771,7 @@ class Flattener {
                 connection(k->value, k->name.GetString(), json::child(cpath, k->name.GetString()), ns, siblings, unnamed);
         }
         siblings[id] = expand(s->value, spath, sub_bindings);
+        if (!composite_order_.empty()) container_sibling_orders_[&model][id] = composite_order_;
         if (top) number_auto_keys(siblings[id], conns != model.MemberEnd() ? &conns->value : nullptr, s->name, unnamed);
       }
     }
@@ -705,7 +840,12 @@ class Flattener {
         if (sib != container_siblings_.end()) {
           auto s = sib->second.find(owner);
           if (s != sib->second.end()) {
-            std::vector<int> external = external_keys(s->second);
+            // A Composite's keys in Python's order; any other model's inputs then outputs.
+            std::vector<int> external;
+            if (auto o = container_sibling_orders_[&model].find(owner); o != container_sibling_orders_[&model].end())
+              for (const std::string& k : o->second) external.push_back(find(s->second.at(k)));
+            else
+              external = external_keys(s->second);
             if (index >= 0 && index < static_cast<int64_t>(external.size())) return external[static_cast<std::size_t>(index)];
           }
         }
@@ -1065,11 +1205,15 @@ class Flattener {
   ValueInfo templated_shape(const Edge& x, std::map<int, std::string>& final_name) {
     if (!x.shape_template) return ValueInfo{DType::float64, {}, false};
     std::string prefix;
-    for (const KeyDef& k : instances_[static_cast<std::size_t>(x.template_instance)].keys) {
-      if (!k.shape) continue;
-      int e = find(instances_[static_cast<std::size_t>(x.template_instance)].edges.at(k.name));
-      if (final_name.count(e)) prefix = final_name[e];
-      break;
+    if (x.template_anchor >= 0) {
+      if (auto it = final_name.find(find(x.template_anchor)); it != final_name.end()) prefix = it->second;
+    } else {
+      for (const KeyDef& k : instances_[static_cast<std::size_t>(x.template_instance)].keys) {
+        if (!k.shape) continue;
+        int e = find(instances_[static_cast<std::size_t>(x.template_instance)].edges.at(k.name));
+        if (final_name.count(e)) prefix = final_name[e];
+        break;
+      }
     }
     ValueInfo info{DType::float64, {}, true};
     for (const std::string& d : *x.shape_template) {
@@ -1131,10 +1275,13 @@ class Flattener {
   std::vector<Instance> instances_;
   std::deque<std::map<std::string, int>> namespaces_;
   std::map<const JValue*, std::map<std::string, std::map<std::string, int>>> container_siblings_;
+  // The submodels built by a Composite: their keys in Python's order, for [owner, index].
+  std::map<const JValue*, std::map<std::string, std::vector<std::string>>> container_sibling_orders_;
   std::vector<std::pair<std::string, int>> exposed_;
   std::deque<rapidjson::Document> synthesized_args_;  // args made up by robust_if_exposed, kept alive
   std::map<std::string, int> auto_keys_;        // "$n" -> edge, for the top model
   std::vector<std::string> last_key_order_;     // keys of the model expand() did last, in Python's order
+  std::vector<std::string> composite_order_;    // the same, left by the Composite that expand() called last
   std::map<std::string, std::vector<std::string>> metadata_lists_;
   std::map<std::string, std::string> key_types_;
   int shape_group_ = 0;

@@ -34,7 +34,8 @@ const std::vector<std::string>& model_names() {
       "SiLU", "Clamp", "ArgMax", "ArgMin", "Reshape", "BroadcastTo", "AtLeast1D", "ZerosLike", "TransposedDiagonal",
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
       "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS",
-      "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore"};
+      "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore",
+      "LSTMCellBody", "LSTMCell", "RNNCell"};
   return names;
 }
 
@@ -929,6 +930,34 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           Value normalized = e.apply("divide", {q, e.apply("sum", {q})});
                           Value kl = kl_divergence(e, normalized, e.in("p_joint"), e.scalar(kMinPositiveNormal), true);
                           e.out("sum", {kl});
+                        }};
+  if (name == "LSTMCellBody")
+    // Keys in the order Python's __init__ makes them. The gates read [input, prev_hidden] joined on
+    // the last axis; the output is [cell; hidden] joined on axis 0, which LSTMCell cuts apart.
+    return LibraryModel{{tensor("input"), tensor("prev_hidden"), weight("w_f", {"d_hid", "d_sum"}),
+                         weight("bias_f", {"d_hid"}), tensor("prev_cell"), weight("w_i", {"d_hid", "d_sum"}),
+                         weight("bias_i", {"d_hid"}), weight("w_c", {"d_hid", "d_sum"}), weight("bias_c", {"d_hid"}),
+                         weight("w_o", {"d_hid", "d_sum"}), weight("bias_o", {"d_hid"})},
+                        [](Emit& e) {
+                          Value joined = e.apply("concat", {e.in("input"), e.in("prev_hidden")}, {{"axis", int64_t{-1}}});
+                          auto gate = [&](const char* w, const char* b) {  // Python's Linear: x @ w.T + b
+                            return e.apply("add", {e.apply("matmul", {joined, e.apply("transpose", {e.in(w)})}), e.in(b)});
+                          };
+                          Value forget = e.apply("sigmoid", {gate("w_f", "bias_f")});
+                          Value kept = e.apply("multiply", {e.in("prev_cell"), forget});
+                          Value admitted = e.apply("multiply", {e.apply("sigmoid", {gate("w_i", "bias_i")}),
+                                                                e.apply("tanh", {gate("w_c", "bias_c")})});
+                          Value cell = e.apply("add", {kept, admitted});
+                          Value hidden = e.apply("multiply", {e.apply("tanh", {cell}), e.apply("sigmoid", {gate("w_o", "bias_o")})});
+                          e.out("concat", {cell, hidden}, {{"axis", int64_t{0}}});
+                        }};
+  // Not Python models (no dict can name them: canonical_name does not know them): what RNNCell
+  // and LSTMCell make of Shape, Indexer(index=0), Slice and Indexer to cut a state at the input's
+  // batch size, state[:len(input)] and state[len(input):].
+  if (name == kCutBefore || name == kCutAfter)
+    return LibraryModel{{tensor("input", KeyKind::any), tensor("like", KeyKind::any)}, [name](Emit& e) {
+                          e.out("slice_at_dim", {e.in("input"), e.in("like")},
+                                {{"keep", std::string(name == kCutBefore ? "before" : "after")}});
                         }};
   // Python ints from a tensor's shape: only a key that sizes an array takes them (see DimRef).
   if (name == "Size")

@@ -57,6 +57,11 @@ struct LibraryModel {
   Emitter emit;
 };
 
+/// Internal entries, not Python models: a state cut at another value's size along axis 0
+/// (state[:len(like)], state[len(like):]), as RNNCell and LSTMCell do with Shape, Indexer and Slice.
+inline constexpr const char* kCutBefore = "%CutBefore";
+inline constexpr const char* kCutAfter = "%CutAfter";
+
 /// The entry for the canonical `name` with constructor `args` (may be null), or nullopt.
 std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path);
 
