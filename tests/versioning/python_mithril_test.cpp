@@ -4,6 +4,8 @@
 // tests/e2e/python_mithril_cases.sh.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <rapidjson/document.h>
 
 #include "core/error.h"
@@ -167,4 +169,35 @@ TEST_CASE("python-mithril: a value of the wrong type is a schema error, a constr
     CHECK(e.kind() == ErrorKind::unsupported);
     CHECK_THAT(e.what(), Catch::Contains("g.json: cannot be expressed in format 1.0.0: it needs 1.2.0"));
   }
+}
+
+TEST_CASE("python-mithril: RNN cells and the models repeating them, keys and refusals", "[versioning][python-mithril]") {
+  // An RNNCell's keys in Python's order: input, its Indexer's 0 ($2), prev_hidden, the weights;
+  // so [m_0, 6] is w_ho, and its assigned shape completes w_ho while bias_o learns d_out from it.
+  auto cell = from_dict(v::update_model_dict_version(R"({"name": "Model", "submodels": {"m_0": {"name": "RNNCell"}},
+    "connections": {"m_0": {"input": "x", "prev_hidden": "h", "output": {"key": {"name": "y"}}}},
+    "assigned_shapes": [[[["m_0", 6], [3, 4]]]]})"));
+  CHECK(names(cell->parameters()) == std::vector<std::string>{"w_hh", "w_ih", "bias_h", "w_ho", "bias_o"});
+  CHECK(shape_str(cell->parameters()[3].info.shape) == "[3,4]");
+  // OneToMany of two LSTM steps: one set of shared weights, the targets read for their sizes.
+  auto decoder = from_dict(v::update_model_dict_version(
+      R"({"name": "OneToMany", "args": {"cell_type": "LSTMCell", "max_sequence_length": 2}})"));
+  CHECK(decoder->parameters().size() == 10);
+  std::vector<std::string> inputs;
+  for (const auto& i : decoder->inputs()) inputs.push_back(i.name);
+  std::sort(inputs.begin(), inputs.end());
+  CHECK(inputs == std::vector<std::string>{"initial_cell", "initial_hidden", "input", "target1"});
+  // Refused, each naming the place.
+  auto refusal = [](const std::string& dict) { return error_of([&] { v::update_model_dict_version(dict, "1.2.0", "r.json"); }); };
+  CHECK_THAT(refusal(R"({"name": "ManyToOne", "args": {"cell_type": "GRUCell", "max_sequence_length": 3}})"),
+             Catch::Contains("r.json: args.cell_type: expected RNNCell or LSTMCell, got 'GRUCell'"));
+  CHECK_THAT(refusal(R"({"name": "ManyToOne", "args": {"cell_type": "RNNCell", "max_sequence_length": 1}})"),
+             Catch::Contains("r.json: args.max_sequence_length: expected an integer from 2 to 4096, got the number 1"));
+  CHECK_THAT(refusal(R"({"name": "OneToMany", "args": {"max_sequence_length": 2}})"),
+             Catch::Contains("r.json: (top level): needs args.cell_type (RNNCell or LSTMCell)"));
+  CHECK_THAT(refusal(R"({"name": "Model", "submodels": {"m_0": {"name": "LSTMCell"}},
+    "connections": {"m_0": {"w_hh": "w"}}})"),
+             Catch::Contains("r.json: submodels.m_0: model 'LSTMCell' has no key 'w_hh' (keys: input, prev_hidden, prev_cell"));
+  CHECK_THAT(refusal(R"({"name": "OneToManyInference", "args": {"cell_type": "RNNCell", "max_sequence_length": 2}})"),
+             Catch::Contains("unknown Python Mithril model name: 'OneToManyInference'"));
 }

@@ -263,11 +263,15 @@ class Flattener {
     else if (canonical == "GaussProcessRegressionCore") keys = expand_gpr_core(path, bindings);
     else if (canonical == "RNNCell") keys = expand_rnn_cell(path, bindings);
     else if (canonical == "LSTMCell") keys = expand_lstm_cell(path, bindings);
+    else if (canonical == "OneToMany") keys = expand_one_to_many(args, path, bindings);
+    else if (canonical == "ManyToOne") keys = expand_many_to_one(args, path, bindings);
+    else if (canonical == "EncoderDecoder") keys = expand_encoder_decoder(args, path, bindings);
     else {
       keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
       table_entry = true;
     }
-    bool composite = canonical == "GaussProcessRegressionCore" || canonical == "RNNCell" || canonical == "LSTMCell";
+    bool composite = canonical == "GaussProcessRegressionCore" || canonical == "RNNCell" || canonical == "LSTMCell" ||
+                     canonical == "OneToMany" || canonical == "ManyToOne" || canonical == "EncoderDecoder";
     if (!composite) composite_order_.clear();  // a submodel's, left by a container's last child
     // Python's order of this model's keys: a library model's as its table lists them, a
     // Composite's as it made them, otherwise inputs then outputs, each in the order they were made.
@@ -529,17 +533,30 @@ class Flattener {
     }
     int model(const std::string& name, const std::map<std::string, int>& inputs, const std::string& out = "",
               const JValue* args = nullptr) {
+      std::map<std::string, std::string> outs;
+      if (!out.empty()) outs["output"] = out;
+      return sub([&](const std::map<std::string, Binding>& b) { return f_.expand_library(name, args, path_, b); }, inputs, outs)
+          .at("output");
+    }
+    // An inner model made by `expand` (a library model, or another composite such as a cell) on
+    // edges `inputs`; each of its keys in `outs` is this composite's key of the mapped name.
+    std::map<std::string, int> sub(const std::function<std::map<std::string, int>(const std::map<std::string, Binding>&)>& expand,
+                                   const std::map<std::string, int>& inputs, const std::map<std::string, std::string>& outs) {
       std::map<std::string, Binding> b;
       for (const auto& [key, e] : inputs) b[key] = [this, e = e] { return f_.find(e); };
-      if (keys_.count(out)) b["output"] = [this, e = keys_.at(out)] { return f_.find(e); };
-      else if (auto it = bindings_.find(out); it != bindings_.end()) b["output"] = it->second;
-      int result = f_.expand_library(name, args, path_, b).at("output");
-      if (!out.empty()) {
+      for (const auto& [key, out] : outs) {
+        if (out.empty()) continue;
+        if (keys_.count(out)) b[key] = [this, e = keys_.at(out)] { return f_.find(e); };
+        else if (auto it = bindings_.find(out); it != bindings_.end()) b[key] = it->second;
+      }
+      std::map<std::string, int> made = expand(b);
+      for (const auto& [key, out] : outs) {
+        if (out.empty()) continue;
         if (!keys_.count(out)) order_.push_back(out);
-        keys_[out] = result;
+        keys_[out] = made.at(key);
         outputs_.insert(out);
       }
-      return result;
+      return made;
     }
     // The inner model made last computes a key that is not the composite's canonical output.
     void not_canonical() { f_.instances_.back().canonical_output = false; }
@@ -604,7 +621,9 @@ class Flattener {
   // RNNCell, as Python builds it: with N = len(input), hidden_compl = prev_hidden[N:], hidden =
   // tanh(prev_hidden[:N] @ w_hh.T + input @ w_ih.T + bias_h), output = hidden @ w_ho.T + bias_o
   // (its canonical output). Keys in the order Python makes them.
-  std::map<std::string, int> expand_rnn_cell(const std::string& path, const std::map<std::string, Binding>& bindings) {
+  // Without `projection` (EncoderDecoder's encoder, whose outputs nothing reads) it stops at hidden.
+  std::map<std::string, int> expand_rnn_cell(const std::string& path, const std::map<std::string, Binding>& bindings,
+                                             bool projection = true) {
     Composite c(*this, "RNNCell", path, bindings,
                 {"input", "prev_hidden", "w_ih", "w_hh", "w_ho", "bias_h", "bias_o", "hidden", "hidden_compl", "output"});
     int input = c.key("input");
@@ -621,6 +640,7 @@ class Flattener {
     int sum = c.model("Add", {{"left", recurrent}, {"right", fed}});
     int biased = c.model("Add", {{"left", sum}, {"right", c.weight("bias_h", {"d_hid"})}});
     int hidden = c.model("Tanh", {{"input", biased}}, "hidden");
+    if (!projection) return c.keys();
     int w_ho = c.weight("w_ho", {"d_out", "d_hid"});
     int projected = c.model("Linear", {{"input", hidden}, {"weight", w_ho}}, "", no_bias());
     c.model("Add", {{"left", projected}, {"right", c.weight("bias_o", {"d_out"})}}, "output");
@@ -630,7 +650,8 @@ class Flattener {
   // LSTMCell, as Python builds it: with N = len(input), LSTMCellBody of input, prev_hidden[:N] and
   // prev_cell[:N] gives [cell; hidden] on axis 0, cut at N into cell and hidden; hidden_compl =
   // prev_hidden[N:]; output = hidden @ w_out.T + bias_out (its canonical output).
-  std::map<std::string, int> expand_lstm_cell(const std::string& path, const std::map<std::string, Binding>& bindings) {
+  std::map<std::string, int> expand_lstm_cell(const std::string& path, const std::map<std::string, Binding>& bindings,
+                                              bool projection = true) {
     const std::vector<std::string> names = {"input", "prev_hidden", "prev_cell", "w_i", "w_f", "w_c", "w_o", "w_out", "bias_f",
                                             "bias_i", "bias_c", "bias_o", "bias_out", "hidden", "cell", "hidden_compl", "output"};
     Composite c(*this, "LSTMCell", path, bindings, names);
@@ -647,9 +668,193 @@ class Flattener {
     c.not_canonical();
     c.model(kCutAfter, {{"input", c.key("prev_hidden")}, {"like", input}}, "hidden_compl");
     c.not_canonical();
+    if (!projection) return c.keys();
     int w_out = c.weight("w_out", {"d_out", "d_hid"});
     c.model("Linear", {{"input", hidden}, {"weight", w_out}, {"bias", c.weight("bias_out", {"d_out"})}}, "output");
     return c.keys();
+  }
+
+  // The cell an RNN model repeats (args.cell_type: a cell's name, or its dict, as Python's
+  // dict_to_model reads it) with the keys its steps share and its state keys (Python's
+  // shared_keys and state_keys).
+  struct CellType {
+    std::string name;
+    std::vector<std::string> shared, states;
+    std::set<std::string> projection_keys;  // the shared keys only its output projection reads
+  };
+
+  CellType cell_type(const JValue* args, const std::string& path) {
+    const JValue* c = arg(args, "cell_type");
+    std::string where = json::child(json::child(path, "args"), "cell_type");
+    if (!c) bad(path, "needs args.cell_type (RNNCell or LSTMCell)");
+    std::string name;
+    if (c->IsString()) name = c->GetString();
+    else if (c->IsObject() && c->HasMember("name") && (*c)["name"].IsString()) name = (*c)["name"].GetString();
+    else bad(where, "expected a cell's name or dict, got " + json::describe(*c));
+    std::optional<std::string> canonical = canonical_name(name);
+    if (canonical == "RNNCell") return {"RNNCell", {"w_ih", "w_hh", "w_ho", "bias_h", "bias_o"}, {"hidden"}, {"w_ho", "bias_o"}};
+    if (canonical == "LSTMCell")
+      return {"LSTMCell", {"w_i", "w_f", "w_c", "w_o", "w_out", "bias_f", "bias_i", "bias_c", "bias_o", "bias_out"}, {"hidden", "cell"},
+              {"w_out", "bias_out"}};
+    bad(where, "expected RNNCell or LSTMCell, got '" + name + "'");
+  }
+
+  int64_t sequence_length(const JValue* args, const char* name, const std::string& path, int64_t least) {
+    const JValue* v = arg(args, name);
+    if (!v || !v->IsInt64() || v->GetInt64() < least || v->GetInt64() > 4096)
+      bad(json::child(json::child(path, "args"), name),
+          fmt::format("expected an integer from {} to 4096, got {}", least, v ? json::describe(*v) : "nothing"));
+    return v->GetInt64();
+  }
+
+  // One step of `cell` in composite `c`: its input, the shared keys, its previous states, its output
+  // bound to the composite's key `out`. Returns the step's keys.
+  // An empty `out`: the step has no output projection (its shared keys only it reads are not made).
+  std::map<std::string, int> rnn_step(Composite& c, const CellType& cell, const std::string& path, int input,
+                                      const std::map<std::string, int>& states, const std::string& out) {
+    bool projection = !out.empty();
+    std::map<std::string, int> inputs = {{"input", input}};
+    for (const std::string& k : cell.shared)
+      if (projection || !cell.projection_keys.count(k)) inputs[k] = c.key(k);
+    for (const auto& [s, e] : states) inputs["prev_" + s] = e;
+    std::map<std::string, std::string> outs;
+    if (projection) outs["output"] = out;
+    return c.sub([&](const std::map<std::string, Binding>& b) {
+      return cell.name == "RNNCell" ? expand_rnn_cell(path, b, projection) : expand_lstm_cell(path, b, projection);
+    }, inputs, outs);
+  }
+
+  // Python's OneToMany(cell_type, max_sequence_length, teacher_forcing): step 0 reads `input` and
+  // the initial states; step i reads step i-1's output (or with teacher forcing target{i-1}) cut
+  // to len(target{i}), and step i-1's states; output{i} is step i's output. Targets are read for
+  // their batch sizes only (with teacher forcing target0.. also as inputs). Keys named `prefix` +
+  // Python's name (EncoderDecoder's decoder_*); `initial_hidden` may come from outside.
+  std::map<std::string, int> expand_one_to_many(const JValue* args, const std::string& path, const std::map<std::string, Binding>& bindings) {
+    CellType cell = cell_type(args, path);
+    int64_t length = sequence_length(args, "max_sequence_length", path, 1);
+    const JValue* teacher = arg(args, "teacher_forcing");
+    if (teacher && !teacher->IsBool()) bad(json::child(json::child(path, "args"), "teacher_forcing"), "expected true or false");
+    bool forcing = teacher && teacher->GetBool();
+    std::vector<std::string> names = {"input"};
+    for (const std::string& k : cell.shared) names.push_back(k);
+    for (const std::string& s : cell.states) names.push_back("initial_" + s);
+    for (int64_t i = 0; i < length; ++i) {
+      if (i > 0 || (forcing && length > 1)) names.push_back(fmt::format("target{}", i));
+      names.push_back(fmt::format("output{}", i));
+    }
+    Composite c(*this, "OneToMany", path, bindings, names);
+    std::map<std::string, int> states;
+    for (const std::string& s : cell.states) states[s] = c.key("initial_" + s);
+    std::map<std::string, int> step = rnn_step(c, cell, path, c.key("input"), states, "output0");
+    for (int64_t i = 1; i < length; ++i) {
+      int like = c.key(fmt::format("target{}", i));
+      int source = forcing ? c.key(fmt::format("target{}", i - 1)) : step.at("output");
+      int input = c.model(kCutBefore, {{"input", source}, {"like", like}});
+      for (const std::string& s : cell.states) states[s] = step.at(s);
+      step = rnn_step(c, cell, path, input, states, fmt::format("output{}", i));
+    }
+    return c.keys();
+  }
+
+  // Python's ManyToOne(cell_type, max_sequence_length): step i reads input{i} and step i-1's states
+  // (step 0 the initial ones), output{i} its output; hidden_concat (the canonical output) joins on
+  // axis 0 the hidden_compl of steps 1..n-2, then the last step's hidden and hidden_compl: every
+  // sequence's last hidden state when the batches shrink step by step.
+  std::map<std::string, int> expand_many_to_one(const JValue* args, const std::string& path, const std::map<std::string, Binding>& bindings) {
+    CellType cell = cell_type(args, path);
+    // With one step Python's Concat gets an empty list and fails.
+    int64_t length = sequence_length(args, "max_sequence_length", path, 2);
+    std::vector<std::string> names = {"hidden_concat"};
+    for (const std::string& k : cell.shared) names.push_back(k);
+    for (const std::string& s : cell.states) names.push_back("initial_" + s);
+    for (int64_t i = 0; i < length; ++i) {
+      names.push_back(fmt::format("input{}", i));
+      names.push_back(fmt::format("output{}", i));
+    }
+    Composite c(*this, "ManyToOne", path, bindings, names);
+    encode(c, cell, path, length, true, "hidden_concat");
+    return c.keys();
+  }
+
+  // ManyToOne's steps in composite `c` (with `outputs`, each step's output{i}; without, the steps
+  // stop at their states) and its hidden_concat, bound to the composite's key `out`.
+  int encode(Composite& c, const CellType& cell, const std::string& path, int64_t length, bool outputs, const std::string& out) {
+    std::map<std::string, int> states;
+    for (const std::string& s : cell.states) states[s] = c.key("initial_" + s);
+    std::vector<int> joined;
+    for (int64_t i = 0; i < length; ++i) {
+      std::map<std::string, int> step =
+          rnn_step(c, cell, path, c.key(fmt::format("input{}", i)), states, outputs ? fmt::format("output{}", i) : "");
+      c.not_canonical();  // hidden_concat is
+      for (const std::string& s : cell.states) states[s] = step.at(s);
+      if (i == length - 1) joined.push_back(step.at("hidden"));
+      if (i > 0) joined.push_back(step.at("hidden_compl"));
+    }
+    return join_rows(c, joined, out);
+  }
+
+  // Python's EncoderDecoder(cell_type, max_input_sequence_length, max_target_sequence_length,
+  // teacher_forcing): a ManyToOne encoder on input0.., the shared keys and initial states under
+  // their names; its hidden_concat permuted by `indices` (PermuteTensor) is the initial hidden
+  // state of a OneToMany decoder whose other keys are decoder_<name> (targets and outputs keep
+  // theirs). The outputs are the decoder's; the encoder's own outputs are not computed (Python's
+  // compile drops them: nothing reads them).
+  std::map<std::string, int> expand_encoder_decoder(const JValue* args, const std::string& path,
+                                                    const std::map<std::string, Binding>& bindings) {
+    CellType cell = cell_type(args, path);
+    int64_t in_length = sequence_length(args, "max_input_sequence_length", path, 2);
+    int64_t out_length = sequence_length(args, "max_target_sequence_length", path, 1);
+    const JValue* teacher = arg(args, "teacher_forcing");
+    if (teacher && !teacher->IsBool()) bad(json::child(json::child(path, "args"), "teacher_forcing"), "expected true or false");
+    bool forcing = teacher && teacher->GetBool();
+    std::vector<std::string> names = {"indices", "decoder_input"};
+    for (const std::string& k : cell.shared) {
+      names.push_back(k);
+      names.push_back("decoder_" + k);
+    }
+    for (const std::string& s : cell.states) {
+      names.push_back("initial_" + s);
+      if (s != "hidden") names.push_back("decoder_initial_" + s);
+    }
+    for (int64_t i = 0; i < in_length; ++i) names.push_back(fmt::format("input{}", i));
+    for (int64_t i = 0; i < out_length; ++i) {
+      if (i > 0 || (forcing && out_length > 1)) names.push_back(fmt::format("target{}", i));
+      names.push_back(fmt::format("output{}", i));
+    }
+    Composite c(*this, "EncoderDecoder", path, bindings, names);
+    // The encoder, without its outputs' projection: hidden_concat only.
+    int concat = encode(c, cell, path, in_length, false, "");
+    c.not_canonical();
+    int permuted = c.model("PermuteTensor", {{"input", concat}, {"indices", c.key("indices")}});
+    c.not_canonical();
+    // The decoder: a OneToMany on the decoder_ keys.
+    rapidjson::Document& decoder_args = synthesized_args_.emplace_back();
+    decoder_args.SetObject();
+    auto& alloc = decoder_args.GetAllocator();
+    decoder_args.AddMember("cell_type", JValue(*arg(args, "cell_type"), alloc), alloc);
+    decoder_args.AddMember("max_sequence_length", out_length, alloc);
+    decoder_args.AddMember("teacher_forcing", forcing, alloc);
+    std::map<std::string, int> inputs = {{"input", c.key("decoder_input")}, {"initial_hidden", permuted}};
+    for (const std::string& k : cell.shared) inputs[k] = c.key("decoder_" + k);
+    for (const std::string& s : cell.states)
+      if (s != "hidden") inputs["initial_" + s] = c.key("decoder_initial_" + s);
+    std::map<std::string, std::string> outs;
+    for (int64_t i = 0; i < out_length; ++i) {
+      if (i > 0 || (forcing && out_length > 1)) inputs[fmt::format("target{}", i)] = c.key(fmt::format("target{}", i));
+      outs[fmt::format("output{}", i)] = fmt::format("output{}", i);
+    }
+    c.sub([&](const std::map<std::string, Binding>& b) { return expand_one_to_many(&decoder_args, path, b); }, inputs, outs);
+    return c.keys();
+  }
+
+  // A concat on axis 0 of `parts` (ManyToOne's hidden_concat), its output the composite's key `out`.
+  int join_rows(Composite& c, const std::vector<int>& parts, const std::string& out) {
+    rapidjson::Document& join_args = synthesized_args_.emplace_back();
+    join_args.SetObject();
+    join_args.AddMember("count", static_cast<int64_t>(parts.size()), join_args.GetAllocator());
+    std::map<std::string, int> inputs;
+    for (std::size_t i = 0; i < parts.size(); ++i) inputs[fmt::format("input{}", i)] = parts[i];
+    return c.model(kJoinRows, inputs, out, &join_args);
   }
 
   // Args of a Linear without bias.

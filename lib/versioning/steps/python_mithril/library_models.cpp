@@ -35,7 +35,7 @@ const std::vector<std::string>& model_names() {
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
       "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS",
       "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore",
-      "LSTMCellBody", "LSTMCell", "RNNCell"};
+      "LSTMCellBody", "LSTMCell", "RNNCell", "OneToMany", "ManyToOne", "EncoderDecoder"};
   return names;
 }
 
@@ -959,6 +959,16 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           e.out("slice_at_dim", {e.in("input"), e.in("like")},
                                 {{"keep", std::string(name == kCutBefore ? "before" : "after")}});
                         }};
+  if (name == kJoinRows) {
+    const JValue* count = arg(args, "count");
+    std::vector<KeyDef> keys;
+    for (int64_t i = 0; count && count->IsInt64() && i < count->GetInt64(); ++i) keys.push_back(tensor(fmt::format("input{}", i)));
+    return LibraryModel{keys, [keys](Emit& e) {
+                          std::vector<Value> parts;
+                          for (const KeyDef& k : keys) parts.push_back(e.in(k.name));
+                          e.out("concat", parts, {{"axis", int64_t{0}}});
+                        }};
+  }
   // Python ints from a tensor's shape: only a key that sizes an array takes them (see DimRef).
   if (name == "Size")
     return LibraryModel{{tensor("input", KeyKind::any), valued("dim", arg_json(args, "dim", "null"))}, [](Emit& e) {

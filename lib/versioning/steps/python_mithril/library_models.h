@@ -61,6 +61,8 @@ struct LibraryModel {
 /// (state[:len(like)], state[len(like):]), as RNNCell and LSTMCell do with Shape, Indexer and Slice.
 inline constexpr const char* kCutBefore = "%CutBefore";
 inline constexpr const char* kCutAfter = "%CutAfter";
+/// And args.count values joined on axis 0 (ManyToOne's hidden_concat): keys input0, input1, ...
+inline constexpr const char* kJoinRows = "%JoinRows";
 
 /// The entry for the canonical `name` with constructor `args` (may be null), or nullopt.
 std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path);
