@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -637,6 +638,38 @@ std::string slice(G& g, const N& n) {
   return g.node("Slice", inputs);
 }
 
+// --- the shape readers of Python Mithril's models (issue 11): sizes taken from a value's shape,
+// constants where the declared shape knows them, else Shape at run time.
+
+// The size dim_size, eye_of_dim and slice_at_dim read, as a 1-D int64 [1]: input `i`'s size along
+// attribute `axis_attr`, or with it null the element count.
+std::string size_of(G& g, const N& n, std::size_t i, const char* axis_attr) {
+  const SymShape& shape = n.input_infos[i].shape;
+  if (attr_is_null(n.attrs, axis_attr)) {
+    if (is_concrete(shape)) return g.ints({shape_numel(to_shape(shape))});
+    return g.reduce("ReduceProd", g.node("Shape", {n.inputs[i]}), std::nullopt, true);
+  }
+  int64_t a = normalize_axis(attr_int(n.attrs, axis_attr), static_cast<int64_t>(shape.size()));
+  return g.dims(n.inputs[i], shape, a, a + 1);
+}
+
+std::string dim_size(G& g, const N& n) { return g.cast(g.squeeze(size_of(g, n, 0, "axis"), {0}), n.output.dtype); }
+
+std::string eye_of_dim(G& g, const N& n) {
+  std::string d = size_of(g, n, 0, "axis");
+  std::string zeros = g.node("ConstantOfShape", {g.node("Concat", {d, d}, {o_int("axis", 0)})});
+  return g.node("EyeLike", {zeros}, {o_int("dtype", onnx_elem_type(n.output.dtype))});
+}
+
+// input[:n] or input[n:] along `axis`: a Slice bounded by the size.
+std::string slice_at_dim(G& g, const N& n) {
+  std::string size = size_of(g, n, 1, "like_axis");
+  bool before = attr_string(n.attrs, "keep") == "before";
+  std::string starts = before ? g.ints({0}) : size;
+  std::string ends = before ? size : g.ints({std::numeric_limits<int64_t>::max()});
+  return g.node("Slice", {n.inputs[0], starts, ends, g.ints({attr_int(n.attrs, "axis")})});
+}
+
 std::string pad(G& g, const N& n) {
   const std::string& mode = attr_string(n.attrs, "mode");
   if (mode == "wrap" && g.opset() < 19) throw Error(ErrorKind::unsupported, "pad mode \"wrap\" needs opset 19 (Pad's wrap mode)");
@@ -853,6 +886,9 @@ std::map<std::string, Lowering> make_lowerings() {
   m["layer_norm"] = layer_norm;
   // --- ONNX shape/indexing operators (issue 14)
   m["slice"] = slice;
+  m["dim_size"] = dim_size;
+  m["eye_of_dim"] = eye_of_dim;
+  m["slice_at_dim"] = slice_at_dim;
   m["expand"] = [](G& g, const N& n) { return g.node("Expand", {n.inputs[0], g.ints(attr_ints(n.attrs, "shape"))}); };
   m["tile"] = [](G& g, const N& n) { return g.node("Tile", {n.inputs[0], g.ints(attr_ints(n.attrs, "repeats"))}); };
   m["pad"] = pad;

@@ -146,12 +146,11 @@ done <cases.txt
 # scaled_dot_product_attention could be lowered (Reshape/ReduceMean, Squeeze of the known size-1
 # axes, MatMul/Softmax); tsne_p_joint is a data-dependent bisection per row. The GPR family: cholesky
 # (and its NaN-only None) and the branches of gpr_alpha, gpr_eigvalsh and gpr_v_outer on it have no
-# ONNX operators (no decompositions, solves or eigenvalues in the standard opsets); dim_size and
-# eye_of_dim could be Shape/Gather/Cast and ConstantOfShape/EyeLike.
+# ONNX operators (no decompositions, solves or eigenvalues in the standard opsets).
 py "
 import glob, json, re
 no_lowering = {'group_norm', 'squeeze', 'scaled_dot_product_attention', 'tsne_p_joint', 'cholesky', 'gpr_alpha',
-               'gpr_eigvalsh', 'gpr_v_outer', 'dim_size', 'eye_of_dim'}
+               'gpr_eigvalsh', 'gpr_v_outer'}
 listed = set()
 for line in open('ops.txt'):
     m = re.match(r'^([a-z_][a-z_0-9.]*) [(]version', line)
@@ -263,16 +262,14 @@ cat >unlowered.json <<'EOF'
            {"name": "a", "op": "scaled_dot_product_attention", "inputs": ["q", "q", "q"]},
            {"name": "t", "op": "tsne_p_joint", "inputs": ["d", "perplexity", "threshold"]},
            {"name": "chol", "op": "cholesky", "inputs": ["d"]},
-           {"name": "n", "op": "dim_size", "inputs": ["d"], "attributes": {"axis": 0, "dtype": "float64"}},
-           {"name": "eye", "op": "eye_of_dim", "inputs": ["d"], "attributes": {"axis": 0}},
            {"name": "alpha", "op": "gpr_alpha", "inputs": ["q", "chol", "d"]},
            {"name": "eig", "op": "gpr_eigvalsh", "inputs": ["d", "chol", "threshold"]},
-           {"name": "v", "op": "gpr_v_outer", "inputs": ["eye", "d", "chol"]}],
- "outputs": {"s": "s", "a": "a", "t": "t", "n": "n", "alpha": "alpha", "eig": "eig", "v": "v"}}
+           {"name": "v", "op": "gpr_v_outer", "inputs": ["d", "d", "chol"]}],
+ "outputs": {"s": "s", "a": "a", "t": "t", "alpha": "alpha", "eig": "eig", "v": "v"}}
 EOF
-expect_error "no ONNX lowering for 10 operators" "group_norm (1 node: g)" "squeeze (1 node: s)" \
-  "scaled_dot_product_attention (1 node: a)" "tsne_p_joint (1 node: t)" "cholesky (1 node: chol)" "dim_size (1 node: n)" \
-  "eye_of_dim (1 node: eye)" "gpr_alpha (1 node: alpha)" "gpr_eigvalsh (1 node: eig)" "gpr_v_outer (1 node: v)" \
+expect_error "no ONNX lowering for 8 operators" "group_norm (1 node: g)" "squeeze (1 node: s)" \
+  "scaled_dot_product_attention (1 node: a)" "tsne_p_joint (1 node: t)" "cholesky (1 node: chol)" \
+  "gpr_alpha (1 node: alpha)" "gpr_eigvalsh (1 node: eig)" "gpr_v_outer (1 node: v)" \
   -- "$CONVERT" unlowered.json -o unlowered.onnx
 expect_error "opset" -- "$CONVERT" linear.mithril -o bad.onnx --opset 12
 expect_error "opset" -- "$CONVERT" linear.mithril -o bad.onnx --opset 19

@@ -6,8 +6,9 @@
 #    match Python's outputs within 1e-10; the few refused on purpose must fail with their reason.
 #  - to_python/: each dict our `mithril-migrate --to python-mithril` wrote (scripts/python-mithril-
 #    roundtrip) must still be written byte for byte the same (so the oracle's verdict, recorded
-#    next to it, still holds), and Python's recorded outputs for it must match ours within 1e-10;
-#    each recorded refusal must still be refused with the same message.
+#    next to it, still holds), and Python's recorded outputs for it must match ours within 1e-10,
+#    and those of the exported dict read back here as a Python Mithril dict; each recorded
+#    refusal must still be refused with the same message.
 source "$(dirname "$0")/lib/common.bash"
 MIGRATE="$MITHRIL_BIN/mithril-migrate"
 CASES="$MITHRIL_TESTDATA/python-mithril"
@@ -94,7 +95,7 @@ compare_all "$WORK/from_python.pairs" "outputs differ from Python's"
 passed=$compared
 echo "from Python: $total dicts, $passed migrated and matched Python's outputs, $refused refused on purpose"
 checks=$((checks + 1))
-[[ $total -ge 133 ]] || fail "expected at least 133 cases in $CASES/from_python, found $total"
+[[ $total -ge 147 ]] || fail "expected at least 147 cases in $CASES/from_python, found $total"
 
 # To Python: each recorded export is written again byte for byte, our outputs on the model it came
 # from match what Python computed for the exported dict, and each recorded refusal is repeated.
@@ -118,12 +119,19 @@ for source in "$CASES"/to_python/*.source.json; do
   [[ -f $values.params.npz ]] || values="$CASES/from_python/$name"
   run_with "$values" "$source" "$WORK/$name.ours.npz" || continue
   compare_later "$WORK/to_python.pairs" "$base.python.npz" "$WORK/$name.ours.npz" "$name"
+  # And back: the exported dict, read here as a Python Mithril dict, computes Python's outputs.
+  run_with "$values" "$base.dict.json" "$WORK/$name.back.npz" || continue
+  compare_later "$WORK/back.pairs" "$base.python.npz" "$WORK/$name.back.npz" "$name"
 done
 compare_all "$WORK/to_python.pairs" "Python's outputs for our export differ from ours"
 matched=$compared
-echo "to Python: $exported exports written as recorded, $matched computed by Python Mithril as we do, $refusals refused as recorded"
+compare_all "$WORK/back.pairs" "the export read back here differs from Python's outputs"
+read_back=$compared
+echo "to Python: $exported exports written as recorded, $matched computed by Python Mithril as we do," \
+  "$read_back read back here with the same outputs, $refusals refused as recorded"
 checks=$((checks + 1))
-[[ $exported -ge 116 && $matched -eq $exported ]] || fail "expected at least 116 exports, all matching"
+[[ $exported -ge 120 && $matched -eq $exported && $read_back -eq $exported ]] ||
+  fail "expected at least 120 exports, all matching, all read back"
 
 # Layer widths survive migration: a Linear(dimension=8) on an input of width 3 initializes and
 # runs from the input shape alone, its weight [8, 3] inferred as Python's compile infers it.
@@ -144,8 +152,9 @@ contains "$WORK/bare_migrated.json" '"op": "relu"' '"migrated_from": "python-mit
 echo '"NoSuchModel"' > "$WORK/bare_unknown.json"
 expect_error "unknown Python Mithril model name: 'NoSuchModel' at (top level)" -- "$RUN" "$WORK/bare_unknown.json" --random
 
-# Size and Length give a Python int: it sizes an Eye (the generated cases), and any other use is
-# refused naming the key, never read as a tensor.
+# Size, Length and Shape()[i] give a Python int: it sizes an Eye (the generated cases), is a number
+# in arithmetic (numpy's: len(x) + x), and bounds a slice that cuts a tensor (an RNN cell's
+# state[:len(input)]); a tuple or a slice used as a tensor, or exposed, is refused naming the key.
 cat >"$WORK/size_as_number.json" <<'EOF'
 {"name": "Model", "submodels": {"m_0": {"name": "Length"}, "m_1": {"name": "Add"}},
  "connections": {"m_0": {"input": {"key": {"name": "x"}}},
@@ -153,7 +162,28 @@ cat >"$WORK/size_as_number.json" <<'EOF'
                          "output": {"key": {"name": "y"}}}},
  "exposed_keys": ["y"]}
 EOF
-expect_error "submodels.m_1: key 'left' is connected to the output of Length, a Python int" -- "$MIGRATE" --no-backup -q "$WORK/size_as_number.json"
+echo '{"x": [[1.5, -2.0], [0.25, 4.0], [0.0, 1.0]]}' > "$WORK/size_inputs.json"
+expect 0 "$RUN" "$WORK/size_as_number.json" --inputs "$WORK/size_inputs.json" -o "$WORK/size_out.npz"
+py "r = np.load('$WORK/size_out.npz')['y']; assert r.tolist() == [[4.5, 1.0], [3.25, 7.0], [3.0, 4.0]], r"
+cat >"$WORK/shape_cut.json" <<'EOF'
+{"name": "Model", "submodels": {"m_0": {"name": "Shape"}, "m_1": {"name": "Indexer"}, "m_2": {"name": "Slice", "args": {"start": null, "step": null}},
+                                "m_3": {"name": "Indexer"}},
+ "connections": {"m_0": {"input": "x"}, "m_1": {"input": {"key": {"connect": [["m_0", "output"]]}}, "index": 0},
+                 "m_2": {"stop": {"key": {"connect": [["m_1", "output"]]}}},
+                 "m_3": {"input": "state", "index": {"key": {"connect": [["m_2", "output"]]}}, "output": {"key": {"name": "y"}}}},
+ "exposed_keys": ["y"]}
+EOF
+echo '{"x": [[1.0], [2.0]], "state": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]}' > "$WORK/shape_cut_inputs.json"
+expect 0 "$RUN" "$WORK/shape_cut.json" --inputs "$WORK/shape_cut_inputs.json" -o "$WORK/shape_cut_out.npz"
+py "r = np.load('$WORK/shape_cut_out.npz')['y']; assert r.tolist() == [[1.0, 2.0], [3.0, 4.0]], r"
+sed 's/"args": {"start": null, "step": null}/"args": {"start": null, "step": 2}/' "$WORK/shape_cut.json" > "$WORK/shape_step.json"
+expect_error "submodels.m_2 (Slice): only slice(None, n) or slice(n, None) with n one axis's size" -- "$MIGRATE" --no-backup -q "$WORK/shape_step.json"
+cat >"$WORK/shape_as_tensor.json" <<'EOF'
+{"name": "Model", "submodels": {"m_0": {"name": "Shape"}, "m_1": {"name": "Relu"}},
+ "connections": {"m_0": {"input": "x"}, "m_1": {"input": {"key": {"connect": [["m_0", "output"]]}}, "output": {"key": {"name": "y"}}}},
+ "exposed_keys": ["y"]}
+EOF
+expect_error "submodels.m_1 (Relu): key 'input' is connected to the output of Shape, a Python tuple: a tensor is expected there" -- "$MIGRATE" --no-backup -q "$WORK/shape_as_tensor.json"
 cat >"$WORK/size_as_output.json" <<'EOF'
 {"name": "Model", "submodels": {"m_0": {"name": "Size"}},
  "connections": {"m_0": {"input": {"key": {"name": "x"}}, "output": {"key": {"name": "n"}}}}, "exposed_keys": ["n"]}

@@ -143,6 +143,18 @@ case("losses", {"x": ([4, 3, 2], logits), "p": ([4, 3, 2], probs.astype(np.float
      ["ce", "ce_w", "ce_p", "ce_lp", "ce_soft", "ce_soft_p", "bce", "bce_w", "bce_auto", "bce_p"])
 
 # A model file's function operator, used twice, and expanded on export.
+# Sizes read from shapes (Python Mithril's Size, Length and RNN cells): known ones become constants,
+# the symbolic batch "n" a Shape at run time, which our importer refuses by design (a shape read
+# at run time: it asks for fixed input shapes or --freeze).
+case("shape_readers", {"x": (["n", 1, 3], f32(2, 1, 3)), "state": ([4, 1, 3], f32(4, 1, 3)), "m": ([3, 5], f32(3, 5)),
+                       "i": (["n", 2], np.array([[1, -2], [3, 4]], np.int64))},
+     [("head", "slice_at_dim", ["state", "x"], {"keep": "before"}), ("tail", "slice_at_dim", ["state", "x"], {"keep": "after"}),
+      ("cols", "slice_at_dim", ["m", "state"], {"keep": "after", "axis": -1, "like_axis": -1}),
+      ("count", "dim_size", ["x"], {"axis": None, "dtype": "float32"}), ("rows", "dim_size", ["i"], {"axis": 0}),
+      ("width", "dim_size", ["m"], {"axis": 1, "dtype": "int32"}),
+      ("eye", "eye_of_dim", ["x"], {"axis": 0, "dtype": "float32"}), ("eye_all", "eye_of_dim", ["m"], {"axis": None, "dtype": "int64"})],
+     ["head", "tail", "cols", "count", "rows", "width", "eye", "eye_all"], roundtrip=False)
+
 case("functions", {"x": (["n", 4], f32(3, 4))},
      [("a", "t.scaled_tanh", ["x"], {"k": 3.0}), ("b", "t.scaled_tanh", ["a"], None), ("s", "sum", ["b"], {"axes": [1], "keepdims": True})],
      {"y": "s", "a": "a"},

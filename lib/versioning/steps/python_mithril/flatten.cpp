@@ -1299,6 +1299,9 @@ class Flattener {
         bad(x.value_path, std::string("value ") + *v + " is not a tensor: " + err.what());
       }
       DType dt = dtype_of(e);
+      // A value only keys of any element kind read (a Buffer's) keeps the dtype Python's
+      // backend.array gives it: integers stay int64.
+      if (x.type_json.empty() && (!kind.count(e) || kind.at(e) == KeyKind::any)) dt = t.dtype();
       if (dt == DType::int64 && t.dtype() == DType::float64) bad(x.value_path, "expected integers, got " + *v);
       values[e] = model->constant(name, t.cast(dt).copy());
     }
@@ -1308,7 +1311,7 @@ class Flattener {
     // Nodes in dependency order (ties: the order Python added them).
     std::vector<int> state(instances_.size(), 0);
     std::map<int, std::vector<Value>> lists;  // ToList outputs: their items
-    std::map<int, DimRef> dims;               // Size and Length outputs: Python ints
+    std::map<int, DimRef> dims;               // Size, Length, Shape, Slice outputs: Python values from shapes
     std::map<std::string, int> counters;
     auto auto_name = [&](const std::string& op) {
       for (int& n = counters[op];; ++n) {
@@ -1332,11 +1335,7 @@ class Flattener {
         int e = find(inst.edges.at(k.name));
         if (edge(e).producer >= 0) emit(edge(e).producer, inst.path);
         if (auto d = dims.find(e); d != dims.end()) {
-          // A Python int from Size or Length sizes an array (Eye's N); as a number in arithmetic
-          // or a tensor it has no value in format 1.x.
-          if (k.kind != KeyKind::attribute)
-            fail(inst.path, "key '" + k.name + "' is connected to the output of " + d->second.model +
-                                ", a Python int: format 1.x has no value for it (only a size such as Eye's N takes one)");
+          // A Python value from a shape (see DimRef): the model using it decides what it becomes.
           dim_in.emplace(k.name, d->second);
           continue;
         }
@@ -1378,7 +1377,7 @@ class Flattener {
       while (output_names.count(n)) n += "_";
       output_names.insert(n);
       if (auto d = dims.find(e); d != dims.end())
-        fail("", "output '" + n + "' is the output of " + d->second.model + ", a Python int: format 1.x has no value for it");
+        fail("", "output '" + n + "' is the output of " + d->second.model + ", " + d->second.what() + ": format 1.x has no value for it");
       if (!values.count(e)) fail("", "output '" + n + "' is a list of tensors (a ToList's): an output is one tensor");
       model->output(n, values.at(e));
     }

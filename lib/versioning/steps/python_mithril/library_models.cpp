@@ -35,7 +35,8 @@ const std::vector<std::string>& model_names() {
       "Pad", "AvgPool2D", "PrimitiveAvgPool2D", "ElementWiseAffine", "PolynomialKernel", "LinearSVM", "KernelizedSVM",
       "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS",
       "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore",
-      "LSTMCellBody", "LSTMCell", "RNNCell", "OneToMany", "ManyToOne", "EncoderDecoder"};
+      "LSTMCellBody", "LSTMCell", "RNNCell", "OneToMany", "ManyToOne", "EncoderDecoder", "PrimitiveConvolution1D",
+      "PrimitiveConvolution2D", "PrimitiveMaxPool1D", "PrimitiveMaxPool2D", "Shape", "Slice"};
   return names;
 }
 
@@ -132,8 +133,8 @@ std::vector<int64_t> convert_padding(Emit& e, const std::string& key, std::size_
   e.bad(key + ": padding " + compact(v) + " is not an integer, a pair, pairs per axis, SAME or VALID");
 }
 
-LibraryModel unary(const std::string& op) {
-  return {{tensor("input")}, [op](Emit& e) { e.out(op, {e.in("input")}); }};
+LibraryModel unary(const std::string& op, KeyKind kind = KeyKind::floating) {
+  return {{tensor("input", kind)}, [op](Emit& e) { e.out(op, {e.in("input")}); }};
 }
 
 LibraryModel binary(const std::string& op, const std::string& left = "left", const std::string& right = "right") {
@@ -255,6 +256,22 @@ LibraryModel pool(const JValue* args, std::size_t rank, bool average = false) {
           }};
 }
 
+// A convolution or pooling primitive's stride, dilation and padding (kernel `k` for SAME). numpy's
+// 2-D kernels step both axes by stride[0] but size the output by both: a stride that differs
+// between the axes gives no defined result there, so it is refused.
+Attributes primitive_window(Emit& e, std::size_t rank, const std::vector<int64_t>& kernel) {
+  Attributes a;
+  std::vector<int64_t> stride = e.ints_attr("stride", rank);
+  if (rank == 2 && stride[0] != stride[1])
+    e.fail(fmt::format("stride ({}, {}): Python's numpy backend steps both axes by stride[0]", stride[0], stride[1]));
+  a["stride"] = stride;
+  a["dilation"] = e.ints_attr("dilation", rank);
+  std::vector<int64_t> k = kernel;
+  if (k.size() != rank) k.assign(rank, 1);  // only SAME padding needs it
+  a["padding"] = convert_padding(e, "padding", rank, k);
+  return a;
+}
+
 // NormModifier, numpy's order: 4.0 * (1.0 - 2.0 * abs(((x - 1.0) % 8) / 8 - 0.5)) + 1.0.
 Value norm_modifier(Emit& e, const Value& x) {
   Value inner = e.apply("subtract", {e.apply("divide", {e.apply("mod", {e.apply("subtract", {x, e.scalar(1.0)}), e.scalar(8.0)}),
@@ -357,7 +374,7 @@ const JValue* arg(const JValue* args, const char* name) {
 }
 
 std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path) {
-  if (name == "Buffer") return unary("identity");
+  if (name == "Buffer") return unary("identity", KeyKind::any);  // passes any tensor through
   if (name == "Add") return binary("add");
   if (name == "Subtract") return binary("subtract");
   if (name == "Multiply") return binary("multiply");
@@ -733,6 +750,40 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           before.insert(before.end(), after.begin(), after.end());
                           e.out("pad", {e.in("input")}, {{"pads", before}});
                         }};
+  // The primitives Python's Convolution and MaxPool models wrap (dicts of models built from them,
+  // and our own export, hold them): stride, padding and dilation in their final forms, given as
+  // args or in the connections.
+  if (name == "PrimitiveConvolution1D" || name == "PrimitiveConvolution2D") {
+    std::size_t rank = name.back() == 'D' && name[name.size() - 2] == '2' ? 2 : 1;
+    bool use_bias = arg_bool(args, "use_bias", true);
+    std::vector<std::string> weight_shape = {"out", "in", "k0"};
+    if (rank == 2) weight_shape.push_back("k1");
+    std::vector<KeyDef> keys = {tensor("input"), weight("weight", weight_shape)};
+    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
+    for (const char* k : {"stride", "padding", "dilation"}) keys.push_back(attribute(args, k));
+    if (rank == 2) keys.push_back(attribute(args, "groups"));
+    return LibraryModel{keys, [rank, use_bias](Emit& e) {
+                          Attributes a = primitive_window(e, rank, {});
+                          if (rank == 2) a["groups"] = e.int_attr("groups");
+                          std::string op = rank == 1 ? "conv1d" : "conv2d";
+                          if (!use_bias) {
+                            e.out(op, {e.in("input"), e.in("weight")}, a);
+                            return;
+                          }
+                          e.out("add", {e.apply(op, {e.in("input"), e.in("weight")}, a), e.in("bias")});
+                        }};
+  }
+  if (name == "PrimitiveMaxPool1D" || name == "PrimitiveMaxPool2D") {
+    std::size_t rank = name.back() == 'D' && name[name.size() - 2] == '2' ? 2 : 1;
+    return LibraryModel{{tensor("input"), attribute(args, "kernel_size"), attribute(args, "stride"), attribute(args, "padding"),
+                         attribute(args, "dilation")},
+                        [rank](Emit& e) {
+                          std::vector<int64_t> k = e.ints_attr("kernel_size", rank);
+                          Attributes a = primitive_window(e, rank, k);
+                          a["kernel_size"] = k;
+                          e.out(rank == 1 ? "max_pool1d" : "max_pool2d", {e.in("input")}, a);
+                        }};
+  }
   if (name == "PrimitiveAvgPool2D")
     return LibraryModel{{tensor("input"), attribute(args, "kernel_size"), attribute(args, "stride"),
                          valued("padding", arg_json(args, "padding", "[0,0]")), valued("dilation", arg_json(args, "dilation", "[1,1]"))},
@@ -780,6 +831,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           default_dtype_only(e);
                           if (e.dim("M")) e.fail("M from " + e.dim("M")->model + ": only a square array sized by one dimension is supported");
                           if (const DimRef* d = e.dim("N")) {
+                            if (d->kind != DimRef::Kind::size) e.fail("N from " + d->model + ": " + d->what() + " is not a size");
                             // numpy.eye(input.shape[axis]) (GaussProcessRegressionCore's), from the shape.
                             if (complement || !e.attr("M").IsNull())
                               e.fail("N from " + d->model + ": only a square Eye (M null) sized by one dimension is supported");
@@ -857,9 +909,24 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                         }};
   if (name == "Indexer")
     return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "index")}, [](Emit& e) {
+                          // A shape's entry: Python's int, kept as the shape's (see DimRef).
+                          if (const DimRef* d = e.dim("input")) {
+                            if (d->kind != DimRef::Kind::shape || e.dim("index") || !e.attr("index").IsInt64())
+                              e.fail("input from " + d->model + " (" + d->what() + "): only a shape's entry, Shape()[i] with an integer i, is supported");
+                            e.out_dim(DimRef{d->tensor, e.attr("index").GetInt64(), "Shape"});
+                            return;
+                          }
+                          // input[:n] or input[n:] with n from a shape: slice_at_dim.
+                          if (const DimRef* d = e.dim("index")) {
+                            if (d->kind != DimRef::Kind::slice)
+                              e.fail("index from " + d->model + " (" + d->what() + "): only a slice from or to a size is supported");
+                            e.out("slice_at_dim", {e.in("input"), d->tensor},
+                                  {{"keep", std::string(d->slice_to ? "before" : "after")}, {"like_axis", *d->axis}});
+                            return;
+                          }
                           // input[i] for an integer; a list (a tuple once written as JSON, which is
                           // what Python's dict_to_model reads) picks rows: input[[i, j, ...]].
-                          // Slices, None and Ellipsis have no constant form here.
+                          // Other slices, None and Ellipsis have no constant form here.
                           auto v = e.attr("index");
                           std::vector<int64_t> index;
                           if (v.IsInt64()) index.push_back(v.GetInt64());
@@ -978,6 +1045,24 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           if (!dim.IsInt64() && !dim.IsNull())
                             e.fail("dim " + compact(dim) + ": only one axis or null is supported (a tuple gives a tuple of sizes)");
                           e.out_dim(DimRef{e.in("input"), dim.IsNull() ? std::nullopt : std::optional<int64_t>(dim.GetInt64()), "Size"});
+                        }};
+  if (name == "Shape")
+    return LibraryModel{{tensor("input", KeyKind::any)},
+                        [](Emit& e) { e.out_dim(DimRef{e.in("input"), std::nullopt, "Shape", DimRef::Kind::shape}); }};
+  if (name == "Slice")
+    // slice(None, n, None) or slice(n, None, None) with n a size from a shape (as Python's RNN
+    // cells cut a state at the batch size); Python's model_to_dict drops the None given to the
+    // constructor, so a dict holds them in args (as our export writes them) or connections.
+    return LibraryModel{{attribute(args, "start"), attribute(args, "stop"), attribute(args, "step")}, [](Emit& e) {
+                          const DimRef* start = e.dim("start");
+                          const DimRef* stop = e.dim("stop");
+                          const DimRef* n = start ? start : stop;
+                          auto none = [&](const char* key) { return !e.dim(key) && e.has(key) && e.attr(key).IsNull(); };
+                          bool unit_step = none("step") || (!e.dim("step") && e.has("step") && e.attr("step").IsInt64() && e.attr("step").GetInt64() == 1);
+                          if (!n || (start && stop) || !none(start ? "stop" : "start") || !unit_step || n->kind != DimRef::Kind::size || !n->axis)
+                            e.fail("only slice(None, n) or slice(n, None) with n one axis's size from a shape (Size, Length or Shape()[i]) is "
+                                   "supported (constant slices, steps and element counts have no form here)");
+                          e.out_dim(DimRef{n->tensor, n->axis, "Slice", DimRef::Kind::slice, stop != nullptr});
                         }};
   if (name == "Length")  // len(input): the size of axis 0
     return LibraryModel{{tensor("input", KeyKind::any)}, [](Emit& e) { e.out_dim(DimRef{e.in("input"), 0, "Length"}); }};

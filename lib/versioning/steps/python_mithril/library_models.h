@@ -74,17 +74,24 @@ const JValue* arg(const JValue* args, const char* name);
 
 std::string compact(const JValue& v);
 
-/// What Python's Size(dim=axis) and Length give: a Python int, the size of `tensor` along `axis`
-/// (nullopt: its element count, Size(dim=None)). Format 1.x has no value for it; only a key that
-/// sizes an array (Eye's N) takes one, and the array is then made from the tensor's shape
-/// (eye_of_dim). `model` names its maker for errors.
+/// A Python value read from a tensor's shape, which format 1.x has no value for: an int (Size,
+/// Length, Shape()[i]: the size of `tensor` along `axis`; nullopt: its element count), a shape
+/// tuple (Shape), or a slice from or to such an int (Slice(stop=n): x[:n]; Slice(start=n): x[n:]).
+/// Each becomes operators on the tensor's shape where it is used: an int that sizes an array
+/// (Eye's N) makes it from the shape (eye_of_dim), an int in arithmetic is dim_size, an Indexer
+/// with such a slice is slice_at_dim. `model` names its maker for errors.
 struct DimRef {
+  enum class Kind { size, shape, slice };
   Value tensor;
   std::optional<int64_t> axis;
   std::string model;
+  Kind kind = Kind::size;
+  bool slice_to = false;  ///< a slice: true for x[:n] (n its stop), false for x[n:] (n its start)
 
   /// The axis as an operator attribute (null for the element count).
   AttrValue axis_attr() const { return axis ? AttrValue{*axis} : AttrValue{}; }
+  /// "a Python int", "a Python tuple", "a Python slice": for errors.
+  const char* what() const { return kind == Kind::size ? "a Python int" : kind == Kind::shape ? "a Python tuple" : "a Python slice"; }
 };
 
 class Emit {
@@ -117,7 +124,14 @@ class Emit {
   void out_list(std::vector<Value> values) { output_list_ = std::move(values); }
   const std::optional<std::vector<Value>>& output_list() const { return output_list_; }
 
+  /// A tensor key's value. A Python int from a shape given there (Length(x) + x) is numpy's: the
+  /// size as a number, float64 (the dtype Python's float tensors have), read from the shape.
   Value in(const std::string& key) const {
+    if (const DimRef* d = dim(key)) {
+      if (d->kind != DimRef::Kind::size)
+        fail("key '" + key + "' is connected to the output of " + d->model + ", " + d->what() + ": a tensor is expected there");
+      return model_.apply("dim_size", {d->tensor}, {{"axis", d->axis_attr()}, {"dtype", std::string("float64")}}, auto_name_("dim_size"));
+    }
     auto it = values_.find(key);
     if (it == values_.end()) fail("key '" + key + "' has no tensor value");
     return it->second;
