@@ -41,6 +41,7 @@ from mithril.models.models import GaussProcessRegressionCore, GPRLoss
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.models.primitives import Cholesky, Eigvalsh, GPRAlpha, GPRVOuter, Size
 from mithril.models import LSTMCell, RNNCell
+from mithril.models import PrimitiveConvolution1D, PrimitiveConvolution2D, PrimitiveMaxPool1D, PrimitiveMaxPool2D
 from mithril.models.models import LSTMCellBody
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
 
@@ -1114,6 +1115,37 @@ def size_dim_value_sizes_eye():
     m |= Size(dim=ml.TBD).connect(input=IOKey("x", type=ml.Tensor[float]), dim=1, output="n")
     m |= Eye().connect(N="n", output="eye")
     m |= Multiply().connect(left="eye", right=IOKey("scale", type=ml.Tensor[float]), output=IOKey("y"))
+    return m
+
+
+# ---------------------------------------------------------------- the primitives the conv and pool models wrap
+# (our export writes them; Python's dicts of models built from them hold them). Their stride,
+# padding and dilation go in the connections: model_to_dict drops constructor values.
+
+@case({"input": [2, 3, 7, 6], "weight": [4, 3, 3, 2], "bias": [1, 4, 1, 1]})
+def primitive_convolution_2d():
+    m = Model()
+    m |= PrimitiveConvolution2D(stride=ml.TBD, padding=ml.TBD, dilation=ml.TBD, groups=ml.TBD).connect(
+        input="input", weight="weight", bias="bias", stride=(2, 2), padding=((1, 0), (0, 1)), dilation=(1, 1), groups=1,
+        output=IOKey("y"))
+    return m
+
+
+@case({"input": [2, 3, 9], "weight": [2, 3, 4]})
+def primitive_convolution_1d_no_bias():
+    m = Model()
+    m |= PrimitiveConvolution1D(use_bias=False, stride=ml.TBD, padding=ml.TBD, dilation=ml.TBD).connect(
+        input="input", weight="weight", stride=2, padding=(2, 1), dilation=1, output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3, 8], "img": [1, 2, 6, 7]})
+def primitive_max_pools():
+    m = Model()
+    m |= PrimitiveMaxPool1D(kernel_size=ml.TBD, stride=ml.TBD, padding=ml.TBD, dilation=ml.TBD).connect(
+        input="x", kernel_size=3, stride=2, padding=(0, 0), dilation=1, output=IOKey("y1"))
+    m |= PrimitiveMaxPool2D(kernel_size=ml.TBD, stride=ml.TBD, padding=ml.TBD, dilation=ml.TBD).connect(
+        input="img", kernel_size=(2, 3), stride=(2, 2), padding=((0, 0), (0, 0)), dilation=(1, 1), output=IOKey("y2"))
     return m
 
 

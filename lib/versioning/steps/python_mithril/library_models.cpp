@@ -756,10 +756,10 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   if (name == "PrimitiveConvolution1D" || name == "PrimitiveConvolution2D") {
     std::size_t rank = name.back() == 'D' && name[name.size() - 2] == '2' ? 2 : 1;
     bool use_bias = arg_bool(args, "use_bias", true);
-    std::vector<std::string> weight_shape = {"out", "in", "k0"};
-    if (rank == 2) weight_shape.push_back("k1");
-    std::vector<KeyDef> keys = {tensor("input"), weight("weight", weight_shape)};
-    if (use_bias) keys.push_back(tensor("bias", KeyKind::floating, true));
+    // Unlike the Convolution models, the primitive does not make its weight and bias trainable:
+    // Python's compile takes them as inputs unless the dict says they are differentiable.
+    std::vector<KeyDef> keys = {tensor("input"), tensor("weight")};
+    if (use_bias) keys.push_back(tensor("bias"));
     for (const char* k : {"stride", "padding", "dilation"}) keys.push_back(attribute(args, k));
     if (rank == 2) keys.push_back(attribute(args, "groups"));
     return LibraryModel{keys, [rank, use_bias](Emit& e) {
