@@ -832,10 +832,13 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           if (e.dim("M")) e.fail("M from " + e.dim("M")->model + ": only a square array sized by one dimension is supported");
                           if (const DimRef* d = e.dim("N")) {
                             if (d->kind != DimRef::Kind::size) e.fail("N from " + d->model + ": " + d->what() + " is not a size");
-                            // numpy.eye(input.shape[axis]) (GaussProcessRegressionCore's), from the shape.
-                            if (complement || !e.attr("M").IsNull())
-                              e.fail("N from " + d->model + ": only a square Eye (M null) sized by one dimension is supported");
-                            e.out("eye_of_dim", {d->tensor}, {{"axis", d->axis_attr()}, {"dtype", std::string("float64")}});
+                            // numpy.eye(input.shape[axis]) (GaussProcessRegressionCore's), from the
+                            // shape; EyeComplement (TSNECore's) is 1 - that, exactly.
+                            if (!e.attr("M").IsNull())
+                              e.fail("N from " + d->model + ": only a square array (M null) sized by one dimension is supported");
+                            Attributes a = {{"axis", d->axis_attr()}, {"dtype", std::string("float64")}};
+                            if (complement) e.out("subtract", {e.scalar(1.0), e.apply("eye_of_dim", {d->tensor}, a)});
+                            else e.out("eye_of_dim", {d->tensor}, a);
                             return;
                           }
                           int64_t n = size_attr(e, "N");
@@ -987,12 +990,9 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
     return LibraryModel{{tensor("distances"), tensor("pred_distances"), tensor("p_joint")}, [](Emit& e) {
                           // q = (1 / (1 + pred)) * (1 - I); loss = sum(KL(q / sum(q), p_joint)).
                           Value inverse = e.apply("divide", {e.scalar(1.0), e.apply("add", {e.scalar(1.0), e.in("pred_distances")})});
-                          // EyeComplement(N = distances.shape[0]): ones off the diagonal, made exactly
-                          // from the distances' shape as strict upper plus strict lower triangle.
-                          Value one = e.scalar(1.0);
-                          Value ones = e.apply("where", {e.apply("isnan", {e.in("distances")}), one, one});
-                          Value off_diagonal = e.apply("add", {e.apply("trilu", {ones}, {{"upper", true}, {"k", int64_t{1}}}),
-                                                               e.apply("trilu", {ones}, {{"upper", false}, {"k", int64_t{-1}}})});
+                          // EyeComplement(N = Size(dim=0)(distances)): 1 - eye, from the distances' shape.
+                          Value eye = e.apply("eye_of_dim", {e.in("distances")}, {{"axis", int64_t{0}}, {"dtype", std::string("float64")}});
+                          Value off_diagonal = e.apply("subtract", {e.scalar(1.0), eye});
                           Value q = e.apply("multiply", {inverse, off_diagonal});
                           Value normalized = e.apply("divide", {q, e.apply("sum", {q})});
                           Value kl = kl_divergence(e, normalized, e.in("p_joint"), e.scalar(kMinPositiveNormal), true);
