@@ -41,6 +41,7 @@ from mithril.models.models import GaussProcessRegressionCore, GPRLoss
 from mithril.models.primitives import StopGradient  # not re-exported by mithril.models
 from mithril.models.primitives import Cholesky, Eigvalsh, GPRAlpha, GPRVOuter, Size
 from mithril.models import LSTMCell, RNNCell
+from mithril.models import Item, TensorToList, ToTensor
 from mithril.models import PrimitiveConvolution1D, PrimitiveConvolution2D, PrimitiveMaxPool1D, PrimitiveMaxPool2D
 from mithril.models.models import LSTMCellBody
 from mithril.utils.dict_conversions import dict_to_model, model_to_dict
@@ -1115,6 +1116,47 @@ def size_dim_value_sizes_eye():
     m |= Size(dim=ml.TBD).connect(input=IOKey("x", type=ml.Tensor[float]), dim=1, output="n")
     m |= Eye().connect(N="n", output="eye")
     m |= Multiply().connect(left="eye", right=IOKey("scale", type=ml.Tensor[float]), output=IOKey("y"))
+    return m
+
+
+# ---------------------------------------------------------------- Python values between tensors, numpy's promotion
+
+@case({"x": [3, 2], "y": [2, 2]})
+def item_scales_a_tensor():
+    m = Model()
+    m |= Sum().connect(input=IOKey("x", type=ml.Tensor[float]), output="s")
+    m |= Item().connect(input="s", output="v")
+    m |= Multiply().connect(left=IOKey("y", type=ml.Tensor[float]), right="v", output=IOKey("out"))
+    return m
+
+
+@case({"x": [4, 3]})
+def to_tensor_of_a_size():
+    # numpy: float64 + an int64 array of len(x) is float64.
+    m = Model()
+    m |= Size(dim=0).connect(input=IOKey("x", type=ml.Tensor[float]), dim=0, output="n")
+    m |= ToTensor().connect(input="n", output="t")
+    m |= Add().connect(left="x", right="t", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3]})
+def tensor_to_list_and_back():
+    m = Model()
+    m |= Relu().connect(input=IOKey("x", type=ml.Tensor[float]), output="r")
+    m |= TensorToList().connect(input="r", output=IOKey("as_list"))
+    m |= ToTensor().connect(input="as_list", output="back")
+    m |= Add().connect(left="back", right="x", output=IOKey("y"))
+    return m
+
+
+@case({"x": [2, 3], "n": [2, 3], "flags": [2, 3]}, n="int:5", flags="bool")
+def int_and_bool_with_float():
+    # numpy promotes: int64 * float64 is float64, bool + int64 is int64.
+    m = Model()
+    m |= Multiply().connect(left=IOKey("n", type=ml.Tensor[int]), right=IOKey("x", type=ml.Tensor[float]), output=IOKey("scaled"))
+    m |= Add().connect(left=IOKey("flags", type=ml.Tensor[bool]), right="n", output=IOKey("counted"))
+    m |= Greater().connect(left="n", right="x", output=IOKey("above"))
     return m
 
 

@@ -1,5 +1,6 @@
 #include "core/dtype.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -68,6 +69,31 @@ bool is_integer(DType d) {
 }
 
 bool is_complex(DType d) { return d == DType::complex64 || d == DType::complex128; }
+
+std::optional<DType> numpy_result_type(DType a, DType b) {
+  if (a == b) return a;
+  for (DType d : {a, b})
+    if (d == DType::bfloat16 || is_complex(d)) return std::nullopt;
+  if (a == DType::bool_) return b;
+  if (b == DType::bool_) return a;
+  auto is_unsigned = [](DType d) { return d == DType::uint8 || d == DType::uint16 || d == DType::uint32 || d == DType::uint64; };
+  auto float_of_size = [](std::size_t bytes) { return bytes <= 2 ? DType::float16 : bytes == 4 ? DType::float32 : DType::float64; };
+  auto int_of_size = [](std::size_t bytes) {
+    return bytes == 1 ? DType::int8 : bytes == 2 ? DType::int16 : bytes == 4 ? DType::int32 : DType::int64;
+  };
+  if (is_floating(a) && is_floating(b)) return dtype_size(a) >= dtype_size(b) ? a : b;
+  if (is_floating(a) || is_floating(b)) {
+    // The float that holds every value of the integer: float16 an 8-bit one, float32 a 16-bit one.
+    DType f = is_floating(a) ? a : b, i = is_floating(a) ? b : a;
+    std::size_t need = std::min<std::size_t>(dtype_size(i) * 2, 8);
+    return dtype_size(f) >= need ? f : float_of_size(need);
+  }
+  if (is_unsigned(a) == is_unsigned(b)) return dtype_size(a) >= dtype_size(b) ? a : b;
+  // Signed with unsigned: a signed type wider than the unsigned one, or float64 past int64.
+  DType u = is_unsigned(a) ? a : b, s = is_unsigned(a) ? b : a;
+  if (dtype_size(s) > dtype_size(u)) return s;
+  return dtype_size(u) == 8 ? DType::float64 : int_of_size(dtype_size(u) * 2);
+}
 
 float float16_to_float(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;

@@ -47,6 +47,12 @@ bool is_floating(DType dtype);  ///< float16, bfloat16, float32, float64
 bool is_integer(DType dtype);   ///< signed or unsigned integers (not bool)
 bool is_complex(DType dtype);   ///< complex64, complex128
 
+/// numpy.result_type of two arrays of these dtypes for bool, integers and float16/32/64 (what its
+/// arithmetic and comparisons promote both operands to: int64 with float64 is float64, int32 with
+/// float32 float64, uint64 with int64 float64); nullopt for bfloat16 and complex, which numpy's
+/// promotion does not cover here.
+std::optional<DType> numpy_result_type(DType a, DType b);
+
 /// IEEE half and bfloat16 stored as raw 16-bit patterns.
 struct float16_t { uint16_t bits; };
 struct bfloat16_t { uint16_t bits; };

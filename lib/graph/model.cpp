@@ -1,5 +1,6 @@
 #include "graph/model.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -69,12 +70,22 @@ bool same_info(const ValueInfo& a, const ValueInfo& b) {
 }  // namespace
 
 ValueInfo infer_node(const OpSchema& op, const std::vector<ValueInfo>& inputs, const Attributes& attributes) {
-  for (const ValueInfo& in : inputs) {
-    if (in.rank_known) continue;
-    // Deferred until shapes are concrete; the dtype shown meanwhile is the first input's.
-    return ValueInfo{inputs.front().dtype, {}, false};
+  bool ranks_known = std::all_of(inputs.begin(), inputs.end(), [](const ValueInfo& in) { return in.rank_known; });
+  if (ranks_known) return op.infer(inputs, attributes);
+  // The shape is deferred until shapes are concrete. The dtype is the operator's for the inputs'
+  // dtypes (a comparison's bool, dim_size's attribute, a cast's target), found by inferring with
+  // the unknown ranks taken as 0 to 5 unknown dimensions: the first rank the operator accepts
+  // gives it (no operator's dtype depends on ranks). Failing all, the first input's.
+  std::vector<ValueInfo> probe = inputs;
+  for (std::size_t rank = 0; rank <= 5; ++rank) {
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (!inputs[i].rank_known) probe[i] = ValueInfo{inputs[i].dtype, SymShape(rank, Dim::any())};
+    try {
+      return ValueInfo{op.infer(probe, attributes).dtype, {}, false};
+    } catch (const Error&) {
+    }
   }
-  return op.infer(inputs, attributes);
+  return ValueInfo{inputs.front().dtype, {}, false};
 }
 
 DType walked_dtype(DType declared, const WalkOptions& options) {

@@ -65,3 +65,32 @@ TEST_CASE("Tensor: a tensor larger than the machine's memory is refused before a
   REQUIRE_THROWS_WITH(check_fits_in_memory(DType::int8, {int64_t{1} << 50}), Catch::Matchers::Contains("tensor int8[1125899906842624] needs"));
   REQUIRE_NOTHROW(check_fits_in_memory(DType::float32, {1000, 1000}));
 }
+
+TEST_CASE("numpy_result_type is numpy's promotion of two arrays", "[core]") {
+  // numpy.result_type(a, b) for every pair (numpy 1.24, the same table in numpy 2 for arrays).
+  const std::vector<std::string> names = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                                          "float16", "float32", "float64"};
+  const std::vector<std::pair<std::string, std::vector<std::string>>> numpy = {
+      {"bool", {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"}},
+      {"int8", {"int8", "int8", "int16", "int32", "int64", "int16", "int32", "int64", "float64", "float16", "float32", "float64"}},
+      {"int16", {"int16", "int16", "int16", "int32", "int64", "int16", "int32", "int64", "float64", "float32", "float32", "float64"}},
+      {"int32", {"int32", "int32", "int32", "int32", "int64", "int32", "int32", "int64", "float64", "float64", "float64", "float64"}},
+      {"int64", {"int64", "int64", "int64", "int64", "int64", "int64", "int64", "int64", "float64", "float64", "float64", "float64"}},
+      {"uint8", {"uint8", "int16", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"}},
+      {"uint16", {"uint16", "int32", "int32", "int32", "int64", "uint16", "uint16", "uint32", "uint64", "float32", "float32", "float64"}},
+      {"uint32", {"uint32", "int64", "int64", "int64", "int64", "uint32", "uint32", "uint32", "uint64", "float64", "float64", "float64"}},
+      {"uint64", {"uint64", "float64", "float64", "float64", "float64", "uint64", "uint64", "uint64", "uint64", "float64", "float64", "float64"}},
+      {"float16", {"float16", "float16", "float32", "float64", "float64", "float16", "float32", "float64", "float64", "float16", "float32", "float64"}},
+      {"float32", {"float32", "float32", "float32", "float64", "float64", "float32", "float32", "float64", "float64", "float32", "float32", "float64"}},
+      {"float64", {"float64", "float64", "float64", "float64", "float64", "float64", "float64", "float64", "float64", "float64", "float64", "float64"}},
+  };
+  for (const auto& [a, row] : numpy)
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      INFO(a << " with " << names[j]);
+      std::optional<DType> got = numpy_result_type(*dtype_from_name(a), *dtype_from_name(names[j]));
+      REQUIRE(got.has_value());
+      CHECK(dtype_name(*got) == row[j]);
+    }
+  CHECK_FALSE(numpy_result_type(DType::bfloat16, DType::float32).has_value());
+  CHECK_FALSE(numpy_result_type(DType::complex64, DType::float64).has_value());
+}

@@ -84,3 +84,17 @@ TEST_CASE("names are identifiers and unique", "[graph]") {
   REQUIRE_THROWS_WITH(model.apply("relu", {x, x}), Contains("takes 1 input(s), got 2"));
   REQUIRE_THROWS_WITH(model.apply("softmax", {x}, {{"axiss", int64_t{0}}}), Contains("unknown attribute 'axiss'"));
 }
+
+TEST_CASE("with an input of unknown rank, a node's shape waits but its dtype is the operator's", "[graph]") {
+  Model model("unranked");
+  Value x = model.input("x", ValueInfo{DType::float64, {}, false});
+  Value n = model.apply("dim_size", {x}, {{"axis", int64_t{0}}, {"dtype", std::string("int64")}});
+  Value above = model.apply("greater", {x, x});
+  Value as_int = model.apply("cast", {x}, {{"dtype", std::string("int32")}});
+  Value pooled = model.apply("max_pool2d", {x}, {{"kernel_size", std::vector<int64_t>{2, 2}}, {"stride", std::vector<int64_t>{1, 1}}});
+  CHECK(n.dtype() == DType::int64);
+  CHECK(above.dtype() == DType::bool_);
+  CHECK(as_int.dtype() == DType::int32);
+  CHECK(pooled.dtype() == DType::float64);
+  for (const Value& v : {n, above, as_int, pooled}) CHECK_FALSE(v.info().rank_known);
+}

@@ -90,6 +90,16 @@ std::optional<std::pair<int64_t, int64_t>> swapped_axes(const std::string& equat
 
 // The Python model for one node, or nullopt with `why` saying what blocks it.
 // `data_is_parameter`: the first input is a parameter (for gather).
+// Python's Cast to our dtype `name`: its Dtype, an IntEnum, goes in the connection as its number.
+std::optional<Translation> python_cast(const std::string& name) {
+  static const std::vector<std::string> dtypes = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
+  auto it = std::find(dtypes.begin(), dtypes.end(), name);
+  if (it == dtypes.end()) return std::nullopt;
+  Translation t{"Cast", {"input"}, {}, {}};
+  t.connection_values.emplace_back("dtype", "\"" + std::to_string(it - dtypes.begin()) + "\"");
+  return t;
+}
+
 std::optional<Translation> translate(const Step& step, const std::vector<ValueInfo>& in, const ValueInfo& out,
                                      bool data_is_parameter, std::string& why) {
   const std::string& op = step.op->name;
@@ -144,15 +154,8 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     return Translation{"PermuteTensor", {"input", "indices"}, {}, {}};
   }
   if (op == "cast") {
-    // Python's Cast takes a Dtype, an IntEnum: its number.
-    static const std::vector<std::string> dtypes = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
-    auto it = std::find(dtypes.begin(), dtypes.end(), attr_string(a, "dtype"));
-    if (it == dtypes.end()) {
-      why = "cast to " + attr_string(a, "dtype") + " (Python Mithril has no such Dtype)";
-      return std::nullopt;
-    }
-    Translation t{"Cast", {"input"}, {}, {}};
-    t.connection_values.emplace_back("dtype", "\"" + std::to_string(it - dtypes.begin()) + "\"");
+    std::optional<Translation> t = python_cast(attr_string(a, "dtype"));
+    if (!t) why = "cast to " + attr_string(a, "dtype") + " (Python Mithril has no such Dtype)";
     return t;
   }
   if (op == "group_norm") {
@@ -181,7 +184,7 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
   if (op == "gpr_v_outer") return Translation{"GPRVOuter", {"K", "K_term", "L"}, {}, {}};
   if (op == "gpr_eigvalsh") return Translation{"Eigvalsh", {"K_term", "L", "threshold"}, {}, {}, kEpsilon};
   // Python's Size gives an int, which its arithmetic takes as numpy takes a number of our dtype.
-  if (op == "dim_size") return Translation{"Size", {"input"}, {{"dim", a.at("axis")}}, {}};
+
   if (op == "clip") {
     // Python's Clamp takes both bounds; numpy's clip of a bound that is missing is no bound.
     if (std::holds_alternative<std::monostate>(a.at("min")) || std::holds_alternative<std::monostate>(a.at("max"))) {
@@ -233,6 +236,8 @@ std::optional<Translation> translate(const Step& step, const std::vector<ValueIn
     }
   }
   if (op == "transpose") return Translation{"Transpose", {"input"}, {{"axes", a.at("axes")}}, {}};
+  // Python's Reshape takes no empty shape; a reshape to 0-d takes a value's one element: Item.
+  if (op == "reshape" && attr_ints(a, "shape").empty()) return Translation{"Item", {"input"}, {}, {}};
   if (op == "reshape") return Translation{"Reshape", {"input"}, {{"shape", a.at("shape")}}, {"shape"}};
   // flatten(0, 0) is numpy.atleast_1d (as AtLeast1D migrates); Python's Flatten refuses 0-d input.
   if (op == "flatten" && attr_int(a, "start_dim") == 0 && attr_int(a, "end_dim") == 0) return Translation{"AtLeast1D", {"input"}, {}, {}};
@@ -416,6 +421,19 @@ class Exporter {
         nodes_.push_back({path + "#slice", Translation{"Slice", {before ? "stop" : "start"}, {{before ? "start" : "stop", AttrValue{}}, {"step", AttrValue{}}}, {}},
                           {path + "#size"}});
         nodes_.push_back({path, Translation{"Indexer", {"input", "index"}, {}, {}}, {input_paths.at(0), path + "#slice"}});
+        return;
+      } else if (step.op->domain.empty() && step.op->name == "dim_size") {
+        // Python's Size gives an int: ToTensor makes it the int64 array numpy makes of it, Cast
+        // the dtype ours has.
+        std::optional<Translation> cast = python_cast(attr_string(step.attributes, "dtype"));
+        if (!cast) {
+          block("node " + path, "dim_size of dtype " + attr_string(step.attributes, "dtype") + " (Python Mithril has no such Dtype)");
+          return;
+        }
+        bool int64 = attr_string(step.attributes, "dtype") == "int64";
+        nodes_.push_back({path + "#size", Translation{"Size", {"input"}, {{"dim", step.attributes.at("axis")}}, {}}, {input_paths.at(0)}});
+        nodes_.push_back({int64 ? path : path + "#tensor", Translation{"ToTensor", {"input"}, {}, {}}, {path + "#size"}});
+        if (!int64) nodes_.push_back({path, *cast, {path + "#tensor"}});
         return;
       } else if (auto index = constant_index(step, input_paths)) {
         // input[i] (or input[[i, j]]) with constant integers: Python's Indexer, the index given in

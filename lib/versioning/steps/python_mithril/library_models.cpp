@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -36,7 +37,7 @@ const std::vector<std::string>& model_names() {
       "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS",
       "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore",
       "LSTMCellBody", "LSTMCell", "RNNCell", "OneToMany", "ManyToOne", "EncoderDecoder", "PrimitiveConvolution1D",
-      "PrimitiveConvolution2D", "PrimitiveMaxPool1D", "PrimitiveMaxPool2D", "Shape", "Slice"};
+      "PrimitiveConvolution2D", "PrimitiveMaxPool1D", "PrimitiveMaxPool2D", "Shape", "Slice", "Item", "TensorToList", "ToTensor"};
   return names;
 }
 
@@ -371,6 +372,23 @@ const JValue* arg(const JValue* args, const char* name) {
   if (!args || !args->IsObject()) return nullptr;
   auto it = args->FindMember(name);
   return it == args->MemberEnd() ? nullptr : &it->value;
+}
+
+std::vector<Value> Emit::numpy_promoted(const std::string& op, std::vector<Value> inputs) const {
+  static const std::set<std::string> promoting = {
+      "add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "floor_divide", "mod", "equal", "less",
+      "less_equal", "greater", "greater_equal", "matmul", "robust_power", "where", "concat"};
+  if (!promoting.count(op)) return inputs;
+  std::size_t first = op == "where" ? 1 : 0;  // where's condition stays bool
+  std::size_t last = op == "robust_power" ? 2 : inputs.size();  // its threshold is its own
+  if (last > inputs.size() || last < first + 2) return inputs;
+  std::optional<DType> common = inputs[first].dtype();
+  for (std::size_t i = first + 1; i < last && common; ++i) common = numpy_result_type(*common, inputs[i].dtype());
+  if (!common) return inputs;
+  for (std::size_t i = first; i < last; ++i)
+    if (inputs[i].dtype() != *common)
+      inputs[i] = model_.apply("cast", {inputs[i]}, {{"dtype", std::string(dtype_name(*common))}}, auto_name_("cast"));
+  return inputs;
 }
 
 std::optional<LibraryModel> library_model(const std::string& name, const JValue* args, const std::string& path) {
@@ -1063,6 +1081,22 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                             e.fail("only slice(None, n) or slice(n, None) with n one axis's size from a shape (Size, Length or Shape()[i]) is "
                                    "supported (constant slices, steps and element counts have no form here)");
                           e.out_dim(DimRef{n->tensor, n->axis, "Slice", DimRef::Kind::slice, stop != nullptr});
+                        }};
+  // Python values and tensors: Item gives the one element's Python number (here a 0-d tensor,
+  // which numpy takes the same way in arithmetic), TensorToList the nested list (the same values:
+  // numpy reads it back as the array), ToTensor an array of a value (of a size from a shape:
+  // int64, numpy's array of a Python int).
+  if (name == "Item")
+    return LibraryModel{{tensor("input", KeyKind::any)}, [](Emit& e) { e.out("reshape", {e.in("input")}, {{"shape", std::vector<int64_t>{}}}); }};
+  if (name == "TensorToList") return unary("identity", KeyKind::any);
+  if (name == "ToTensor")
+    return LibraryModel{{tensor("input", KeyKind::any), valued("dtype", "null")}, [](Emit& e) {
+                          default_dtype_only(e);
+                          if (const DimRef* d = e.dim("input"); d && d->kind == DimRef::Kind::size) {
+                            e.out("dim_size", {d->tensor}, {{"axis", d->axis_attr()}, {"dtype", std::string("int64")}});
+                            return;
+                          }
+                          e.out("identity", {e.in("input")});
                         }};
   if (name == "Length")  // len(input): the size of axis 0
     return LibraryModel{{tensor("input", KeyKind::any)}, [](Emit& e) { e.out_dim(DimRef{e.in("input"), 0, "Length"}); }};

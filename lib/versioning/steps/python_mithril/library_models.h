@@ -144,7 +144,7 @@ class Emit {
     return json::parse(it->second, "attribute");
   }
   Value apply(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
-    return model_.apply(op, inputs, attrs, auto_name_(op));
+    return model_.apply(op, numpy_promoted(op, inputs), attrs, auto_name_(op));
   }
   /// A float64 scalar constant (Python's literals such as the 1.0 of hinge_loss).
   Value scalar(double value) {
@@ -155,9 +155,13 @@ class Emit {
   /// A constant tensor computed here (the arrays Eye, Ones and Arange make from constant args).
   Value constant(const Tensor& t) { return model_.constant(auto_name_("const"), t); }
   Value out(const std::string& op, const std::vector<Value>& inputs, const Attributes& attrs = {}) {
-    output_ = model_.apply(op, inputs, attrs, final_name_.empty() ? auto_name_(op) : final_name_);
+    output_ = model_.apply(op, numpy_promoted(op, inputs), attrs, final_name_.empty() ? auto_name_(op) : final_name_);
     return *output_;
   }
+  /// numpy promotes the operands of its arithmetic, comparisons, matmul, where and concatenate to
+  /// one dtype (an int64 tensor plus a float64 one is float64); our operators take one dtype, so
+  /// the operands of `op` whose dtype differs from numpy's result type are cast to it.
+  std::vector<Value> numpy_promoted(const std::string& op, std::vector<Value> inputs) const;
   std::optional<Value> output() const { return output_; }
   /// A value of the wrong type or form: Error(schema).
   [[noreturn]] void bad(const std::string& what) const {
