@@ -25,7 +25,9 @@ int main(int argc, char** argv) {
                                       "a model with no inputs (all parameters) runs without --inputs or --random");
   app.add_flag("--random", o.random, "seeded random inputs (standard normal; integers 0..9)");
   app.add_option("--seed", o.seed, "seed of --random inputs and of --init (default 0)")->check(seed_validator());
-  app.add_option("--shape", o.shapes, "shape of a random input NAME=N,N,... (needed for unknown or named dims; repeatable)");
+  app.add_option("--shape", o.shapes,
+                 "shape of a random input NAME=N,N,... (needed for unknown or named dims), or with --init of a parameter "
+                 "whose shape the inputs leave open; repeatable");
   app.add_option("--dtype", o.dtype, "compute precision float32|float64: parameters and inputs are cast (reported); bfloat16: "
                                      "matmul/conv products in bf16 with float32 accumulation (AMX/AVX-512), values stay float32")
       ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));

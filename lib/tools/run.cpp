@@ -43,6 +43,21 @@ void note_casts(Compiled& c, const std::map<DType, int64_t>& param_dtypes, std::
     if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
 }
 
+bool is_parameter(const Model& model, const std::string& name) {
+  for (const ParameterPath& p : model.parameter_paths())
+    if (p.path == name) return true;
+  return false;
+}
+
+// The --shape items that name parameters: the shapes --init gives them where the model leaves a
+// width open (Python Mithril's LSTMCell output width: compile(shapes={"w_out": ...})).
+std::map<std::string, Shape> parameter_shapes(const Artifact& a, const RunOptions& o) {
+  std::map<std::string, Shape> out;
+  for (const auto& [name, shape] : parse_shapes(o.shapes))
+    if (is_parameter(*a.model, name)) out[name] = shape;
+  return out;
+}
+
 // Compiles an artifact for the given inputs: shapes from the inputs, parameter values from the
 // artifact (or its declared initializers when `init`), everything cast to `dtype` if given.
 Compiled compile_artifact(const Artifact& a, const std::string& params_path, const NamedTensors& inputs,
@@ -51,6 +66,7 @@ Compiled compile_artifact(const Artifact& a, const std::string& params_path, con
   compile.seed = o.seed;
   compile.dtype = dtype;
   for (const auto& [name, t] : inputs) compile.shapes[name] = t.shape();
+  if (o.init) compile.parameter_shapes = parameter_shapes(a, o);
   std::string source = params_path.empty() ? a.path : params_path;
   std::map<DType, int64_t> param_dtypes;
   if (a.has_parameters) {
@@ -249,8 +265,7 @@ RunReport run_model(const RunOptions& o) {
   load_tool_plugins(o.plugins);
   if (o.random && !o.inputs_path.empty())
     throw Error(ErrorKind::invalid_argument, "give either --inputs FILE or --random, not both");
-  if (!o.shapes.empty() && !o.random)
-    throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
+
   std::optional<DType> dtype;
   if (!o.dtype.empty()) {
     if (o.dtype != "float32" && o.dtype != "float64" && o.dtype != "bfloat16")
@@ -285,6 +300,15 @@ RunReport run_model(const RunOptions& o) {
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
   report.model_name = a.model->name();
+  // --shape names random inputs, or parameters whose shapes --init completes.
+  for (auto it = shapes.begin(); it != shapes.end();) {
+    bool parameter = is_parameter(*a.model, it->first);
+    if (parameter && !o.init)
+      throw Error(ErrorKind::invalid_argument, fmt::format("--shape {}: a parameter's shape is for --init (its values come from the parameters file)", it->first));
+    it = parameter ? shapes.erase(it) : std::next(it);
+  }
+  if (!shapes.empty() && !o.random)
+    throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
   // A model whose every fed tensor is a parameter has no inputs and runs without any.
   if (!o.random && o.inputs_path.empty() && !a.model->inputs().empty())
     throw Error(ErrorKind::invalid_argument, "no inputs: give --inputs FILE (.npz, .npy, .json) or --random [--seed N]");

@@ -21,7 +21,7 @@ struct RunOptions {
   std::string inputs_path;
   bool random = false;                ///< seeded standard-normal inputs (integers: 0..9; bool: coin flips)
   uint64_t seed = 0;                  ///< seed of random inputs and of --init
-  std::vector<std::string> shapes;    ///< --shape NAME=N,N for random inputs with unknown or named dims
+  std::vector<std::string> shapes;    ///< --shape NAME=N,N for random inputs with unknown or named dims, or parameters for --init
   /// Compute precision "float32"/"float64" ("" = as declared): values are cast; "bfloat16":
   /// values stay float32, the backend computes products in bf16 with float32 accumulation.
   std::string dtype;

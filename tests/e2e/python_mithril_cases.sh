@@ -141,6 +141,16 @@ cp "$CASES/from_python/mlp_three_layers.json" "$WORK/mlp_widths.json"
 expect 0 "$MIGRATE" --no-backup -q "$WORK/mlp_widths.json"
 contains "$WORK/mlp_widths.json" '"shape": [6, "weight0_in"]' '"shape": [5, 6]' '"shape": [2, 5]' '"shape": [2]'
 
+# An LSTMCell's output width is open until given, as Python's compile needs it in its shapes:
+# --shape names the parameter for --init; with a parameters file it is refused.
+expect 0 "$RUN" "$CASES/from_python/lstm_cell_alone.json" --init --random --shape input=3,1,2 --shape prev_hidden=4,1,3 \
+  --shape prev_cell=4,1,3 --shape w_out=2,3 -o "$WORK/lstm_init.npz"
+py "r = np.load('$WORK/lstm_init.npz'); assert r['output'].shape == (3, 1, 2) and r['hidden_compl'].shape == (1, 1, 3), {k: r[k].shape for k in r}"
+expect_error "parameter 'w_out': shape float64[w_out_d_out,w_out_d_hid] is not fully known" -- \
+  "$RUN" "$CASES/from_python/lstm_cell_alone.json" --init --random --shape input=3,1,2 --shape prev_hidden=4,1,3 --shape prev_cell=4,1,3
+expect_error "--shape w_out: a parameter's shape is for --init" -- "$RUN" "$CASES/from_python/lstm_cell_alone.json" \
+  --params "$CASES/from_python/lstm_cell_alone.params.npz" --random --shape w_out=2,3
+
 # A bare model name is a model dict (Python's dict_to_model("Relu")): migrated, loaded and run.
 echo '"Relu"' > "$WORK/bare.json"
 echo '{"input": [[-1.5, 2.0]]}' > "$WORK/bare_inputs.json"
