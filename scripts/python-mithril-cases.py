@@ -1150,13 +1150,14 @@ def tensor_to_list_and_back():
     return m
 
 
-@case({"x": [2, 3], "n": [2, 3], "flags": [2, 3]}, n="int:5", flags="bool")
+@case({"x": [2, 3], "n": [2, 3], "flags": [2, 3], "d": [2, 3]}, n="int:5", flags="bool", d="int:4")
 def int_and_bool_with_float():
-    # numpy promotes: int64 * float64 is float64, bool + int64 is int64.
+    # numpy promotes: int64 * float64 is float64, bool + int64 is int64, int64 / int64 is float64.
     m = Model()
     m |= Multiply().connect(left=IOKey("n", type=ml.Tensor[int]), right=IOKey("x", type=ml.Tensor[float]), output=IOKey("scaled"))
     m |= Add().connect(left=IOKey("flags", type=ml.Tensor[bool]), right="n", output=IOKey("counted"))
     m |= Greater().connect(left="n", right="x", output=IOKey("above"))
+    m |= Divide().connect(numerator="n", denominator=IOKey("d", type=ml.Tensor[int]), output=IOKey("ratio"))
     return m
 
 

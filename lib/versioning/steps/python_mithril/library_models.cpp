@@ -385,6 +385,8 @@ std::vector<Value> Emit::numpy_promoted(const std::string& op, std::vector<Value
   std::optional<DType> common = inputs[first].dtype();
   for (std::size_t i = first + 1; i < last && common; ++i) common = numpy_result_type(*common, inputs[i].dtype());
   if (!common) return inputs;
+  // numpy's / is true division: integers and bools divide as float64.
+  if (op == "divide" && !is_floating(*common)) common = DType::float64;
   for (std::size_t i = first; i < last; ++i)
     if (inputs[i].dtype() != *common)
       inputs[i] = model_.apply("cast", {inputs[i]}, {{"dtype", std::string(dtype_name(*common))}}, auto_name_("cast"));

@@ -159,8 +159,8 @@ class Emit {
     return *output_;
   }
   /// numpy promotes the operands of its arithmetic, comparisons, matmul, where and concatenate to
-  /// one dtype (an int64 tensor plus a float64 one is float64); our operators take one dtype, so
-  /// the operands of `op` whose dtype differs from numpy's result type are cast to it.
+  /// one dtype (an int64 tensor plus a float64 one is float64; / divides integers as float64); our
+  /// operators take one dtype, so the operands of `op` whose dtype differs are cast to numpy's.
   std::vector<Value> numpy_promoted(const std::string& op, std::vector<Value> inputs) const;
   std::optional<Value> output() const { return output_; }
   /// A value of the wrong type or form: Error(schema).
