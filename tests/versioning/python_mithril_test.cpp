@@ -192,7 +192,9 @@ TEST_CASE("python-mithril: RNN cells and the models repeating them, keys and ref
   CHECK_THAT(refusal(R"({"name": "ManyToOne", "args": {"cell_type": "GRUCell", "max_sequence_length": 3}})"),
              Catch::Contains("r.json: args.cell_type: expected RNNCell or LSTMCell, got 'GRUCell'"));
   CHECK_THAT(refusal(R"({"name": "ManyToOne", "args": {"cell_type": "RNNCell", "max_sequence_length": 1}})"),
-             Catch::Contains("r.json: args.max_sequence_length: expected an integer from 2 to 4096, got the number 1"));
+             Catch::Contains("r.json: args.max_sequence_length: expected an integer from 2 to 1024, got the number 1"));
+  CHECK_THAT(refusal(R"({"name": "OneToMany", "args": {"cell_type": "RNNCell", "max_sequence_length": 100000}})"),
+             Catch::Contains("r.json: args.max_sequence_length: expected an integer from 1 to 1024, got the number 100000"));
   CHECK_THAT(refusal(R"({"name": "OneToMany", "args": {"max_sequence_length": 2}})"),
              Catch::Contains("r.json: (top level): needs args.cell_type (RNNCell or LSTMCell)"));
   CHECK_THAT(refusal(R"({"name": "Model", "submodels": {"m_0": {"name": "LSTMCell"}},

@@ -699,11 +699,14 @@ class Flattener {
     bad(where, "expected RNNCell or LSTMCell, got '" + name + "'");
   }
 
+  // The steps an RNN model unrolls. Each is some 40 nodes made from a few bytes of the dict, so
+  // the count is bounded (about 2 ms a step): a small file cannot ask for millions of nodes.
   int64_t sequence_length(const JValue* args, const char* name, const std::string& path, int64_t least) {
+    constexpr int64_t kMostSteps = 1024;
     const JValue* v = arg(args, name);
-    if (!v || !v->IsInt64() || v->GetInt64() < least || v->GetInt64() > 4096)
+    if (!v || !v->IsInt64() || v->GetInt64() < least || v->GetInt64() > kMostSteps)
       bad(json::child(json::child(path, "args"), name),
-          fmt::format("expected an integer from {} to 4096, got {}", least, v ? json::describe(*v) : "nothing"));
+          fmt::format("expected an integer from {} to {}, got {}", least, kMostSteps, v ? json::describe(*v) : "nothing"));
     return v->GetInt64();
   }
 
