@@ -670,6 +670,21 @@ std::string slice_at_dim(G& g, const N& n) {
   return g.node("Slice", {n.inputs[0], starts, ends, g.ints({attr_int(n.attrs, "axis")})});
 }
 
+// split_section: a Slice of the section's bounds, computed from Shape when the axis is symbolic.
+std::string split_section(G& g, const N& n) {
+  int64_t a = normalize_axis(attr_int(n.attrs, "axis"), rank_of(n));
+  int64_t sections = attr_int(n.attrs, "sections"), index = attr_int(n.attrs, "index");
+  const SymShape& shape = n.input_infos[0].shape;
+  const Dim& d = shape[static_cast<std::size_t>(a)];
+  if (d.is_known()) {
+    int64_t length = d.size / sections;
+    return g.slice(n.inputs[0], {index * length}, {(index + 1) * length}, {a});
+  }
+  std::string length = g.node("Div", {g.dims(n.inputs[0], shape, a, a + 1), g.ints({sections})});
+  std::string start = g.node("Mul", {length, g.ints({index})});
+  return g.node("Slice", {n.inputs[0], start, g.node("Add", {start, length}), g.ints({a})});
+}
+
 std::string pad(G& g, const N& n) {
   const std::string& mode = attr_string(n.attrs, "mode");
   if (mode == "wrap" && g.opset() < 19) throw Error(ErrorKind::unsupported, "pad mode \"wrap\" needs opset 19 (Pad's wrap mode)");
@@ -889,6 +904,7 @@ std::map<std::string, Lowering> make_lowerings() {
   m["dim_size"] = dim_size;
   m["eye_of_dim"] = eye_of_dim;
   m["slice_at_dim"] = slice_at_dim;
+  m["split_section"] = split_section;
   m["expand"] = [](G& g, const N& n) { return g.node("Expand", {n.inputs[0], g.ints(attr_ints(n.attrs, "shape"))}); };
   m["tile"] = [](G& g, const N& n) { return g.node("Tile", {n.inputs[0], g.ints(attr_ints(n.attrs, "repeats"))}); };
   m["pad"] = pad;

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "ops/families.h"
 #include "ops/indexing.h"
@@ -324,6 +326,22 @@ ValueInfo infer_slice_at_dim(const std::vector<ValueInfo>& in, const Attributes&
   return ValueInfo{in[0].dtype, out};
 }
 
+// Section `index` of `sections` along `axis`, each d // sections long (the rest dropped, as Python
+// Mithril's Split slices).
+ValueInfo infer_split_section(const std::vector<ValueInfo>& in, const Attributes& attrs) {
+  const SymShape& input = in[0].shape;
+  if (input.empty()) throw Error(ErrorKind::shape, "split_section: the input must have at least one axis");
+  int64_t sections = attr_int(attrs, "sections"), index = attr_int(attrs, "index");
+  if (sections < 1) throw Error(ErrorKind::schema, "split_section: sections must be at least 1, got " + std::to_string(sections));
+  if (index < 0 || index >= sections)
+    throw Error(ErrorKind::schema, fmt::format("split_section: index {} is out of range for {} sections", index, sections));
+  auto axis = static_cast<std::size_t>(normalize_axis(attr_int(attrs, "axis"), static_cast<int64_t>(input.size())));
+  SymShape out = input;
+  if (input[axis].is_known()) out[axis] = Dim::known(input[axis].size / sections);
+  else if (sections != 1) out[axis] = Dim::any();
+  return ValueInfo{in[0].dtype, out};
+}
+
 // -> [d, d].
 ValueInfo infer_eye_of_dim(const std::vector<ValueInfo>& in, const Attributes& attrs) {
   Dim d = sized_dim(in[0].shape, attrs);
@@ -429,6 +447,15 @@ void register_shape_ops(OpRegistry& registry) {
        {"axis", AttrType::integer, AttrValue{int64_t{0}}},
        {"like_axis", AttrType::integer, AttrValue{int64_t{0}}}},
       infer_slice_at_dim));
+  registry.add(builtin_schema(
+      "split_section",
+      "Section `index` (from 0) of `sections` equal sections along `axis`: input[..., i*n:(i+1)*n] with n = "
+      "d // sections, the last d % sections elements in none (Python Mithril's Split, which slices so).",
+      {{"input"}},
+      {{"sections", AttrType::integer, std::nullopt},
+       {"index", AttrType::integer, std::nullopt},
+       {"axis", AttrType::integer, AttrValue{int64_t{0}}}},
+      infer_split_section));
 }
 
 }  // namespace mithril

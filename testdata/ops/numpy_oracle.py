@@ -900,6 +900,12 @@ def compute_onnx_math(op, a, x):
         return np.array(x[0].size if a["axis"] is None else x[0].shape[a["axis"]], dtype=a["dtype"])
     if op == "eye_of_dim":
         return np.eye(x[0].size if a["axis"] is None else x[0].shape[a["axis"]], dtype=a["dtype"])
+    if op == "split_section":
+        axis = a["axis"] % x[0].ndim
+        n = x[0].shape[axis] // a["sections"]
+        window = [slice(None)] * x[0].ndim
+        window[axis] = slice(a["index"] * n, (a["index"] + 1) * n)
+        return x[0][tuple(window)]
     if op == "slice_at_dim":
         n = x[1].shape[a["like_axis"]]
         window = [slice(None)] * x[0].ndim

@@ -701,6 +701,11 @@ void gpr_cases(Add add) {
   add("slice_at_dim", {{"keep", str("after")}}, {f64({3, 2}), f64({3, 7})});    // equal sizes: empty
   add("slice_at_dim", {{"keep", str("before")}, {"axis", int64_t{-1}}, {"like_axis", int64_t{1}}}, {f64({2, 6}), boolean({4, 2})});
   add("slice_at_dim", {{"keep", str("after")}, {"axis", int64_t{1}}, {"like_axis", int64_t{-2}}}, {i32({2, 6, 3}), f64({4, 2})});
+  // Python Mithril's Split: equal sections, the remainder dropped.
+  add("split_section", {{"sections", int64_t{3}}, {"index", int64_t{1}}, {"axis", int64_t{1}}}, {f64({2, 6, 2})});
+  add("split_section", {{"sections", int64_t{2}}, {"index", int64_t{1}}, {"axis", int64_t{-1}}}, {i64({3, 5})});  // 5 // 2
+  add("split_section", {{"sections", int64_t{4}}, {"index", int64_t{0}}}, {boolean({4, 3})});
+  add("split_section", {{"sections", int64_t{3}}, {"index", int64_t{2}}}, {f32({2, 2})});  // sections of 0
 }
 
 std::vector<OpCase> build_cases() {

@@ -66,11 +66,11 @@ TEST_CASE("the built-in operator list is the documented one", "[ops][registry]")
       "robust_power", "cross_entropy", "binary_cross_entropy",
       // for Python Mithril's library (FloorDivide, ShiftLeft, ShiftRight, StableReciprocal, GroupNorm, Squeeze, ScaledDotProduct,
       // TsnePJoint; the GPR family: Cholesky, GPRAlpha, Eigvalsh, GPRVOuter, and Size/Length as dim_size and eye_of_dim;
-      // RNNCell and LSTMCell cutting a state at the batch size: slice_at_dim)
+      // RNNCell and LSTMCell cutting a state at the batch size: slice_at_dim; Split: split_section)
       "floor_divide", "shift_left", "shift_right", "stable_reciprocal", "cartesian_difference",
       "polynomial_features", "group_norm", "squeeze",
       "scaled_dot_product_attention", "tsne_p_joint", "cholesky", "gpr_alpha", "gpr_eigvalsh", "gpr_v_outer",
-      "dim_size", "eye_of_dim", "slice_at_dim",
+      "dim_size", "eye_of_dim", "slice_at_dim", "split_section",
       // --- ONNX nn/math ops (issue 14)
       "log_softmax", "equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
       "logical_xor", "logical_not", "argmax", "argmin", "erf", "floor", "ceil", "round", "sign", "reciprocal", "tan",

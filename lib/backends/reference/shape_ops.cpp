@@ -266,6 +266,16 @@ void slice_at_dim_kernel(const std::vector<Tensor>& in, const Attributes& attrs,
   slice_kernel(in, slice, out);  // reads in[0] only
 }
 
+// split_section: a one-axis slice of the section's bounds.
+void split_section_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
+  int64_t axis = normalize_axis(attr_int(attrs, "axis"), in[0].ndim());
+  int64_t n = in[0].shape()[static_cast<std::size_t>(axis)] / attr_int(attrs, "sections");
+  int64_t start = attr_int(attrs, "index") * n;
+  Attributes slice = {{"starts", std::vector<int64_t>{start}}, {"ends", std::vector<int64_t>{start + n}},
+                      {"axes", std::vector<int64_t>{axis}}, {"steps", AttrValue{}}};
+  slice_kernel(in, slice, out);
+}
+
 }  // namespace
 
 void register_reference_shape_kernels(OpRegistry& registry) {
@@ -276,6 +286,7 @@ void register_reference_shape_kernels(OpRegistry& registry) {
   registry.add_kernel("concat", kReferenceBackend, concat_kernel);
   registry.add_kernel("dim_size", kReferenceBackend, dim_size_kernel);
   registry.add_kernel("slice_at_dim", kReferenceBackend, slice_at_dim_kernel);
+  registry.add_kernel("split_section", kReferenceBackend, split_section_kernel);
   registry.add_kernel("eye_of_dim", kReferenceBackend, eye_of_dim_kernel);
   // --- ONNX shape ops (issue 14)
   registry.add_kernel("slice", kReferenceBackend, slice_kernel);

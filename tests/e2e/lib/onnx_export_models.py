@@ -152,8 +152,9 @@ case("shape_readers", {"x": (["n", 1, 3], f32(2, 1, 3)), "state": ([4, 1, 3], f3
       ("cols", "slice_at_dim", ["m", "state"], {"keep": "after", "axis": -1, "like_axis": -1}),
       ("count", "dim_size", ["x"], {"axis": None, "dtype": "float32"}), ("rows", "dim_size", ["i"], {"axis": 0}),
       ("width", "dim_size", ["m"], {"axis": 1, "dtype": "int32"}),
-      ("eye", "eye_of_dim", ["x"], {"axis": 0, "dtype": "float32"}), ("eye_all", "eye_of_dim", ["m"], {"axis": None, "dtype": "int64"})],
-     ["head", "tail", "cols", "count", "rows", "width", "eye", "eye_all"], roundtrip=False)
+      ("eye", "eye_of_dim", ["x"], {"axis": 0, "dtype": "float32"}), ("eye_all", "eye_of_dim", ["m"], {"axis": None, "dtype": "int64"}),
+      ("third", "split_section", ["m"], {"sections": 2, "index": 1, "axis": -1}), ("half", "split_section", ["i"], {"sections": 2, "index": 1})],
+     ["head", "tail", "cols", "count", "rows", "width", "eye", "eye_all", "third", "half"], roundtrip=False)
 
 case("functions", {"x": (["n", 4], f32(3, 4))},
      [("a", "t.scaled_tanh", ["x"], {"k": 3.0}), ("b", "t.scaled_tanh", ["a"], None), ("s", "sum", ["b"], {"axes": [1], "keepdims": True})],

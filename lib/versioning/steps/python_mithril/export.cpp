@@ -422,6 +422,15 @@ class Exporter {
                           {path + "#size"}});
         nodes_.push_back({path, Translation{"Indexer", {"input", "index"}, {}, {}}, {input_paths.at(0), path + "#slice"}});
         return;
+      } else if (step.op->domain.empty() && step.op->name == "split_section") {
+        // Python's Split gives the list of sections; its Indexer picks one.
+        nodes_.push_back({path + "#split", Translation{"Split", {"input"}, {{"split_size", step.attributes.at("sections")},
+                                                                          {"axis", step.attributes.at("axis")}}, {}},
+                          {input_paths.at(0)}});
+        Translation pick{"Indexer", {"input"}, {}, {}};
+        pick.connection_values.emplace_back("index", std::to_string(attr_int(step.attributes, "index")));
+        nodes_.push_back({path, pick, {path + "#split"}});
+        return;
       } else if (step.op->domain.empty() && step.op->name == "dim_size") {
         // Python's Size gives an int: ToTensor makes it the int64 array numpy makes of it, Cast
         // the dtype ours has.

@@ -1165,11 +1165,16 @@ class Flattener {
     std::map<int, bool> used_as_attr, used_as_tensor, used_as_list;
     std::map<int, std::string> first_key;
     std::vector<int> order;  // edges in first-use order (instances in order, keys in Python order)
+    // A list comes from these models (or is a list input).
+    auto made_by_list_model = [this](const Edge& x) {
+      const std::string producer = x.producer >= 0 ? instances_[static_cast<std::size_t>(x.producer)].model : "";
+      return producer.rfind("ToList", 0) == 0 || producer.rfind("ToTuple", 0) == 0 || producer == "Split";
+    };
     for (const Instance& inst : instances_) {
       for (const KeyDef& k : inst.keys) {
         int e = find(inst.edges.at(k.name));
         if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
-        if (k.kind == KeyKind::tensor_list) {
+        if (k.kind == KeyKind::tensor_list || (k.kind == KeyKind::tensor_or_list && made_by_list_model(edge(e)))) {
           used_as_list[e] = true;
           first_key.try_emplace(e, k.name);
           continue;
@@ -1259,8 +1264,7 @@ class Flattener {
     // list keys only.
     for (int e : order) {
       const Edge& x = edge(e);
-      const std::string producer = x.producer >= 0 ? instances_[static_cast<std::size_t>(x.producer)].model : "";
-      bool from_list_model = producer.rfind("ToList", 0) == 0 || producer.rfind("ToTuple", 0) == 0;
+      bool from_list_model = made_by_list_model(x);
       if (used_as_list[e] && used_as_tensor[e])
         fail(x.value_path, "key '" + (x.name.empty() ? first_key[e] : x.name) + "' is used both as a tensor and as a list of tensors");
       if (used_as_list[e] && x.producer >= 0 && !from_list_model)
@@ -1342,7 +1346,9 @@ class Flattener {
           dim_in.emplace(k.name, d->second);
           continue;
         }
-        if (k.kind == KeyKind::tensor_list) {
+        if (k.kind == KeyKind::tensor_or_list && lists.count(e)) {
+          list_in[k.name] = lists.at(e);
+        } else if (k.kind == KeyKind::tensor_list) {
           if (auto l = lists.find(e); l != lists.end()) list_in[k.name] = l->second;
           else list_in[k.name] = {values.at(e)};
         } else if (k.kind == KeyKind::attribute) {
@@ -1381,7 +1387,12 @@ class Flattener {
       output_names.insert(n);
       if (auto d = dims.find(e); d != dims.end())
         fail("", "output '" + n + "' is the output of " + d->second.model + ", " + d->second.what() + ": format 1.x has no value for it");
-      if (!values.count(e)) fail("", "output '" + n + "' is a list of tensors (a ToList's): an output is one tensor");
+      // A list (Split's, a ToList's) comes out as its elements, n_0, n_1, ... (as a list input is
+      // fed as its elements).
+      if (auto l = lists.find(e); l != lists.end()) {
+        for (std::size_t i = 0; i < l->second.size(); ++i) model->output(n + "_" + std::to_string(i), l->second[i]);
+        continue;
+      }
       model->output(n, values.at(e));
     }
 

@@ -37,7 +37,7 @@ const std::vector<std::string>& model_names() {
       "Trapezoid", "Eye", "EyeComplement", "Ones", "Arange", "SwapAxes", "NanToNum", "Cast", "Indexer", "GroupNorm", "Squeeze", "ScaledDotProduct", "TsnePJoint", "TSNECore", "TSNE", "MDS",
       "Size", "Length", "Cholesky", "GPRAlpha", "GPRVOuter", "Eigvalsh", "GPRLoss", "GaussProcessRegressionCore",
       "LSTMCellBody", "LSTMCell", "RNNCell", "OneToMany", "ManyToOne", "EncoderDecoder", "PrimitiveConvolution1D",
-      "PrimitiveConvolution2D", "PrimitiveMaxPool1D", "PrimitiveMaxPool2D", "Shape", "Slice", "Item", "TensorToList", "ToTensor"};
+      "PrimitiveConvolution2D", "PrimitiveMaxPool1D", "PrimitiveMaxPool2D", "Shape", "Slice", "Item", "TensorToList", "ToTensor", "Split"};
   return names;
 }
 
@@ -577,6 +577,18 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
     return LibraryModel{{tensor("input", KeyKind::tensor_list), valued("axis", arg_json(args, "axis", "0"))},
                         [axis_attr](Emit& e) { e.out("concat", e.list("input"), {{"axis", axis_attr(e)}}); }};
   }
+  if (name == "Split")
+    // Python's Split(split_size, axis): a list of split_size sections along axis, each
+    // len // split_size long (its slices drop the rest). model_to_dict drops both args: a dict
+    // holds them only when written by hand.
+    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "split_size"), attribute(args, "axis")}, [](Emit& e) {
+                          int64_t sections = e.int_attr("split_size"), axis = e.int_attr("axis");
+                          if (sections < 1 || sections > 4096) e.bad(fmt::format("split_size: expected 1 to 4096 sections, got {}", sections));
+                          std::vector<Value> items;
+                          for (int64_t i = 0; i < sections; ++i)
+                            items.push_back(e.apply("split_section", {e.in("input")}, {{"sections", sections}, {"index", i}, {"axis", axis}}));
+                          e.out_list(items);
+                        }};
   if (name == "ToList" || name == "ToTuple" || name == "ToListOp" || name == "ToTupleOp") {
     // Python builds one when a list of connections is given to a key (Concat's input);
     // model_to_dict writes it under its operator's class name, ToListOp.
@@ -931,7 +943,18 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                           e.out("cast", {e.in("input")}, {{"dtype", *dtype}});
                         }};
   if (name == "Indexer")
-    return LibraryModel{{tensor("input", KeyKind::any), attribute(args, "index")}, [](Emit& e) {
+    return LibraryModel{{tensor("input", KeyKind::tensor_or_list), attribute(args, "index")}, [](Emit& e) {
+                          // An element of a list (Split's, a ToList's), as Python indexes a list.
+                          if (e.has_list("input")) {
+                            std::vector<Value> items = e.list("input");
+                            auto v = e.attr("index");
+                            auto n = static_cast<int64_t>(items.size());
+                            if (!v.IsInt64() || v.GetInt64() < -n || v.GetInt64() >= n)
+                              e.fail(fmt::format("index {} of a list of {}: only an integer in range is supported", compact(v), n));
+                            int64_t i = v.GetInt64() < 0 ? v.GetInt64() + n : v.GetInt64();
+                            e.out("identity", {items[static_cast<std::size_t>(i)]});
+                            return;
+                          }
                           // A shape's entry: Python's int, kept as the shape's (see DimRef).
                           if (const DimRef* d = e.dim("input")) {
                             if (d->kind != DimRef::Kind::shape || e.dim("index") || !e.attr("index").IsInt64())

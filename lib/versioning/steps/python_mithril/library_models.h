@@ -23,7 +23,9 @@ using JValue = rapidjson::Value;
 
 // How a library model's key is used: a tensor of some element kind, or a node attribute.
 // tensor_list: a list of tensors (Concat's input), from a ToList or a list input (format 1.2.0).
-enum class KeyKind { floating, integer, boolean, any, attribute, tensor_list };
+// tensor_or_list: a tensor, or the list a ToList or Split makes (Indexer's input: Python indexes
+// either).
+enum class KeyKind { floating, integer, boolean, any, attribute, tensor_list, tensor_or_list };
 
 struct KeyDef {
   std::string name;
@@ -120,6 +122,8 @@ class Emit {
     if (it == lists_.end()) fail("key '" + key + "' has no list value");
     return it->second;
   }
+  /// Whether a key (KeyKind::tensor_or_list) holds a list.
+  bool has_list(const std::string& key) const { return lists_.count(key) > 0; }
   /// Makes this model's output a list of values (ToList), not an operator node.
   void out_list(std::vector<Value> values) { output_list_ = std::move(values); }
   const std::optional<std::vector<Value>>& output_list() const { return output_list_; }
