@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
                                          "or reference")
       ->check(CLI::IsMember(mithril::backend_names()));
   add_freeze_option(app, o.freeze);
+  app.add_option("--shape", o.shapes, "declare an input's shape NAME=N,N,... in the model written (ONNX export needs every input's "
+                                      "rank; a Python Mithril dict declares none); repeatable");
   add_map_options(app, o.map, "the --params file's tensor names into the model's or, without --params, the model's "
                               "parameter names in the tensor files written");
   add_plugin_option(app, o.plugins);

@@ -1,6 +1,7 @@
 #include "graph/model.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -557,28 +558,20 @@ bool is_list_element(const std::string& name, const std::string& list) {
   return true;
 }
 
-std::shared_ptr<Model> expand_list_inputs(const Model& original, const std::vector<std::string>& given) {
-  const Model* model = &original;
-  std::set<std::string> names(given.begin(), given.end());
-  auto out = std::make_shared<Model>(model->name());
-  out->use_functions(model->functions());  // its nodes may use the model's functions
+namespace {
+
+// A copy of `original` whose inputs `declare_input` declares in the copy (each as one value or,
+// for a list input, several); everything else as it was.
+std::shared_ptr<Model> rebuild_with_inputs(const Model& original,
+                                           const std::function<std::vector<Value>(Model&, const InputDecl&)>& declare_input) {
+  auto out = std::make_shared<Model>(original.name());
+  out->use_functions(original.functions());  // its nodes may use the model's functions
   std::map<std::string, std::vector<Value>> values;  // reference -> the value(s) it stands for
-  for (const InputDecl& in : model->inputs()) {
-    if (!in.list) {
-      values[in.name] = {out->input(in.name, in.info)};
-      continue;
-    }
-    std::vector<Value>& elements = values[in.name];
-    for (std::size_t i = 0; names.count(in.name + "_" + std::to_string(i)); ++i)
-      elements.push_back(out->input(in.name + "_" + std::to_string(i), in.info));
-    if (elements.empty())
-      throw Error(ErrorKind::invalid_argument, fmt::format("model '{}': list input '{}' has no element: give them as {}_0, {}_1, ...",
-                                                           model->name(), in.name, in.name, in.name));
-  }
-  for (const ParameterDecl& p : model->parameters()) values[p.name] = {out->parameter(p.name, p.info, p.init)};
-  for (const ConstantDecl& c : model->constants()) values[c.name] = {out->constant(c.name, c.value)};
+  for (const InputDecl& in : original.inputs()) values[in.name] = declare_input(*out, in);
+  for (const ParameterDecl& p : original.parameters()) values[p.name] = {out->parameter(p.name, p.info, p.init)};
+  for (const ConstantDecl& c : original.constants()) values[c.name] = {out->constant(c.name, c.value)};
   auto one = [&](const std::string& ref) { return values.at(ref).front(); };
-  for (const Step& step : model->steps()) {
+  for (const Step& step : original.steps()) {
     if (step.is_submodel()) {
       std::map<std::string, Value> bound;
       for (const auto& [input, ref] : step.bindings) bound[input] = one(ref);
@@ -590,9 +583,47 @@ std::shared_ptr<Model> expand_list_inputs(const Model& original, const std::vect
       for (const Value& v : values.at(ref)) inputs.push_back(v);
     values[step.name] = {out->apply(step.op->qualified_name(), inputs, step.attributes, step.name)};
   }
-  for (const OutputDecl& o : model->outputs()) out->output(o.name, one(o.value));
-  for (const auto& [k, v] : model->metadata()) out->set_metadata(k, v);
+  for (const OutputDecl& o : original.outputs()) out->output(o.name, one(o.value));
+  for (const auto& [k, v] : original.metadata()) out->set_metadata(k, v);
   return out;
+}
+
+}  // namespace
+
+std::shared_ptr<Model> expand_list_inputs(const Model& model, const std::vector<std::string>& given) {
+  std::set<std::string> names(given.begin(), given.end());
+  return rebuild_with_inputs(model, [&](Model& out, const InputDecl& in) {
+    if (!in.list) return std::vector<Value>{out.input(in.name, in.info)};
+    std::vector<Value> elements;
+    for (std::size_t i = 0; names.count(in.name + "_" + std::to_string(i)); ++i)
+      elements.push_back(out.input(in.name + "_" + std::to_string(i), in.info));
+    if (elements.empty())
+      throw Error(ErrorKind::invalid_argument, fmt::format("model '{}': list input '{}' has no element: give them as {}_0, {}_1, ...",
+                                                           model.name(), in.name, in.name, in.name));
+    return elements;
+  });
+}
+
+std::shared_ptr<Model> with_input_shapes(const Model& model, const std::map<std::string, Shape>& shapes) {
+  for (const auto& entry : shapes) {
+    const std::string& name = entry.first;
+    const Shape& shape = entry.second;
+    auto in = std::find_if(model.inputs().begin(), model.inputs().end(), [&name](const InputDecl& i) { return i.name == name; });
+    if (in == model.inputs().end())
+      throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no input '{}'", model.name(), name));
+    if (in->list) throw Error(ErrorKind::invalid_argument, fmt::format("input '{}' is a list: give its elements' shapes when it runs", name));
+    bool agrees = !in->info.rank_known || in->info.shape.size() == shape.size();
+    for (std::size_t i = 0; agrees && in->info.rank_known && i < shape.size(); ++i)
+      agrees = !in->info.shape[i].is_known() || in->info.shape[i].size == shape[i];
+    if (!agrees)
+      throw Error(ErrorKind::shape, fmt::format("input '{}': shape {} does not fit its declared {}", name, shape_str(shape),
+                                                shape_str(in->info.shape)));
+  }
+  return rebuild_with_inputs(model, [&](Model& out, const InputDecl& in) {
+    ValueInfo info = in.info;
+    if (auto it = shapes.find(in.name); it != shapes.end()) info = ValueInfo{in.info.dtype, to_sym_shape(it->second)};
+    return std::vector<Value>{out.input(in.name, info)};
+  });
 }
 
 }  // namespace mithril

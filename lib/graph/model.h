@@ -210,6 +210,12 @@ void check_identifier(const std::string& name, const std::string& what);
 /// element given, naming the names expected.
 std::shared_ptr<Model> expand_list_inputs(const Model& model, const std::vector<std::string>& given);
 
+/// `model` with the inputs named in `shapes` declared with those concrete shapes (dtypes kept):
+/// what an ONNX export, which needs every input's rank, takes for a model that declares none.
+/// Throws Error(invalid_argument) for an unknown or list input, Error(shape) for a shape that
+/// contradicts the declared one.
+std::shared_ptr<Model> with_input_shapes(const Model& model, const std::map<std::string, Shape>& shapes);
+
 /// True when `name` is "<list>_<i>", an element of the list input `list`.
 bool is_list_element(const std::string& name, const std::string& list);
 

@@ -45,6 +45,14 @@ ConvertReport convert_artifact(const ConvertOptions& options) {
   report.input_kind = a.kind;
 
   NamedTensors tensors;  // what tensor outputs receive
+  if (!options.shapes.empty()) {
+    if (!a.model) throw Error(ErrorKind::invalid_argument, options.input + ": --shape declares a model's input shapes; a tensor file has none");
+    try {
+      a.model = with_input_shapes(*a.model, parse_shapes(options.shapes));
+    } catch (const Error& e) {
+      throw e.with_context(options.input + ": --shape");
+    }
+  }
   if (a.model) {
     report.model = a.model->name();
     if (a.has_parameters) {

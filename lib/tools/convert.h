@@ -31,6 +31,9 @@ struct ConvertOptions {
   /// With --params: how that file's tensor names and layouts become the model's. Without: how the
   /// model's parameters are named and laid out in the tensor files written (-o, --params-out).
   std::vector<std::string> freeze;  ///< --freeze NAME=FILE: ONNX graph inputs fixed at import (add_frozen_inputs)
+  /// --shape NAME=N,N: declare an input's shape in the model written (an ONNX export needs every
+  /// input's rank; Python Mithril dicts declare none).
+  std::vector<std::string> shapes;
   MapOptions map;
   std::vector<std::string> plugins;
   std::string backend = "cpu";  ///< the model is compiled (validated) for this backend

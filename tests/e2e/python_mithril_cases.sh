@@ -151,6 +151,22 @@ expect_error "parameter 'w_out': shape float64[w_out_d_out,w_out_d_hid] is not f
 expect_error "--shape w_out: a parameter's shape is for --init" -- "$RUN" "$CASES/from_python/lstm_cell_alone.json" \
   --params "$CASES/from_python/lstm_cell_alone.params.npz" --random --shape w_out=2,3
 
+# To ONNX: a Python Mithril dict declares no input shapes; --shape declares them for the export.
+# ONNX's checker accepts the file, and it runs (read back here) with Python's numbers.
+lstm=$CASES/from_python/lstm_cell_alone
+expect_error "input 'prev_cell' has no declared rank" -- "$CONVERT" "$lstm.json" --params "$lstm.params.npz" -o "$WORK/lstm.onnx"
+expect 0 "$CONVERT" "$lstm.json" --params "$lstm.params.npz" --shape input=3,1,4 --shape prev_hidden=3,1,5 \
+  --shape prev_cell=3,1,5 -o "$WORK/lstm.onnx"
+py "import onnx; onnx.checker.check_model(onnx.load('$WORK/lstm.onnx'), full_check=True)"
+expect 0 "$RUN" "$WORK/lstm.onnx" --inputs "$lstm.inputs.npz" --dtype float64 -o "$WORK/lstm_onnx.npz"
+compare_later "$WORK/onnx.pairs" "$lstm.expected.npz" "$WORK/lstm_onnx.npz" lstm_cell_alone.onnx
+compare_all "$WORK/onnx.pairs" "the ONNX export of a migrated dict differs from Python's outputs"
+expect 0 "$SAVE" linear -o "$WORK/zoo_linear.json"
+expect_error "--shape: input 'input': shape [3,2,1] does not fit its declared [null,10]" -- "$CONVERT" "$WORK/zoo_linear.json" \
+  --shape input=3,2,1 -o "$WORK/bad.json"
+expect_error "--shape: model 'Linear' has no input 'nope'" -- "$CONVERT" "$CASES/from_python/linear_alone.json" \
+  --params "$CASES/from_python/linear_alone.params.npz" --shape nope=3,2 -o "$WORK/bad.onnx"
+
 # A bare model name is a model dict (Python's dict_to_model("Relu")): migrated, loaded and run.
 echo '"Relu"' > "$WORK/bare.json"
 echo '{"input": [[-1.5, 2.0]]}' > "$WORK/bare_inputs.json"

@@ -98,3 +98,16 @@ TEST_CASE("with an input of unknown rank, a node's shape waits but its dtype is 
   CHECK(pooled.dtype() == DType::float64);
   for (const Value& v : {n, above, as_int, pooled}) CHECK_FALSE(v.info().rank_known);
 }
+
+TEST_CASE("with_input_shapes declares concrete input shapes, checked against the declared ones", "[graph]") {
+  Model model("m");
+  Value x = model.input("x", ValueInfo{DType::float64, {}, false});
+  Value y = model.input("y", dims({-1, 3}), DType::float64);
+  model.output("z", model.apply("add", {x, y}));
+  auto shaped = with_input_shapes(model, {{"x", {2, 3}}, {"y", {2, 3}}});
+  CHECK(shape_str(shaped->inputs()[0].info.shape) == "[2,3]");
+  CHECK(shape_str(shaped->outputs()[0].info.shape) == "[2,3]");
+  CHECK(shaped->steps().size() == 1);
+  CHECK_THROWS_WITH(with_input_shapes(model, {{"y", {2, 4}}}), Contains("input 'y': shape [2,4] does not fit its declared [null,3]"));
+  CHECK_THROWS_WITH(with_input_shapes(model, {{"w", {1}}}), Contains("model 'm' has no input 'w'"));
+}
