@@ -39,6 +39,13 @@ bool is_concrete(const SymShape& shape) {
   return true;
 }
 
+bool shape_fits(const SymShape& declared, const Shape& shape) {
+  if (declared.size() != shape.size()) return false;
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (declared[i].is_known() && declared[i].size != shape[i]) return false;
+  return true;
+}
+
 Shape to_shape(const SymShape& shape) {
   assert(is_concrete(shape));
   Shape out;

@@ -40,6 +40,9 @@ SymShape to_sym_shape(const Shape& shape);
 /// True when every dimension is known.
 bool is_concrete(const SymShape& shape);
 
+/// True when `shape` is one of `declared`'s: the same rank, and equal where `declared` knows a size.
+bool shape_fits(const SymShape& declared, const Shape& shape);
+
 /// The concrete shape of a fully known SymShape (asserts is_concrete).
 Shape to_shape(const SymShape& shape);
 

@@ -612,10 +612,7 @@ std::shared_ptr<Model> with_input_shapes(const Model& model, const std::map<std:
     if (in == model.inputs().end())
       throw Error(ErrorKind::invalid_argument, fmt::format("model '{}' has no input '{}'", model.name(), name));
     if (in->list) throw Error(ErrorKind::invalid_argument, fmt::format("input '{}' is a list: give its elements' shapes when it runs", name));
-    bool agrees = !in->info.rank_known || in->info.shape.size() == shape.size();
-    for (std::size_t i = 0; agrees && in->info.rank_known && i < shape.size(); ++i)
-      agrees = !in->info.shape[i].is_known() || in->info.shape[i].size == shape[i];
-    if (!agrees)
+    if (in->info.rank_known && !shape_fits(in->info.shape, shape))
       throw Error(ErrorKind::shape, fmt::format("input '{}': shape {} does not fit its declared {}", name, shape_str(shape),
                                                 shape_str(in->info.shape)));
   }

@@ -24,13 +24,9 @@ const InputDecl& find_input(const std::string& model_name, const std::vector<Inp
 }
 
 void check_input_value(const std::string& model_name, const InputDecl& in, const Shape& shape, DType dtype) {
-  if (in.info.rank_known) {
-    bool ok = in.info.shape.size() == shape.size();
-    for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = !in.info.shape[i].is_known() || in.info.shape[i].size == shape[i];
-    if (!ok)
+  if (in.info.rank_known && !shape_fits(in.info.shape, shape))
       throw Error(ErrorKind::shape, fmt::format("input '{}': shape {}, expected {} (model '{}')", in.name, shape_str(shape),
                                                 shape_str(in.info.shape), model_name));
-  }
   if (is_complex(dtype) && !is_complex(in.info.dtype))
     throw Error(ErrorKind::shape, fmt::format("input '{}': {} values for a {} input (a cast would drop the imaginary part; give real "
                                               "values)", in.name, dtype_name(dtype), dtype_name(in.info.dtype)));

@@ -43,30 +43,17 @@ void note_casts(Compiled& c, const std::map<DType, int64_t>& param_dtypes, std::
     if (from != *dtype && is_floating(from)) c.casts.push_back({"parameters", from, *dtype, count});
 }
 
-bool is_parameter(const Model& model, const std::string& name) {
-  for (const ParameterPath& p : model.parameter_paths())
-    if (p.path == name) return true;
-  return false;
-}
-
-// The --shape items that name parameters: the shapes --init gives them where the model leaves a
-// width open (Python Mithril's LSTMCell output width: compile(shapes={"w_out": ...})).
-std::map<std::string, Shape> parameter_shapes(const Artifact& a, const RunOptions& o) {
-  std::map<std::string, Shape> out;
-  for (const auto& [name, shape] : parse_shapes(o.shapes))
-    if (is_parameter(*a.model, name)) out[name] = shape;
-  return out;
-}
-
 // Compiles an artifact for the given inputs: shapes from the inputs, parameter values from the
-// artifact (or its declared initializers when `init`), everything cast to `dtype` if given.
+// artifact (or its declared initializers when `init`, with `parameter_shapes` completing the
+// shapes the inputs leave open), everything cast to `dtype` if given.
 Compiled compile_artifact(const Artifact& a, const std::string& params_path, const NamedTensors& inputs,
-                          std::optional<DType> dtype, const Backend& backend, const RunOptions& o) {
+                          std::optional<DType> dtype, const Backend& backend, const RunOptions& o,
+                          const std::map<std::string, Shape>& parameter_shapes) {
   CompileOptions compile;
   compile.seed = o.seed;
   compile.dtype = dtype;
   for (const auto& [name, t] : inputs) compile.shapes[name] = t.shape();
-  if (o.init) compile.parameter_shapes = parameter_shapes(a, o);
+  if (o.init) compile.parameter_shapes = parameter_shapes;
   std::string source = params_path.empty() ? a.path : params_path;
   std::map<DType, int64_t> param_dtypes;
   if (a.has_parameters) {
@@ -265,7 +252,6 @@ RunReport run_model(const RunOptions& o) {
   load_tool_plugins(o.plugins);
   if (o.random && !o.inputs_path.empty())
     throw Error(ErrorKind::invalid_argument, "give either --inputs FILE or --random, not both");
-
   std::optional<DType> dtype;
   if (!o.dtype.empty()) {
     if (o.dtype != "float32" && o.dtype != "float64" && o.dtype != "bfloat16")
@@ -300,12 +286,15 @@ RunReport run_model(const RunOptions& o) {
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model (give a structure .json, .mithril or .mbin)",
                                                          o.model, artifact_kind_name(a.kind)));
   report.model_name = a.model->name();
-  // --shape names random inputs, or parameters whose shapes --init completes.
-  for (auto it = shapes.begin(); it != shapes.end();) {
-    bool parameter = is_parameter(*a.model, it->first);
-    if (parameter && !o.init)
-      throw Error(ErrorKind::invalid_argument, fmt::format("--shape {}: a parameter's shape is for --init (its values come from the parameters file)", it->first));
-    it = parameter ? shapes.erase(it) : std::next(it);
+  // --shape names random inputs, or parameters whose shapes --init completes (Python Mithril's
+  // LSTMCell output width, as its compile takes it in shapes={"w_out": ...}).
+  std::map<std::string, Shape> parameter_shapes;
+  for (const ParameterPath& p : a.model->parameter_paths()) {
+    auto it = shapes.find(p.path);
+    if (it == shapes.end()) continue;
+    if (!o.init)
+      throw Error(ErrorKind::invalid_argument, fmt::format("--shape {}: a parameter's shape is for --init (its values come from the parameters file)", p.path));
+    parameter_shapes.insert(shapes.extract(it));
   }
   if (!shapes.empty() && !o.random)
     throw Error(ErrorKind::invalid_argument, "--shape sets the shapes of --random inputs; with --inputs the file gives them");
@@ -334,7 +323,7 @@ RunReport run_model(const RunOptions& o) {
     report.inputs_source = o.inputs_path == "-" ? "<stdin>" : o.inputs_path;
   }
 
-  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, backend, o);
+  Compiled c = compile_artifact(a, o.params_path, report.inputs, dtype, backend, o, parameter_shapes);
   report.backend = std::string(backend.name());
   report.parameter_source = c.parameter_source;
   report.casts = c.casts;
@@ -361,7 +350,7 @@ RunReport run_model(const RunOptions& o) {
 
   if (o.compare.empty() && compare_backend) {
     // The same model on another backend: the check that cpu computes what reference does.
-    Compiled cb = compile_artifact(a, o.params_path, report.inputs, dtype, *compare_backend, o);
+    Compiled cb = compile_artifact(a, o.params_path, report.inputs, dtype, *compare_backend, o, parameter_shapes);
     NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.model);
     report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol);
     report.compare->other = fmt::format("{} on the {} backend", o.model, compare_backend->name());
@@ -376,7 +365,7 @@ RunReport run_model(const RunOptions& o) {
       throw Error(ErrorKind::invalid_argument, fmt::format("{}: a {} file holds tensors, not a model to compare with", o.compare,
                                                            artifact_kind_name(b.kind)));
     const Backend& other_backend = compare_backend ? *compare_backend : backend;
-    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, other_backend, o);
+    Compiled cb = compile_artifact(b, o.compare_params, report.inputs, dtype, other_backend, o, parameter_shapes);
     NamedTensors outputs_b = evaluate_ordered(cb.model, report.inputs, o.compare);
     report.compare = compare_outputs(report.outputs, outputs_b, o.atol, o.rtol, o.equal_nan);
     report.compare->other = compare_backend ? fmt::format("{} on the {} backend", o.compare, other_backend.name()) : o.compare;

@@ -254,16 +254,19 @@ void eye_of_dim_kernel(const std::vector<Tensor>&, const Attributes&, Tensor& ou
   for (int64_t i = 0; i < n; ++i) std::memcpy(bytes + static_cast<std::size_t>(i * n + i) * size, one.data(), size);
 }
 
+// in[0][start:end] along `axis` (bounds clamped as slice's), through slice_kernel.
+void slice_one_axis(const std::vector<Tensor>& in, int64_t axis, int64_t start, int64_t end, Tensor& out) {
+  Attributes slice = {{"starts", std::vector<int64_t>{start}}, {"ends", std::vector<int64_t>{end}},
+                      {"axes", std::vector<int64_t>{axis}}, {"steps", AttrValue{}}};
+  slice_kernel(in, slice, out);  // reads in[0] only
+}
+
 // slice_at_dim: a one-axis slice whose bound is the size of `like` along like_axis.
 void slice_at_dim_kernel(const std::vector<Tensor>& in, const Attributes& attrs, Tensor& out) {
   const Shape& like = in[1].shape();
   int64_t n = like[static_cast<std::size_t>(normalize_axis(attr_int(attrs, "like_axis"), in[1].ndim()))];
   bool before = attr_string(attrs, "keep") == "before";
-  Attributes slice = {{"starts", std::vector<int64_t>{before ? 0 : n}},
-                      {"ends", std::vector<int64_t>{before ? n : std::numeric_limits<int64_t>::max()}},
-                      {"axes", std::vector<int64_t>{attr_int(attrs, "axis")}},
-                      {"steps", AttrValue{}}};
-  slice_kernel(in, slice, out);  // reads in[0] only
+  slice_one_axis(in, attr_int(attrs, "axis"), before ? 0 : n, before ? n : std::numeric_limits<int64_t>::max(), out);
 }
 
 // split_section: a one-axis slice of the section's bounds.
@@ -271,9 +274,7 @@ void split_section_kernel(const std::vector<Tensor>& in, const Attributes& attrs
   int64_t axis = normalize_axis(attr_int(attrs, "axis"), in[0].ndim());
   int64_t n = in[0].shape()[static_cast<std::size_t>(axis)] / attr_int(attrs, "sections");
   int64_t start = attr_int(attrs, "index") * n;
-  Attributes slice = {{"starts", std::vector<int64_t>{start}}, {"ends", std::vector<int64_t>{start + n}},
-                      {"axes", std::vector<int64_t>{axis}}, {"steps", AttrValue{}}};
-  slice_kernel(in, slice, out);
+  slice_one_axis(in, axis, start, start + n, out);
 }
 
 }  // namespace
