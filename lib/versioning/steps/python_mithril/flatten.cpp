@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -270,14 +271,14 @@ class Flattener {
       keys = expand_library(canonical, robust_if_exposed(model, canonical, args), path, bindings);
       table_entry = true;
     }
-    bool composite = canonical == "GaussProcessRegressionCore" || canonical == "RNNCell" || canonical == "LSTMCell" ||
-                     canonical == "OneToMany" || canonical == "ManyToOne" || canonical == "EncoderDecoder";
-    if (!composite) composite_order_.clear();  // a submodel's, left by a container's last child
+    // A Composite leaves its order for this call to take; the models inside took theirs.
+    std::vector<std::string> composite_order = std::exchange(composite_order_, {});
+    last_was_composite_ = !composite_order.empty();
     // Python's order of this model's keys: a library model's as its table lists them, a
     // Composite's as it made them, otherwise inputs then outputs, each in the order they were made.
     last_key_order_.clear();
-    if (composite) {
-      last_key_order_ = composite_order_;
+    if (last_was_composite_) {
+      last_key_order_ = std::move(composite_order);
     } else if (table_entry) {
       for (const KeyDef& k : instances_.back().keys) last_key_order_.push_back(k.name);
       last_key_order_.push_back("output");
@@ -710,6 +711,13 @@ class Flattener {
     return v->GetInt64();
   }
 
+  // args.teacher_forcing (default false).
+  bool teacher_forcing(const JValue* args, const std::string& path) {
+    const JValue* teacher = arg(args, "teacher_forcing");
+    if (teacher && !teacher->IsBool()) bad(json::child(json::child(path, "args"), "teacher_forcing"), "expected true or false");
+    return teacher && teacher->GetBool();
+  }
+
   // One step of `cell` in composite `c`: its input, the shared keys, its previous states, its output
   // bound to the composite's key `out`. Returns the step's keys.
   // An empty `out`: the step has no output projection (its shared keys only it reads are not made).
@@ -730,14 +738,11 @@ class Flattener {
   // Python's OneToMany(cell_type, max_sequence_length, teacher_forcing): step 0 reads `input` and
   // the initial states; step i reads step i-1's output (or with teacher forcing target{i-1}) cut
   // to len(target{i}), and step i-1's states; output{i} is step i's output. Targets are read for
-  // their batch sizes only (with teacher forcing target0.. also as inputs). Keys named `prefix` +
-  // Python's name (EncoderDecoder's decoder_*); `initial_hidden` may come from outside.
+  // their batch sizes only (with teacher forcing target0.. also as inputs).
   std::map<std::string, int> expand_one_to_many(const JValue* args, const std::string& path, const std::map<std::string, Binding>& bindings) {
     CellType cell = cell_type(args, path);
     int64_t length = sequence_length(args, "max_sequence_length", path, 1);
-    const JValue* teacher = arg(args, "teacher_forcing");
-    if (teacher && !teacher->IsBool()) bad(json::child(json::child(path, "args"), "teacher_forcing"), "expected true or false");
-    bool forcing = teacher && teacher->GetBool();
+    bool forcing = teacher_forcing(args, path);
     std::vector<std::string> names = {"input"};
     for (const std::string& k : cell.shared) names.push_back(k);
     for (const std::string& s : cell.states) names.push_back("initial_" + s);
@@ -807,9 +812,7 @@ class Flattener {
     CellType cell = cell_type(args, path);
     int64_t in_length = sequence_length(args, "max_input_sequence_length", path, 2);
     int64_t out_length = sequence_length(args, "max_target_sequence_length", path, 1);
-    const JValue* teacher = arg(args, "teacher_forcing");
-    if (teacher && !teacher->IsBool()) bad(json::child(json::child(path, "args"), "teacher_forcing"), "expected true or false");
-    bool forcing = teacher && teacher->GetBool();
+    bool forcing = teacher_forcing(args, path);
     std::vector<std::string> names = {"indices", "decoder_input"};
     for (const std::string& k : cell.shared) {
       names.push_back(k);
@@ -979,7 +982,7 @@ class Flattener {
                 connection(k->value, k->name.GetString(), json::child(cpath, k->name.GetString()), ns, siblings, unnamed);
         }
         siblings[id] = expand(s->value, spath, sub_bindings);
-        if (!composite_order_.empty()) container_sibling_orders_[&model][id] = composite_order_;
+        if (last_was_composite_) container_sibling_orders_[&model][id] = last_key_order_;
         if (top) number_auto_keys(siblings[id], conns != model.MemberEnd() ? &conns->value : nullptr, s->name, unnamed);
       }
     }
@@ -1499,7 +1502,8 @@ class Flattener {
   std::deque<rapidjson::Document> synthesized_args_;  // args made up by robust_if_exposed, kept alive
   std::map<std::string, int> auto_keys_;        // "$n" -> edge, for the top model
   std::vector<std::string> last_key_order_;     // keys of the model expand() did last, in Python's order
-  std::vector<std::string> composite_order_;    // the same, left by the Composite that expand() called last
+  std::vector<std::string> composite_order_;    // the same, left by a Composite for the expand() that called it
+  bool last_was_composite_ = false;             // the model expand() did last was built by a Composite
   std::map<std::string, std::vector<std::string>> metadata_lists_;
   std::map<std::string, std::string> key_types_;
   int shape_group_ = 0;

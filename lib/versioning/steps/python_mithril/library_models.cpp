@@ -175,6 +175,36 @@ LibraryModel maybe_robust(const JValue* args, const std::string& plain, const st
           }};
 }
 
+// A convolution's or pooling's stride, dilation and padding as Python gives them (`kernel` for
+// SAME padding; empty when unknown, which only SAME needs).
+Attributes window_attrs(Emit& e, std::size_t rank, const std::vector<int64_t>& kernel) {
+  Attributes a;
+  a["stride"] = e.ints_attr("stride", rank);
+  a["dilation"] = e.ints_attr("dilation", rank);
+  std::vector<int64_t> k = kernel;
+  if (k.size() != rank) k.assign(rank, 1);
+  a["padding"] = convert_padding(e, "padding", rank, k);
+  return a;
+}
+
+// conv1d/conv2d of input and weight with attributes `a`, plus bias when the model has one.
+void conv_out(Emit& e, std::size_t rank, const Attributes& a, bool use_bias) {
+  std::string op = rank == 1 ? "conv1d" : "conv2d";
+  if (!use_bias) {
+    e.out(op, {e.in("input"), e.in("weight")}, a);
+    return;
+  }
+  e.out("add", {e.apply(op, {e.in("input"), e.in("weight")}, a), e.in("bias")});
+}
+
+// Python's Linear: x @ w.T (+ bias); `last` makes it the model's output node.
+Value linear(Emit& e, const Value& x, const Value& w, const std::optional<Value>& bias, bool last) {
+  Value wt = e.apply("transpose", {w});
+  if (!bias) return last ? e.out("matmul", {x, wt}) : e.apply("matmul", {x, wt});
+  Value mm = e.apply("matmul", {x, wt});
+  return last ? e.out("add", {mm, *bias}) : e.apply("add", {mm, *bias});
+}
+
 LibraryModel conv(const JValue* args, std::size_t rank, const std::string& path) {
   bool use_bias = arg_bool(args, "use_bias", true);
   const JValue* kernel_arg = arg(args, "kernel_size");
@@ -214,20 +244,9 @@ LibraryModel conv(const JValue* args, std::size_t rank, const std::string& path)
     for (const auto& k : kernel_arg->GetArray()) kernel.push_back(k.IsInt64() ? k.GetInt64() : 0);
   (void)path;
   return {keys, [rank, use_bias, kernel](Emit& e) {
-            Attributes a;
-            a["stride"] = e.ints_attr("stride", rank);
-            a["dilation"] = e.ints_attr("dilation", rank);
-            std::vector<int64_t> k = kernel;
-            if (k.size() != rank) k.assign(rank, 1);  // only SAME padding needs it
-            a["padding"] = convert_padding(e, "padding", rank, k);
+            Attributes a = window_attrs(e, rank, kernel);
             if (rank == 2) a["groups"] = e.int_attr("groups");
-            std::string op = rank == 1 ? "conv1d" : "conv2d";
-            if (!use_bias) {
-              e.out(op, {e.in("input"), e.in("weight")}, a);
-              return;
-            }
-            Value c = e.apply(op, {e.in("input"), e.in("weight")}, a);
-            e.out("add", {c, e.in("bias")});
+            conv_out(e, rank, a, use_bias);
           }};
 }
 
@@ -257,21 +276,18 @@ LibraryModel pool(const JValue* args, std::size_t rank, bool average = false) {
           }};
 }
 
-// A convolution or pooling primitive's stride, dilation and padding (kernel `k` for SAME). numpy's
-// 2-D kernels step both axes by stride[0] but size the output by both: a stride that differs
-// between the axes gives no defined result there, so it is refused.
+// A convolution or pooling primitive's window_attrs. numpy's 2-D kernels step both axes by
+// stride[0] but size the output by both: a stride that differs between the axes gives no defined
+// result there, so it is refused.
 Attributes primitive_window(Emit& e, std::size_t rank, const std::vector<int64_t>& kernel) {
-  Attributes a;
   std::vector<int64_t> stride = e.ints_attr("stride", rank);
   if (rank == 2 && stride[0] != stride[1])
     e.fail(fmt::format("stride ({}, {}): Python's numpy backend steps both axes by stride[0]", stride[0], stride[1]));
-  a["stride"] = stride;
-  a["dilation"] = e.ints_attr("dilation", rank);
-  std::vector<int64_t> k = kernel;
-  if (k.size() != rank) k.assign(rank, 1);  // only SAME padding needs it
-  a["padding"] = convert_padding(e, "padding", rank, k);
-  return a;
+  return window_attrs(e, rank, kernel);
 }
+
+// 2 for a 2-D primitive ("PrimitiveConvolution2D"), else 1.
+std::size_t spatial_rank(const std::string& name) { return name.size() >= 2 && name.compare(name.size() - 2, 2, "2D") == 0 ? 2 : 1; }
 
 // NormModifier, numpy's order: 4.0 * (1.0 - 2.0 * abs(((x - 1.0) % 8) / 8 - 0.5)) + 1.0.
 Value norm_modifier(Emit& e, const Value& x) {
@@ -614,14 +630,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
     std::vector<KeyDef> keys = {weight("weight", {out, in}), tensor("input")};
     if (use_bias) keys.push_back(weight("bias", {out}));
     return LibraryModel{keys, [use_bias](Emit& e) {
-                          // output = input @ weight.T + bias, as Python's Linear composes it.
-                          Value wt = e.apply("transpose", {e.in("weight")});
-                          if (!use_bias) {
-                            e.out("matmul", {e.in("input"), wt});
-                            return;
-                          }
-                          Value mm = e.apply("matmul", {e.in("input"), wt});
-                          e.out("add", {mm, e.in("bias")});
+                          linear(e, e.in("input"), e.in("weight"), use_bias ? std::optional<Value>(e.in("bias")) : std::nullopt, true);
                         }};
   }
   if (name == "LayerNorm") {
@@ -786,7 +795,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
   // and our own export, hold them): stride, padding and dilation in their final forms, given as
   // args or in the connections.
   if (name == "PrimitiveConvolution1D" || name == "PrimitiveConvolution2D") {
-    std::size_t rank = name.back() == 'D' && name[name.size() - 2] == '2' ? 2 : 1;
+    std::size_t rank = spatial_rank(name);
     bool use_bias = arg_bool(args, "use_bias", true);
     // Unlike the Convolution models, the primitive does not make its weight and bias trainable:
     // Python's compile takes them as inputs unless the dict says they are differentiable.
@@ -797,16 +806,11 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
     return LibraryModel{keys, [rank, use_bias](Emit& e) {
                           Attributes a = primitive_window(e, rank, {});
                           if (rank == 2) a["groups"] = e.int_attr("groups");
-                          std::string op = rank == 1 ? "conv1d" : "conv2d";
-                          if (!use_bias) {
-                            e.out(op, {e.in("input"), e.in("weight")}, a);
-                            return;
-                          }
-                          e.out("add", {e.apply(op, {e.in("input"), e.in("weight")}, a), e.in("bias")});
+                          conv_out(e, rank, a, use_bias);
                         }};
   }
   if (name == "PrimitiveMaxPool1D" || name == "PrimitiveMaxPool2D") {
-    std::size_t rank = name.back() == 'D' && name[name.size() - 2] == '2' ? 2 : 1;
+    std::size_t rank = spatial_rank(name);
     return LibraryModel{{tensor("input"), attribute(args, "kernel_size"), attribute(args, "stride"), attribute(args, "padding"),
                          attribute(args, "dilation")},
                         [rank](Emit& e) {
@@ -1050,9 +1054,7 @@ std::optional<LibraryModel> library_model(const std::string& name, const JValue*
                          weight("w_o", {"d_hid", "d_sum"}), weight("bias_o", {"d_hid"})},
                         [](Emit& e) {
                           Value joined = e.apply("concat", {e.in("input"), e.in("prev_hidden")}, {{"axis", int64_t{-1}}});
-                          auto gate = [&](const char* w, const char* b) {  // Python's Linear: x @ w.T + b
-                            return e.apply("add", {e.apply("matmul", {joined, e.apply("transpose", {e.in(w)})}), e.in(b)});
-                          };
+                          auto gate = [&](const char* w, const char* b) { return linear(e, joined, e.in(w), e.in(b), false); };
                           Value forget = e.apply("sigmoid", {gate("w_f", "bias_f")});
                           Value kept = e.apply("multiply", {e.in("prev_cell"), forget});
                           Value admitted = e.apply("multiply", {e.apply("sigmoid", {gate("w_i", "bias_i")}),
