@@ -90,6 +90,14 @@ std::optional<std::pair<int64_t, int64_t>> swapped_axes(const std::string& equat
 
 // The Python model for one node, or nullopt with `why` saying what blocks it.
 // `data_is_parameter`: the first input is a parameter (for gather).
+// Python's Indexer with the constant index `index_json` (an integer, or a list of them) given in
+// its connection, as Python's own dicts give it.
+Translation constant_indexer(const std::string& index_json) {
+  Translation t{"Indexer", {"input"}, {}, {}};
+  t.connection_values.emplace_back("index", index_json);
+  return t;
+}
+
 // Python's Cast to our dtype `name`: its Dtype, an IntEnum, goes in the connection as its number.
 std::optional<Translation> python_cast(const std::string& name) {
   static const std::vector<std::string> dtypes = {"uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", "bool"};
@@ -415,9 +423,7 @@ class Exporter {
         }
         bool before = attr_string(step.attributes, "keep") == "before";
         nodes_.push_back({path + "#shape", Translation{"Shape", {"input"}, {}, {}}, {input_paths.at(1)}});
-        Translation size{"Indexer", {"input"}, {}, {}};
-        size.connection_values.emplace_back("index", std::to_string(attr_int(step.attributes, "like_axis")));
-        nodes_.push_back({path + "#size", size, {path + "#shape"}});
+        nodes_.push_back({path + "#size", constant_indexer(std::to_string(attr_int(step.attributes, "like_axis"))), {path + "#shape"}});
         nodes_.push_back({path + "#slice", Translation{"Slice", {before ? "stop" : "start"}, {{before ? "start" : "stop", AttrValue{}}, {"step", AttrValue{}}}, {}},
                           {path + "#size"}});
         nodes_.push_back({path, Translation{"Indexer", {"input", "index"}, {}, {}}, {input_paths.at(0), path + "#slice"}});
@@ -427,9 +433,7 @@ class Exporter {
         nodes_.push_back({path + "#split", Translation{"Split", {"input"}, {{"split_size", step.attributes.at("sections")},
                                                                           {"axis", step.attributes.at("axis")}}, {}},
                           {input_paths.at(0)}});
-        Translation pick{"Indexer", {"input"}, {}, {}};
-        pick.connection_values.emplace_back("index", std::to_string(attr_int(step.attributes, "index")));
-        nodes_.push_back({path, pick, {path + "#split"}});
+        nodes_.push_back({path, constant_indexer(std::to_string(attr_int(step.attributes, "index"))), {path + "#split"}});
         return;
       } else if (step.op->domain.empty() && step.op->name == "dim_size") {
         // Python's Size gives an int: ToTensor makes it the int64 array numpy makes of it, Cast
@@ -445,10 +449,8 @@ class Exporter {
         if (!int64) nodes_.push_back({path, *cast, {path + "#tensor"}});
         return;
       } else if (auto index = constant_index(step, input_paths)) {
-        // input[i] (or input[[i, j]]) with constant integers: Python's Indexer, the index given in
-        // its connection as Python's own dicts give it.
-        t = Translation{"Indexer", {"input"}, {}, {}};
-        t->connection_values.emplace_back("index", *index);
+        // input[i] (or input[[i, j]]) with constant integers: Python's Indexer.
+        t = constant_indexer(*index);
       } else {
         t = translate(step, in, info, parameter, why);
       }
